@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as m001 from './001-users.ts';
+import * as m002 from './002-services.ts';
+import * as m003 from './003-clients.ts';
+import * as m004 from './004-entitlements.ts';
+import * as m005 from './005-oidc-models.ts';
+import * as m006 from './006-signing-keys.ts';
+import * as m007 from './007-outbox.ts';
+
+interface Migration {
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
+export const migrations: Array<[name: string, migration: Migration]> = [
+  ['001-users', m001],
+  ['002-services', m002],
+  ['003-clients', m003],
+  ['004-entitlements', m004],
+  ['005-oidc-models', m005],
+  ['006-signing-keys', m006],
+  ['007-outbox', m007],
+];

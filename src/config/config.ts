@@ -1,0 +1,140 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the hub reads from its environment. The descriptions below are the source of
+ * docs/configuration.md: keep them in step.
+ */
+export const settings = {
+  PORT: 'TCP port the hub listens on. Default 3000.',
+  HOST: 'Address to bind. Default 0.0.0.0 (every interface).',
+  ISSUER: 'Public base URL of the hub; the OpenID Connect issuer. Default http://localhost:$PORT.',
+  DATA_DIR: 'Where the embedded database, the generated dev secret and dev mail live. Default ./data.',
+  DATABASE_URL: 'postgres:// URL of a PostgreSQL server. Unset: embedded PGlite in $DATA_DIR/pglite.',
+  REDIS_URL: 'redis:// URL. Unset: in-process event bus and in-memory rate limits (one instance only).',
+  UNIQVERSE_SECRET: 'Master secret (32+ characters) that encrypts signing keys and TOTP seeds and signs cookies. Generated into $DATA_DIR in development; required when NODE_ENV=production. UNIQVERSE_SECRET_FILE reads it from a file.',
+  SMTP_URL: 'smtp:// or smtps:// URL for outgoing mail. Unset: mail is written to $DATA_DIR/mail and listed at /dev/mailbox.',
+  MAIL_FROM: 'From address of the hub\'s mail. Default "UniQVerse <no-reply@localhost>".',
+  LOG_LEVEL: 'pino level: fatal, error, warn, info, debug, trace, silent. Default info.',
+  NODE_ENV: 'production turns on secure cookies and requires UNIQVERSE_SECRET. Default development.',
+  TRUST_PROXY: 'true when a reverse proxy you control sets X-Forwarded-For/-Proto. Default false: the headers are ignored.',
+  KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
+} as const;
+
+export type SettingName = keyof typeof settings;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  UNIQVERSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).default('UniQVerse <no-reply@localhost>'),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+});
+
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string }
+  | { kind: 'pglite'; dir: string | null };
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Issuer without a trailing slash; fixed once the server knows its port. */
+  issuer: string;
+  dataDir: string;
+  database: DatabaseTarget;
+  redisUrl: string | null;
+  secret: string;
+  smtpUrl: string | null;
+  mailFrom: string;
+  logLevel: (typeof logLevels)[number];
+  production: boolean;
+  trustProxy: boolean;
+  keyRefreshSeconds: number;
+  /** Shown once at start: defaults that must change before production. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** NAME_FILE wins over an unset NAME, so secrets can come from mounted files. */
+function withFileSecrets(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of Object.keys(settings)) {
+    const file = env[`${name}_FILE`];
+    if (file && !env[name]) {
+      try {
+        out[name] = readFileSync(file, 'utf8').trim();
+      } catch (error) {
+        throw new ConfigError(`${name}_FILE: cannot read ${file} (${(error as Error).message})`);
+      }
+    }
+  }
+  // An empty variable means "unset", as in most twelve-factor apps.
+  for (const [key, value] of Object.entries(out)) if (value === '') delete out[key];
+  return out;
+}
+
+function devSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = envSchema.safeParse(withFileSecrets(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const warnings: string[] = [];
+  const dataDir = path.resolve(e.DATA_DIR);
+
+  let secret = e.UNIQVERSE_SECRET;
+  if (!secret) {
+    if (production) throw new ConfigError('UNIQVERSE_SECRET: required when NODE_ENV=production (or set UNIQVERSE_SECRET_FILE)');
+    secret = devSecret(dataDir);
+    warnings.push(`UNIQVERSE_SECRET is unset: using a generated development secret from ${path.join(dataDir, 'secret')}`);
+  }
+
+  const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (production && !issuer.startsWith('https://')) warnings.push('ISSUER is not https:// in production');
+  if (!e.DATABASE_URL) warnings.push(`DATABASE_URL is unset: using the embedded PGlite database in ${path.join(dataDir, 'pglite')} (one process only)`);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    issuer,
+    dataDir,
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    redisUrl: e.REDIS_URL ?? null,
+    secret,
+    smtpUrl: e.SMTP_URL ?? null,
+    mailFrom: e.MAIL_FROM,
+    logLevel: e.LOG_LEVEL,
+    production,
+    trustProxy: e.TRUST_PROXY,
+    keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
+    warnings,
+  };
+}

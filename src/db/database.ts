@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+import type { DatabaseTarget } from '../config/config.ts';
+import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+
+export type Db = Knex;
+
+// int8 (bigserial ids, counts) as numbers on both drivers; our ids stay far below 2^53.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+export interface Database {
+  db: Db;
+  target: DatabaseTarget;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === 'postgres') {
+    const db = knexFactory({
+      client: 'pg',
+      connection: target.url,
+      pool: { min: 0, max: 10 },
+      acquireConnectionTimeout: 10_000,
+    });
+    return { db, target, close: () => db.destroy() };
+  }
+
+  let lock: DirectoryLock | null = null;
+  if (target.dir) {
+    mkdirSync(target.dir, { recursive: true });
+    lock = acquireDirectoryLock(target.dir);
+  }
+  const db = knexFactory({
+    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    dialect: 'postgres',
+    connection: target.dir ? { filename: target.dir } : {},
+    // PGlite has one connection: a query that waits this long is a bug (a query outside its transaction).
+    acquireConnectionTimeout: 30_000,
+  } as Knex.Config);
+  return {
+    db,
+    target,
+    async close() {
+      await db.destroy();
+      lock?.release();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+
+/** The envelope every consumer sees (DESIGN.md, docs/events.md). */
+export interface HubEvent {
+  id: string;
+  type: string;
+  occurred_at: string;
+  user_id?: string;
+  service?: string;
+  data: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  type: string;
+  userId?: string | null;
+  service?: string | null;
+  data: Record<string, unknown>;
+  occurredAt?: Date;
+  id?: string;
+}
+
+/**
+ * Writes an event in the caller's transaction, so it exists if and only if the change does.
+ * The relay publishes it afterwards.
+ */
+export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent> {
+  const row = {
+    id: event.id ?? randomUUID(),
+    type: event.type,
+    occurred_at: event.occurredAt ?? new Date(),
+    user_id: event.userId ?? null,
+    service: event.service ?? null,
+    data: event.data,
+  };
+  await trx('outbox').insert(row);
+  return toEnvelope(row);
+}
+
+export function toEnvelope(row: { id: string; type: string; occurred_at: Date | string; user_id: string | null; service: string | null; data: Record<string, unknown> }): HubEvent {
+  const envelope: HubEvent = { id: row.id, type: row.type, occurred_at: new Date(row.occurred_at).toISOString(), data: row.data };
+  if (row.user_id) envelope.user_id = row.user_id;
+  if (row.service) envelope.service = row.service;
+  return envelope;
+}

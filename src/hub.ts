@@ -1,0 +1,161 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import mount from 'koa-mount';
+import serve from 'koa-static';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/config.ts';
+import { createSecretBox, type SecretBox } from './crypto/secret-box.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { createViews, projectRoot, type Views } from './http/views.ts';
+import { PasswordHasher } from './identity/password-hashing.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { deleteExpiredModels } from './oidc/adapter.ts';
+import { createDevicePages } from './oidc/device-pages.ts';
+import { interactionRoutes } from './oidc/interactions.ts';
+import { ProviderHolder } from './oidc/provider-holder.ts';
+import { ensureSigningKeys } from './oidc/signing-keys.ts';
+import { healthRoutes } from './http/health.ts';
+import { providerErrorPage } from './oidc/error-page.ts';
+
+/** Everything a route module may need, passed in explicitly (no module-level singletons). */
+export interface HubContext {
+  config: Config;
+  db: Database['db'];
+  logger: Logger;
+  views: Views;
+  hasher: PasswordHasher;
+  holder: ProviderHolder;
+  secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox };
+}
+
+export interface Hub extends HubContext {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Migrate on start (default true). */
+  migrate?: boolean;
+}
+
+export function createSecrets(secret: string) {
+  return {
+    keys: createSecretBox(secret, 'signing-keys'),
+    clients: createSecretBox(secret, 'client-secrets'),
+    totp: createSecretBox(secret, 'totp-seeds'),
+  };
+}
+
+function buildApp(hub: HubContext): Koa {
+  const app = new Koa({ proxy: hub.config.trustProxy });
+  app.silent = true;
+
+  const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  const handlerFor = (provider: Provider) => {
+    let handler = providerHandlers.get(provider);
+    if (!handler) providerHandlers.set(provider, (handler = provider.callback()));
+    return handler;
+  };
+
+  app.use(securityHeaders({ production: hub.config.production }));
+  app.use(errorHandler(hub.views, hub.logger));
+  app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
+  app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
+  app.use(mount('/static/vendor/webauthn', serve(path.join(projectRoot, 'node_modules/@simplewebauthn/browser/dist/bundle'))));
+
+  const router = new Router();
+  router.use(healthRoutes(hub).routes());
+  router.use(interactionRoutes(hub).routes());
+  router.get('/', (ctx) => ctx.redirect('/account'));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await handlerFor(hub.holder.current)(ctx.req, ctx.res);
+  });
+  return app;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Opens the database, migrates, makes sure signing keys exist, and serves. With port 0 it
+ * listens first and takes the issuer from the port it got (tests and benchmarks).
+ */
+export async function startHub(configIn: Config, options: StartOptions = {}): Promise<Hub> {
+  const config = { ...configIn };
+  const logger = options.logger ?? createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000;
+  const port = await listen(server, config.port, config.host);
+  if (configIn.port === 0) config.issuer = `http://127.0.0.1:${port}`;
+  config.port = port;
+
+  let database: Database | null = null;
+  try {
+    database = await openDatabase(config.database);
+    const db = database.db;
+    if (options.migrate !== false) await migrateToLatest(db);
+    const secrets = createSecrets(config.secret);
+    await ensureSigningKeys(db, secrets.keys);
+    const views = createViews({ watch: false, globals: { issuer: config.issuer } });
+    const hasher = new PasswordHasher();
+    const holder = await ProviderHolder.create({
+      config,
+      db,
+      clientSecrets: secrets.clients,
+      keyBox: secrets.keys,
+      logger,
+      pages: createDevicePages(views),
+      renderError: providerErrorPage(views),
+    });
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets };
+    const app = buildApp(context);
+    server.on('request', app.callback());
+
+    const sweeper = setInterval(() => {
+      deleteExpiredModels(db).catch((error) => logger.warn({ err: error }, 'expired model sweep failed'));
+    }, 5 * 60_000);
+    sweeper.unref();
+
+    const url = config.issuer;
+    logger.info({ url, database: config.database.kind, redis: Boolean(config.redisUrl) }, 'UniQVerse is listening');
+    const openDb = database;
+    return {
+      ...context,
+      server,
+      url,
+      async close() {
+        clearInterval(sweeper);
+        holder.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await openDb.close();
+      },
+    };
+  } catch (error) {
+    server.close();
+    await database?.close();
+    throw error;
+  }
+}

@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+
+export interface EntitlementRow {
+  user_id: string;
+  service_id: string;
+  tier: string;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const entitlementQueries = {
+  find: (db: Knex, userId: string, serviceId: string): Promise<EntitlementRow | undefined> =>
+    db('entitlements').where({ user_id: userId, service_id: serviceId }).first(),
+  /** Tiers in force now for one user at one service. */
+  activeTiers: async (db: Knex, userId: string, serviceId: string): Promise<string[]> => {
+    const rows = await db('entitlements')
+      .where({ user_id: userId, service_id: serviceId })
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+      .select('tier');
+    return rows.map((r: { tier: string }) => r.tier);
+  },
+  forUser: (db: Knex, userId: string) =>
+    db('entitlements as e')
+      .join('services as s', 's.id', 'e.service_id')
+      .where('e.user_id', userId)
+      .orderBy('s.name')
+      .select('s.slug as service', 's.name as service_name', 'e.tier', 'e.expires_at', 'e.created_at', 'e.updated_at'),
+};

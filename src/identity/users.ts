@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { conflict } from '../errors.ts';
+import { appendEvent } from '../events/outbox.ts';
+import { parseInput } from '../validation.ts';
+import type { PasswordHasher } from './password-hashing.ts';
+import { userQueries, type UserRow } from './user-queries.ts';
+
+export const emailSchema = z.string().trim().toLowerCase().max(254).email('Enter a valid email address.');
+export const passwordSchema = z
+  .string()
+  .min(8, 'Use at least 8 characters (15 or more is better).')
+  .max(128, 'Use at most 128 characters.');
+export const nameSchema = z.string().trim().min(1, 'Enter your name.').max(100, 'Use at most 100 characters.');
+
+const newUserSchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  name: nameSchema,
+  admin: z.boolean().default(false),
+  emailVerified: z.boolean().default(false),
+});
+
+export type NewUser = z.input<typeof newUserSchema>;
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  email_verified: boolean;
+  name: string;
+  is_admin: boolean;
+  disabled: boolean;
+  created_at: string;
+}
+
+export function publicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    email_verified: row.email_verified,
+    name: row.name,
+    is_admin: row.is_admin,
+    disabled: row.disabled_at !== null,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
+  const data = parseInput(newUserSchema, input);
+  const passwordHash = await hasher.hash(data.password);
+  return db.transaction(async (trx) => {
+    if (await userQueries.byEmail(trx, data.email)) throw conflict('An account with this email already exists.', { email: 'An account with this email already exists.' });
+    const user = await userQueries.insert(trx, {
+      email: data.email,
+      name: data.name,
+      password_hash: passwordHash,
+      is_admin: data.admin,
+      email_verified: data.emailVerified,
+    });
+    await appendEvent(trx, { type: 'user.signup', userId: user.id, data: { email: user.email, name: user.name } });
+    return user;
+  });
+}
+
+export type SignInResult = { ok: true; user: UserRow } | { ok: false };
+
+/** Unknown email, wrong password and disabled account look the same from outside and take the same time. */
+export async function verifyPasswordSignIn(db: Knex, hasher: PasswordHasher, email: string, password: string): Promise<SignInResult> {
+  const user = await userQueries.byEmail(db, email.trim());
+  if (!user?.password_hash) {
+    await hasher.verifyNothing(password);
+    return { ok: false };
+  }
+  const good = await hasher.verify(user.password_hash, password);
+  if (!good || user.disabled_at) return { ok: false };
+  return { ok: true, user };
+}

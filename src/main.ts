@@ -1,0 +1,21 @@
+import { ConfigError, loadConfig } from './config/config.ts';
+import { DatabaseInUseError } from './db/directory-lock.ts';
+import { startHub } from './hub.ts';
+
+try {
+  const hub = await startHub(loadConfig());
+  const stop = async (signal: string) => {
+    hub.logger.info({ signal }, 'shutting down');
+    await hub.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  console.log(`\n  UniQVerse is running at ${hub.url}\n  Discovery: ${hub.url}/.well-known/openid-configuration\n  Account:   ${hub.url}/account\n`);
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof DatabaseInUseError) {
+    console.error(error.message);
+    process.exit(78);
+  }
+  throw error;
+}

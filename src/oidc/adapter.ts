@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+
+/** Models whose rows carry a grant id, and so are revoked with their grant. */
+const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
+
+const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+
+interface ModelRow {
+  payload: AdapterPayload;
+  expires_at: Date | null;
+  consumed_at: Date | null;
+}
+
+function toPayload(row: ModelRow | undefined, now = new Date()): AdapterPayload | undefined {
+  if (!row) return undefined;
+  if (row.expires_at && new Date(row.expires_at) <= now) return undefined;
+  return row.consumed_at ? { ...row.payload, consumed: epoch(new Date(row.consumed_at)) } : row.payload;
+}
+
+/**
+ * The node-oidc-provider adapter for every short-lived model, on one table. `consume` is a
+ * conditional update, so of many parallel redemptions of one code exactly one wins; the
+ * losers revoke the grant (a replayed code means it leaked) and get invalid_grant.
+ */
+export class KnexModelAdapter implements Adapter {
+  private readonly model: string;
+  private readonly db: Knex;
+
+  constructor(db: Knex, model: string) {
+    this.db = db;
+    this.model = model;
+  }
+
+  private rows() {
+    return this.db('oidc_models').where({ model: this.model });
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const row = {
+      model: this.model,
+      id,
+      payload,
+      grant_id: payload.grantId ?? null,
+      user_code: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      account_id: payload.accountId ?? null,
+      expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    };
+    await this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.rows().andWhere({ id }).first('payload', 'expires_at', 'consumed_at'));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.rows().andWhere({ user_code: userCode }).first('payload', 'expires_at', 'consumed_at'));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.rows().andWhere({ uid }).first('payload', 'expires_at', 'consumed_at'));
+  }
+
+  async consume(id: string): Promise<void> {
+    const updated = await this.rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']);
+    if (updated.length === 0 && consumable.has(this.model)) {
+      const row = await this.rows().andWhere({ id }).first('grant_id');
+      if (row?.grant_id) await this.revokeByGrantId(row.grant_id);
+      throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.rows().andWhere({ id }).delete();
+  }
+
+  /** Revoking a grant ends every token, code and the grant itself, whatever the model. */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await trx('oidc_models').where({ grant_id: grantId }).delete();
+      await trx('oidc_models').where({ model: 'Grant', id: grantId }).delete();
+    });
+  }
+}
+
+/** Deletes expired rows; run periodically. */
+export async function deleteExpiredModels(db: Knex): Promise<number> {
+  return db('oidc_models').where('expires_at', '<', db.fn.now()).delete();
+}
+
+/** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through a cache. */
+export class ClientAdapter extends KnexModelAdapter {
+  private readonly load: (id: string) => Promise<Record<string, unknown> | undefined>;
+
+  constructor(db: Knex, load: (id: string) => Promise<Record<string, unknown> | undefined>) {
+    super(db, 'Client');
+    this.load = load;
+  }
+
+  override async find(id: string): Promise<AdapterPayload | undefined> {
+    return (await this.load(id)) as AdapterPayload | undefined;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Configuration } from 'oidc-provider';
+import type { Views } from '../http/views.ts';
+
+const friendly: Record<string, string> = {
+  invalid_redirect_uri: 'The app sent you here with a return address it has not registered, so we stopped before sending you anywhere.',
+  invalid_client: 'The app that sent you here is not known to UniQVerse.',
+  invalid_request: 'The app that sent you here made a request we cannot accept.',
+  invalid_target: 'The app asked for access to a service it may not use.',
+  access_denied: 'Access was denied.',
+  session_not_found: 'This sign-in attempt has expired or belongs to another browser. Go back to the app and start again.',
+};
+
+/** The provider's error page (wrong redirect URI, unknown client, …): ours, and never a redirect. */
+export function providerErrorPage(views: Views): NonNullable<Configuration['renderError']> {
+  return async (ctx, out) => {
+    const code = String(out.error ?? 'server_error');
+    const detail = typeof out.error_description === 'string' ? out.error_description : '';
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render('error.njk', {
+      title: 'That did not work',
+      message: friendly[code] ? `${friendly[code]}${detail ? ` (${detail})` : ''}` : detail || 'Something went wrong with this sign-in.',
+      code,
+    });
+  };
+}

@@ -1,0 +1,126 @@
+import Router, { type RouterContext } from '@koa/router';
+import type { Knex } from 'knex';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { Views } from '../http/views.ts';
+import type { PasswordHasher } from '../identity/password-hashing.ts';
+import { verifyPasswordSignIn } from '../identity/users.ts';
+import { userQueries } from '../identity/user-queries.ts';
+import { formBody } from '../http/body.ts';
+import type { ProviderHolder } from './provider-holder.ts';
+
+export interface InteractionDeps {
+  holder: ProviderHolder;
+  db: Knex;
+  hasher: PasswordHasher;
+  views: Views;
+}
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const scopeWords: Record<string, string> = {
+  openid: 'Know who you are (your account id)',
+  email: 'See your email address',
+  profile: 'See your name',
+  offline_access: 'Stay connected when you are not using it',
+};
+
+/** Grants what the request asks for: used on "Allow" and, silently, for first-party services. */
+export async function grantRequested(provider: Provider, interaction: Interaction): Promise<InteractionResults> {
+  const { prompt, params, session } = interaction;
+  const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const grant = interaction.grantId
+    ? await provider.Grant.find(interaction.grantId)
+    : new provider.Grant({ accountId: session!.accountId, clientId: params.client_id as string });
+  if (!grant) throw new Error('grant vanished during the interaction');
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  const grantId = await grant.save();
+  return { consent: interaction.grantId ? {} : { grantId } };
+}
+
+function consentAsks(interaction: Interaction): string[] {
+  const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const asks = (details.missingOIDCScope ?? []).map((s) => scopeWords[s] ?? `Use the "${s}" permission`);
+  for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+    asks.push(`Act for you at ${resource}${scopes.length ? ` (${scopes.join(', ')})` : ''}`);
+  }
+  return asks.length ? asks : ['Know that you signed in'];
+}
+
+export function interactionRoutes({ holder, db, hasher, views }: InteractionDeps): Router {
+  const router = new Router();
+
+  const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render(template, context);
+  };
+
+  async function clientFor(provider: Provider, interaction: Interaction) {
+    const client = await provider.Client.find(interaction.params.client_id as string);
+    return { client, name: client?.clientName ?? (interaction.params.client_id as string) };
+  }
+
+  const finish = async (ctx: RouterContext, provider: Provider, result: InteractionResults) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(to);
+  };
+
+  const renderLogin = async (ctx: RouterContext, provider: Provider, interaction: Interaction, extra: Record<string, unknown> = {}, status = 200) => {
+    const { name } = await clientFor(provider, interaction);
+    page(ctx, 'interaction/login.njk', {
+      title: 'Sign in',
+      uid: interaction.uid,
+      clientName: name === 'uniqverse-portal' || name === 'UniQVerse account' ? null : name,
+      email: (interaction.params.login_hint as string | undefined) ?? '',
+      ...extra,
+    }, status);
+  };
+
+  router.get('/interaction/:uid', async (ctx) => {
+    const provider = holder.current;
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) ctx.throw(400, 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
+    if (interaction.prompt.name === 'login') return renderLogin(ctx, provider, interaction);
+    const { client, name } = await clientFor(provider, interaction);
+    if (client?.['urn:uniqverse:first_party' as never] === true) return finish(ctx, provider, await grantRequested(provider, interaction));
+    const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
+    page(ctx, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, asks: consentAsks(interaction) });
+  });
+
+  router.post('/interaction/:uid/login', formBody, async (ctx) => {
+    const provider = holder.current;
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.prompt.name !== 'login') ctx.throw(400, 'This sign-in step is already done.');
+    const body = ctx.request.body as Record<string, unknown>;
+    const email = typeof body.email === 'string' ? body.email.slice(0, 254) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    if (!email || !password) {
+      return renderLogin(ctx, provider, interaction, { email, error: 'Enter your email and password.' }, 400);
+    }
+    const result = await verifyPasswordSignIn(db, hasher, email, password);
+    if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
+    await finish(ctx, provider, {
+      login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
+    });
+  });
+
+  router.post('/interaction/:uid/confirm', async (ctx) => {
+    const provider = holder.current;
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.prompt.name !== 'consent') ctx.throw(400, 'There is nothing to allow in this step.');
+    await finish(ctx, provider, await grantRequested(provider, interaction));
+  });
+
+  router.post('/interaction/:uid/abort', async (ctx) => {
+    const provider = holder.current;
+    await provider.interactionDetails(ctx.req, ctx.res);
+    await finish(ctx, provider, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' });
+  });
+
+  return router;
+}

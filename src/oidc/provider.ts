@@ -1,0 +1,201 @@
+import type { Knex } from 'knex';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import type { Config } from '../config/config.ts';
+import { deriveKey, type SecretBox } from '../crypto/secret-box.ts';
+import { TtlCache } from '../cache.ts';
+import { loadClientMetadata } from '../hub/clients.ts';
+import { entitlementQueries } from '../hub/entitlement-queries.ts';
+import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
+import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
+import { findAccount } from './account.ts';
+import { installMetadataCache } from './cached-metadata.ts';
+import type { DevicePages } from './device-pages.ts';
+
+export const hubScopes = ['hub', 'events'] as const;
+export const portalClientId = 'uniqverse-portal';
+
+export interface ProviderDeps {
+  config: Config;
+  db: Knex;
+  clientSecrets: SecretBox;
+  pages: DevicePages;
+  renderError: NonNullable<Configuration['renderError']>;
+}
+
+/** Things read on every token request, shared by every provider instance the process builds. */
+export interface ProviderCaches {
+  clients: TtlCache<string, Record<string, unknown>>;
+  services: TtlCache<string, ServiceRow>;
+}
+
+export const createProviderCaches = (): ProviderCaches => ({
+  clients: new TtlCache(30_000),
+  services: new TtlCache(30_000),
+});
+
+export const hubResource = (issuer: string) => `${issuer}/hub`;
+
+const serviceOf = (client: { [key: string]: unknown }) => client['urn:uniqverse:service'] as string | null | undefined;
+
+export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Configuration {
+  const { config, db, clientSecrets } = deps;
+  const issuer = config.issuer;
+  const hub = hubResource(issuer);
+  const serviceByResource = (resource: string) => caches.services.get(resource, () => serviceQueries.byResource(db, resource));
+
+  const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)));
+  const modelAdapters = new Map<string, KnexModelAdapter>();
+  const adapterFor = (model: string) => {
+    if (model === 'Client') return clientAdapter;
+    let adapter = modelAdapters.get(model);
+    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model)));
+    return adapter;
+  };
+  const serviceBySlug = (slug: string) => caches.services.get(`slug:${slug}`, () => serviceQueries.bySlug(db, slug));
+
+  async function getResourceServerInfo(ctx: KoaContextWithOIDC, resource: string, client: { clientId: string; [key: string]: unknown }): Promise<ResourceServer> {
+    if (resource === hub) {
+      return { scope: hubScopes.join(' '), audience: hub, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+    }
+    const service = await serviceByResource(resource);
+    if (!service || service.status !== 'active') throw new errors.InvalidTarget(`unknown resource ${resource}`);
+    const own = serviceOf(client) === service.slug;
+    const viaClientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
+    // A client may ask for its own service; a first-party client also for other services, on a person's behalf.
+    if (!own && (viaClientCredentials || client['urn:uniqverse:first_party'] !== true)) {
+      throw new errors.InvalidTarget(`client ${client.clientId} may not request tokens for ${resource}`);
+    }
+    return {
+      scope: service.scopes.join(' '),
+      audience: service.resource,
+      accessTokenTTL: service.access_token_ttl,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'ES256' } },
+    };
+  }
+
+  return {
+    adapter: adapterFor as never,
+    clients: [
+      {
+        client_id: portalClientId,
+        client_name: 'UniQVerse account',
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        grant_types: [],
+        response_types: ['none'],
+        redirect_uris: [`${issuer}/account/callback`],
+        post_logout_redirect_uris: [`${issuer}/`],
+        'urn:uniqverse:first_party': true,
+        'urn:uniqverse:service': null,
+      },
+    ],
+    extraClientMetadata: { properties: ['urn:uniqverse:service', 'urn:uniqverse:first_party'] },
+    findAccount: (ctx, sub) => findAccount(db, sub),
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username', 'updated_at'],
+      acr: null,
+      amr: null,
+      auth_time: null,
+      sid: null,
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    acrValues: ['urn:uniqverse:pwd', 'urn:uniqverse:mfa'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      id_token_signed_response_alg: 'RS256',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    clientBasedCORS(ctx, origin, client) {
+      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+    },
+    cookies: {
+      keys: [deriveKey(config.secret, 'cookie-signing').toString('base64url')],
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.production },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.production },
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      introspectionSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      authorizationSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client may introspect its own tokens, or tokens made for its own service.
+        async allowedPolicy(ctx, client, token) {
+          if (client.clientAuthMethod === 'none') return false;
+          if (token.clientId === client.clientId) return true;
+          const slug = serviceOf(client as never);
+          const audience = (token as unknown as { aud?: string }).aud;
+          if (!slug || !audience) return false;
+          return (await serviceBySlug(slug))?.resource === audience;
+        },
+      },
+      revocation: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: deps.pages.userCodeInput,
+        userCodeConfirmSource: deps.pages.userCodeConfirm,
+        successSource: deps.pages.deviceSuccess,
+      },
+      dPoP: { enabled: true, nonceSecret: deriveKey(config.secret, 'dpop-nonce', 32) },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (ctx, client, oneOf) => oneOf ?? undefined!,
+        useGrantedResource: () => true,
+        getResourceServerInfo: getResourceServerInfo as never,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: deps.pages.logout,
+        postLogoutSuccessSource: deps.pages.postLogoutSuccess,
+      },
+      userinfo: { enabled: true },
+    },
+    async extraTokenClaims(ctx, token) {
+      const audience = (token as { resourceServer?: { audience?: string } }).resourceServer?.audience;
+      if (!audience || audience === hub) return undefined;
+      const service = await serviceByResource(audience);
+      if (!service) return undefined;
+      const accountId = (token as { accountId?: string }).accountId;
+      return { entitlements: accountId ? await entitlementQueries.activeTiers(db, accountId, service.id) : [] };
+    },
+    issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    pkce: { required: () => true },
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: deps.renderError,
+    ttl: {
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
+      AuthorizationCode: 60,
+      ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      DeviceCode: 600,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: 14 * 24 * 3600,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+    },
+    responseTypes: ['code', 'none'],
+    jwks: jwks as never,
+    conformIdTokenClaims: true,
+  };
+}
+
+export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Provider {
+  const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
+  provider.proxy = deps.config.trustProxy;
+  installMetadataCache(provider);
+  return provider;
+}

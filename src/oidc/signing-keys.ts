@@ -1,0 +1,120 @@
+import { generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { SecretBox } from '../crypto/secret-box.ts';
+
+/** ID tokens default to RS256; per-service access tokens are ES256; EdDSA is offered to clients that ask. */
+export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof signingAlgs)[number];
+
+/** How long a retired key stays published: longer than any JWT we sign lives (ID and access tokens: 1 hour). */
+export const retiredKeyLifetimeSeconds = 24 * 60 * 60;
+
+export interface KeySet {
+  /** Private JWKS for the provider: for each alg the signing key comes first. */
+  jwks: { keys: JsonWebKey[] };
+  /** Changes whenever the published set or a signing key changes. */
+  fingerprint: string;
+  /** The earliest future moment at which the set changes by itself (a pending key activates). */
+  nextChangeAt: Date | null;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: SigningAlg;
+  private_jwk_sealed: string;
+  activates_at: Date;
+  expires_at: Date | null;
+}
+
+function generate(alg: SigningAlg): { privateJwk: JsonWebKey; publicJwk: JsonWebKey } {
+  const pair =
+    alg === 'RS256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('ed25519');
+  return { privateJwk: pair.privateKey.export({ format: 'jwk' }), publicJwk: pair.publicKey.export({ format: 'jwk' }) };
+}
+
+async function insertKey(trx: Knex, box: SecretBox, alg: SigningAlg, activatesAt: Date): Promise<string> {
+  const kid = `${alg.toLowerCase()}-${randomUUID().slice(0, 8)}`;
+  const { privateJwk, publicJwk } = generate(alg);
+  const meta = { kid, alg, use: 'sig' };
+  await trx('signing_keys').insert({
+    kid,
+    alg,
+    private_jwk_sealed: box.seal(JSON.stringify({ ...privateJwk, ...meta })),
+    public_jwk: { ...publicJwk, ...meta },
+    activates_at: activatesAt,
+  });
+  return kid;
+}
+
+const keysLock = (trx: Knex) => trx.raw(`select pg_advisory_xact_lock(hashtext('uniqverse:signing_keys'))`);
+
+/** First start: one active key per alg. Serialised so that two instances starting together agree. */
+export async function ensureSigningKeys(db: Knex, box: SecretBox): Promise<string[]> {
+  return db.transaction(async (trx) => {
+    await keysLock(trx);
+    const present = new Set((await trx('signing_keys').whereNull('expires_at').distinct('alg')).map((r: { alg: string }) => r.alg));
+    const created: string[] = [];
+    for (const alg of signingAlgs) if (!present.has(alg)) created.push(await insertKey(trx, box, alg, new Date()));
+    return created;
+  });
+}
+
+/**
+ * Adds the next key for each alg. It is published at once, and signs only after
+ * `activationDelaySeconds`, by when every instance has reloaded its key set and publishes it.
+ * The keys it replaces stay published until every token they signed has expired.
+ */
+export async function rotateSigningKeys(
+  db: Knex,
+  box: SecretBox,
+  { activationDelaySeconds, now = new Date() }: { activationDelaySeconds: number; now?: Date },
+): Promise<Array<{ kid: string; alg: SigningAlg; activates_at: string }>> {
+  const activatesAt = new Date(now.getTime() + activationDelaySeconds * 1000);
+  const retireAt = new Date(activatesAt.getTime() + retiredKeyLifetimeSeconds * 1000);
+  return db.transaction(async (trx) => {
+    await keysLock(trx);
+    await trx('signing_keys').whereNull('expires_at').update({ expires_at: retireAt });
+    const added = [];
+    for (const alg of signingAlgs) {
+      added.push({ kid: await insertKey(trx, box, alg, activatesAt), alg, activates_at: activatesAt.toISOString() });
+    }
+    return added;
+  });
+}
+
+export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Promise<KeySet> {
+  const rows: KeyRow[] = await db('signing_keys')
+    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
+    .orderBy('activates_at', 'desc')
+    .select('kid', 'alg', 'private_jwk_sealed', 'activates_at', 'expires_at');
+
+  const keys: JsonWebKey[] = [];
+  const signing: string[] = [];
+  let nextChangeAt: Date | null = null;
+  for (const alg of signingAlgs) {
+    const ofAlg = rows.filter((r) => r.alg === alg);
+    const active = ofAlg.find((r) => new Date(r.activates_at) <= now);
+    // The signer is the newest active key; the provider signs with the first key of an alg.
+    const ordered = active ? [active, ...ofAlg.filter((r) => r !== active)] : ofAlg;
+    if (active) signing.push(active.kid);
+    for (const row of ordered) {
+      keys.push(JSON.parse(box.open(row.private_jwk_sealed)) as JsonWebKey);
+      const activates = new Date(row.activates_at);
+      if (activates > now && (!nextChangeAt || activates < nextChangeAt)) nextChangeAt = activates;
+      if (row.expires_at) {
+        const expires = new Date(row.expires_at);
+        if (!nextChangeAt || expires < nextChangeAt) nextChangeAt = expires;
+      }
+    }
+  }
+  const fingerprint = `${rows.map((r) => r.kid).sort().join(',')}|${signing.join(',')}`;
+  return { jwks: { keys }, fingerprint, nextChangeAt };
+}
+
+export async function listSigningKeys(db: Knex) {
+  return db('signing_keys').orderBy('created_at', 'desc').select('kid', 'alg', 'created_at', 'activates_at', 'expires_at');
+}
