@@ -20,6 +20,7 @@ export const settings = {
   LOG_LEVEL: 'pino level: fatal, error, warn, info, debug, trace, silent. Default info.',
   NODE_ENV: 'production turns on secure cookies and requires UNIQVERSE_SECRET. Default development.',
   TRUST_PROXY: 'true when a reverse proxy you control sets X-Forwarded-For/-Proto. Default false: the headers are ignored.',
+  REDIS_PREFIX: 'Prefix of every Redis key and stream the hub uses. Default "uniqverse:".',
   KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
 } as const;
 
@@ -40,12 +41,13 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'use letters, digits, colons, dots, dashes').default('uniqverse:'),
   KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string }
-  | { kind: 'pglite'; dir: string | null };
+  | { kind: 'pglite'; dir: string | null; loadDataDir?: Blob };
 
 export interface Config {
   port: number;
@@ -55,6 +57,7 @@ export interface Config {
   dataDir: string;
   database: DatabaseTarget;
   redisUrl: string | null;
+  redisPrefix: string;
   secret: string;
   smtpUrl: string | null;
   mailFrom: string;
@@ -128,6 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
     redisUrl: e.REDIS_URL ?? null,
+    redisPrefix: e.REDIS_PREFIX,
     secret,
     smtpUrl: e.SMTP_URL ?? null,
     mailFrom: e.MAIL_FROM,

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseTarget } from '../config/config.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
 
@@ -32,10 +33,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     mkdirSync(target.dir, { recursive: true });
     lock = acquireDirectoryLock(target.dir);
   }
+  // A data dir snapshot (tests) starts in under a second, where a fresh PGlite takes several.
+  const pglite = target.loadDataDir ? new PGlite({ loadDataDir: target.loadDataDir }) : null;
   const db = knexFactory({
     client: ClientPgLite as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
-    connection: target.dir ? { filename: target.dir } : {},
+    connection: pglite ? () => ({ pglite }) : target.dir ? { filename: target.dir } : {},
     // PGlite has one connection: a query that waits this long is a bug (a query outside its transaction).
     acquireConnectionTimeout: 30_000,
   } as Knex.Config);

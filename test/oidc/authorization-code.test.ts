@@ -1,0 +1,72 @@
+import test from 'ava';
+import * as jose from 'jose';
+import * as oidc from 'openid-client';
+import { startTestHub } from '../helpers/hub.ts';
+import { callbackUrl, grant, makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
+import { UserAgent, signInThroughPages } from '../helpers/user-agent.ts';
+
+test('a service signs a person in with code + PKCE and gets a JWT made for it, with their tier', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  const service = await makeService(hub, 'vezepygame');
+  const client = await makeClient(hub, { service: 'vezepygame' });
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  const rp = await relyingParty(hub, client);
+
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: callbackUrl,
+    scope: 'openid email profile offline_access read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    resource: service.resource,
+    prompt: 'consent',
+  });
+  const callback = await signInThroughPages(new UserAgent(), hub.url, url.href, person.email, person.password);
+  t.true(callback.startsWith(callbackUrl), callback);
+  const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+
+  const claims = tokens.claims()!;
+  t.is(claims.sub, person.id);
+  t.is(claims.email, person.email);
+
+  const jwks = jose.createRemoteJWKSet(new URL(`${hub.url}/jwks`));
+  const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: hub.url, audience: service.resource, typ: 'at+jwt' });
+  t.is(protectedHeader.alg, 'ES256');
+  t.is(payload.sub, person.id);
+  t.is(payload.client_id, client.client_id);
+  t.deepEqual(payload.entitlements, ['pro']);
+  t.regex(String(payload.scope), /\bread\b/);
+
+  const idHeader = jose.decodeProtectedHeader(tokens.id_token!);
+  t.is(idHeader.alg, 'RS256');
+
+  // Refresh rotates; the old refresh token is refused afterwards and revokes the grant.
+  const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
+  t.not(refreshed.refresh_token, tokens.refresh_token);
+  const reuse = await t.throwsAsync(oidc.refreshTokenGrant(rp, tokens.refresh_token!));
+  t.is((reuse as oidc.ResponseBodyError).error, 'invalid_grant');
+  const afterRevocation = await t.throwsAsync(oidc.refreshTokenGrant(rp, refreshed.refresh_token!));
+  t.is((afterRevocation as oidc.ResponseBodyError).error, 'invalid_grant');
+});
+
+test('a plain OIDC client that sends no resource gets an access token good at userinfo', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub, { name: 'Grace Hopper' });
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  const client = await makeClient(hub, { service: 'vezepyweb' });
+  const rp = await relyingParty(hub, client);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: callbackUrl,
+    scope: 'openid email profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const callback = await signInThroughPages(new UserAgent(), hub.url, url.href, person.email, person.password);
+  const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier });
+  const info = await oidc.fetchUserInfo(rp, tokens.access_token, person.id);
+  t.like(info, { sub: person.id, email: person.email, email_verified: true, name: 'Grace Hopper', preferred_username: person.email });
+});
