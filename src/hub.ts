@@ -21,6 +21,7 @@ import { interactionRoutes } from './oidc/interactions.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
 import { healthRoutes } from './http/health.ts';
+import { portalRoutes } from './portal/routes.ts';
 import { providerErrorPage } from './oidc/error-page.ts';
 
 /** Everything a route module may need, passed in explicitly (no module-level singletons). */
@@ -74,6 +75,7 @@ function buildApp(hub: HubContext): Koa {
   const router = new Router();
   router.use(healthRoutes(hub).routes());
   router.use(interactionRoutes(hub).routes());
+  router.use(portalRoutes(hub).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
   app.use(router.allowedMethods());
