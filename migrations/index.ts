@@ -6,6 +6,7 @@ import * as m004 from './004-entitlements.ts';
 import * as m005 from './005-oidc-models.ts';
 import * as m006 from './006-signing-keys.ts';
 import * as m007 from './007-outbox.ts';
+import * as m020 from './020-audit-log.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -21,4 +22,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['005-oidc-models', m005],
   ['006-signing-keys', m006],
   ['007-outbox', m007],
+  ['020-audit-log', m020],
 ];

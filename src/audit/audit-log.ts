@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { canonicalJson } from './canonical-json.ts';
+import { auditQueries, type AuditRow } from './audit-queries.ts';
+
+/** One security act. `action` is noun.verb in the past tense, like events: "signin.succeeded". */
+export interface AuditEntry {
+  action: string;
+  /** Who did it (the person themself, an administrator); null for someone not signed in. */
+  actorId?: string | null;
+  /** Whose account it concerns. */
+  subjectId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  data?: Record<string, unknown>;
+  occurredAt?: Date;
+}
+
+export const genesisHash = '0'.repeat(64);
+const actionPattern = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
+
+/** The fields the hash covers: everything in the row except the hashes themselves. */
+export function hashedFields(row: Omit<AuditRow, 'prev_hash' | 'hash'>) {
+  return {
+    seq: Number(row.seq),
+    occurred_at: new Date(row.occurred_at).toISOString(),
+    action: row.action,
+    actor_id: row.actor_id,
+    subject_id: row.subject_id,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    data: row.data,
+  };
+}
+
+/** hash = sha256(prev_hash || canonical JSON of the entry), hex. */
+export function entryHash(prevHash: string, row: Omit<AuditRow, 'prev_hash' | 'hash'>): string {
+  return createHash('sha256').update(prevHash).update(canonicalJson(hashedFields(row))).digest('hex');
+}
+
+/**
+ * Appends one entry to the chain in the caller's transaction (or in one of its own), so the
+ * entry exists if and only if the act does. Writers queue on an advisory lock: the chain never
+ * forks, and seq has no gaps, so a deleted row shows.
+ */
+export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRow> {
+  if (!(trx as Knex.Transaction).isTransaction) return trx.transaction((inner) => appendAudit(inner, entry));
+  if (!actionPattern.test(entry.action)) throw new TypeError(`audit action "${entry.action}" is not noun.verb`);
+  // Through JSON once, so what we hash is exactly what jsonb gives back.
+  const data = JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>;
+  await auditQueries.lockWriter(trx as Knex.Transaction);
+  const last = await auditQueries.last(trx);
+  const fields = {
+    seq: (last?.seq ?? 0) + 1,
+    occurred_at: new Date(Math.floor((entry.occurredAt ?? new Date()).getTime())),
+    action: entry.action,
+    actor_id: entry.actorId ?? null,
+    subject_id: entry.subjectId ?? null,
+    ip: entry.ip?.slice(0, 64) ?? null,
+    user_agent: entry.userAgent?.slice(0, 256) ?? null,
+    data,
+  };
+  const prevHash = last?.hash ?? genesisHash;
+  const row: AuditRow = { ...fields, prev_hash: prevHash, hash: entryHash(prevHash, fields) };
+  await auditQueries.insert(trx, row);
+  return row;
+}
+
+/** Where a request came from, for entries written by routes. */
+export function requestOrigin(ctx: { ip: string; get(name: string): string }): Pick<AuditEntry, 'ip' | 'userAgent'> {
+  return { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+}
