@@ -1,0 +1,92 @@
+/**
+ * `npm test`: the whole suite, on the embedded defaults (PGlite, in-process bus) and, when
+ * TEST_DATABASE_URL / TEST_REDIS_URL are set, again on the real servers. Brings Debian's
+ * Chromium when it is missing and it may (root with apt-get), otherwise says what to install.
+ * Ends with one line: "N passed, N failed", summed over the back ends.
+ *
+ *   npm test                       both back ends when TEST_DATABASE_URL is set, else embedded
+ *   npm test -- --backend real     one back end only (embedded | real | both)
+ *   npm test -- test/oidc          only these files or folders
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function ensureChromium(): void {
+  if (existsSync(chromium)) return;
+  const canInstall = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  if (!canInstall) {
+    console.error(`Chromium is missing at ${chromium}: install Debian's chromium (sudo apt-get install -y chromium) and run npm test again.`);
+    process.exit(1);
+  }
+  console.log('Installing Debian\'s chromium for the browser tests (apt-get install -y chromium)…');
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
+  if (install.status !== 0 || !existsSync(chromium)) {
+    console.error('Could not install chromium: install it with "apt-get install -y chromium" and run npm test again.');
+    process.exit(1);
+  }
+}
+
+interface RunResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function runAva(label: string, env: NodeJS.ProcessEnv, files: string[]): Promise<RunResult> {
+  console.log(`\n=== ${label} ===`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['node_modules/ava/entrypoints/cli.mjs', ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const take = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+      output += chunk.toString();
+      stream.write(chunk);
+    };
+    child.stdout.on('data', take(process.stdout));
+    child.stderr.on('data', take(process.stderr));
+    child.on('close', (code) => {
+      const count = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0);
+      const passed = count(/(\d+) tests? passed/);
+      let failed = count(/(\d+) tests? failed/) + count(/(\d+) known failures?/);
+      const skipped = count(/(\d+) tests? skipped/) + count(/(\d+) tests? todo/);
+      // A crash, timeout or uncaught exception fails the run even when no test is counted as failed.
+      if (code !== 0 && failed === 0) failed = 1;
+      if (passed === 0 && failed === 0) failed = 1;
+      resolve({ passed, failed, skipped });
+    });
+  });
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { backend: { type: 'string' } },
+});
+const real = { database: process.env.TEST_DATABASE_URL, redis: process.env.TEST_REDIS_URL };
+const backend = values.backend ?? (real.database ? 'both' : 'embedded');
+if (!['embedded', 'real', 'both'].includes(backend)) {
+  console.error('--backend must be embedded, real or both');
+  process.exit(2);
+}
+if (backend !== 'embedded' && !real.database) {
+  console.error('The real back end needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) and TEST_REDIS_URL (e.g. redis://127.0.0.1:6379).');
+  process.exit(2);
+}
+
+ensureChromium();
+
+const results: RunResult[] = [];
+const base = { ...process.env };
+delete base.TEST_DATABASE_URL;
+delete base.TEST_REDIS_URL;
+if (backend !== 'real') results.push(await runAva('embedded: PGlite + in-process bus', base, positionals));
+if (backend !== 'embedded') {
+  const env = { ...base, TEST_DATABASE_URL: real.database };
+  if (real.redis) env.TEST_REDIS_URL = real.redis;
+  results.push(await runAva(`real: PostgreSQL${real.redis ? ' + Redis' : ''}`, env, positionals));
+}
+const total = results.reduce((sum, r) => ({ passed: sum.passed + r.passed, failed: sum.failed + r.failed, skipped: sum.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
+console.log(`\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+process.exit(total.failed ? 1 : 0);
