@@ -7,6 +7,13 @@ import * as m005 from './005-oidc-models.ts';
 import * as m006 from './006-signing-keys.ts';
 import * as m007 from './007-outbox.ts';
 import * as m020 from './020-audit-log.ts';
+import * as m040 from './040-passkeys.ts';
+import * as m041 from './041-webauthn-challenges.ts';
+import * as m042 from './042-totp-factors.ts';
+import * as m043 from './043-recovery-codes.ts';
+import * as m044 from './044-app-passwords.ts';
+import * as m045 from './045-pending-second-factors.ts';
+import * as m046 from './046-credential-failures.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -23,4 +30,11 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['006-signing-keys', m006],
   ['007-outbox', m007],
   ['020-audit-log', m020],
+  ['040-passkeys', m040],
+  ['041-webauthn-challenges', m041],
+  ['042-totp-factors', m042],
+  ['043-recovery-codes', m043],
+  ['044-app-passwords', m044],
+  ['045-pending-second-factors', m045],
+  ['046-credential-failures', m046],
 ];
