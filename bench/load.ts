@@ -1,0 +1,63 @@
+import type { EventEmitter } from 'node:events';
+import autocannon from 'autocannon';
+
+/** One measured case on one server. */
+export interface Measurement {
+  /** Successful (2xx) requests or completed sign-ins per second. */
+  rps: number;
+  /** 99th percentile latency, ms. */
+  p99: number;
+  ok: number;
+  failed: number;
+  seconds: number;
+  note?: string;
+}
+
+export interface LoadOptions {
+  url: string;
+  duration: number;
+  connections: number;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Builds each request's body afresh (one refresh token per request). */
+  nextBody?: () => string;
+  /** Sees every answer's status and body (to take the rotated refresh token back into the pool). */
+  onAnswer?: (status: number, body: string) => void;
+  /** Every answer's latency in ms, as it arrives (latency inside a time window). */
+  onLatency?: (ms: number) => void;
+}
+
+/** autocannon in-process over loopback, for a bounded time. Counts only 2xx answers as throughput. */
+export async function measureLoad(options: LoadOptions): Promise<Measurement> {
+  const { nextBody, onAnswer } = options;
+  const run = autocannon({
+    url: options.url,
+    duration: options.duration,
+    connections: options.connections,
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    body: options.body,
+    ...(nextBody || onAnswer
+      ? {
+          requests: [
+            {
+              ...(nextBody ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: nextBody() }) } : {}),
+              ...(onAnswer ? { onResponse: (status: number, body: string) => onAnswer(status, body) } : {}),
+            },
+          ],
+        }
+      : {}),
+  }) as Promise<autocannon.Result> & EventEmitter;
+  const { onLatency } = options;
+  if (onLatency) run.on('response', (client: unknown, status: number, bytes: number, ms: number) => onLatency(ms));
+  const result = await run;
+  const failed = result.non2xx + result.errors + result.timeouts;
+  return {
+    rps: result['2xx'] / result.duration,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    failed,
+    seconds: result.duration,
+  };
+}

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+
+export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm'] as const;
+export type Part = (typeof parts)[number];
+
+export interface BenchOptions {
+  /** Seconds of load per case and server. */
+  duration: number;
+  /** Seconds of unmeasured load before each measurement, so both servers are warm. */
+  warmup: number;
+  connections: number;
+  signInConcurrency: number;
+  stormPeople: number;
+  only: Set<Part>;
+  databaseUrl: string | null;
+  adminDatabaseUrl: string;
+  redisUrl: string;
+}
+
+export const usage = `npm run bench -- [--duration 5] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
+                    [--storm-people 200] [--only ${parts.join(',')}]
+Environment: DATABASE_URL (default: a fresh database on postgres://postgres@127.0.0.1:5432, dropped at the end),
+             REDIS_URL (default redis://127.0.0.1:6379).`;
+
+function positive(name: string, value: string | undefined, fallback: number, { integer = true } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  return n;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'sign-in-concurrency': { type: 'string' },
+      'storm-people': { type: 'string' },
+      only: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const only = new Set<Part>();
+  for (const name of values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? parts) {
+    if (!(parts as readonly string[]).includes(name)) throw new Error(`--only: unknown part "${name}"; choose from ${parts.join(', ')}`);
+    only.add(name as Part);
+  }
+  return {
+    duration: positive('duration', values.duration, 5, { integer: false }),
+    warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, 1, { integer: false }),
+    connections: positive('connections', values.connections, 10),
+    signInConcurrency: positive('sign-in-concurrency', values['sign-in-concurrency'], 4),
+    stormPeople: positive('storm-people', values['storm-people'], 200),
+    only,
+    databaseUrl: env.DATABASE_URL || null,
+    adminDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+  };
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { createRequire } from 'node:module';
+import type { Measurement } from './load.ts';
+import type { HashingResult } from './password-hashing.ts';
+import type { StormResult } from './login-storm.ts';
+
+export interface Machine {
+  cores: number;
+  cpu: string;
+  memoryGiB: number;
+  node: string;
+  postgres: string;
+  redis: string;
+  oidcProvider: string;
+}
+
+export function describeMachine(postgres: string, redis: string): Machine {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux
+  }
+  const require = createRequire(import.meta.url);
+  const oidcProvider = (require('oidc-provider/package.json') as { version: string }).version;
+  return { cores: availableParallelism(), cpu, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres, redis, oidcProvider };
+}
+
+export interface CaseRow {
+  label: string;
+  target: string;
+  ours: Measurement;
+  bare: Measurement;
+  met: boolean;
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(1)) : '–');
+const failures = (m: Measurement) => (m.failed ? ` (${m.failed} failed)` : '');
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function formatReport(input: {
+  machine: Machine;
+  command: string;
+  duration: number;
+  connections: number;
+  signInConcurrency: number;
+  rows: CaseRow[];
+  hashing?: { results: HashingResult[]; interoperable: boolean };
+  storm?: { result: StormResult; calmP99: number | null };
+}): string {
+  const { machine: m } = input;
+  const out: string[] = [];
+  out.push(
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}, oidc-provider ${m.oidcProvider}`,
+    `Command: ${input.command} — ${input.duration} s per case and server, ${input.connections} connections; sign-in: ${input.signInConcurrency} at once`,
+    '',
+  );
+  if (input.rows.length) {
+    out.push(
+      table(
+        ['case', 'ours req/s', 'ours p99 ms', 'bare req/s', 'bare p99 ms', 'ours/bare', 'target', 'met'],
+        input.rows.map((r) => [
+          r.label,
+          int(r.ours.rps) + failures(r.ours),
+          ms(r.ours.p99),
+          int(r.bare.rps) + failures(r.bare),
+          ms(r.bare.p99),
+          `${(r.ours.rps / r.bare.rps).toFixed(2)}×`,
+          r.target,
+          r.met ? 'yes' : 'no',
+        ]),
+      ),
+      '',
+    );
+  }
+  if (input.hashing) {
+    const [first, second] = input.hashing.results;
+    out.push(
+      table(
+        ['argon2id m=19456 t=2 p=1', 'hashes/s', 'at once', 'one hash, median ms', 'one hash, p99 ms'],
+        input.hashing.results.map((r) => [r.library, r.perSecond.toFixed(1), String(r.concurrency), ms(r.medianMs), ms(r.p99Ms)]),
+      ),
+    );
+    if (first && second) {
+      const faster = first.perSecond >= second.perSecond ? first : second;
+      const slower = faster === first ? second : first;
+      out.push(
+        `Faster: ${faster.library}, ${(faster.perSecond / slower.perSecond).toFixed(2)}× the hashes/s of ${slower.library}; ` +
+          `hashes ${input.hashing.interoperable ? 'verify across both libraries' : 'do NOT verify across the libraries'}.`,
+      );
+    }
+    out.push('');
+  }
+  if (input.storm) {
+    const { result: s, calmP99 } = input.storm;
+    const answers = Object.entries(s.answers).sort().map(([status, n]) => `${n}× ${status}`).join(', ');
+    out.push(
+      `Login storm: ${s.people} password sign-in POSTs at once during client-credentials load. Answers: ${answers} (303 = signed in, 503 = turned away by the hasher's cap), all answered in ${s.stormSeconds.toFixed(2)} s.`,
+      `Token endpoint: p99 ${ms(s.duringStorm.p99)} ms over the ${s.duringStorm.answers} answers during the storm, ${ms(s.tokenEndpoint.p99)} ms over the whole run (${int(s.tokenEndpoint.rps)} req/s${failures(s.tokenEndpoint)})` +
+        (calmP99 === null ? '.' : `; ${ms(calmP99)} ms without the storm.`),
+      '',
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench`: the hub on Postgres + Redis next to a bare node-oidc-provider, case by case,
+ * one server under load at a time. Prints a table (the same as in docs/benchmarks.md). Not a
+ * test: it never fails because a machine is slow; it exits non-zero only if it cannot run.
+ */
+import { benchDatabase, benchRedis, postgresVersion } from './backends.ts';
+import { loadCases, type LoadCase } from './cases.ts';
+import { measureLoad, type LoadOptions, type Measurement } from './load.ts';
+import { loginStorm, type StormResult } from './login-storm.ts';
+import { parseOptions, type BenchOptions } from './options.ts';
+import { compareHashing } from './password-hashing.ts';
+import { describeMachine, formatReport, type CaseRow } from './report.ts';
+import { startServer, type RunningServer } from './servers.ts';
+import { measureSignIns } from './sign-in-loop.ts';
+import type { Target } from './target.ts';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One request with fetch before the load: the case must answer as intended, or its numbers mean nothing. */
+async function probe(c: LoadCase, t: Target, options: Omit<LoadOptions, 'duration' | 'connections'>): Promise<void> {
+  const response = await fetch(options.url, { method: options.method ?? 'GET', headers: options.headers, body: options.nextBody?.() ?? options.body });
+  const body = await response.text();
+  options.onAnswer?.(response.status, body);
+  if (response.status !== 200 || (c.expect && !c.expect(body))) throw new Error(`${c.id} on ${t.name}: answered ${response.status} ${body.slice(0, 200)}`);
+}
+
+async function measureCase(c: LoadCase, server: RunningServer, o: BenchOptions): Promise<Measurement> {
+  const prepared = await c.prepare(server.target, o.connections);
+  await probe(c, server.target, prepared);
+  if (o.warmup) await measureLoad({ ...prepared, duration: o.warmup, connections: o.connections });
+  return measureLoad({ ...prepared, duration: o.duration, connections: o.connections });
+}
+
+const show = (m: Measurement) => `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2), process.env);
+  // Every part is bounded; this is the backstop if a server hangs.
+  const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2;
+  const budgetMs = (loadParts * 2 * (o.duration + o.warmup + 20) + 300) * 1000;
+  const watchdog = setTimeout(() => {
+    log(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
+    process.exit(2);
+  }, budgetMs);
+
+  const database = await benchDatabase(o.databaseUrl, o.adminDatabaseUrl);
+  const redis = await benchRedis(o.redisUrl);
+  const servers: RunningServer[] = [];
+  const rows: CaseRow[] = [];
+  let hashing: Awaited<ReturnType<typeof compareHashing>> | undefined;
+  let storm: { result: StormResult; calmP99: number | null } | undefined;
+  const stopAll = async () => {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    await database.release().catch((error: Error) => log(`bench: could not drop the database: ${error.message}`));
+    await redis.forget().catch((error: Error) => log(`bench: could not clean Redis: ${error.message}`));
+  };
+  process.once('SIGINT', () => {
+    log('bench: interrupted; cleaning up');
+    stopAll().finally(() => process.exit(130));
+  });
+
+  try {
+    const machine = describeMachine(await postgresVersion(database.url), redis.version);
+    log(`bench: starting the hub (Postgres ${machine.postgres}, Redis ${machine.redis}) and the bare provider`);
+    const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix });
+    servers.push(ours);
+    const bare = await startServer('bare', {});
+    servers.push(bare);
+
+    const calm = new Map<string, Measurement>();
+    for (const c of loadCases) {
+      if (!o.only.has(c.id as never)) continue;
+      const mine = await measureCase(c, ours, o);
+      log(`bench: ${c.id} ours ${show(mine)}`);
+      const theirs = await measureCase(c, bare, o);
+      log(`bench: ${c.id} bare ${show(theirs)}`);
+      calm.set(c.id, mine);
+      rows.push({ label: c.label, target: c.target, ours: mine, bare: theirs, met: c.met(mine, theirs) });
+    }
+
+    if (o.only.has('sign-in')) {
+      const mine = await measureSignIns(ours.target, o.duration, o.signInConcurrency);
+      log(`bench: sign-in ours ${show(mine)}`);
+      const theirs = await measureSignIns(bare.target, o.duration, o.signInConcurrency);
+      log(`bench: sign-in bare ${show(theirs)}`);
+      rows.push({
+        label: 'full sign-in with password (code + PKCE, pages, token)',
+        target: 'argon2id m=19456 t=2 p=1 (bare checks no password)',
+        ours: mine,
+        bare: theirs,
+        met: mine.failed === 0,
+      });
+    }
+
+    if (o.only.has('hashing')) {
+      hashing = await compareHashing(Math.min(o.duration, 3));
+      for (const r of hashing.results) log(`bench: ${r.library} ${r.perSecond.toFixed(1)} hashes/s, one hash ${r.medianMs.toFixed(1)} ms`);
+    }
+
+    if (o.only.has('storm')) {
+      const cc = loadCases.find((c) => c.id === 'client-credentials')!;
+      const prepared = await cc.prepare(ours.target, o.connections);
+      const result = await loginStorm(ours.target, { ...prepared, duration: o.duration, connections: o.connections }, o.stormPeople);
+      log(`bench: storm ${JSON.stringify(result.answers)} token p99 ${result.duringStorm.p99.toFixed(1)} ms during the storm`);
+      storm = { result, calmP99: calm.get('client-credentials')?.p99 ?? null };
+    }
+
+    const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
+    console.log(formatReport({ machine, command, duration: o.duration, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
+  } finally {
+    await stopAll();
+    clearTimeout(watchdog);
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildMessage, Target } from './target.ts';
+
+export interface RunningServer {
+  target: Target;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const entries = {
+  ours: fileURLToPath(new URL('./hub-server.ts', import.meta.url)),
+  bare: fileURLToPath(new URL('./bare-server.ts', import.meta.url)),
+};
+
+/**
+ * Each server runs in a child process of its own, so the load generator (this process) and the
+ * server under test each get a core. Its stderr is kept and shown only if it fails to start.
+ */
+export function startServer(kind: keyof typeof entries, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
+  const child: ChildProcess = fork(entries[kind], [], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.send('stop');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${kind} server did not start within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} server exited (${code}) before it was ready\n${stderr}`));
+    });
+    child.on('message', (message: ChildMessage) => {
+      clearTimeout(timer);
+      if (message.type === 'ready') resolve({ target: message.target, pid: child.pid!, stop });
+      else {
+        child.kill('SIGKILL');
+        reject(new Error(`${kind} server failed to start:\n${message.message}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,43 @@
+import type { Measurement } from './load.ts';
+import { signIn, UserAgent } from './sign-in.ts';
+import type { Target } from './target.ts';
+
+export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+
+/**
+ * Complete sign-ins in a loop, each by a new browser (no session): authorization request, the
+ * password form, consent, the callback, and the code redeemed for tokens. `concurrency` people
+ * sign in at once; none starts after the deadline. Counts whole sign-ins per second and the p99
+ * of one whole sign-in.
+ */
+export async function measureSignIns(target: Target, seconds: number, concurrency: number): Promise<Measurement> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const begin = performance.now();
+        try {
+          await signIn(target, new UserAgent(), { scope: 'openid email profile' });
+          latencies.push(performance.now() - begin);
+        } catch (error) {
+          failed++;
+          firstError ??= (error as Error).message;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    rps: latencies.length / elapsed,
+    p99: percentile(latencies, 99),
+    ok: latencies.length,
+    failed,
+    seconds: elapsed,
+    ...(firstError ? { note: firstError.slice(0, 200) } : {}),
+  };
+}
