@@ -1,0 +1,112 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/config.ts';
+import { auditVerify } from './cli/audit.ts';
+import { clientsCreate } from './cli/clients.ts';
+import { UsageError, type Command, type CommandOutput, type Values } from './cli/command.ts';
+import { openCliContext } from './cli/context.ts';
+import { entitlementsGrant } from './cli/entitlements.ts';
+import { describeFailure } from './cli/errors.ts';
+import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
+import { keysList, keysRotate } from './cli/keys.ts';
+import { migrate } from './cli/migrate.ts';
+import { seedCommand } from './cli/seed.ts';
+import { servicesCreate } from './cli/services.ts';
+import { usersCreate } from './cli/users.ts';
+
+const commands: readonly Command[] = [usersCreate, servicesCreate, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify];
+
+const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
+
+type Invocation = { help: string; ok: boolean } | { command: Command; args: string[] };
+
+/** Finds the command in "group sub [options]" or "name [options]"; help and usage mistakes come back as text. */
+function resolve(argv: string[]): Invocation {
+  const [first, second] = argv;
+  if (first === undefined) return { help: overallHelp(commands), ok: false };
+  if (isHelp(first)) return { help: overallHelp(commands), ok: true };
+  if (first === 'help') {
+    if (argv.length === 1) return { help: overallHelp(commands), ok: true };
+    return resolveHelp(argv.slice(1).filter((a) => !a.startsWith('-')));
+  }
+  if (first.startsWith('-')) throw new UsageError(`name a command before ${first} (run "uniqverse --help" for the list)`);
+  const single = commands.find((c) => c.name === first);
+  if (single) return { command: single, args: argv.slice(1) };
+  const group = commands.filter((c) => c.name.startsWith(`${first} `));
+  if (!group.length) throw new UsageError(`unknown command "${first}" (run "uniqverse --help" for the list)`);
+  if (second === undefined) return { help: groupHelp(first, group), ok: false };
+  if (isHelp(second)) return { help: groupHelp(first, group), ok: true };
+  const command = group.find((c) => c.name === `${first} ${second}`);
+  if (!command) {
+    const subs = group.map((c) => c.name.split(' ')[1]).join(', ');
+    throw new UsageError(`unknown command "${first} ${second}": ${first} has ${subs}`);
+  }
+  return { command, args: argv.slice(2) };
+}
+
+function resolveHelp(words: string[]): Invocation {
+  const found = resolve(words);
+  if ('help' in found) return { help: found.help, ok: true };
+  return { help: commandHelp(found.command), ok: true };
+}
+
+function parse(command: Command, args: string[]): Values {
+  let values: Values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }) as { values: Values });
+  } catch (error) {
+    if (!String((error as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw error;
+    // Node's messages go on with advice about "--"; the first sentence says what is wrong.
+    throw new UsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, ''));
+  }
+  if (values.help) return values;
+  const missing = (command.required ?? []).filter((name) => values[name] === undefined);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
+  command.check?.(values);
+  return values;
+}
+
+async function execute(command: Command, values: Values): Promise<CommandOutput> {
+  const config = loadConfig();
+  if (!values.json) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);
+  const ctx = await openCliContext(config);
+  try {
+    return await command.run(ctx, values);
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  let command: Command | null = null;
+  try {
+    const invocation = resolve(argv);
+    if ('help' in invocation) {
+      const out = json ? `${JSON.stringify({ help: invocation.help })}\n` : `${invocation.help}\n`;
+      (invocation.ok ? process.stdout : process.stderr).write(out);
+      return invocation.ok ? 0 : 2;
+    }
+    command = invocation.command;
+    const values = parse(command, invocation.args);
+    if (values.help) {
+      process.stdout.write(json ? `${JSON.stringify({ help: commandHelp(command) })}\n` : `${commandHelp(command)}\n`);
+      return 0;
+    }
+    const output = await execute(command, values);
+    process.stdout.write(values.json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
+    return 0;
+  } catch (error) {
+    const failure = describeFailure(error, command);
+    const hint = error instanceof UsageError && command ? ` (see "uniqverse ${command.name} --help")` : '';
+    process.stderr.write(`uniqverse: ${failure.message}${hint}\n`);
+    if (failure.stack && /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '')) process.stderr.write(`${failure.stack}\n`);
+    return failure.exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,35 @@
+import { grantEntitlement } from '../hub/entitlements.ts';
+import { requiredString, stringValue, type Command } from './command.ts';
+
+export const entitlementsGrant: Command = {
+  name: 'entitlements grant',
+  summary: 'Give a person a tier at a service (or change it).',
+  usage: 'entitlements grant --email E --service S --tier T [--expires ISO-8601] [--json]',
+  options: {
+    email: { type: 'string' },
+    service: { type: 'string' },
+    tier: { type: 'string' },
+    expires: { type: 'string' },
+  },
+  required: ['email', 'service', 'tier'],
+  optionHelp: [
+    { flag: '--email E', text: 'Email of the account.' },
+    { flag: '--service S', text: 'Slug of the service.' },
+    { flag: '--tier T', text: 'Tier name, e.g. basic or pro. It appears in the service\'s access tokens as entitlements: ["<tier>"].' },
+    { flag: '--expires T', text: 'When it ends, as an ISO-8601 date-time with offset (2027-01-01T00:00:00Z). Default: never.' },
+  ],
+  notes: ['Granting the same tier and expiry again changes nothing ("change": "unchanged"); a different one replaces it.'],
+  examples: ['uniqverse entitlements grant --email ada@example.com --service vezepygame --tier pro --expires 2027-01-01T00:00:00Z'],
+  async run(ctx, values) {
+    const expires = stringValue(values, 'expires');
+    const result = await grantEntitlement(ctx.db, {
+      email: requiredString(values, 'email'),
+      service: requiredString(values, 'service'),
+      tier: requiredString(values, 'tier'),
+      ...(expires !== undefined ? { expires } : {}),
+    });
+    const until = result.expires_at ? ` until ${result.expires_at}` : '';
+    const what = { granted: 'Granted', changed: 'Changed to', unchanged: 'Already has' }[result.change];
+    return { json: { ...result }, text: `${what} ${result.tier}${until} at ${result.service} for ${result.email}.` };
+  },
+};

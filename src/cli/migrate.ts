@@ -1,0 +1,18 @@
+import type { Command } from './command.ts';
+
+export const migrate: Command = {
+  name: 'migrate',
+  summary: 'Bring the database schema up to date (the hub also does this when it starts).',
+  usage: 'migrate [--json]',
+  options: {},
+  optionHelp: [],
+  examples: ['uniqverse migrate', 'DATABASE_URL=postgres://uniqverse@db/uniqverse uniqverse migrate --json'],
+  // Every command migrates before it runs (see openCliContext); this one reports what that did.
+  async run(ctx) {
+    const ran = ctx.migrated;
+    return {
+      json: { ran },
+      text: ran.length ? `Ran ${ran.length} migrations:\n${ran.map((name) => `  ${name}`).join('\n')}` : 'The database is up to date.',
+    };
+  },
+};

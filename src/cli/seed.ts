@@ -1,0 +1,139 @@
+import { demoAccount, postLogoutRedirectUri, redirectUri, serviceUrl, vezeServices, type SeedService } from '../../seeds/veze-services.ts';
+import { randomToken } from '../crypto/tokens.ts';
+import { clientQueries } from '../hub/client-queries.ts';
+import { createClient, type ClientMetadataValidator } from '../hub/clients.ts';
+import { entitlementQueries } from '../hub/entitlement-queries.ts';
+import { grantEntitlement } from '../hub/entitlements.ts';
+import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
+import { createService, publicService, type PublicService } from '../hub/services.ts';
+import { userQueries } from '../identity/user-queries.ts';
+import { createUser } from '../identity/users.ts';
+import { createClientValidator } from './client-validator.ts';
+import type { Command } from './command.ts';
+import type { CliContext } from './context.ts';
+
+interface SeededService extends PublicService {
+  created: boolean;
+}
+
+interface SeededClient {
+  service: string;
+  client_id: string;
+  redirect_uri: string;
+  created: boolean;
+  /** Only when created by this run: it is never shown again. */
+  client_secret?: string;
+}
+
+interface SeededAccount {
+  email: string;
+  name: string;
+  created: boolean;
+  /** Only when created by this run. */
+  password?: string;
+}
+
+export interface SeedResult {
+  services: SeededService[];
+  clients: SeededClient[];
+  demo: SeededAccount;
+  entitlements: Array<{ service: string; tier: string; change: 'granted' | 'unchanged' }>;
+}
+
+async function seedService(ctx: CliContext, spec: SeedService): Promise<{ row: ServiceRow; created: boolean }> {
+  const existing = await serviceQueries.bySlug(ctx.db, spec.slug);
+  if (existing) return { row: existing, created: false };
+  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url: serviceUrl(spec), firstParty: true, defaultTier: spec.defaultTier });
+  return { row, created: true };
+}
+
+async function seedWebClient(ctx: CliContext, validate: ClientMetadataValidator, spec: SeedService, service: ServiceRow): Promise<SeededClient> {
+  const uri = redirectUri(spec);
+  const clients = await clientQueries.forService(ctx.db, service.id);
+  const existing = clients.find((c) => c.type === 'web' && Array.isArray(c.metadata.redirect_uris) && c.metadata.redirect_uris.includes(uri));
+  if (existing) return { service: spec.slug, client_id: existing.client_id, redirect_uri: uri, created: false };
+  const client = await createClient(ctx.db, ctx.secrets.clients, validate, {
+    service: spec.slug,
+    type: 'web',
+    redirectUris: [uri],
+    postLogoutRedirectUris: [postLogoutRedirectUri(spec)],
+    name: spec.name,
+  });
+  return { service: spec.slug, client_id: client.client_id, redirect_uri: uri, created: true, client_secret: client.client_secret };
+}
+
+async function seedDemoAccount(ctx: CliContext): Promise<SeededAccount> {
+  const existing = await userQueries.byEmail(ctx.db, demoAccount.email);
+  if (existing) return { email: existing.email, name: existing.name, created: false };
+  const password = randomToken(12);
+  const user = await createUser(ctx.db, ctx.hasher, { ...demoAccount, password, emailVerified: true });
+  return { email: user.email, name: user.name, created: true, password };
+}
+
+/**
+ * Makes sure the VEZE services, their dev web clients, the demo account and its entitlements
+ * exist. What exists already is left as it is (a tier changed since is kept), so it can run any
+ * number of times; secrets and the demo password are shown only by the run that creates them.
+ */
+export async function seed(ctx: CliContext): Promise<SeedResult> {
+  const validate = await createClientValidator(ctx);
+  const result: SeedResult = { services: [], clients: [], demo: { ...demoAccount, created: false }, entitlements: [] };
+  const rows = new Map<string, ServiceRow>();
+  for (const spec of vezeServices) {
+    const { row, created } = await seedService(ctx, spec);
+    rows.set(spec.slug, row);
+    result.services.push({ ...publicService(row), created });
+    result.clients.push(await seedWebClient(ctx, validate, spec, row));
+  }
+  result.demo = await seedDemoAccount(ctx);
+  const demo = (await userQueries.byEmail(ctx.db, demoAccount.email))!;
+  for (const spec of vezeServices) {
+    const service = rows.get(spec.slug)!;
+    const tier = service.default_tier;
+    if (!tier) continue;
+    const existing = await entitlementQueries.find(ctx.db, demo.id, service.id);
+    if (existing) {
+      result.entitlements.push({ service: spec.slug, tier: existing.tier, change: 'unchanged' });
+    } else {
+      await grantEntitlement(ctx.db, { email: demo.email, service: spec.slug, tier });
+      result.entitlements.push({ service: spec.slug, tier, change: 'granted' });
+    }
+  }
+  return result;
+}
+
+function summary(result: SeedResult, issuer: string): string {
+  const lines = ['VEZE services:'];
+  for (const service of result.services) {
+    const client = result.clients.find((c) => c.service === service.slug)!;
+    lines.push(
+      `  ${service.name.padEnd(13)} ${(service.created ? 'created' : 'existed').padEnd(8)} ${service.resource}`,
+      `    web client ${client.client_id}${client.created ? '' : ' (existed)'}, redirect ${client.redirect_uri}`,
+    );
+    if (client.client_secret) lines.push(`    client secret ${client.client_secret}   (shown only now)`);
+  }
+  const demo = result.demo;
+  lines.push('', `Demo account: ${demo.email} (${demo.name})${demo.created ? '' : ', existed'}`);
+  if (demo.password) lines.push(`  password ${demo.password}   (shown only now)`);
+  else lines.push('  password: set when it was created (not shown again)');
+  if (result.entitlements.length) lines.push(`  tiers: ${result.entitlements.map((e) => `${e.tier} at ${e.service}`).join(', ')}`);
+  lines.push('', `Sign in at ${issuer}/account`);
+  return lines.join('\n');
+}
+
+export const seedCommand: Command = {
+  name: 'seed',
+  summary: 'Register the five VEZE services, a web client each, and a demo account (safe to run again).',
+  usage: 'seed [--json]',
+  options: {},
+  optionHelp: [],
+  notes: [
+    'Services (first party; web client redirect URI http://localhost:<port>/callback): VEZEPyWeb 8001, VEZEPyGame 8002, VEZEPyCGrow 8003, VEZEPySports 8004, VEZEPyEmail 8005. VEZEPyGame, VEZEPyCGrow and VEZEPyEmail have the default tier basic.',
+    'The demo account demo@veze.local gets a generated password and basic at the services with a default tier. Client secrets and the password are printed only by the run that creates them; existing things are left untouched.',
+  ],
+  examples: ['npm run seed', 'uniqverse seed --json'],
+  async run(ctx) {
+    const result = await seed(ctx);
+    return { json: { ...result }, text: summary(result, ctx.config.issuer) };
+  },
+};
