@@ -139,7 +139,15 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
           return (await serviceBySlug(slug))?.resource === audience;
         },
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client revokes only its own tokens (the provider's default, made explicit: the default logs a notice).
+        allowedPolicy(ctx, client, token) {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       deviceFlow: {
         enabled: true,
         charset: 'base-20',
