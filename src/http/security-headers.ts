@@ -12,7 +12,7 @@ const contentSecurityPolicy = [
   "object-src 'none'",
 ].join('; ');
 
-/** Request id and the headers every answer carries; the CSP allows no inline script anywhere. */
+/** Request id and the headers every answer carries; the CSP allows no inline script (the provider's form_post adds its script's hash). */
 export function securityHeaders({ production }: { production: boolean }) {
   return async function setSecurityHeaders(ctx: Context, next: Next) {
     const incoming = ctx.get('X-Request-Id');
@@ -23,10 +23,8 @@ export function securityHeaders({ production }: { production: boolean }) {
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     if (production) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    // Set before the provider runs too: it adds the hash of its form_post script to this header.
+    ctx.set('Content-Security-Policy', contentSecurityPolicy);
     await next();
-    const type = ctx.response.get('Content-Type');
-    if (ctx.respond !== false && (!type || type.startsWith('text/html')) && !ctx.response.get('Content-Security-Policy')) {
-      ctx.set('Content-Security-Policy', contentSecurityPolicy);
-    }
   };
 }

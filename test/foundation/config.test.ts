@@ -1,0 +1,52 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+
+const tempDir = () => mkdtempSync(path.join(tmpdir(), 'uq-config-'));
+
+test('defaults: port 3000, issuer from the port, embedded PGlite in DATA_DIR, in-process bus', (t) => {
+  const dir = tempDir();
+  const config = loadConfig({ DATA_DIR: dir });
+  t.is(config.port, 3000);
+  t.is(config.issuer, 'http://localhost:3000');
+  t.deepEqual(config.database, { kind: 'pglite', dir: path.join(dir, 'pglite') });
+  t.is(config.redisUrl, null);
+  t.false(config.production);
+});
+
+test('a generated development secret is kept in DATA_DIR and reused, with a warning', (t) => {
+  const dir = tempDir();
+  const first = loadConfig({ DATA_DIR: dir });
+  const second = loadConfig({ DATA_DIR: dir });
+  t.is(first.secret, second.secret);
+  t.is(readFileSync(path.join(dir, 'secret'), 'utf8'), first.secret);
+  t.true(first.warnings.some((w) => w.includes('UNIQVERSE_SECRET')));
+});
+
+test('production requires UNIQVERSE_SECRET, and the message names it', (t) => {
+  const error = t.throws(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tempDir() }), { instanceOf: ConfigError });
+  t.regex(error!.message, /UNIQVERSE_SECRET/);
+});
+
+test('bad values stop the start with a message naming each variable', (t) => {
+  const error = t.throws(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://x', LOG_LEVEL: 'loud', UNIQVERSE_SECRET: 'short' }), { instanceOf: ConfigError });
+  for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'UNIQVERSE_SECRET']) t.regex(error!.message, new RegExp(name));
+});
+
+test('secrets can come from NAME_FILE, and ISSUER loses its trailing slash', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'secret.txt');
+  writeFileSync(file, `${'s'.repeat(40)}\n`);
+  const config = loadConfig({ UNIQVERSE_SECRET_FILE: file, ISSUER: 'https://id.veze.example/', DATA_DIR: dir, DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://127.0.0.1:6379' });
+  t.is(config.secret, 's'.repeat(40));
+  t.is(config.issuer, 'https://id.veze.example');
+  t.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u@h/db' });
+  t.is(config.redisUrl, 'redis://127.0.0.1:6379');
+});
+
+test('an unreadable NAME_FILE is a clear error', (t) => {
+  const error = t.throws(() => loadConfig({ UNIQVERSE_SECRET_FILE: '/nonexistent/secret' }), { instanceOf: ConfigError });
+  t.regex(error!.message, /UNIQVERSE_SECRET_FILE/);
+});
