@@ -1,0 +1,51 @@
+import type { Knex } from 'knex';
+
+export interface AppPasswordRow {
+  id: string;
+  user_id: string;
+  device_name: string;
+  device_type: string;
+  service_id: string | null;
+  password_hash: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  last_ip: string | null;
+  revoked_at: Date | null;
+}
+
+export interface AppPasswordListing extends Omit<AppPasswordRow, 'password_hash'> {
+  service_slug: string | null;
+  service_name: string | null;
+}
+
+export const appPasswordQueries = {
+  insert: async (db: Knex, row: Pick<AppPasswordRow, 'user_id' | 'device_name' | 'device_type' | 'service_id' | 'password_hash'>): Promise<AppPasswordRow> => {
+    const [created] = await db('app_passwords').insert(row).returning('*');
+    return created as AppPasswordRow;
+  },
+  activeForUser: (db: Knex, userId: string): Promise<AppPasswordListing[]> =>
+    db('app_passwords as a')
+      .leftJoin('services as s', 's.id', 'a.service_id')
+      .where('a.user_id', userId)
+      .whereNull('a.revoked_at')
+      .orderBy('a.created_at', 'desc')
+      .select('a.id', 'a.user_id', 'a.device_name', 'a.device_type', 'a.service_id', 'a.created_at', 'a.last_used_at', 'a.last_ip', 'a.revoked_at', 's.slug as service_slug', 's.name as service_name'),
+  /** The live password with this hash, with its owner and service, for verification. */
+  byHash: (db: Knex, hash: string) =>
+    db('app_passwords as a')
+      .join('users as u', 'u.id', 'a.user_id')
+      .leftJoin('services as s', 's.id', 'a.service_id')
+      .where('a.password_hash', hash)
+      .whereNull('a.revoked_at')
+      .first<(AppPasswordRow & { email: string; disabled_at: Date | null; service_slug: string | null }) | undefined>(
+        'a.*',
+        'u.email',
+        'u.disabled_at',
+        's.slug as service_slug',
+      ),
+  revoke: (db: Knex, userId: string, id: string): Promise<AppPasswordRow[]> =>
+    db('app_passwords').where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
+  revokeAll: (db: Knex, userId: string): Promise<AppPasswordRow[]> =>
+    db('app_passwords').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
+  markUsed: (db: Knex, id: string, ip: string | null) => db('app_passwords').where({ id }).update({ last_used_at: db.fn.now(), last_ip: ip }),
+};

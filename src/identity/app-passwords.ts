@@ -1,0 +1,146 @@
+import { randomInt } from 'node:crypto';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { sha256 } from '../crypto/tokens.ts';
+import { badRequest, notFound } from '../errors.ts';
+import { appendEvent } from '../events/outbox.ts';
+import { serviceQueries } from '../hub/service-queries.ts';
+import { parseInput } from '../validation.ts';
+import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from './app-password-queries.ts';
+
+type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
+
+export const deviceTypes = ['phone', 'tablet', 'desktop', 'watch', 'console', 'tv', 'browser extension', 'iot'] as const;
+export type DeviceType = (typeof deviceTypes)[number];
+/** The value of the "Service" field that means every service. */
+export const allServices = 'all';
+
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+const passwordLength = 16;
+
+/**
+ * Stored as SHA-256, not argon2id: the password is 16 letters drawn by the hub from 26, about
+ * 75 bits, so no offline search can walk the space even at GPU speed (2^75 / 10^10 per second is
+ * ~10^5 years). A slow hash protects only guessable human passwords; here it would only make
+ * every IMAP poll cost a hash slot. A plain hash also lets us look the password up by its hash.
+ */
+const hashAppPassword = (normalised: string) => sha256(`app-password:${normalised}`);
+
+/** "abcd efgh ijkl mnop": how it is shown once. */
+export const formatAppPassword = (password: string) => password.match(/.{4}/g)!.join(' ');
+
+/** Spaces are ignored and case does not matter; anything else than 16 letters is not an app password. */
+export function normaliseAppPassword(input: string): string | null {
+  const value = input.replace(/\s+/g, '').toLowerCase();
+  return value.length === passwordLength && /^[a-z]+$/.test(value) ? value : null;
+}
+
+const newAppPasswordSchema = z.object({
+  deviceName: z.string().trim().min(1, 'Name the device, e.g. "Work laptop".').max(60, 'Use at most 60 characters.'),
+  deviceType: z.enum(deviceTypes, { message: `Choose one of: ${deviceTypes.join(', ')}.` }),
+  service: z.string().trim().min(1, 'Choose a service, or all services.'),
+});
+
+export type NewAppPassword = z.input<typeof newAppPasswordSchema>;
+
+export interface CreatedAppPassword {
+  /** Shown once, in four groups of four letters. */
+  password: string;
+  row: AppPasswordRow;
+}
+
+export async function createAppPassword(db: Knex, userId: string, input: NewAppPassword, origin: Origin = {}): Promise<CreatedAppPassword> {
+  const data = parseInput(newAppPasswordSchema, input);
+  let serviceId: string | null = null;
+  let serviceSlug: string | null = null;
+  if (data.service !== allServices) {
+    const service = await serviceQueries.bySlug(db, data.service.toLowerCase());
+    if (!service || service.status !== 'active') throw badRequest('service: Choose a service from the list.', { service: 'Choose a service from the list.' });
+    serviceId = service.id;
+    serviceSlug = service.slug;
+  }
+  let password = '';
+  for (let i = 0; i < passwordLength; i++) password += letters[randomInt(letters.length)];
+  return db.transaction(async (trx) => {
+    const row = await appPasswordQueries.insert(trx, {
+      user_id: userId,
+      device_name: data.deviceName,
+      device_type: data.deviceType,
+      service_id: serviceId,
+      password_hash: hashAppPassword(password),
+    });
+    const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
+    await appendEvent(trx, { type: 'app_password.created', userId, service: serviceSlug, data: details });
+    await appendAudit(trx, { action: 'app_password.created', actorId: userId, subjectId: userId, ...origin, data: details });
+    return { password: formatAppPassword(password), row };
+  });
+}
+
+export const listAppPasswords = (db: Knex, userId: string): Promise<AppPasswordListing[]> => appPasswordQueries.activeForUser(db, userId);
+
+export async function revokeAppPassword(db: Knex, userId: string, id: string, origin: Origin = {}): Promise<void> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('No such app password.');
+  await db.transaction(async (trx) => {
+    const [row] = await appPasswordQueries.revoke(trx, userId, id);
+    if (!row) throw notFound('No such app password.');
+    await revokedEvents(trx, [row], 'revoked', { actorId: userId, ...origin });
+  });
+}
+
+async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, who: Origin & { actorId?: string | null }) {
+  for (const row of rows) {
+    const service = row.service_id ? (await serviceQueries.byId(trx, row.service_id))?.slug ?? null : null;
+    const details = { app_password_id: row.id, device: row.device_name, service: service ?? allServices, reason };
+    await appendEvent(trx, { type: 'app_password.revoked', userId: row.user_id, service, data: details });
+    await appendAudit(trx, { action: 'app_password.revoked', actorId: who.actorId ?? null, subjectId: row.user_id, ip: who.ip ?? null, userAgent: who.userAgent ?? null, data: details });
+  }
+}
+
+/**
+ * Revokes every live app password of the account, e.g. when its password is reset or changed.
+ * Runs in the caller's transaction when given one. Returns how many were revoked.
+ */
+export async function revokeAllAppPasswords(db: Knex, userId: string, reason = 'password_reset', who: Origin & { actorId?: string | null } = {}): Promise<number> {
+  const run = async (trx: Knex) => {
+    const rows = await appPasswordQueries.revokeAll(trx, userId);
+    await revokedEvents(trx, rows, reason, who);
+    return rows.length;
+  };
+  return (db as Knex.Transaction).isTransaction ? run(db) : db.transaction(run);
+}
+
+export interface VerifiedAppPassword {
+  sub: string;
+  device: string;
+  device_type: string;
+  service: string;
+}
+
+/**
+ * Checks an app password that a service's client presents for one of its users. A password
+ * made for another service is refused like a wrong one. The look-up is by hash, so it takes the
+ * same time whether or not the account exists.
+ */
+export async function verifyAppPassword(
+  db: Knex,
+  input: { service: string; username: string; password: string },
+  origin: Origin = {},
+): Promise<VerifiedAppPassword | null> {
+  const normalised = normaliseAppPassword(input.password);
+  const found = await appPasswordQueries.byHash(db, hashAppPassword(normalised ?? `invalid:${input.password}`));
+  if (!normalised || !found || found.disabled_at) return null;
+  if (found.email.toLowerCase() !== input.username.trim().toLowerCase()) return null;
+  if (found.service_slug !== null && found.service_slug !== input.service) return null;
+  await db.transaction(async (trx) => {
+    await appPasswordQueries.markUsed(trx, found.id, origin.ip ?? null);
+    await appendAudit(trx, {
+      action: 'app_password.used',
+      actorId: found.user_id,
+      subjectId: found.user_id,
+      ...origin,
+      data: { app_password_id: found.id, device: found.device_name, service: input.service },
+    });
+  });
+  return { sub: found.user_id, device: found.device_name, device_type: found.device_type, service: input.service };
+}

@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+
+export const recoveryCodeQueries = {
+  replaceAll: async (db: Knex, userId: string, hashes: string[]) => {
+    await db('recovery_codes').where({ user_id: userId }).delete();
+    await db('recovery_codes').insert(hashes.map((code_hash) => ({ user_id: userId, code_hash })));
+  },
+  /** Marks the code used if it is unused; false when it is unknown or already spent. */
+  use: async (db: Knex, userId: string, hash: string): Promise<boolean> =>
+    (await db('recovery_codes').where({ user_id: userId, code_hash: hash }).whereNull('used_at').update({ used_at: db.fn.now() })) === 1,
+  remaining: async (db: Knex, userId: string): Promise<number> => {
+    const row = await db('recovery_codes').where({ user_id: userId }).whereNull('used_at').count<{ count: string }[]>('* as count').first();
+    return Number(row?.count ?? 0);
+  },
+  removeAll: (db: Knex, userId: string): Promise<number> => db('recovery_codes').where({ user_id: userId }).delete(),
+};

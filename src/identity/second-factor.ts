@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import { AppError } from '../errors.ts';
+import { beginAttempt, secondFactorLockout } from './credential-lockout.ts';
+import { passkeyQueries } from './passkey-queries.ts';
+import { remainingRecoveryCodes, useRecoveryCode } from './recovery-codes.ts';
+import { pendingSecondFactorQueries, type PendingSecondFactorRow } from './second-factor-queries.ts';
+import { normaliseTotpCode, totpStatus, verifyTotpCode } from './totp.ts';
+
+type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
+
+export const acrPassword = 'urn:uniqverse:pwd';
+export const acrMultiFactor = 'urn:uniqverse:mfa';
+/** How long a person has between a right password and their second factor. */
+const pendingTtlMs = 10 * 60_000;
+
+export interface SecondFactors {
+  totp: boolean;
+  passkeys: number;
+  recoveryCodes: number;
+}
+
+export async function secondFactorsOf(db: Knex, userId: string): Promise<SecondFactors> {
+  const [totp, passkeys, recoveryCodes] = await Promise.all([
+    totpStatus(db, userId),
+    passkeyQueries.countForUser(db, userId),
+    remainingRecoveryCodes(db, userId),
+  ]);
+  return { totp: totp.enabled, passkeys, recoveryCodes };
+}
+
+/**
+ * A password alone does not finish the sign-in of someone with an authenticator app or a
+ * passkey: they owe a second factor. Recovery codes are a way back in, not a factor of their own.
+ */
+export const hasSecondFactor = (factors: SecondFactors) => factors.totp || factors.passkeys > 0;
+
+export async function needsSecondFactor(db: Knex, userId: string): Promise<boolean> {
+  return hasSecondFactor(await secondFactorsOf(db, userId));
+}
+
+/** Remembers, server-side and keyed by the interaction, that this person's password was right. */
+export async function beginSecondFactor(db: Knex, interactionUid: string, userId: string, amr: string[]): Promise<void> {
+  await pendingSecondFactorQueries.deleteExpired(db);
+  await pendingSecondFactorQueries.put(db, { interaction_uid: interactionUid, user_id: userId, amr, expires_at: new Date(Date.now() + pendingTtlMs) });
+}
+
+export const pendingSecondFactor = (db: Knex, interactionUid: string): Promise<PendingSecondFactorRow | undefined> =>
+  pendingSecondFactorQueries.live(db, interactionUid);
+
+export interface SecondFactorDone {
+  userId: string;
+  amr: string[];
+  acr: string;
+  /** Set when a recovery code was spent: how many are left. */
+  recoveryCodesLeft?: number;
+}
+
+const joinAmr = (first: string[], second: string) => [...new Set([...first, second, 'mfa'])];
+
+/** Ends the pending step (once: a second call finds nothing) with the factor that was proven. */
+async function finishPending(db: Knex, interactionUid: string, method: string): Promise<Omit<SecondFactorDone, 'recoveryCodesLeft'>> {
+  const pending = await pendingSecondFactorQueries.take(db, interactionUid);
+  if (!pending) throw new AppError('bad_request', 'This sign-in took too long. Start again.');
+  return { userId: pending.user_id, amr: joinAmr(pending.amr, method), acr: acrMultiFactor };
+}
+
+const wrongCode = () =>
+  new AppError('unauthorized', 'That code is not right. Enter the 6-digit code from your authenticator app, or a recovery code.', { fields: { code: 'That code is not right.' } });
+
+/**
+ * The "Code" field of the second step: six digits are an authenticator-app code, anything else
+ * is tried as a recovery code. Every attempt counts towards the lock-out until it succeeds.
+ */
+export async function verifySecondFactorCode(
+  db: Knex,
+  box: SecretBox,
+  pending: PendingSecondFactorRow,
+  input: string,
+  origin: Origin = {},
+): Promise<SecondFactorDone> {
+  const attempt = await beginAttempt(db, secondFactorLockout, pending.user_id);
+  const totpCode = normaliseTotpCode(input);
+  if (totpCode) {
+    if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
+      await attempt.succeeded();
+      return finishPending(db, pending.interaction_uid, 'otp');
+    }
+  } else {
+    const used = await useRecoveryCode(db, pending.user_id, input, origin);
+    if (used.ok) {
+      await attempt.succeeded();
+      return { ...(await finishPending(db, pending.interaction_uid, 'otp')), recoveryCodesLeft: used.remaining };
+    }
+  }
+  await appendAudit(db, { action: 'signin.second_factor_failed', subjectId: pending.user_id, ...origin, data: { method: totpCode ? 'totp' : 'recovery_code' } });
+  throw wrongCode();
+}
+
+/** The second step done with a passkey (already verified by the caller for this user). */
+export async function finishSecondFactorWithPasskey(db: Knex, interactionUid: string): Promise<SecondFactorDone> {
+  return finishPending(db, interactionUid, 'hwk');
+}
