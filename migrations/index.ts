@@ -7,6 +7,8 @@ import * as m005 from './005-oidc-models.ts';
 import * as m006 from './006-signing-keys.ts';
 import * as m007 from './007-outbox.ts';
 import * as m020 from './020-audit-log.ts';
+import * as m021 from './021-email-tokens.ts';
+import * as m022 from './022-known-devices.ts';
 import * as m040 from './040-passkeys.ts';
 import * as m041 from './041-webauthn-challenges.ts';
 import * as m042 from './042-totp-factors.ts';
@@ -14,6 +16,8 @@ import * as m043 from './043-recovery-codes.ts';
 import * as m044 from './044-app-passwords.ts';
 import * as m045 from './045-pending-second-factors.ts';
 import * as m046 from './046-credential-failures.ts';
+import * as m080 from './080-session-sightings.ts';
+import * as m081 from './081-service-consents.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -30,6 +34,8 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['006-signing-keys', m006],
   ['007-outbox', m007],
   ['020-audit-log', m020],
+  ['021-email-tokens', m021],
+  ['022-known-devices', m022],
   ['040-passkeys', m040],
   ['041-webauthn-challenges', m041],
   ['042-totp-factors', m042],
@@ -37,4 +43,6 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['044-app-passwords', m044],
   ['045-pending-second-factors', m045],
   ['046-credential-failures', m046],
+  ['080-session-sightings', m080],
+  ['081-service-consents', m081],
 ];

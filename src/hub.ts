@@ -14,6 +14,10 @@ import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
+import { createLimits, type Limits } from './identity/rate-limits.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { mailTemplates, type MailTemplates } from './mail/messages.ts';
+import { startCheckpointWriter } from './audit/checkpoints.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { deleteExpiredModels } from './oidc/adapter.ts';
 import { createDevicePages } from './oidc/device-pages.ts';
@@ -33,6 +37,10 @@ export interface HubContext {
   hasher: PasswordHasher;
   holder: ProviderHolder;
   secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox };
+  /** Brute-force limits for every credential path (src/identity/rate-limits.ts). */
+  limits: Limits;
+  mailer: Mailer;
+  mail: MailTemplates;
 }
 
 export interface Hub extends HubContext {
@@ -56,7 +64,8 @@ export function createSecrets(secret: string) {
 }
 
 function buildApp(hub: HubContext): Koa {
-  const app = new Koa({ proxy: hub.config.trustProxy });
+  // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
+  const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
 
   const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
@@ -131,7 +140,10 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       pages: createDevicePages(views),
       renderError: providerErrorPage(views),
     });
-    const context: HubContext = { config, db, logger, views, hasher, holder, secrets };
+    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
+    const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail: mailTemplates(views, config.issuer) };
     const app = buildApp(context);
     server.on('request', app.callback());
 
@@ -152,6 +164,9 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         holder.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await auditCheckpoints.stop();
+        await mailer.close();
+        await limits.close();
         await openDb.close();
       },
     };

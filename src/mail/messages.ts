@@ -1,0 +1,32 @@
+import type { Views } from '../http/views.ts';
+import type { MailMessage } from './mailer.ts';
+
+/** The hub's mail, drawn from views/email/*.njk (text parts: the link a person must follow is the first in each). */
+export interface MailTemplates {
+  verifyEmail(input: { to: string; name: string; link: string; code: string; hours: number }): MailMessage;
+  resetPassword(input: { to: string; name: string; link: string; minutes: number; ip: string | null }): MailMessage;
+  /** "Your password was changed", "A new device signed in to your account", … */
+  securityNotice(input: { to: string; name: string; subject: string; what: string; ip?: string | null; device?: string | null }): MailMessage;
+}
+
+const when = () => new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+export function mailTemplates(views: Views, issuer: string): MailTemplates {
+  return {
+    verifyEmail: (input) => ({
+      to: input.to,
+      subject: `Your code is ${input.code}: confirm your email for UniQVerse`,
+      text: views.render('email/verify-email.njk', { ...input, email: input.to }),
+    }),
+    resetPassword: (input) => ({
+      to: input.to,
+      subject: 'Reset your UniQVerse password',
+      text: views.render('email/reset-password.njk', { ...input, email: input.to, ip: input.ip ?? 'an unknown address', when: when() }),
+    }),
+    securityNotice: (input) => ({
+      to: input.to,
+      subject: input.subject,
+      text: views.render('email/security-notice.njk', { ...input, when: when(), securityUrl: `${issuer}/account/security` }),
+    }),
+  };
+}
