@@ -1,15 +1,12 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config/config.ts';
 import { auditVerify } from './cli/audit.ts';
 import { clientsCreate } from './cli/clients.ts';
 import { UsageError, type Command, type CommandOutput, type Values } from './cli/command.ts';
-import { openCliContext } from './cli/context.ts';
 import { entitlementsGrant } from './cli/entitlements.ts';
-import { describeFailure } from './cli/errors.ts';
 import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
 import { keysList, keysRotate } from './cli/keys.ts';
 import { migrate } from './cli/migrate.ts';
-import { seedCommand } from './cli/seed.ts';
+import { seedCommand } from './cli/seed-command.ts';
 import { servicesCreate } from './cli/services.ts';
 import { usersCreate } from './cli/users.ts';
 
@@ -70,7 +67,11 @@ function parse(command: Command, args: string[]): Values {
   return values;
 }
 
+// The database, the provider and the domain modules load only when a command runs
+// (commands import theirs inside run()), so --help and a mistyped option answer at once.
 async function execute(command: Command, values: Values): Promise<CommandOutput> {
+  const { loadConfig } = await import('./config/config.ts');
+  const { openCliContext } = await import('./cli/context.ts');
   const config = loadConfig();
   if (!values.json) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);
   const ctx = await openCliContext(config);
@@ -101,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return 0;
   } catch (error) {
-    const failure = describeFailure(error, command);
+    const failure: { message: string; exitCode: number; stack?: string } =
+      error instanceof UsageError ? { message: error.message, exitCode: 2 } : (await import('./cli/errors.ts')).describeFailure(error, command);
     const hint = error instanceof UsageError && command ? ` (see "uniqverse ${command.name} --help")` : '';
     process.stderr.write(`uniqverse: ${failure.message}${hint}\n`);
     if (failure.stack && /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '')) process.stderr.write(`${failure.stack}\n`);

@@ -1,6 +1,4 @@
-import { createClient } from '../hub/clients.ts';
 import { checkChoice, requiredString, stringList, stringValue, type Command } from './command.ts';
-import { createClientValidator } from './client-validator.ts';
 
 const clientTypes = ['web', 'native', 'device', 'extension'] as const;
 
@@ -35,6 +33,8 @@ export const clientsCreate: Command = {
     checkChoice(values, 'type', clientTypes);
   },
   async run(ctx, values) {
+    const { createClient } = await import('../hub/clients.ts');
+    const { createClientValidator } = await import('./client-validator.ts');
     const validate = await createClientValidator(ctx);
     const client = await createClient(ctx.db, ctx.secrets.clients, validate, {
       service: requiredString(values, 'service'),

@@ -36,6 +36,7 @@ export interface Command {
   fieldFlags?: Record<string, string>;
   /** Checks that need no database, run before it is opened so a typo fails fast. */
   check?(values: Values): void;
+  /** Imports the domain modules it needs inside (await import), so help and usage errors need not load them. */
   run(ctx: CliContext, values: Values): Promise<CommandOutput>;
 }
 

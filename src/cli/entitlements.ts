@@ -1,4 +1,3 @@
-import { grantEntitlement } from '../hub/entitlements.ts';
 import { requiredString, stringValue, type Command } from './command.ts';
 
 export const entitlementsGrant: Command = {
@@ -21,6 +20,7 @@ export const entitlementsGrant: Command = {
   notes: ['Granting the same tier and expiry again changes nothing ("change": "unchanged"); a different one replaces it.'],
   examples: ['uniqverse entitlements grant --email ada@example.com --service vezepygame --tier pro --expires 2027-01-01T00:00:00Z'],
   async run(ctx, values) {
+    const { grantEntitlement } = await import('../hub/entitlements.ts');
     const expires = stringValue(values, 'expires');
     const result = await grantEntitlement(ctx.db, {
       email: requiredString(values, 'email'),

@@ -9,7 +9,6 @@ import { createService, publicService, type PublicService } from '../hub/service
 import { userQueries } from '../identity/user-queries.ts';
 import { createUser } from '../identity/users.ts';
 import { createClientValidator } from './client-validator.ts';
-import type { Command } from './command.ts';
 import type { CliContext } from './context.ts';
 
 interface SeededService extends PublicService {
@@ -101,39 +100,3 @@ export async function seed(ctx: CliContext): Promise<SeedResult> {
   }
   return result;
 }
-
-function summary(result: SeedResult, issuer: string): string {
-  const lines = ['VEZE services:'];
-  for (const service of result.services) {
-    const client = result.clients.find((c) => c.service === service.slug)!;
-    lines.push(
-      `  ${service.name.padEnd(13)} ${(service.created ? 'created' : 'existed').padEnd(8)} ${service.resource}`,
-      `    web client ${client.client_id}${client.created ? '' : ' (existed)'}, redirect ${client.redirect_uri}`,
-    );
-    if (client.client_secret) lines.push(`    client secret ${client.client_secret}   (shown only now)`);
-  }
-  const demo = result.demo;
-  lines.push('', `Demo account: ${demo.email} (${demo.name})${demo.created ? '' : ', existed'}`);
-  if (demo.password) lines.push(`  password ${demo.password}   (shown only now)`);
-  else lines.push('  password: set when it was created (not shown again)');
-  if (result.entitlements.length) lines.push(`  tiers: ${result.entitlements.map((e) => `${e.tier} at ${e.service}`).join(', ')}`);
-  lines.push('', `Sign in at ${issuer}/account`);
-  return lines.join('\n');
-}
-
-export const seedCommand: Command = {
-  name: 'seed',
-  summary: 'Register the five VEZE services, a web client each, and a demo account (safe to run again).',
-  usage: 'seed [--json]',
-  options: {},
-  optionHelp: [],
-  notes: [
-    'Services (first party; web client redirect URI http://localhost:<port>/callback): VEZEPyWeb 8001, VEZEPyGame 8002, VEZEPyCGrow 8003, VEZEPySports 8004, VEZEPyEmail 8005. VEZEPyGame, VEZEPyCGrow and VEZEPyEmail have the default tier basic.',
-    'The demo account demo@veze.local gets a generated password and basic at the services with a default tier. Client secrets and the password are printed only by the run that creates them; existing things are left untouched.',
-  ],
-  examples: ['npm run seed', 'uniqverse seed --json'],
-  async run(ctx) {
-    const result = await seed(ctx);
-    return { json: { ...result }, text: summary(result, ctx.config.issuer) };
-  },
-};

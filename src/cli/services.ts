@@ -1,4 +1,3 @@
-import { createService, publicService } from '../hub/services.ts';
 import { flag, requiredString, stringValue, type Command } from './command.ts';
 
 export const servicesCreate: Command = {
@@ -23,6 +22,7 @@ export const servicesCreate: Command = {
   ],
   examples: ['uniqverse services create --slug vezepychat --name VEZEPyChat --url http://localhost:8006 --first-party --default-tier basic'],
   async run(ctx, values) {
+    const { createService, publicService } = await import('../hub/services.ts');
     const service = publicService(
       await createService(ctx.db, {
         slug: requiredString(values, 'slug'),

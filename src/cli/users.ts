@@ -1,4 +1,3 @@
-import { createUser } from '../identity/users.ts';
 import { flag, requiredString, type Command } from './command.ts';
 
 export const usersCreate: Command = {
@@ -24,6 +23,7 @@ export const usersCreate: Command = {
   ],
   examples: ['uniqverse users create --email ada@example.com --password "correct horse battery staple" --name "Ada Lovelace" --admin'],
   async run(ctx, values) {
+    const { createUser } = await import('../identity/users.ts');
     const user = await createUser(ctx.db, ctx.hasher, {
       email: requiredString(values, 'email'),
       password: requiredString(values, 'password'),
