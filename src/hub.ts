@@ -17,7 +17,7 @@ import { PasswordHasher } from './identity/password-hashing.ts';
 import { createLimits, type Limits } from './identity/rate-limits.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mailTemplates, type MailTemplates } from './mail/messages.ts';
-import { startCheckpointWriter } from './audit/checkpoints.ts';
+import { startCheckpointWriter, type CheckpointWriter } from './audit/checkpoints.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { deleteExpiredModels } from './oidc/adapter.ts';
 import { createDevicePages } from './oidc/device-pages.ts';
@@ -45,6 +45,8 @@ export interface HubContext {
 
 export interface Hub extends HubContext {
   server: http.Server;
+  /** Signs the audit chain into DATA_DIR/audit-checkpoints; flush() signs what is pending now. */
+  auditCheckpoints: CheckpointWriter;
   url: string;
   close(): Promise<void>;
 }
@@ -158,6 +160,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     return {
       ...context,
       server,
+      auditCheckpoints,
       url,
       async close() {
         clearInterval(sweeper);
