@@ -16,6 +16,9 @@ import * as m043 from './043-recovery-codes.ts';
 import * as m044 from './044-app-passwords.ts';
 import * as m045 from './045-pending-second-factors.ts';
 import * as m046 from './046-credential-failures.ts';
+import * as m047 from './047-drop-credential-failures.ts';
+import * as m080 from './080-session-sightings.ts';
+import * as m081 from './081-service-consents.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -41,4 +44,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['044-app-passwords', m044],
   ['045-pending-second-factors', m045],
   ['046-credential-failures', m046],
+  ['047-drop-credential-failures', m047],
+  ['080-session-sightings', m080],
+  ['081-service-consents', m081],
 ];

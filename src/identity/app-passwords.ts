@@ -8,6 +8,8 @@ import { appendEvent } from '../events/outbox.ts';
 import { serviceQueries } from '../hub/service-queries.ts';
 import { parseInput } from '../validation.ts';
 import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from './app-password-queries.ts';
+import { emailAccountKey, type Limits } from './rate-limits.ts';
+import { userQueries } from './user-queries.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
@@ -119,21 +121,37 @@ export interface VerifiedAppPassword {
 
 /**
  * Checks an app password that a service's client presents for one of its users. A password
- * made for another service is refused like a wrong one. The look-up is by hash, so it takes the
- * same time whether or not the account exists.
+ * made for another service is refused like a wrong one. Every check goes through the shared
+ * brute-force limits (per account and per IP); a locked account is answered like a wrong password.
  */
 export async function verifyAppPassword(
   db: Knex,
+  limits: Limits,
   input: { service: string; username: string; password: string },
-  origin: Origin = {},
+  origin: Pick<AuditEntry, 'userAgent'> & { ip: string },
 ): Promise<VerifiedAppPassword | null> {
+  const username = input.username.trim().slice(0, 254);
+  const user = username ? await userQueries.byEmail(db, username) : undefined;
+  const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip });
   const normalised = normaliseAppPassword(input.password);
-  const found = await appPasswordQueries.byHash(db, hashAppPassword(normalised ?? `invalid:${input.password}`));
-  if (!normalised || !found || found.disabled_at) return null;
-  if (found.email.toLowerCase() !== input.username.trim().toLowerCase()) return null;
-  if (found.service_slug !== null && found.service_slug !== input.service) return null;
+  // Looked up by hash: the same work whether or not the account exists.
+  const found = attempt.allowed ? await appPasswordQueries.byHash(db, hashAppPassword(normalised ?? `invalid:${input.password}`)) : undefined;
+  const good =
+    attempt.allowed && normalised !== null && found !== undefined && user !== undefined && !found.disabled_at &&
+    found.user_id === user.id && (found.service_slug === null || found.service_slug === input.service);
+  if (!good) {
+    await appendAudit(db, {
+      action: 'app_password.failed',
+      subjectId: user?.id ?? null,
+      ...origin,
+      data: { service: input.service, ...(attempt.allowed ? {} : { locked: true }), ...(found && user && found.user_id === user.id && found.service_slug !== input.service ? { reason: 'other_service' } : {}) },
+    });
+    await limits.fail(attempt);
+    return null;
+  }
+  await limits.succeed(attempt);
   await db.transaction(async (trx) => {
-    await appPasswordQueries.markUsed(trx, found.id, origin.ip ?? null);
+    await appPasswordQueries.markUsed(trx, found.id, origin.ip || null);
     await appendAudit(trx, {
       action: 'app_password.used',
       actorId: found.user_id,

@@ -5,18 +5,28 @@ import { AppError } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { parseInput } from '../validation.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
-import { beginAttempt, passwordChangeLockout } from './credential-lockout.ts';
 import { passwordChangeQueries } from './password-change-queries.ts';
 import type { PasswordHasher } from './password-hashing.ts';
+import { checkNewPassword } from './password-policy.ts';
+import type { Limits } from './rate-limits.ts';
 import { userQueries } from './user-queries.ts';
-import { passwordSchema } from './users.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
+type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };
 
 const changeSchema = z.object({
   currentPassword: z.string().min(1, 'Enter your current password.').max(1024),
-  newPassword: passwordSchema,
+  newPassword: z.string({ message: 'Enter a new password.' }),
 });
+
+/** The policy's verdict, pinned to the "New password" field. */
+function checkNewPasswordField(password: string, user: { email: string; name: string }) {
+  try {
+    checkNewPassword(password, { email: user.email, name: user.name });
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new AppError(error.code, error.message, { fields: { newPassword: Object.values(error.fields ?? {})[0] ?? error.message } });
+  }
+}
 
 /**
  * Changes the password of a signed-in person. The current password is asked even right after
@@ -26,19 +36,23 @@ const changeSchema = z.object({
 export async function changePassword(
   db: Knex,
   hasher: PasswordHasher,
+  limits: Limits,
   userId: string,
   input: { currentPassword?: unknown; newPassword?: unknown },
-  origin: Origin = {},
+  origin: RequestOrigin,
 ): Promise<{ appPasswordsRevoked: number }> {
   const data = parseInput(changeSchema, input);
   const user = await userQueries.byId(db, userId);
   if (!user) throw new AppError('not_found', 'No such account.');
-  const attempt = await beginAttempt(db, passwordChangeLockout, userId);
-  if (!user.password_hash || !(await hasher.verify(user.password_hash, data.currentPassword))) {
-    await appendAudit(db, { action: 'password.change_failed', actorId: userId, subjectId: userId, ...origin, data: {} });
+  checkNewPasswordField(data.newPassword, user);
+  const attempt = await limits.check('password', { accountKey: userId, ip: origin.ip });
+  const good = attempt.allowed && Boolean(user.password_hash) && (await hasher.verify(user.password_hash!, data.currentPassword));
+  if (!good) {
+    await appendAudit(db, { action: 'password.change_failed', actorId: userId, subjectId: userId, ...origin, data: attempt.allowed ? {} : { locked: true } });
+    await limits.fail(attempt);
     throw new AppError('invalid_input', 'Your current password is not right.', { fields: { currentPassword: 'This is not your current password.' } });
   }
-  await attempt.succeeded();
+  await limits.succeed(attempt);
   if (data.newPassword === data.currentPassword) {
     throw new AppError('invalid_input', 'Choose a password different from your current one.', { fields: { newPassword: 'Same as your current password.' } });
   }

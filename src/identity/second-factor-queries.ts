@@ -19,20 +19,3 @@ export const pendingSecondFactorQueries = {
   },
   deleteExpired: (db: Knex) => db('pending_second_factors').where('expires_at', '<=', db.fn.now()).delete(),
 };
-
-export const credentialFailureQueries = {
-  add: async (db: Knex, kind: string, subject: string): Promise<string> => {
-    const [row] = await db('credential_failures').insert({ kind, subject }).returning('id');
-    return String((row as { id: string | number }).id);
-  },
-  remove: (db: Knex, id: string) => db('credential_failures').where({ id }).delete(),
-  countSince: async (db: Knex, kind: string, subject: string, since: Date): Promise<number> => {
-    const row = await db('credential_failures').where({ kind, subject }).andWhere('at', '>', since).count<{ count: string }[]>('* as count').first();
-    return Number(row?.count ?? 0);
-  },
-  oldestSince: async (db: Knex, kind: string, subject: string, since: Date): Promise<Date | undefined> => {
-    const row = await db('credential_failures').where({ kind, subject }).andWhere('at', '>', since).min<{ min: Date | null }[]>('at as min').first();
-    return row?.min ? new Date(row.min) : undefined;
-  },
-  deleteOlderThan: (db: Knex, before: Date) => db('credential_failures').where('at', '<', before).delete(),
-};

@@ -2,13 +2,14 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
-import { beginAttempt, secondFactorLockout } from './credential-lockout.ts';
 import { passkeyQueries } from './passkey-queries.ts';
+import type { Limits } from './rate-limits.ts';
 import { remainingRecoveryCodes, useRecoveryCode } from './recovery-codes.ts';
 import { pendingSecondFactorQueries, type PendingSecondFactorRow } from './second-factor-queries.ts';
 import { normaliseTotpCode, totpStatus, verifyTotpCode } from './totp.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
+type RequestOrigin = Origin & { ip: string };
 
 export const acrPassword = 'urn:uniqverse:pwd';
 export const acrMultiFactor = 'urn:uniqverse:mfa';
@@ -71,30 +72,41 @@ const wrongCode = () =>
 
 /**
  * The "Code" field of the second step: six digits are an authenticator-app code, anything else
- * is tried as a recovery code. Every attempt counts towards the lock-out until it succeeds.
+ * is tried as a recovery code. Each attempt goes through the shared brute-force limits (one
+ * counter per account across password, codes and passkeys); a locked account gets the same
+ * answer as a wrong code.
  */
 export async function verifySecondFactorCode(
   db: Knex,
   box: SecretBox,
+  limits: Limits,
   pending: PendingSecondFactorRow,
   input: string,
-  origin: Origin = {},
+  origin: RequestOrigin,
 ): Promise<SecondFactorDone> {
-  const attempt = await beginAttempt(db, secondFactorLockout, pending.user_id);
   const totpCode = normaliseTotpCode(input);
-  if (totpCode) {
-    if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
-      await attempt.succeeded();
-      return finishPending(db, pending.interaction_uid, 'otp');
-    }
-  } else {
-    const used = await useRecoveryCode(db, pending.user_id, input, origin);
-    if (used.ok) {
-      await attempt.succeeded();
-      return { ...(await finishPending(db, pending.interaction_uid, 'otp')), recoveryCodesLeft: used.remaining };
+  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip });
+  if (attempt.allowed) {
+    if (totpCode) {
+      if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
+        await limits.succeed(attempt);
+        return finishPending(db, pending.interaction_uid, 'otp');
+      }
+    } else {
+      const used = await useRecoveryCode(db, pending.user_id, input, origin);
+      if (used.ok) {
+        await limits.succeed(attempt);
+        return { ...(await finishPending(db, pending.interaction_uid, 'otp')), recoveryCodesLeft: used.remaining };
+      }
     }
   }
-  await appendAudit(db, { action: 'signin.second_factor_failed', subjectId: pending.user_id, ...origin, data: { method: totpCode ? 'totp' : 'recovery_code' } });
+  await appendAudit(db, {
+    action: 'signin.second_factor_failed',
+    subjectId: pending.user_id,
+    ...origin,
+    data: { method: totpCode ? 'totp' : 'recovery_code', ...(attempt.allowed ? {} : { locked: true }) },
+  });
+  await limits.fail(attempt);
   throw wrongCode();
 }
 
