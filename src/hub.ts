@@ -6,8 +6,14 @@ import Router from '@koa/router';
 import mount from 'koa-mount';
 import serve from 'koa-static';
 import type Provider from 'oidc-provider';
+import { Registry } from 'prom-client';
+import { HubTokenVerifier } from './api/hub-token.ts';
+import { apiRoutes } from './api/routes.ts';
+import { createEventSystem, type EventSystem } from './events/event-system.ts';
+import { attachLiveWebSocket, liveRoutes } from './events/live-routes.ts';
 import type { Config } from './config/config.ts';
-import { createSecretBox, type SecretBox } from './crypto/secret-box.ts';
+import type { SecretBox } from './crypto/secret-box.ts';
+import { createSecrets } from './crypto/hub-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
@@ -41,6 +47,12 @@ export interface HubContext {
   limits: Limits;
   mailer: Mailer;
   mail: MailTemplates;
+  /** Prometheus metrics of this instance, served at /metrics: register yours here. */
+  metrics: Registry;
+  /** The event stream: relay, bus, live fan-out, subscribers, webhooks (src/events/event-system.ts). */
+  events: EventSystem;
+  /** Verifies access tokens for the hub's own API (<ISSUER>/hub). */
+  hubTokens: HubTokenVerifier;
 }
 
 export interface Hub extends HubContext {
@@ -57,13 +69,7 @@ export interface StartOptions {
   migrate?: boolean;
 }
 
-export function createSecrets(secret: string) {
-  return {
-    keys: createSecretBox(secret, 'signing-keys'),
-    clients: createSecretBox(secret, 'client-secrets'),
-    totp: createSecretBox(secret, 'totp-seeds'),
-  };
-}
+export { createSecrets };
 
 function buildApp(hub: HubContext): Koa {
   // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
@@ -87,6 +93,9 @@ function buildApp(hub: HubContext): Koa {
   router.use(healthRoutes(hub).routes());
   router.use(interactionRoutes(hub).routes());
   router.use(portalRoutes(hub).routes());
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, events: hub.events, logger: hub.logger };
+  router.use(apiRoutes(apiDeps).routes());
+  router.use(liveRoutes(apiDeps).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
   app.use(router.allowedMethods());
@@ -125,6 +134,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   config.port = port;
 
   let database: Database | null = null;
+  let events: EventSystem | null = null;
   try {
     database = await openDatabase(config.database);
     const db = database.db;
@@ -145,9 +155,16 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
-    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail: mailTemplates(views, config.issuer) };
+    const metrics = new Registry();
+    events = createEventSystem({ config, db, logger, registry: metrics });
+    const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
+    holder.onSwap(() => hubTokens.invalidate());
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail: mailTemplates(views, config.issuer), metrics, events, hubTokens };
     const app = buildApp(context);
     server.on('request', app.callback());
+    await events.start();
+    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
+    const runningEvents = events;
 
     const sweeper = setInterval(() => {
       deleteExpiredModels(db).catch((error) => logger.warn({ err: error }, 'expired model sweep failed'));
@@ -165,6 +182,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       async close() {
         clearInterval(sweeper);
         holder.stop();
+        detachLive();
+        await runningEvents.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await auditCheckpoints.stop();
@@ -175,6 +194,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     };
   } catch (error) {
     server.close();
+    await events?.stop().catch(() => undefined);
     await database?.close();
     throw error;
   }
