@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { createSecrets } from '../hub.ts';
+import { createSecrets } from '../crypto/hub-secrets.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
 
 /** What a command works with: the same database, secrets and hasher the hub uses. */
