@@ -32,7 +32,11 @@ async function main() {
   const client = await makeClient(hub, { service: service.slug, redirectUris: [benchCallback] });
   await grant(hub, person.email, service.slug, 'pro');
 
+  // SQL statements sent so far, so the parent can tell how many one request costs.
+  let queries = 0;
+  hub.db.on('query', () => queries++);
   process.on('message', async (message) => {
+    if (message === 'stats') return send({ type: 'stats', queries });
     if (message !== 'stop') return;
     await hub.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -11,6 +11,10 @@ export interface Measurement {
   failed: number;
   seconds: number;
   note?: string;
+  /** CPU ms per request (or per sign-in) of the server process, and of its Postgres backends. */
+  cpu?: { server: number | null; database: number | null };
+  /** SQL statements per request (the hub only). */
+  queries?: number | null;
 }
 
 export interface LoadOptions {

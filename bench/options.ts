@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm'] as const;
@@ -15,10 +16,12 @@ export interface BenchOptions {
   databaseUrl: string | null;
   adminDatabaseUrl: string;
   redisUrl: string;
+  /** Write V8 CPU profiles of both servers here (node --cpu-prof), to find where the time goes. */
+  profileDir: string | null;
 }
 
 export const usage = `npm run bench -- [--duration 5] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
-                    [--storm-people 200] [--only ${parts.join(',')}]
+                    [--storm-people 200] [--only ${parts.join(',')}] [--profile DIR]
 Environment: DATABASE_URL (default: a fresh database on postgres://postgres@127.0.0.1:5432, dropped at the end),
              REDIS_URL (default redis://127.0.0.1:6379).`;
 
@@ -39,6 +42,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'sign-in-concurrency': { type: 'string' },
       'storm-people': { type: 'string' },
       only: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,5 +65,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     databaseUrl: env.DATABASE_URL || null,
     adminDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    profileDir: values.profile ? path.resolve(values.profile) : null,
   };
 }

@@ -38,6 +38,11 @@ export interface CaseRow {
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(1)) : '–');
 const failures = (m: Measurement) => (m.failed ? ` (${m.failed} failed)` : '');
+const cpu = (m: Measurement) => {
+  if (m.cpu?.server == null) return '–';
+  const digits = m.cpu.server >= 10 ? 0 : 2;
+  return m.cpu.database == null ? m.cpu.server.toFixed(digits) : `${m.cpu.server.toFixed(digits)} + ${m.cpu.database.toFixed(digits)}`;
+};
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -64,7 +69,7 @@ export function formatReport(input: {
   if (input.rows.length) {
     out.push(
       table(
-        ['case', 'ours req/s', 'ours p99 ms', 'bare req/s', 'bare p99 ms', 'ours/bare', 'target', 'met'],
+        ['case', 'ours req/s', 'ours p99 ms', 'bare req/s', 'bare p99 ms', 'ours/bare', 'CPU ms/req ours (hub + Postgres)', 'CPU ms/req bare', 'target', 'met'],
         input.rows.map((r) => [
           r.label,
           int(r.ours.rps) + failures(r.ours),
@@ -72,6 +77,8 @@ export function formatReport(input: {
           int(r.bare.rps) + failures(r.bare),
           ms(r.bare.p99),
           `${(r.ours.rps / r.bare.rps).toFixed(2)}×`,
+          cpu(r.ours),
+          cpu(r.bare),
           r.target,
           r.met ? 'yes' : 'no',
         ]),

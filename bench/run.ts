@@ -5,6 +5,7 @@
  */
 import { benchDatabase, benchRedis, postgresVersion } from './backends.ts';
 import { loadCases, type LoadCase } from './cases.ts';
+import { DatabaseBackends, startCpuReading } from './cpu.ts';
 import { measureLoad, type LoadOptions, type Measurement } from './load.ts';
 import { loginStorm, type StormResult } from './login-storm.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
@@ -24,14 +25,29 @@ async function probe(c: LoadCase, t: Target, options: Omit<LoadOptions, 'duratio
   if (response.status !== 200 || (c.expect && !c.expect(body))) throw new Error(`${c.id} on ${t.name}: answered ${response.status} ${body.slice(0, 200)}`);
 }
 
-async function measureCase(c: LoadCase, server: RunningServer, o: BenchOptions): Promise<Measurement> {
+/** Runs `work` and adds the CPU the server (and, for ours, its Postgres backends) spent per request. */
+async function withCpu(server: RunningServer, backends: DatabaseBackends, work: () => Promise<Measurement>): Promise<Measurement> {
+  const reading = await startCpuReading(server.pid, server.target.name === 'ours' ? backends : null);
+  const queriesBefore = await server.queries();
+  const m = await work();
+  const { serverMs, databaseMs } = await reading();
+  const queriesAfter = await server.queries();
+  const count = m.ok + m.failed;
+  m.queries = queriesBefore !== null && queriesAfter !== null && count ? (queriesAfter - queriesBefore) / count : null;
+  m.cpu = { server: serverMs !== null && count ? serverMs / count : null, database: databaseMs !== null && count ? databaseMs / count : null };
+  return m;
+}
+
+async function measureCase(c: LoadCase, server: RunningServer, o: BenchOptions, backends: DatabaseBackends): Promise<Measurement> {
   const prepared = await c.prepare(server.target, o.connections);
   await probe(c, server.target, prepared);
   if (o.warmup) await measureLoad({ ...prepared, duration: o.warmup, connections: o.connections });
-  return measureLoad({ ...prepared, duration: o.duration, connections: o.connections });
+  return withCpu(server, backends, () => measureLoad({ ...prepared, duration: o.duration, connections: o.connections }));
 }
 
-const show = (m: Measurement) => `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
+const show = (m: Measurement) =>
+  `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms, CPU/req ${m.cpu?.server?.toFixed(2) ?? '?'} ms` +
+  `${m.cpu?.database ? ` + db ${m.cpu.database.toFixed(2)} ms` : ''}${m.queries ? `, ${m.queries.toFixed(1)} SQL/req` : ''}${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
 
 async function main() {
   const o = parseOptions(process.argv.slice(2), process.env);
@@ -45,12 +61,14 @@ async function main() {
 
   const database = await benchDatabase(o.databaseUrl, o.adminDatabaseUrl);
   const redis = await benchRedis(o.redisUrl);
+  const backends = new DatabaseBackends(database.url);
   const servers: RunningServer[] = [];
   const rows: CaseRow[] = [];
   let hashing: Awaited<ReturnType<typeof compareHashing>> | undefined;
   let storm: { result: StormResult; calmP99: number | null } | undefined;
   const stopAll = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
+    await backends.close();
     await database.release().catch((error: Error) => log(`bench: could not drop the database: ${error.message}`));
     await redis.forget().catch((error: Error) => log(`bench: could not clean Redis: ${error.message}`));
   };
@@ -62,26 +80,26 @@ async function main() {
   try {
     const machine = describeMachine(await postgresVersion(database.url), redis.version);
     log(`bench: starting the hub (Postgres ${machine.postgres}, Redis ${machine.redis}) and the bare provider`);
-    const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix });
+    const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix }, o.profileDir);
     servers.push(ours);
-    const bare = await startServer('bare', {});
+    const bare = await startServer('bare', {}, o.profileDir);
     servers.push(bare);
 
     const calm = new Map<string, Measurement>();
     for (const c of loadCases) {
       if (!o.only.has(c.id as never)) continue;
-      const mine = await measureCase(c, ours, o);
+      const mine = await measureCase(c, ours, o, backends);
       log(`bench: ${c.id} ours ${show(mine)}`);
-      const theirs = await measureCase(c, bare, o);
+      const theirs = await measureCase(c, bare, o, backends);
       log(`bench: ${c.id} bare ${show(theirs)}`);
       calm.set(c.id, mine);
       rows.push({ label: c.label, target: c.target, ours: mine, bare: theirs, met: c.met(mine, theirs) });
     }
 
     if (o.only.has('sign-in')) {
-      const mine = await measureSignIns(ours.target, o.duration, o.signInConcurrency);
+      const mine = await withCpu(ours, backends, () => measureSignIns(ours.target, o.duration, o.signInConcurrency));
       log(`bench: sign-in ours ${show(mine)}`);
-      const theirs = await measureSignIns(bare.target, o.duration, o.signInConcurrency);
+      const theirs = await withCpu(bare, backends, () => measureSignIns(bare.target, o.duration, o.signInConcurrency));
       log(`bench: sign-in bare ${show(theirs)}`);
       rows.push({
         label: 'full sign-in with password (code + PKCE, pages, token)',

@@ -5,6 +5,8 @@ import type { ChildMessage, Target } from './target.ts';
 export interface RunningServer {
   target: Target;
   pid: number;
+  /** SQL statements the server has sent so far (the hub only; null for the bare provider). */
+  queries(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -17,15 +19,28 @@ const entries = {
  * Each server runs in a child process of its own, so the load generator (this process) and the
  * server under test each get a core. Its stderr is kept and shown only if it fails to start.
  */
-export function startServer(kind: keyof typeof entries, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
+export function startServer(kind: keyof typeof entries, env: Record<string, string>, profileDir: string | null = null, timeoutMs = 60_000): Promise<RunningServer> {
   const child: ChildProcess = fork(entries[kind], [], {
     env: { ...process.env, ...env },
+    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${kind}.cpuprofile`] : [],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  const queries = () =>
+    kind === 'bare'
+      ? Promise.resolve(null)
+      : new Promise<number | null>((resolve) => {
+          const listener = (message: ChildMessage) => {
+            if (message.type !== 'stats') return;
+            child.off('message', listener);
+            resolve(message.queries);
+          };
+          child.on('message', listener);
+          child.send('stats');
+        });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -39,14 +54,15 @@ export function startServer(kind: keyof typeof entries, env: Record<string, stri
       child.kill('SIGKILL');
       reject(new Error(`${kind} server did not start within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': by then stderr has been read to its end, so the reason is in it.
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`${kind} server exited (${code}) before it was ready\n${stderr}`));
     });
     child.on('message', (message: ChildMessage) => {
       clearTimeout(timer);
-      if (message.type === 'ready') resolve({ target: message.target, pid: child.pid!, stop });
-      else {
+      if (message.type === 'ready') resolve({ target: message.target, pid: child.pid!, queries, stop });
+      else if (message.type === 'failed') {
         child.kill('SIGKILL');
         reject(new Error(`${kind} server failed to start:\n${message.message}`));
       }

@@ -13,6 +13,6 @@ export interface Target {
 }
 
 /** Messages a server child sends its parent over IPC. */
-export type ChildMessage = { type: 'ready'; target: Target } | { type: 'failed'; message: string };
+export type ChildMessage = { type: 'ready'; target: Target } | { type: 'failed'; message: string } | { type: 'stats'; queries: number };
 
 export const benchCallback = 'http://127.0.0.1:9/callback';

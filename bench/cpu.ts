@@ -1,0 +1,76 @@
+/**
+ * CPU time spent by the server under test (and by its Postgres backends) during one case, read
+ * from /proc: on a shared machine requests per second move with the neighbours' load, while
+ * CPU milliseconds per request mostly do not. Linux only; elsewhere the columns stay empty.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+
+let ticksPerSecond: number | null = null;
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU of one process so far, in ms; null when it cannot be read. */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** The Postgres backends serving one database, to add their CPU to the hub's. */
+export class DatabaseBackends {
+  private readonly db: Knex;
+
+  constructor(url: string) {
+    this.db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  }
+
+  async cpuMs(): Promise<Map<number, number>> {
+    const { rows } = await this.db.raw('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    const out = new Map<number, number>();
+    for (const { pid } of rows as Array<{ pid: number }>) {
+      const ms = processCpuMs(pid);
+      if (ms !== null) out.set(pid, ms);
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+}
+
+/** CPU used between two readings of a set of processes; processes born in between count from zero. */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
+}
+
+/** Starts a reading of one server process (and its database backends); `stop` gives CPU ms used since. */
+export async function startCpuReading(pid: number, backends: DatabaseBackends | null) {
+  const server = processCpuMs(pid);
+  const database = backends ? await backends.cpuMs() : null;
+  return async () => {
+    const serverAfter = processCpuMs(pid);
+    const databaseAfter = backends ? await backends.cpuMs() : null;
+    return {
+      serverMs: server !== null && serverAfter !== null ? serverAfter - server : null,
+      databaseMs: database && databaseAfter ? cpuBetween(database, databaseAfter) : null,
+    };
+  };
+}
