@@ -4,7 +4,10 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Views } from '../http/views.ts';
 import type { PasswordHasher } from '../identity/password-hashing.ts';
-import { verifyPasswordSignIn } from '../identity/users.ts';
+import { passwordSignIn } from '../identity/password-sign-in.ts';
+import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
+import type { Limits } from '../identity/rate-limits.ts';
+import type { Config } from '../config/config.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import { formBody } from '../http/body.ts';
 import type { ProviderHolder } from './provider-holder.ts';
@@ -14,6 +17,11 @@ export interface InteractionDeps {
   db: Knex;
   hasher: PasswordHasher;
   views: Views;
+  limits: Limits;
+  config: Pick<Config, 'production'>;
+  mailer: SignInRecordDeps['mailer'];
+  mail: SignInRecordDeps['mail'];
+  logger: SignInRecordDeps['logger'];
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -49,7 +57,9 @@ function consentAsks(interaction: Interaction): string[] {
   return asks.length ? asks : ['Know that you signed in'];
 }
 
-export function interactionRoutes({ holder, db, hasher, views }: InteractionDeps): Router {
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { holder, db, hasher, views, limits } = deps;
+  const signInRecord: SignInRecordDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.production };
   const router = new Router();
 
   const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
@@ -77,6 +87,8 @@ export function interactionRoutes({ holder, db, hasher, views }: InteractionDeps
       uid: interaction.uid,
       clientName: name === 'uniqverse-portal' || name === 'UniQVerse account' ? null : name,
       email: (interaction.params.login_hint as string | undefined) ?? '',
+      signupUrl: `/interaction/${interaction.uid}/signup`,
+      resetUrl: '/reset',
       ...extra,
     }, status);
   };
@@ -102,8 +114,9 @@ export function interactionRoutes({ holder, db, hasher, views }: InteractionDeps
     if (!email || !password) {
       return renderLogin(ctx, provider, interaction, { email, error: 'Enter your email and password.' }, 400);
     }
-    const result = await verifyPasswordSignIn(db, hasher, email, password);
+    const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
+    await recordSignIn(signInRecord, ctx, result.user, ['pwd']);
     await finish(ctx, provider, {
       login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
     });

@@ -1,0 +1,40 @@
+import type { Knex } from 'knex';
+import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import type { PasswordHasher } from './password-hashing.ts';
+import { emailAccountKey, type Limits } from './rate-limits.ts';
+import { userQueries } from './user-queries.ts';
+import { verifyPasswordSignIn, type SignInResult } from './users.ts';
+
+export interface PasswordSignInDeps {
+  db: Knex;
+  hasher: PasswordHasher;
+  limits: Limits;
+}
+
+export type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };
+
+/**
+ * The password step of every sign-in form. The attempt is reserved before the password is
+ * checked, so parallel guesses cannot pass the limit; a locked account, an unknown email, a
+ * disabled account and a wrong password all come back as the same { ok: false }.
+ */
+export async function passwordSignIn(deps: PasswordSignInDeps, email: string, password: string, origin: RequestOrigin): Promise<SignInResult> {
+  const { db, hasher, limits } = deps;
+  const known = await userQueries.byEmail(db, email.trim());
+  const attempt = await limits.check('password', { accountKey: known?.id ?? emailAccountKey(email), ip: origin.ip });
+  const failed = async (locked: boolean) => {
+    await appendAudit(db, {
+      action: 'signin.failed',
+      subjectId: known?.id ?? null,
+      ...origin,
+      data: { method: 'password', email: email.trim().toLowerCase().slice(0, 254), ...(locked ? { locked: true } : {}) },
+    });
+    await limits.fail(attempt);
+    return { ok: false } as const;
+  };
+  if (!attempt.allowed) return failed(true);
+  const result = await verifyPasswordSignIn(db, hasher, email, password);
+  if (!result.ok) return failed(false);
+  await limits.succeed(attempt);
+  return result;
+}
