@@ -10,6 +10,7 @@ import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
 import { findAccount } from './account.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import type { DevicePages } from './device-pages.ts';
+import { sessionTtl } from '../identity/session-policy.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 export const portalClientId = 'uniqverse-portal';
@@ -192,7 +193,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       IdToken: 3600,
       Interaction: 3600,
       RefreshToken: 14 * 24 * 3600,
-      Session: 14 * 24 * 3600,
+      Session: sessionTtl as never,
       Grant: 14 * 24 * 3600,
     },
     responseTypes: ['code', 'none'],
