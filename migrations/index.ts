@@ -19,6 +19,11 @@ import * as m046 from './046-credential-failures.ts';
 import * as m047 from './047-drop-credential-failures.ts';
 import * as m080 from './080-session-sightings.ts';
 import * as m081 from './081-service-consents.ts';
+import * as m060 from './060-outbox-relay.ts';
+import * as m061 from './061-event-tasks.ts';
+import * as m062 from './062-webhooks.ts';
+import * as m063 from './063-webhook-deliveries.ts';
+import * as m064 from './064-devices.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -47,4 +52,9 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['047-drop-credential-failures', m047],
   ['080-session-sightings', m080],
   ['081-service-consents', m081],
+  ['060-outbox-relay', m060],
+  ['061-event-tasks', m061],
+  ['062-webhooks', m062],
+  ['063-webhook-deliveries', m063],
+  ['064-devices', m064],
 ];

@@ -22,6 +22,8 @@ export const settings = {
   TRUST_PROXY: 'true when a reverse proxy you control sets X-Forwarded-For/-Proto. Default false: the headers are ignored.',
   REDIS_PREFIX: 'Prefix of every Redis key and stream the hub uses. Default "uniqverse:".',
   KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
+  EVENT_STREAM_LENGTH: 'How many recent events the stream keeps for clients that reconnect (Redis XADD MAXLEN ~, or the in-process ring). Default 10000.',
+  WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -43,6 +45,8 @@ const envSchema = z.object({
   TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'use letters, digits, colons, dots, dashes').default('uniqverse:'),
   KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  EVENT_STREAM_LENGTH: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
 });
 
 export type DatabaseTarget =
@@ -65,6 +69,8 @@ export interface Config {
   production: boolean;
   trustProxy: boolean;
   keyRefreshSeconds: number;
+  eventStreamLength: number;
+  webhookTimeoutSeconds: number;
   /** Shown once at start: defaults that must change before production. */
   warnings: string[];
 }
@@ -139,6 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     trustProxy: e.TRUST_PROXY,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
+    eventStreamLength: e.EVENT_STREAM_LENGTH,
+    webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     warnings,
   };
 }

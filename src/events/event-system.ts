@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/config.ts';
+import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { EventBus } from './bus.ts';
+import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
+import { LiveHub } from './live-hub.ts';
+import { MemoryBus } from './memory-bus.ts';
+import { createEventMetrics, type EventMetrics } from './metrics.ts';
+import { listenForAppends } from './outbox-listener.ts';
+import { provisioning } from './provisioning.ts';
+import { RedisBus } from './redis-bus.ts';
+import { Relay } from './relay.ts';
+import { enqueueWebhookDeliveries } from './webhook-routing.ts';
+import { WebhookWorker } from './webhook-worker.ts';
+import { webhookSecretPurpose } from './webhooks.ts';
+
+/** Every moving part of the event stream in one instance, started and stopped together. */
+export interface EventSystem {
+  bus: EventBus;
+  relay: Relay;
+  live: LiveHub;
+  tasks: TaskWorker;
+  webhooks: WebhookWorker;
+  metrics: EventMetrics;
+  /** Seals webhook secrets (the CLI and the admin console create webhooks with it). */
+  webhookBox: SecretBox;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EventSystemOptions {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  registry: Registry;
+  consumers?: readonly EventConsumer[];
+}
+
+export function createEventSystem({ config, db, logger, registry, consumers = [provisioning] }: EventSystemOptions): EventSystem {
+  const metrics = createEventMetrics(registry, db);
+  const bus: EventBus = config.redisUrl
+    ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, maxLength: config.eventStreamLength, logger })
+    : new MemoryBus(config.eventStreamLength);
+  const webhookBox = createSecretBox(config.secret, webhookSecretPurpose);
+  const tasks = new TaskWorker({ db, consumers, logger, metrics });
+  const webhooks = new WebhookWorker({ db, box: webhookBox, logger, metrics, timeoutMs: config.webhookTimeoutSeconds * 1000 });
+  const enqueueTasks = taskEnqueuer(consumers);
+  const relay = new Relay({
+    db,
+    bus,
+    logger,
+    metrics,
+    async afterPublish(trx, rows, events) {
+      const seqs = rows.map((r) => Number(r.seq));
+      await enqueueTasks(trx, events, seqs);
+      await enqueueWebhookDeliveries(trx, events, seqs);
+    },
+    onCommitted() {
+      tasks.nudge();
+      webhooks.nudge();
+    },
+  });
+  const live = new LiveHub({ bus, logger, metrics });
+  let unlisten: (() => Promise<void>) | null = null;
+
+  return {
+    bus,
+    relay,
+    live,
+    tasks,
+    webhooks,
+    metrics,
+    webhookBox,
+    async start() {
+      await live.start();
+      unlisten = await listenForAppends(db, config.database, () => relay.nudge(), logger);
+      relay.start();
+      tasks.start();
+      webhooks.start();
+    },
+    async stop() {
+      await live.stop();
+      await unlisten?.();
+      await relay.stop();
+      await tasks.stop();
+      await webhooks.stop();
+      await bus.close();
+    },
+  };
+}

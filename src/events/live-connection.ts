@@ -1,0 +1,159 @@
+import type { EventBus, StreamEntry } from './bus.ts';
+import { compareStreamIds } from './stream-ids.ts';
+
+/** Who is listening: a person (their own events), or an admin who asked for everything. */
+export interface Viewer {
+  userId: string;
+  all: boolean;
+}
+
+export type Frame =
+  | { kind: 'event'; entry: StreamEntry }
+  | { kind: 'ready'; streamId: string }
+  | { kind: 'resync'; reason: string };
+
+/** How frames reach one client: SSE over an HTTP response, or a WebSocket. */
+export interface LiveTransport {
+  readonly name: 'sse' | 'websocket';
+  send(frame: Frame): void;
+  /** Bytes accepted but not yet handed to the kernel. */
+  buffered(): number;
+  /** Resolves when the client has taken some of what is buffered (or the connection closed). */
+  writable(): Promise<void>;
+  heartbeat(): void;
+  close(reason: 'slow' | 'shutdown' | 'gone'): void;
+}
+
+export interface LiveLimits {
+  /** Events waiting for a slow client before it is dropped. */
+  maxQueuedEvents: number;
+  /** Bytes buffered for a client before we stop writing to it and queue instead. */
+  highWaterBytes: number;
+  /** A client that takes nothing for this long is dropped. */
+  stallMs: number;
+}
+
+export const defaultLiveLimits: LiveLimits = { maxQueuedEvents: 1000, highWaterBytes: 256 * 1024, stallMs: 60_000 };
+
+/**
+ * One live client. Its memory is bounded: frames wait in a queue only while the socket is above
+ * its high-water mark, and a client whose queue overflows, or that takes nothing for a minute, is
+ * dropped (it reconnects with its last id and loses nothing that the stream still holds).
+ */
+export class LiveConnection {
+  readonly viewer: Viewer;
+  readonly transport: LiveTransport;
+  private readonly limits: LiveLimits;
+  private readonly queue: Frame[] = [];
+  private readonly pending: StreamEntry[] = [];
+  private replaying = false;
+  private flushing = false;
+  private lastQueued: string | null = null;
+  private blockedSince: number | null = null;
+  closed = false;
+  onClose: (() => void) | null = null;
+
+  constructor(viewer: Viewer, transport: LiveTransport, limits: LiveLimits) {
+    this.viewer = viewer;
+    this.transport = transport;
+    this.limits = limits;
+  }
+
+  wants(entry: StreamEntry): boolean {
+    return this.viewer.all || entry.event.user_id === this.viewer.userId;
+  }
+
+  /** A live entry from the process's reader. */
+  accept(entry: StreamEntry): void {
+    if (this.closed || !this.wants(entry)) return;
+    if (this.replaying) {
+      this.pending.push(entry);
+      if (this.pending.length > this.limits.maxQueuedEvents) this.close('slow');
+      return;
+    }
+    this.enqueueEvent(entry);
+  }
+
+  private enqueueEvent(entry: StreamEntry): void {
+    if (this.lastQueued !== null && compareStreamIds(entry.streamId, this.lastQueued) <= 0) return;
+    this.lastQueued = entry.streamId;
+    this.enqueue({ kind: 'event', entry });
+  }
+
+  private enqueue(frame: Frame): void {
+    if (this.closed) return;
+    this.queue.push(frame);
+    if (this.queue.length > this.limits.maxQueuedEvents) return this.close('slow');
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        if (this.transport.buffered() >= this.limits.highWaterBytes) {
+          this.blockedSince ??= Date.now();
+          await this.transport.writable();
+          continue;
+        }
+        this.blockedSince = null;
+        this.transport.send(this.queue.shift()!);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Starts live delivery now (no position given): tells the client where the stream is. */
+  startAt(position: string): void {
+    this.lastQueued = position;
+    this.enqueue({ kind: 'ready', streamId: position });
+  }
+
+  /**
+   * Replays what the viewer missed after `since`, page by page at the client's pace, then goes
+   * live. Live entries that arrive meanwhile wait in `pending` and are sent after, without repeats.
+   */
+  async resumeFrom(bus: EventBus, since: string, position: () => string, pageSize = 500): Promise<void> {
+    this.replaying = true;
+    this.lastQueued = since;
+    const seen = new Set<string>();
+    let after = since;
+    for (let first = true; !this.closed; first = false) {
+      const page = await bus.read(after, pageSize);
+      if (first && page.gap) this.enqueue({ kind: 'resync', reason: 'Some events after this position are no longer in the stream; reload your state.' });
+      for (const entry of page.entries) {
+        after = entry.streamId;
+        // A relay that crashed between publishing and marking sends an event twice: send it once.
+        if (!this.wants(entry) || seen.has(entry.event.id)) continue;
+        seen.add(entry.event.id);
+        this.enqueueEvent(entry);
+      }
+      while (!this.closed && this.queue.length > this.limits.maxQueuedEvents / 2) await this.transport.writable();
+      if (page.entries.length < pageSize) break;
+    }
+    this.replaying = false;
+    for (const entry of this.pending.splice(0)) this.enqueueEvent(entry);
+    const now = position();
+    const ready = this.lastQueued !== null && compareStreamIds(this.lastQueued, now) > 0 ? this.lastQueued : now;
+    this.lastQueued = ready;
+    this.enqueue({ kind: 'ready', streamId: ready });
+  }
+
+  /** Called by the heartbeat: keeps proxies open, and drops a client that stopped reading. */
+  tick(now: number): void {
+    if (this.closed) return;
+    if (this.blockedSince !== null && now - this.blockedSince > this.limits.stallMs) return this.close('slow');
+    if (this.transport.buffered() < this.limits.highWaterBytes) this.transport.heartbeat();
+  }
+
+  close(reason: 'slow' | 'shutdown' | 'gone'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.pending.length = 0;
+    this.transport.close(reason);
+    this.onClose?.();
+  }
+}

@@ -1,0 +1,38 @@
+import type { StreamEntry } from './bus.ts';
+import type { Frame } from './live-connection.ts';
+
+/** Each event is serialised once, however many connections it goes to. */
+const json = new WeakMap<StreamEntry, string>();
+
+function eventJson(entry: StreamEntry): string {
+  let text = json.get(entry);
+  if (text === undefined) json.set(entry, (text = JSON.stringify(entry.event)));
+  return text;
+}
+
+/**
+ * Server-Sent Events: `id` is the stream id (the browser sends it back as Last-Event-ID),
+ * `event` the event type, `data` the envelope.
+ */
+export function sseFrame(frame: Frame): string {
+  switch (frame.kind) {
+    case 'event':
+      return `id: ${frame.entry.streamId}\nevent: ${frame.entry.event.type}\ndata: ${eventJson(frame.entry)}\n\n`;
+    case 'ready':
+      return `id: ${frame.streamId}\nevent: ready\ndata: ${JSON.stringify({ stream_id: frame.streamId })}\n\n`;
+    case 'resync':
+      return `event: resync\ndata: ${JSON.stringify({ reason: frame.reason })}\n\n`;
+  }
+}
+
+/** WebSocket: one JSON message per frame. */
+export function websocketFrame(frame: Frame): string {
+  switch (frame.kind) {
+    case 'event':
+      return `{"type":"event","stream_id":"${frame.entry.streamId}","event":${eventJson(frame.entry)}}`;
+    case 'ready':
+      return JSON.stringify({ type: 'ready', stream_id: frame.streamId });
+    case 'resync':
+      return JSON.stringify({ type: 'resync', reason: frame.reason });
+  }
+}

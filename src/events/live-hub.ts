@@ -1,0 +1,107 @@
+import type { Logger } from '../observability/logger.ts';
+import type { BusSubscription, EventBus, StreamEntry } from './bus.ts';
+import { defaultLiveLimits, LiveConnection, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
+import type { EventMetrics } from './metrics.ts';
+import { zeroStreamId } from './stream-ids.ts';
+
+export interface LiveHubOptions {
+  bus: EventBus;
+  logger: Logger;
+  metrics: EventMetrics;
+  limits?: Partial<LiveLimits>;
+  heartbeatMs?: number;
+}
+
+/**
+ * Fan-out of the stream to this instance's live connections: one reader per process (not one per
+ * connection), each entry handed to the connections of its person and to admins watching everything.
+ */
+export class LiveHub {
+  private readonly options: LiveHubOptions;
+  private readonly limits: LiveLimits;
+  private readonly byUser = new Map<string, Set<LiveConnection>>();
+  private readonly everything = new Set<LiveConnection>();
+  /** Event ids seen lately: a relay that crashed between publishing and marking publishes an event twice. */
+  private readonly recent = new Set<string>();
+  private subscription: BusSubscription | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private positionId = zeroStreamId;
+
+  constructor(options: LiveHubOptions) {
+    this.options = options;
+    this.limits = { ...defaultLiveLimits, ...options.limits };
+  }
+
+  /** The id of the last entry this instance has read. */
+  get position(): string {
+    return this.positionId;
+  }
+
+  get connectionCount(): number {
+    let count = this.everything.size;
+    for (const set of this.byUser.values()) count += set.size;
+    return count;
+  }
+
+  async start(): Promise<void> {
+    this.positionId = await this.options.bus.lastId();
+    this.subscription = await this.options.bus.subscribe(this.positionId, (entries) => this.dispatch(entries));
+    this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.subscription?.close();
+    this.subscription = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const connection of [...this.everything, ...[...this.byUser.values()].flatMap((s) => [...s])]) connection.close('shutdown');
+  }
+
+  private dispatch(entries: StreamEntry[]): void {
+    for (const entry of entries) {
+      this.positionId = entry.streamId;
+      if (this.recent.has(entry.event.id)) continue;
+      this.recent.add(entry.event.id);
+      if (this.recent.size > 20_000) this.recent.delete(this.recent.values().next().value!);
+      const userId = entry.event.user_id;
+      try {
+        if (userId) for (const connection of this.byUser.get(userId) ?? []) connection.accept(entry);
+        for (const connection of this.everything) connection.accept(entry);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'live fan-out failed for an event');
+      }
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const connection of this.everything) connection.tick(now);
+    for (const set of this.byUser.values()) for (const connection of set) connection.tick(now);
+  }
+
+  /**
+   * Serves one client: from `since` (replaying what it missed, at the client's pace) or from now.
+   * The connection stays registered until it closes.
+   */
+  connect(viewer: Viewer, transport: LiveTransport, since: string | null): LiveConnection {
+    const connection = new LiveConnection(viewer, transport, this.limits);
+    const set = viewer.all ? this.everything : this.byUser.get(viewer.userId) ?? new Set<LiveConnection>();
+    if (!viewer.all) this.byUser.set(viewer.userId, set);
+    set.add(connection);
+    const { metrics } = this.options;
+    metrics.liveConnections.inc({ transport: transport.name });
+    connection.onClose = () => {
+      set.delete(connection);
+      if (!viewer.all && !set.size) this.byUser.delete(viewer.userId);
+      metrics.liveConnections.dec({ transport: transport.name });
+    };
+    if (since === null) connection.startAt(this.positionId);
+    else {
+      connection.resumeFrom(this.options.bus, since, () => this.positionId).catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'replaying the stream to a live client failed');
+        connection.close('gone');
+      });
+    }
+    return connection;
+  }
+}

@@ -1,0 +1,120 @@
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Router from '@koa/router';
+import { WebSocketServer } from 'ws';
+import { bearerCaller, sessionCaller, type CallerDeps } from '../api/callers.ts';
+import { InvalidToken } from '../api/hub-token.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { EventSystem } from './event-system.ts';
+import type { Viewer } from './live-connection.ts';
+import { sseTransport } from './sse-transport.ts';
+import { parseStreamId } from './stream-ids.ts';
+import { websocketTransport } from './websocket-transport.ts';
+
+export const livePath = '/hub/events';
+
+export interface LiveDeps extends CallerDeps {
+  events: EventSystem;
+  logger: Logger;
+}
+
+const truthy = (value: unknown) => value === 'true' || value === '1';
+
+/** Who may listen: a person (portal cookie or a token with the "hub" scope); an admin may ask for everything. */
+async function viewerFor(deps: LiveDeps, req: IncomingMessage, res: ServerResponse, wantAll: boolean): Promise<{ viewer: Viewer; via: 'bearer' | 'session' }> {
+  const caller = (await bearerCaller(deps, req, livePath)) ?? (await sessionCaller(deps, req, res));
+  if (!caller) throw new InvalidToken(`Sign in to the portal, or send an access token for ${deps.verifier.audience}.`, 'Bearer', 'invalid_request');
+  if (caller.kind === 'service') throw new AppError('forbidden', 'Services receive events through webhooks, not /hub/events.');
+  if (caller.claims && !caller.claims.scopes.has('hub')) throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
+  if (wantAll && !caller.user.is_admin) throw new AppError('forbidden', 'Only an administrator may watch every event (all=true).');
+  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via };
+}
+
+function sinceOf(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string' || !parseStreamId(value)) throw new AppError('invalid_input', 'since / Last-Event-ID must be a stream id such as 1714000000000-0.');
+  return value.trim();
+}
+
+/** GET /hub/events as Server-Sent Events. */
+export function liveRoutes(deps: LiveDeps): Router {
+  const router = new Router();
+  router.get(livePath, async (ctx) => {
+    let viewer: Viewer;
+    try {
+      ({ viewer } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
+    } catch (error) {
+      if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
+      throw error;
+    }
+    const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    const { req, res } = ctx;
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    ctx.respond = false;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 3000\n\n');
+    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics), since);
+    res.on('close', () => connection.close('gone'));
+  });
+  return router;
+}
+
+function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string): void {
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+      `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}\r\n${body}`,
+  );
+}
+
+/**
+ * WebSocket at /hub/events on the hub's own HTTP server (`noServer` upgrade). The same viewers
+ * as SSE; `?since=<stream id>` replays what was missed. A browser's cookie counts only from our
+ * own origin (no cross-site WebSocket hijacking).
+ */
+export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const issuerOrigin = new URL(deps.issuer).origin;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', issuerOrigin);
+    if (url.pathname !== livePath) return;
+    socket.on('error', () => socket.destroy());
+    void (async () => {
+      let viewer: Viewer;
+      let since: string | null;
+      try {
+        const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')));
+        if (found.via === 'session' && req.headers.origin && req.headers.origin !== issuerOrigin) {
+          return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
+        }
+        viewer = found.viewer;
+        since = sinceOf(url.searchParams.get('since'));
+      } catch (error) {
+        if (error instanceof AppError) return refuse(socket, error.status, error.code, error.message, error instanceof InvalidToken ? error.challenge : undefined);
+        deps.logger.error({ err: error }, 'WebSocket upgrade failed');
+        return refuse(socket, 500, 'internal', 'Something went wrong on our side.');
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since);
+        ws.on('close', () => connection.close('gone'));
+        ws.on('error', () => connection.close('gone'));
+      });
+    })();
+  };
+  server.on('upgrade', onUpgrade);
+  return () => {
+    server.off('upgrade', onUpgrade);
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
+}

@@ -1,0 +1,124 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.ts';
+import type { BusSubscription, EventBus, ReplayPage, StreamEntry } from './bus.ts';
+import type { HubEvent } from './outbox.ts';
+import { compareStreamIds, parseStreamId, zeroStreamId } from './stream-ids.ts';
+
+type RawEntry = [id: string, fields: string[]];
+
+function toEntry([streamId, fields]: RawEntry): StreamEntry | null {
+  const index = fields.indexOf('e');
+  if (index < 0 || index + 1 >= fields.length) return null;
+  try {
+    return { streamId, event: JSON.parse(fields[index + 1]!) as HubEvent };
+  } catch {
+    return null;
+  }
+}
+
+const toEntries = (raw: RawEntry[]) => raw.map(toEntry).filter((e): e is StreamEntry => e !== null);
+
+function infoField(info: unknown[], name: string): unknown {
+  const index = info.indexOf(name);
+  return index >= 0 ? info[index + 1] : undefined;
+}
+
+export interface RedisBusOptions {
+  url: string;
+  prefix: string;
+  /** Approximate cap of the stream (XADD MAXLEN ~). */
+  maxLength: number;
+  logger: Logger;
+}
+
+/**
+ * The event stream as a Redis Stream (`<prefix>events`), capped by length. Reads that block use
+ * a connection of their own, one per subscription (one per process), never the command connection.
+ */
+export class RedisBus implements EventBus {
+  readonly kind = 'redis' as const;
+  readonly key: string;
+  private readonly redis: Redis;
+  private readonly options: RedisBusOptions;
+  private readonly readers = new Set<Redis>();
+
+  constructor(options: RedisBusOptions) {
+    this.options = options;
+    this.key = `${options.prefix}events`;
+    this.redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    this.redis.on('error', (error) => options.logger.warn({ err: error }, 'redis (event bus) error'));
+  }
+
+  async publish(events: HubEvent[]): Promise<string[]> {
+    if (!events.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const event of events) pipeline.xadd(this.key, 'MAXLEN', '~', this.options.maxLength, '*', 'e', JSON.stringify(event));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, id]) => {
+      if (error) throw error;
+      return id as string;
+    });
+  }
+
+  async read(afterId: string, count: number): Promise<ReplayPage> {
+    if (!parseStreamId(afterId)) return { entries: [], gap: true };
+    const [[rangeError, raw], [, info]] = (await this.redis
+      .pipeline()
+      .xrange(this.key, `(${afterId}`, '+', 'COUNT', count)
+      .xinfo('STREAM', this.key)
+      .exec()) as [[Error | null, RawEntry[]], [Error | null, unknown[] | null]];
+    if (rangeError) throw rangeError;
+    // XINFO fails (no such key) when nothing was ever published: no gap then.
+    const deleted = Array.isArray(info) ? infoField(info, 'max-deleted-entry-id') : undefined;
+    const gap = typeof deleted === 'string' && deleted !== zeroStreamId && compareStreamIds(afterId, deleted) < 0;
+    return { entries: toEntries(raw), gap };
+  }
+
+  async lastId(): Promise<string> {
+    const raw = (await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1)) as RawEntry[];
+    return raw[0]?.[0] ?? zeroStreamId;
+  }
+
+  async subscribe(fromId: string, onEntries: (entries: StreamEntry[]) => void): Promise<BusSubscription> {
+    const reader = this.redis.duplicate({ maxRetriesPerRequest: null });
+    reader.on('error', (error) => this.options.logger.debug({ err: error }, 'redis (event reader) error'));
+    this.readers.add(reader);
+    let position = fromId === '$' ? await this.lastId() : fromId;
+    let open = true;
+    const loop = async () => {
+      while (open) {
+        try {
+          const reply = (await reader.xread('COUNT', 1000, 'BLOCK', 5000, 'STREAMS', this.key, position)) as Array<[string, RawEntry[]]> | null;
+          const raw = reply?.[0]?.[1] ?? [];
+          if (!raw.length) continue;
+          position = raw[raw.length - 1]![0];
+          const entries = toEntries(raw);
+          if (entries.length) onEntries(entries);
+        } catch (error) {
+          if (!open) return;
+          this.options.logger.warn({ err: error }, 'reading the event stream failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    };
+    void loop();
+    return {
+      close: () => {
+        open = false;
+        this.readers.delete(reader);
+        reader.disconnect();
+      },
+    };
+  }
+
+  /** For readiness checks. */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    for (const reader of this.readers) reader.disconnect();
+    this.readers.clear();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,120 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../observability/logger.ts';
+import type { EventBus } from './bus.ts';
+import type { EventMetrics } from './metrics.ts';
+import { toEnvelope, type HubEvent } from './outbox.ts';
+import { outboxQueries, type OutboxRow } from './outbox-queries.ts';
+
+/** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */
+export type AfterPublish = (trx: Knex, rows: OutboxRow[], events: HubEvent[]) => Promise<void>;
+
+export interface RelayOptions {
+  db: Knex;
+  bus: EventBus;
+  logger: Logger;
+  metrics: EventMetrics;
+  afterPublish: AfterPublish;
+  /** Called after a batch is committed (local workers wake up). */
+  onCommitted?: (count: number) => void;
+  batchSize?: number;
+  pollMs?: number;
+}
+
+/** Keeps a person's events in order: drops from the batch what follows an event of theirs that someone else holds. */
+function inPersonOrder(rows: OutboxRow[], blockedFrom: Map<string, number>): OutboxRow[] {
+  if (!blockedFrom.size) return rows;
+  return rows.filter((row) => {
+    const blocked = row.user_id ? blockedFrom.get(row.user_id) : undefined;
+    return blocked === undefined || row.seq < blocked;
+  });
+}
+
+/**
+ * Moves outbox rows to the stream. One round is one transaction: lock unpublished rows (SKIP
+ * LOCKED, so several instances relay side by side without waiting or sending twice), publish,
+ * record the durable work, mark published, commit. A crash before the commit leaves the rows
+ * unpublished and they are sent again: consumers dedupe by event id.
+ */
+export class Relay {
+  private readonly options: Required<Omit<RelayOptions, 'onCommitted'>> & Pick<RelayOptions, 'onCommitted'>;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private nudged = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(options: RelayOptions) {
+    this.options = { batchSize: 500, pollMs: 100, ...options };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.nudge();
+    await this.loopDone;
+  }
+
+  /** Something was appended (a NOTIFY at commit, or this process): relay now rather than at the next poll. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
+  /** One round; returns how many events it published. */
+  async runOnce(): Promise<number> {
+    const { db, bus, afterPublish, metrics, batchSize } = this.options;
+    const published = await db.transaction(async (trx) => {
+      const locked = await outboxQueries.lockUnpublished(trx, batchSize);
+      if (!locked.length) return [];
+      const users = [...new Set(locked.map((r) => r.user_id).filter((u): u is string => u !== null))];
+      const rows = inPersonOrder(locked, await outboxQueries.earlierUnpublished(trx, users, locked.map((r) => r.seq)));
+      if (!rows.length) return [];
+      const events = rows.map(toEnvelope);
+      await bus.publish(events);
+      await afterPublish(trx, rows, events);
+      await outboxQueries.markPublished(trx, rows.map((r) => r.seq));
+      return rows;
+    });
+    if (published.length) {
+      const now = Date.now();
+      metrics.relayed.inc(published.length);
+      for (const row of published) metrics.publishDelay.observe(Math.max(0, now - new Date(row.created_at).getTime()) / 1000);
+      this.options.onCommitted?.(published.length);
+    }
+    return published.length;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      this.nudged = false;
+      let count = 0;
+      try {
+        count = await this.runOnce();
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'event relay round failed; retrying');
+        await this.sleep(1000);
+        continue;
+      }
+      if (count > 0 || this.nudged) continue;
+      await this.sleep(this.options.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}

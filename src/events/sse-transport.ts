@@ -1,0 +1,37 @@
+import type { ServerResponse } from 'node:http';
+import type { EventMetrics } from './metrics.ts';
+import type { Frame, LiveTransport } from './live-connection.ts';
+import { sseFrame } from './live-frames.ts';
+
+/** Resolves on the first of the events named, and removes its listeners. */
+function once(emitter: NodeJS.EventEmitter, events: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of events) emitter.off(event, done);
+      resolve();
+    };
+    for (const event of events) emitter.on(event, done);
+  });
+}
+
+export function sseTransport(res: ServerResponse, metrics: EventMetrics): LiveTransport {
+  return {
+    name: 'sse',
+    send(frame: Frame) {
+      if (res.destroyed) return;
+      res.write(sseFrame(frame));
+      if (frame.kind === 'event') metrics.liveSent.inc();
+    },
+    buffered: () => res.writableLength,
+    writable: () => (res.destroyed ? Promise.resolve() : once(res, ['drain', 'close'])),
+    heartbeat() {
+      if (!res.destroyed) res.write(': keep-alive\n\n');
+    },
+    close(reason) {
+      if (reason === 'slow') metrics.liveDropped.inc({ transport: 'sse' });
+      // A slow client cannot take what is buffered: cut it. Otherwise end the response cleanly.
+      if (reason === 'slow' || reason === 'gone') res.destroy();
+      else res.end();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { EventMetrics } from './metrics.ts';
+import { webhookQueries, type DeliveryRow } from './webhook-queries.ts';
+import { webhookHeaders } from './webhook-signing.ts';
+
+export interface WebhookWorkerOptions {
+  db: Knex;
+  box: SecretBox;
+  logger: Logger;
+  metrics: EventMetrics;
+  /** A receiver that has not answered by then has failed this attempt. */
+  timeoutMs: number;
+  /** Deliveries in flight at once from this instance. */
+  concurrency?: number;
+  pollMs?: number;
+}
+
+/**
+ * Delivers webhooks from every instance at once: each leases due deliveries in the database
+ * (SKIP LOCKED), so no two instances send the same one, and a lease left by an instance that died
+ * runs out after `timeout + 20 s` and is taken over by another.
+ */
+export class WebhookWorker {
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly options: WebhookWorkerOptions;
+  private readonly leaseSeconds: number;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private nudged = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<AbortController>();
+  private active = 0;
+  private idle: (() => void) | null = null;
+
+  constructor(options: WebhookWorkerOptions) {
+    this.options = options;
+    this.leaseSeconds = Math.ceil(options.timeoutMs / 1000) + 20;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const controller of this.inFlight) controller.abort();
+    this.nudge();
+    await this.loopDone;
+  }
+
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
+  /** Leases what is due into the free delivery slots. */
+  private async fill(): Promise<void> {
+    const free = (this.options.concurrency ?? 32) - this.active;
+    if (free <= 0) return;
+    const leased = await webhookQueries.lease(this.options.db, this.owner, this.leaseSeconds, free);
+    for (const delivery of leased) {
+      this.active++;
+      void this.deliver(delivery).finally(() => {
+        this.active--;
+        if (!this.active) this.idle?.();
+        // The person's next event may be due now.
+        this.nudge();
+      });
+    }
+  }
+
+  private async deliver(delivery: DeliveryRow & { url: string; secret_sealed: string }): Promise<void> {
+    const { db, box, logger, metrics, timeoutMs } = this.options;
+    const body = JSON.stringify(delivery.payload);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    this.inFlight.add(controller);
+    const started = Date.now();
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const headers = { 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) };
+      const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal });
+      status = response.status;
+      await response.body?.cancel().catch(() => undefined);
+      if (status < 200 || status >= 300) error = `receiver answered ${status}`;
+    } catch (caught) {
+      error = controller.signal.aborted ? `timed out (${timeoutMs} ms)` : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+    const duration = Date.now() - started;
+    try {
+      await webhookQueries.recordAttempt(db, delivery.id, { status_code: status, error, duration_ms: duration });
+      if (error === null) await webhookQueries.delivered(db, delivery.id, this.owner, status!);
+      else await webhookQueries.failed(db, delivery.id, this.owner, status, error);
+      metrics.webhookAttempts.inc({ outcome: error === null ? 'delivered' : status === null ? 'error' : 'rejected' });
+    } catch (recordError) {
+      // The lease runs out and another try follows: at least once, never lost.
+      logger.error({ err: recordError, delivery: delivery.id }, 'could not record a webhook attempt');
+    }
+    if (error !== null) logger.info({ delivery: delivery.id, url: delivery.url, attempt: delivery.attempts, error }, 'webhook delivery failed; will retry');
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      this.nudged = false;
+      try {
+        await this.fill();
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'leasing webhook deliveries failed');
+      }
+      // A finished delivery or a relayed event nudges: the next lease may find work.
+      if (this.nudged) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs ?? 500);
+        this.wake = () => {
+          this.wake = null;
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+}
