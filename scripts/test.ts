@@ -83,7 +83,7 @@ delete base.TEST_DATABASE_URL;
 delete base.TEST_REDIS_URL;
 if (backend !== 'real') results.push(await runAva('embedded: PGlite + in-process bus', base, positionals));
 if (backend !== 'embedded') {
-  const env = { ...base, TEST_DATABASE_URL: real.database };
+  const env: NodeJS.ProcessEnv = { ...base, TEST_DATABASE_URL: real.database };
   if (real.redis) env.TEST_REDIS_URL = real.redis;
   results.push(await runAva(`real: PostgreSQL${real.redis ? ' + Redis' : ''}`, env, positionals));
 }
