@@ -25,18 +25,32 @@ async function main() {
     DATABASE_URL: process.env.BENCH_DATABASE_URL,
     REDIS_URL: process.env.BENCH_REDIS_URL,
     REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX,
+    // The login storm stands for many people on many addresses: it names each one's address in
+    // X-Forwarded-For, as a proxy in front of the hub would.
+    TRUST_PROXY: 'true',
   });
   const hub = await startHub(config);
   const person = await makePerson(hub);
   const service = await makeService(hub, 'bench', { firstParty: true });
   const client = await makeClient(hub, { service: service.slug, redirectUris: [benchCallback] });
   await grant(hub, person.email, service.slug, 'pro');
+  const stormAccounts: Array<{ email: string; password: string }> = [];
+  const wanted = Number(process.env.BENCH_STORM_ACCOUNTS ?? 0);
+  while (stormAccounts.length < wanted) {
+    const batch = await Promise.all(Array.from({ length: Math.min(8, wanted - stormAccounts.length) }, () => makePerson(hub)));
+    stormAccounts.push(...batch.map(({ email, password }) => ({ email, password })));
+  }
 
   // SQL statements sent so far, so the parent can tell how many one request costs.
   let queries = 0;
-  hub.db.on('query', () => queries++);
+  const statements: Record<string, number> = {};
+  hub.db.on('query', (query: { sql?: string }) => {
+    queries++;
+    const sql = (query.sql ?? '?').replace(/\s+/g, ' ').slice(0, 160);
+    statements[sql] = (statements[sql] ?? 0) + 1;
+  });
   process.on('message', async (message) => {
-    if (message === 'stats') return send({ type: 'stats', queries });
+    if (message === 'stats') return send({ type: 'stats', queries, statements });
     if (message !== 'stop') return;
     await hub.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -53,6 +67,7 @@ async function main() {
       resource: service.resource,
       email: person.email,
       password: person.password,
+      stormAccounts,
     },
   });
 }

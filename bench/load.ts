@@ -13,8 +13,9 @@ export interface Measurement {
   note?: string;
   /** CPU ms per request (or per sign-in) of the server process, and of its Postgres backends. */
   cpu?: { server: number | null; database: number | null };
-  /** SQL statements per request (the hub only). */
+  /** SQL statements per request (the hub only), in all and by statement text. */
   queries?: number | null;
+  statements?: Record<string, number>;
 }
 
 export interface LoadOptions {

@@ -18,10 +18,12 @@ export interface BenchOptions {
   redisUrl: string;
   /** Write V8 CPU profiles of both servers here (node --cpu-prof), to find where the time goes. */
   profileDir: string | null;
+  /** Print the hub's SQL statements per request for each case. */
+  showQueries: boolean;
 }
 
 export const usage = `npm run bench -- [--duration 5] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
-                    [--storm-people 200] [--only ${parts.join(',')}] [--profile DIR]
+                    [--storm-people 200] [--only ${parts.join(',')}] [--profile DIR] [--queries]
 Environment: DATABASE_URL (default: a fresh database on postgres://postgres@127.0.0.1:5432, dropped at the end),
              REDIS_URL (default redis://127.0.0.1:6379).`;
 
@@ -43,6 +45,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'storm-people': { type: 'string' },
       only: { type: 'string' },
       profile: { type: 'string' },
+      queries: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,5 +69,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     adminDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     profileDir: values.profile ? path.resolve(values.profile) : null,
+    showQueries: values.queries ?? false,
   };
 }

@@ -33,7 +33,14 @@ async function withCpu(server: RunningServer, backends: DatabaseBackends, work: 
   const { serverMs, databaseMs } = await reading();
   const queriesAfter = await server.queries();
   const count = m.ok + m.failed;
-  m.queries = queriesBefore !== null && queriesAfter !== null && count ? (queriesAfter - queriesBefore) / count : null;
+  if (queriesBefore && queriesAfter && count) {
+    m.queries = (queriesAfter.count - queriesBefore.count) / count;
+    m.statements = {};
+    for (const [sql, n] of Object.entries(queriesAfter.statements)) {
+      const per = (n - (queriesBefore.statements[sql] ?? 0)) / count;
+      if (per > 0) m.statements[sql] = per;
+    }
+  }
   m.cpu = { server: serverMs !== null && count ? serverMs / count : null, database: databaseMs !== null && count ? databaseMs / count : null };
   return m;
 }
@@ -48,6 +55,10 @@ async function measureCase(c: LoadCase, server: RunningServer, o: BenchOptions, 
 const show = (m: Measurement) =>
   `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms, CPU/req ${m.cpu?.server?.toFixed(2) ?? '?'} ms` +
   `${m.cpu?.database ? ` + db ${m.cpu.database.toFixed(2)} ms` : ''}${m.queries ? `, ${m.queries.toFixed(1)} SQL/req` : ''}${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
+
+function logStatements(m: Measurement) {
+  for (const [sql, per] of Object.entries(m.statements ?? {}).sort((a, b) => b[1] - a[1])) log(`         ${per.toFixed(2)}× ${sql}`);
+}
 
 async function main() {
   const o = parseOptions(process.argv.slice(2), process.env);
@@ -80,7 +91,10 @@ async function main() {
   try {
     const machine = describeMachine(await postgresVersion(database.url), redis.version);
     log(`bench: starting the hub (Postgres ${machine.postgres}, Redis ${machine.redis}) and the bare provider`);
-    const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix }, o.profileDir);
+    const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix,
+      // Eight people per account: under the per-account limit of parallel attempts.
+      BENCH_STORM_ACCOUNTS: String(o.only.has('storm') ? Math.ceil(o.stormPeople / 8) : 0),
+    }, o.profileDir);
     servers.push(ours);
     const bare = await startServer('bare', {}, o.profileDir);
     servers.push(bare);
@@ -90,6 +104,7 @@ async function main() {
       if (!o.only.has(c.id as never)) continue;
       const mine = await measureCase(c, ours, o, backends);
       log(`bench: ${c.id} ours ${show(mine)}`);
+      if (o.showQueries) logStatements(mine);
       const theirs = await measureCase(c, bare, o, backends);
       log(`bench: ${c.id} bare ${show(theirs)}`);
       calm.set(c.id, mine);
@@ -99,6 +114,7 @@ async function main() {
     if (o.only.has('sign-in')) {
       const mine = await withCpu(ours, backends, () => measureSignIns(ours.target, o.duration, o.signInConcurrency));
       log(`bench: sign-in ours ${show(mine)}`);
+      if (o.showQueries) logStatements(mine);
       const theirs = await withCpu(bare, backends, () => measureSignIns(bare.target, o.duration, o.signInConcurrency));
       log(`bench: sign-in bare ${show(theirs)}`);
       rows.push({

@@ -5,8 +5,8 @@ import type { ChildMessage, Target } from './target.ts';
 export interface RunningServer {
   target: Target;
   pid: number;
-  /** SQL statements the server has sent so far (the hub only; null for the bare provider). */
-  queries(): Promise<number | null>;
+  /** SQL statements the server has sent so far, in all and by text (the hub only; null for the bare provider). */
+  queries(): Promise<{ count: number; statements: Record<string, number> } | null>;
   stop(): Promise<void>;
 }
 
@@ -32,11 +32,11 @@ export function startServer(kind: keyof typeof entries, env: Record<string, stri
   const queries = () =>
     kind === 'bare'
       ? Promise.resolve(null)
-      : new Promise<number | null>((resolve) => {
+      : new Promise<{ count: number; statements: Record<string, number> }>((resolve) => {
           const listener = (message: ChildMessage) => {
             if (message.type !== 'stats') return;
             child.off('message', listener);
-            resolve(message.queries);
+            resolve({ count: message.queries, statements: message.statements });
           };
           child.on('message', listener);
           child.send('stats');

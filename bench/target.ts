@@ -10,9 +10,11 @@ export interface Target {
   resource: string;
   email: string;
   password: string;
+  /** People for the login storm (the hub only): several, since each account admits only a few parallel attempts. */
+  stormAccounts?: Array<{ email: string; password: string }>;
 }
 
 /** Messages a server child sends its parent over IPC. */
-export type ChildMessage = { type: 'ready'; target: Target } | { type: 'failed'; message: string } | { type: 'stats'; queries: number };
+export type ChildMessage = { type: 'ready'; target: Target } | { type: 'failed'; message: string } | { type: 'stats'; queries: number; statements: Record<string, number> };
 
 export const benchCallback = 'http://127.0.0.1:9/callback';
