@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
@@ -126,3 +127,17 @@ export async function publishedKids(hub: Hub): Promise<string[]> {
 
 export const verifyAccessToken = (hub: Hub, token: string, audience: string) =>
   jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(`${hub.url}/jwks`)), { issuer: hub.url, audience, typ: 'at+jwt' });
+
+/** Makes hub.close() safe to call again (a test that stops a hub early; its teardown closes it too). */
+export function closeOnce(hub: Hub): Hub {
+  const close = hub.close.bind(hub);
+  let closing: Promise<void> | null = null;
+  hub.close = () => (closing ??= close());
+  return hub;
+}
+
+/** The port a hub listens on (its issuer may name another address). */
+export const listeningPort = (hub: Hub) => (hub.server.address() as AddressInfo).port;
+
+/** Where a hub really listens, whatever its issuer says. */
+export const listeningUrl = (hub: Hub) => `http://127.0.0.1:${listeningPort(hub)}`;

@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import { startTestHub } from '../helpers/hub.ts';
 import { callbackUrl, grant, makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { UserAgent, signInThroughPages } from '../helpers/user-agent.ts';
+import { authorize, scene, signedInTokens, tokenRequest, verifyAccessToken } from '../helpers/oidc.ts';
 
 test('a service signs a person in with code + PKCE and gets a JWT made for it, with their tier', async (t) => {
   const hub = await startTestHub(t);
@@ -69,4 +70,64 @@ test('a plain OIDC client that sends no resource gets an access token good at us
   const tokens = await oidc.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier });
   const info = await oidc.fetchUserInfo(rp, tokens.access_token, person.id);
   t.like(info, { sub: person.id, email: person.email, email_verified: true, name: 'Grace Hopper', preferred_username: person.email });
+});
+
+test.serial('resource indicators: the JWT carries the tiers in force, and an expired tier is left out', async (t) => {
+  const s = await scene(t);
+  const expiredAt = new Date(Date.now() - 60_000).toISOString();
+  const later = await makeService(s.hub);
+  await grant(s.hub, s.person.email, s.service.slug, 'pro');
+  await grant(s.hub, s.person.email, later.slug, 'gold', expiredAt);
+
+  const tokens = await signedInTokens(s, { scope: 'openid offline_access read', resource: s.service.resource });
+  const { payload } = await verifyAccessToken(s.hub, tokens.access_token, s.service.resource);
+  t.deepEqual(payload.entitlements, ['pro']);
+  t.is(payload.sub, s.person.id);
+
+  // The same person's tier at this service expires: the next token leaves it out.
+  await grant(s.hub, s.person.email, s.service.slug, 'pro', expiredAt);
+  const refreshed = await oidc.refreshTokenGrant(s.rp, tokens.refresh_token!, { resource: s.service.resource });
+  const after = await verifyAccessToken(s.hub, refreshed.access_token, s.service.resource);
+  t.deepEqual(after.payload.entitlements, []);
+});
+
+test.serial('resource indicators: a client may not ask for another service\'s resource (invalid_target)', async (t) => {
+  const s = await scene(t);
+  const other = await makeService(s.hub);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(s.rp, {
+    redirect_uri: callbackUrl,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    resource: other.resource,
+  });
+  const response = await fetch(url, { redirect: 'manual' });
+  const location = new URL(response.headers.get('location')!, s.hub.url);
+  t.true(location.href.startsWith(callbackUrl), location.href);
+  t.is(location.searchParams.get('error'), 'invalid_target');
+  t.is(location.searchParams.get('code'), null);
+
+  // Nor sneak it in at the token endpoint with a code issued for its own service.
+  const { callback, verifier: v2 } = await authorize(s, { scope: 'openid read', resource: s.service.resource });
+  const swapped = await tokenRequest(s.hub, s.client, {
+    grant_type: 'authorization_code',
+    code: callback.searchParams.get('code')!,
+    redirect_uri: callbackUrl,
+    code_verifier: v2,
+    resource: other.resource,
+  });
+  t.is(swapped.status, 400);
+  t.is(swapped.json.error, 'invalid_target');
+});
+
+test.serial('resource indicators: a first-party client gets a token for another service, with the tiers there', async (t) => {
+  const s = await scene(t, { firstParty: true });
+  const game = await makeService(s.hub, 'vezepygame-x');
+  await grant(s.hub, s.person.email, game.slug, 'pro');
+  const tokens = await signedInTokens(s, { scope: 'openid read', resource: game.resource });
+  const { payload } = await verifyAccessToken(s.hub, tokens.access_token, game.resource);
+  t.is(payload.aud, game.resource);
+  t.deepEqual(payload.entitlements, ['pro']);
+  t.is(payload.client_id, s.client.client_id);
 });
