@@ -44,7 +44,8 @@ const newAppPasswordSchema = z.object({
   service: z.string().trim().min(1, 'Choose a service, or all services.'),
 });
 
-export type NewAppPassword = z.input<typeof newAppPasswordSchema>;
+/** Untrusted form input: checked here. */
+export type NewAppPassword = { deviceName?: unknown; deviceType?: unknown; service?: unknown };
 
 export interface CreatedAppPassword {
   /** Shown once, in four groups of four letters. */

@@ -1,0 +1,70 @@
+import Router from '@koa/router';
+import type { Context as RouterContext } from 'koa';
+import { requestOrigin } from '../audit/audit-log.ts';
+import { AppError } from '../errors.ts';
+import type { HubContext } from '../hub.ts';
+import { serviceQueries } from '../hub/service-queries.ts';
+import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../identity/app-passwords.ts';
+import { requireAccount, type SignedInAccount } from './account-session.ts';
+import { requireRecentSignIn } from './recent-sign-in.ts';
+
+const page = '/account/devices';
+
+const notices: Record<string, string> = {
+  'app-password-revoked': 'App password revoked. The device that used it can no longer sign in with it.',
+};
+
+/** /account/devices: app passwords, one per device, shown once, revocable. */
+export function devicesRoutes(hub: HubContext): Router {
+  const { db, views } = hub;
+  const router = new Router();
+  const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
+
+  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+    const me = account(ctx);
+    const [appPasswords, services] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db)]);
+    const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render('portal/devices.njk', {
+      title: 'Devices',
+      section: 'devices',
+      account: me,
+      appPasswords,
+      services: services.filter((s) => s.status === 'active'),
+      deviceTypes,
+      form: { service: allServices, deviceType: 'phone' },
+      fields: {},
+      flash: notice,
+      ...extra,
+    });
+  }
+
+  router.get(page, requireAccount(), (ctx) => render(ctx));
+
+  router.post(`${page}/app-passwords`, requireAccount(), requireRecentSignIn(page), async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = {
+      deviceName: typeof body.deviceName === 'string' ? body.deviceName : '',
+      deviceType: typeof body.deviceType === 'string' ? body.deviceType : '',
+      service: typeof body.service === 'string' ? body.service : '',
+    };
+    try {
+      const created = await createAppPassword(db, account(ctx).user.id, input, requestOrigin(ctx));
+      const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
+      await render(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500 || error.code === 'busy') throw error;
+      await render(ctx, { error: error.message, fields: error.fields ?? {}, form: input }, error.status);
+    }
+  });
+
+  router.post(`${page}/app-passwords/:id/revoke`, requireAccount(), async (ctx) => {
+    await revokeAppPassword(db, account(ctx).user.id, ctx.params.id!, requestOrigin(ctx));
+    ctx.status = 303;
+    ctx.redirect(`${page}?notice=app-password-revoked`);
+  });
+
+  return router;
+}
