@@ -21,6 +21,10 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
 import { createLimits, type Limits } from './identity/rate-limits.ts';
+import { deviceCodeGuard } from './identity/device-code-guard.ts';
+import { emailRoutes } from './identity/email-routes.ts';
+import { signupRoutes } from './identity/signup-routes.ts';
+import { mailboxRoutes } from './mail/mailbox-routes.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mailTemplates, type MailTemplates } from './mail/messages.ts';
 import { startCheckpointWriter, type CheckpointWriter } from './audit/checkpoints.ts';
@@ -92,12 +96,16 @@ function buildApp(hub: HubContext): Koa {
   const router = new Router();
   router.use(healthRoutes(hub).routes());
   router.use(interactionRoutes(hub).routes());
+  router.use(signupRoutes(hub).routes());
+  router.use(emailRoutes(hub).routes());
+  router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub).routes());
   const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, events: hub.events, logger: hub.logger };
   router.use(apiRoutes(apiDeps).routes());
   router.use(liveRoutes(apiDeps).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
+  app.use(deviceCodeGuard(hub.limits));
   app.use(router.allowedMethods());
 
   // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).

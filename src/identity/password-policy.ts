@@ -1,4 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { parseInput } from '../validation.ts';
 import { passwordSchema } from './users.ts';
@@ -18,7 +19,7 @@ export function isCommonPassword(password: string): boolean {
 
 /** Checks a password someone chooses (sign-up, reset, change); 400 with a field error if refused. */
 export function checkNewPassword(password: unknown, context: { email?: string; name?: string } = {}): string {
-  const value = parseInput(passwordSchema, password);
+  const { password: value } = parseInput(z.object({ password: passwordSchema }), { password });
   const lower = value.toLowerCase();
   if (isCommonPassword(value)) throw new AppError('invalid_input', tooCommonMessage, { fields: { password: tooCommonMessage } });
   const email = context.email?.trim().toLowerCase();

@@ -6,6 +6,7 @@ import type { Views } from '../http/views.ts';
 import type { PasswordHasher } from '../identity/password-hashing.ts';
 import { passwordSignIn } from '../identity/password-sign-in.ts';
 import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
+import { signupIntentCookie } from '../identity/signup-routes.ts';
 import type { Limits } from '../identity/rate-limits.ts';
 import type { Config } from '../config/config.ts';
 import { userQueries } from '../identity/user-queries.ts';
@@ -97,6 +98,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) ctx.throw(400, 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
+    // /signup goes through the portal's sign-in and asks to open on the sign-up form.
+    if (interaction.prompt.name === 'login' && ctx.cookies.get(signupIntentCookie)) return ctx.redirect(`/interaction/${interaction.uid}/signup`);
     if (interaction.prompt.name === 'login') return renderLogin(ctx, provider, interaction);
     const { client, name } = await clientFor(provider, interaction);
     if (client?.['urn:uniqverse:first_party' as never] === true) return finish(ctx, provider, await grantRequested(provider, interaction));

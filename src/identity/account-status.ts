@@ -1,0 +1,56 @@
+import type { Knex } from 'knex';
+import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { notFound } from '../errors.ts';
+import { appendEvent } from '../events/outbox.ts';
+import { accountQueries } from './account-queries.ts';
+import { revokeAllAppPasswords } from './app-passwords.ts';
+import { userQueries } from './user-queries.ts';
+
+export type ActorOrigin = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
+
+/**
+ * Ends every session, grant, refresh token and code of the account at once, in the caller's
+ * transaction. (JWT access tokens already handed to services live until they expire, at most
+ * their service's access-token TTL; userinfo and introspection refuse them at once, because the
+ * account's grants are gone.)
+ */
+export async function endEverySession(trx: Knex, userId: string, reason: string, origin: ActorOrigin = {}): Promise<number> {
+  const sessions = await accountQueries.countSessions(trx, userId);
+  await accountQueries.endProviderState(trx, userId);
+  await appendAudit(trx, { action: 'session.revoked', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { scope: 'all', reason, sessions } });
+  await appendEvent(trx, { type: 'session.revoked', userId, data: { scope: 'all', reason } });
+  return sessions;
+}
+
+/** Disables an account: it can no longer sign in (findAccount refuses it) and everything it held ends now. */
+export async function disableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
+  await db.transaction(async (trx) => {
+    const updated = await accountQueries.setDisabled(trx, userId, true);
+    if (!updated.length) throw notFound('There is no such account.');
+    await endEverySession(trx, userId, 'account_disabled', origin);
+    await revokeAllAppPasswords(trx, userId, 'account_disabled', origin);
+    await appendAudit(trx, { action: 'user.disabled', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: {} });
+    await appendEvent(trx, { type: 'user.updated', userId, data: { disabled: true } });
+  });
+}
+
+export async function enableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
+  await db.transaction(async (trx) => {
+    const updated = await accountQueries.setDisabled(trx, userId, false);
+    if (!updated.length) throw notFound('There is no such account.');
+    await appendAudit(trx, { action: 'user.enabled', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: {} });
+    await appendEvent(trx, { type: 'user.updated', userId, data: { disabled: false } });
+  });
+}
+
+/** Deletes an account and, in the same transaction, everything the provider held for it. The audit log keeps its entries. */
+export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
+  await db.transaction(async (trx) => {
+    const user = await userQueries.byId(trx, userId);
+    if (!user) throw notFound('There is no such account.');
+    await endEverySession(trx, userId, 'account_deleted', origin);
+    await accountQueries.deleteUser(trx, userId);
+    await appendAudit(trx, { action: 'user.deleted', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: user.email } });
+    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email } });
+  });
+}
