@@ -1,0 +1,32 @@
+// The portal's only script: htmx does the requests; this adds the CSRF header to them and asks
+// before destructive actions with an accessible dialog instead of window.confirm. No inline
+// scripts or handlers anywhere (the CSP allows only scripts from this origin).
+(() => {
+  const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content;
+
+  document.addEventListener('htmx:config:request', (event) => {
+    const token = csrfToken();
+    if (token) event.detail.ctx.request.headers['X-CSRF-Token'] = token;
+  });
+
+  document.addEventListener('htmx:confirm', (event) => {
+    const dialog = document.getElementById('confirm-dialog');
+    const { ctx, issueRequest, dropRequest } = event.detail;
+    if (!dialog || typeof dialog.showModal !== 'function' || !ctx?.confirm) return;
+    event.preventDefault();
+    const source = ctx.sourceElement;
+    dialog.querySelector('[data-confirm-message]').textContent = ctx.confirm;
+    dialog.querySelector('[data-confirm-button]').textContent = source?.dataset.confirmButton || 'Confirm';
+    dialog.returnValue = '';
+    dialog.addEventListener('close', () => (dialog.returnValue === 'yes' ? issueRequest() : dropRequest()), { once: true });
+    dialog.showModal();
+  });
+
+  // A notice fades after a while; errors stay until the next action.
+  document.addEventListener('htmx:after:swap', () => {
+    for (const toast of document.querySelectorAll('#notifications .toast:not([data-timed])')) {
+      toast.dataset.timed = '1';
+      setTimeout(() => toast.remove(), 8000);
+    }
+  });
+})();

@@ -1,0 +1,78 @@
+import type { Knex } from 'knex';
+import { serviceQueries } from '../hub/service-queries.ts';
+import { activityQueries, type ActivityRow } from './activity-queries.ts';
+
+export interface ActivityItem {
+  seq: number;
+  type: string;
+  at: Date;
+  service: string | null;
+  serviceName: string;
+  text: string;
+}
+
+export interface ActivityDay {
+  /** YYYY-MM-DD (UTC). */
+  date: string;
+  label: string;
+  items: ActivityItem[];
+}
+
+const str = (value: unknown) => (typeof value === 'string' ? value : '');
+
+/** One line a person understands, for each kind of event; unknown kinds fall back to their name. */
+export function describeEvent(row: Pick<ActivityRow, 'type' | 'data'>, serviceName: string): string {
+  const d = row.data ?? {};
+  switch (row.type) {
+    case 'user.signup': return 'You created your account';
+    case 'user.updated': return 'You updated your account details';
+    case 'session.created': return 'You signed in';
+    case 'session.revoked': return 'A session was signed out';
+    case 'entitlement.granted': return `You got ${serviceName} (${str(d.tier)})`;
+    case 'entitlement.changed': return `Your ${serviceName} plan changed to ${str(d.tier)}${d.previous_tier ? ` (was ${str(d.previous_tier)})` : ''}`;
+    case 'entitlement.revoked': return `Your ${serviceName} plan ended`;
+    case 'device.registered': return `A device was added${d.name ? `: ${str(d.name)}` : ''}`;
+    case 'device.revoked': return `A device was removed${d.name ? `: ${str(d.name)}` : ''}`;
+    case 'app_password.created': return `An app password was created${d.device_name ? ` for ${str(d.device_name)}` : ''}`;
+    case 'app_password.revoked': return 'An app password was revoked';
+    case 'consent.changed': return d.connected === false ? `You disconnected ${serviceName}` : `You changed what ${serviceName} may receive`;
+    case 'mfa.enrolled': return 'You turned on a second step for signing in';
+    case 'mfa.removed': return 'You removed a second step for signing in';
+    default: {
+      const words = row.type.replace(/[._]/g, ' ');
+      return `${serviceName}: ${words.charAt(0).toUpperCase()}${words.slice(1)}`;
+    }
+  }
+}
+
+function dayLabel(date: string, now: Date): string {
+  const today = now.toISOString().slice(0, 10);
+  const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
+  if (date === today) return 'Today';
+  if (date === yesterday) return 'Yesterday';
+  return new Date(`${date}T00:00:00Z`).toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/** A page of a person's activity, newest first, grouped by day; `next` is the cursor of the following page. */
+export async function activityPage(db: Knex, userId: string, options: { before?: number; limit?: number; service?: string; now?: Date }) {
+  const limit = options.limit ?? 25;
+  const rows = await activityQueries.forUser(db, userId, { before: options.before, limit: limit + 1, service: options.service });
+  const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
+  const items: ActivityItem[] = rows.slice(0, limit).map((row) => {
+    const serviceName = row.service ? (names.get(row.service) ?? row.service) : 'UniQVerse';
+    return { seq: Number(row.seq), type: row.type, at: new Date(row.occurred_at), service: row.service, serviceName, text: describeEvent(row, serviceName) };
+  });
+  const days: ActivityDay[] = [];
+  for (const item of items) {
+    const date = item.at.toISOString().slice(0, 10);
+    let day = days.at(-1);
+    if (!day || day.date !== date) days.push((day = { date, label: dayLabel(date, options.now ?? new Date()), items: [] }));
+    day.items.push(item);
+  }
+  return { days, items, next: rows.length > limit ? items.at(-1)!.seq : null };
+}
+
+export async function activityServices(db: Knex, userId: string): Promise<Array<{ slug: string; name: string }>> {
+  const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
+  return (await activityQueries.servicesOf(db, userId)).map((slug) => ({ slug, name: names.get(slug) ?? slug }));
+}

@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+
+export interface ConsentRow {
+  user_id: string;
+  service_id: string;
+  share_profile: boolean;
+  share_email: boolean;
+  share_activity: boolean;
+  updated_at: Date;
+}
+
+export const consentQueries = {
+  forUser: async (db: Knex, userId: string): Promise<Map<string, ConsentRow>> => {
+    const rows: ConsentRow[] = await db('service_consents').where({ user_id: userId });
+    return new Map(rows.map((r) => [r.service_id, r]));
+  },
+  find: (db: Knex, userId: string, serviceId: string): Promise<ConsentRow | undefined> =>
+    db('service_consents').where({ user_id: userId, service_id: serviceId }).first(),
+  save: (db: Knex, row: Omit<ConsentRow, 'updated_at'>) =>
+    db('service_consents')
+      .insert(row)
+      .onConflict(['user_id', 'service_id'])
+      .merge({ share_profile: row.share_profile, share_email: row.share_email, share_activity: row.share_activity, updated_at: db.fn.now() }),
+};

@@ -1,0 +1,81 @@
+import type { Knex } from 'knex';
+import { servicesOfClients } from './client-services.ts';
+import { consentQueries } from './consent-queries.ts';
+import { grantQueries } from './grant-queries.ts';
+
+export interface ServiceAccess {
+  id: string;
+  slug: string;
+  name: string;
+  url: string | null;
+  firstParty: boolean;
+  /** active, suspended, or expired (the person's tier ran out). */
+  status: 'active' | 'suspended' | 'expired';
+  tier: string | null;
+  expiresAt: Date | null;
+  /** What the service may see about the person, in words. */
+  sees: string[];
+  /** The person signed in to it and it still holds a grant. */
+  connected: boolean;
+  consent: { profile: boolean; email: boolean; activity: boolean };
+  grantIds: string[];
+}
+
+const scopeWords: Record<string, string> = {
+  openid: 'That it is you (your account ID)',
+  profile: 'Your name',
+  email: 'Your email address',
+  offline_access: 'Access while you are away',
+};
+
+interface ServiceJoinRow {
+  id: string;
+  slug: string;
+  name: string;
+  url: string | null;
+  first_party: boolean;
+  status: string;
+  default_tier: string | null;
+  tier: string | null;
+  expires_at: Date | null;
+}
+
+/**
+ * Every service a person can use (their entitlements, and every first-party service), with the
+ * tier, what it may see (from their grants, less what they turned off), and whether it is connected.
+ */
+export async function servicesFor(db: Knex, userId: string): Promise<ServiceAccess[]> {
+  const rows: ServiceJoinRow[] = await db('services as s')
+    .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
+    .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true))
+    .orderBy('s.name')
+    .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at');
+  const grants = await grantQueries.forUser(db, userId);
+  const clients = await servicesOfClients(db, grants.map((g) => g.payload.clientId));
+  const consents = await consentQueries.forUser(db, userId);
+  const now = Date.now();
+  return rows.map((row) => {
+    const own = grants.filter((g) => clients.get(g.payload.clientId)?.slug === row.slug);
+    const consent = consents.get(row.id);
+    const scopes = new Set(own.flatMap((g) => (g.payload.openid?.scope ?? '').split(' ').filter(Boolean)));
+    if (consent && !consent.share_profile) scopes.delete('profile');
+    if (consent && !consent.share_email) scopes.delete('email');
+    const sees = [...scopes].map((s) => scopeWords[s] ?? `The "${s}" permission`);
+    if (own.some((g) => Object.keys(g.payload.resources ?? {}).length)) sees.push(`Act for you at ${row.name}`);
+    const expired = row.expires_at !== null && new Date(row.expires_at).getTime() <= now;
+    return {
+      id: row.id,
+      slug: row.slug,
+      name: row.name,
+      url: row.url,
+      firstParty: row.first_party,
+      status: row.status !== 'active' ? 'suspended' : expired ? 'expired' : 'active',
+      tier: row.tier ?? row.default_tier,
+      expiresAt: row.expires_at,
+      sees,
+      connected: own.length > 0,
+      consent: { profile: consent?.share_profile ?? true, email: consent?.share_email ?? true, activity: consent?.share_activity ?? true },
+      grantIds: own.map((g) => g.id),
+    };
+  });
+}
