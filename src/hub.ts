@@ -36,6 +36,11 @@ import { ProviderHolder } from './oidc/provider-holder.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
 import { healthRoutes } from './http/health.ts';
 import { portalRoutes } from './portal/routes.ts';
+import { securityRoutes } from './portal/security-routes.ts';
+import { devicesRoutes } from './portal/devices-routes.ts';
+import { passkeySignInRoutes } from './oidc/passkey-sign-in-routes.ts';
+import { secondFactorRoutes } from './oidc/second-factor-routes.ts';
+import { appPasswordApiRoutes } from './api/app-passwords.ts';
 import { providerErrorPage } from './oidc/error-page.ts';
 
 /** Everything a route module may need, passed in explicitly (no module-level singletons). */
@@ -95,13 +100,14 @@ function buildApp(hub: HubContext): Koa {
 
   const router = new Router();
   router.use(healthRoutes(hub).routes());
-  router.use(interactionRoutes(hub).routes());
+  router.use(interactionRoutes(hub).routes(), passkeySignInRoutes(hub).routes(), secondFactorRoutes(hub).routes());
   router.use(signupRoutes(hub).routes());
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
-  router.use(portalRoutes(hub).routes());
+  router.use(portalRoutes(hub, [securityRoutes, devicesRoutes]).routes());
   const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, events: hub.events, logger: hub.logger };
   router.use(apiRoutes(apiDeps).routes());
+  router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
