@@ -12,7 +12,7 @@ export const testRedisUrl = process.env.TEST_REDIS_URL || null;
 let snapshot: Promise<Blob> | null = null;
 
 /** A migrated PGlite, dumped once per worker; each test starts its own copy from it in well under a second. */
-function migratedSnapshot(): Promise<Blob> {
+export function migratedSnapshot(): Promise<Blob> {
   snapshot ??= (async () => {
     const database = await openDatabase({ kind: 'pglite', dir: null });
     await migrateToLatest(database.db);
