@@ -144,7 +144,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.port, config.host);
-  if (configIn.port === 0) config.issuer = `http://127.0.0.1:${port}`;
+  // Only the default issuer (http://localhost:0) follows the port; an ISSUER set explicitly is kept (instances behind one address).
+  if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
   config.port = port;
 
   let database: Database | null = null;
