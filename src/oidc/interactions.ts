@@ -12,6 +12,8 @@ import type { Config } from '../config/config.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import { formBody } from '../http/body.ts';
 import type { ProviderHolder } from './provider-holder.ts';
+import { needsSecondFactor } from '../identity/second-factor.ts';
+import { askForSecondFactor } from './second-factor-routes.ts';
 
 export interface InteractionDeps {
   holder: ProviderHolder;
@@ -87,7 +89,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       title: 'Sign in',
       uid: interaction.uid,
       clientName: name === 'uniqverse-portal' || name === 'UniQVerse account' ? null : name,
-      email: (interaction.params.login_hint as string | undefined) ?? '',
+      // A step-up (max_age, acr_values) asks the person already signed in: their email is filled in.
+      email: (interaction.params.login_hint as string | undefined) ?? (interaction.session?.accountId ? (await userQueries.byId(db, interaction.session.accountId))?.email : undefined) ?? '',
       signupUrl: `/interaction/${interaction.uid}/signup`,
       resetUrl: '/reset',
       ...extra,
@@ -119,6 +122,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
+    if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
     await recordSignIn(signInRecord, ctx, result.user, ['pwd']);
     await finish(ctx, provider, {
       login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
