@@ -9,7 +9,7 @@ import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from './rate-limits.ts';
 import type { UserRow } from './user-queries.ts';
-import { createUser, emailSchema, nameSchema } from './users.ts';
+import { createUser, emailSchema, nameSchema, passwordSchema } from './users.ts';
 
 export interface SignUpDeps extends EmailVerificationDeps {
   hasher: PasswordHasher;
@@ -20,7 +20,7 @@ export interface SignUpDeps extends EmailVerificationDeps {
 const signUpSchema = z.object({
   name: nameSchema,
   email: emailSchema,
-  password: z.string({ error: 'Choose a password.' }),
+  password: passwordSchema,
 });
 
 export interface SignUpInput {

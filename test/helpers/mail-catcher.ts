@@ -1,0 +1,80 @@
+import type { AddressInfo } from 'node:net';
+import type { ExecutionContext } from 'ava';
+import { SMTPServer } from 'smtp-server';
+
+export interface CaughtMail {
+  to: string[];
+  subject: string;
+  /** The text part, transfer encoding undone. */
+  text: string;
+}
+
+/** Undoes quoted-printable (nodemailer's choice for long ASCII lines) and base64. */
+function decodeBody(headers: string, body: string): string {
+  const encoding = /content-transfer-encoding:\s*([\w-]+)/i.exec(headers)?.[1]?.toLowerCase();
+  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') {
+    const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+function parse(raw: string, to: string[]): CaughtMail {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
+  let body = raw.slice(split + 4);
+  let partHeaders = headers;
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(headers)?.[1];
+  if (boundary) {
+    const text = body.split(`--${boundary}`).find((part) => /content-type:\s*text\/plain/i.test(part)) ?? '';
+    const at = text.indexOf('\r\n\r\n');
+    partHeaders = text.slice(0, at);
+    body = text.slice(at + 4);
+  }
+  return { to, subject: /^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? '', text: decodeBody(partHeaders, body).replace(/\r\n/g, '\n') };
+}
+
+export interface MailCatcher {
+  url: string;
+  messages: CaughtMail[];
+  /** Waits (polling, with a deadline) for a message to this address matching `subject`. */
+  waitFor(to: string, subject?: RegExp, ms?: number): Promise<CaughtMail>;
+}
+
+/** A real SMTP server on a free port (smtp-server), for the hub's SMTP_URL. Closed when the test ends. */
+export async function startMailCatcher(t: ExecutionContext): Promise<MailCatcher> {
+  const messages: CaughtMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        messages.push(parse(Buffer.concat(chunks).toString('utf8'), session.envelope.rcptTo.map((r) => r.address)));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    async waitFor(to, subject, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = messages.findLast((m) => m.to.includes(to.toLowerCase()) && (!subject || subject.test(m.subject)));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no mail to ${to} matching ${subject} within ${ms} ms (got: ${messages.map((m) => m.subject).join(', ')})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}
+
+/** The first http(s) link in a text. */
+export const firstLink = (text: string) => /https?:\/\/[^\s<>"]+/.exec(text)?.[0] ?? '';
