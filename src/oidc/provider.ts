@@ -10,6 +10,7 @@ import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
 import { findAccount } from './account.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import type { DevicePages } from './device-pages.ts';
+import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionTtl } from '../identity/session-policy.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
@@ -183,7 +184,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
     pkce: { required: () => true },
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: stepUpPolicy(), url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: deps.renderError,
     ttl: {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
