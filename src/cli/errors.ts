@@ -13,7 +13,7 @@ export interface Failure {
   stack?: string;
 }
 
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, '; ').trim();
+const oneLine = (text: string) => text.replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ').trim();
 
 function flagFor(command: Command | null, field: string): string {
   if (field === '_') return '';
