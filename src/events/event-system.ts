@@ -55,7 +55,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     async afterPublish(trx, rows, events) {
       const seqs = rows.map((r) => Number(r.seq));
       await enqueueTasks(trx, events, seqs);
-      await enqueueWebhookDeliveries(trx, events, seqs);
+      await enqueueWebhookDeliveries(trx, rows, events);
     },
     onCommitted() {
       tasks.nudge();

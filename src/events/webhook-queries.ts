@@ -17,6 +17,7 @@ export interface ActiveWebhook {
   service_id: string;
   service: string;
   event_types: string[] | null;
+  created_at: Date;
 }
 
 export interface DeliveryRow {
@@ -70,7 +71,7 @@ export const webhookQueries = {
       .join('services as s', 's.id', 'w.service_id')
       .where('w.status', 'active')
       .where('s.status', 'active')
-      .select('w.id', 'w.service_id', 's.slug as service', 'w.event_types'),
+      .select('w.id', 'w.service_id', 's.slug as service', 'w.event_types', 'w.created_at'),
 
   /** For each person, the services they hold an entitlement or a live OIDC grant with. */
   relatedServices: async (trx: Knex, userIds: string[]): Promise<Map<string, Set<string>>> => {

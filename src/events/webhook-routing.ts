@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { HubEvent } from './outbox.ts';
+import type { OutboxRow } from './outbox-queries.ts';
 import { webhookQueries, type ActiveWebhook, type NewDelivery } from './webhook-queries.ts';
 
 /** Events about a person that go to every service the person has to do with. */
@@ -12,13 +13,14 @@ export function typeMatches(patterns: readonly string[] | null, type: string): b
 }
 
 /**
- * Whether a service's webhook receives an event: its own events (its entitlements, what it
+ * Whether a service's webhook receives an event (written to the outbox at `writtenAt`; a webhook
+ * gets what happens after it was created, not history): its own events (its entitlements, what it
  * posted, changes to itself), and user.* and session.* events of people who hold an entitlement
  * or a grant with it. A deleted person's entitlements and grants are gone with them, so
  * user.deleted goes to every service unless the hub still knows who they dealt with.
  */
-export function receives(hook: ActiveWebhook, event: HubEvent, related: Map<string, Set<string>>): boolean {
-  if (!typeMatches(hook.event_types, event.type)) return false;
+export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>): boolean {
+  if (writtenAt < new Date(hook.created_at) || !typeMatches(hook.event_types, event.type)) return false;
   if (event.service === hook.service) return true;
   if (!event.user_id || !personal(event.type)) return false;
   const services = related.get(event.user_id);
@@ -31,18 +33,19 @@ export function receives(hook: ActiveWebhook, event: HubEvent, related: Map<stri
 }
 
 /** Records, in the relay's transaction, one delivery per (webhook, event) that should receive it. */
-export async function enqueueWebhookDeliveries(trx: Knex, events: HubEvent[], seqs: number[]): Promise<number> {
+export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], events: HubEvent[]): Promise<number> {
   const hooks = await webhookQueries.active(trx);
   if (!hooks.length) return 0;
   const people = [...new Set(events.filter((e) => e.user_id && personal(e.type)).map((e) => e.user_id!))];
   const related = await webhookQueries.relatedServices(trx, people);
-  const rows: NewDelivery[] = [];
+  const deliveries: NewDelivery[] = [];
   for (const [i, event] of events.entries()) {
+    const row = rows[i]!;
     for (const hook of hooks) {
-      if (!receives(hook, event, related)) continue;
-      rows.push({ webhook_id: hook.id, event_id: event.id, event_seq: seqs[i]!, event_type: event.type, ordering_key: event.user_id ?? '', payload: event });
+      if (!receives(hook, event, new Date(row.created_at), related)) continue;
+      deliveries.push({ webhook_id: hook.id, event_id: event.id, event_seq: Number(row.seq), event_type: event.type, ordering_key: event.user_id ?? '', payload: event });
     }
   }
-  await webhookQueries.insertDeliveries(trx, rows);
-  return rows.length;
+  await webhookQueries.insertDeliveries(trx, deliveries);
+  return deliveries.length;
 }

@@ -1,0 +1,101 @@
+import test from 'ava';
+import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { eventually, personToken, SseClient, WsClient } from './helpers.ts';
+
+async function setup(t: Parameters<typeof startTestHub>[0]) {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  const ada = await makePerson(hub, { name: 'Ada' });
+  const bob = await makePerson(hub, { name: 'Bob' });
+  const token = await personToken(hub, ada, 'vezepyweb');
+  return { hub, ada, bob, token };
+}
+
+/** Tier changes of a person at vezepygame: each is one entitlement.* event. */
+const tiers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `t${from + i}`);
+
+test('SSE: reconnecting with Last-Event-ID replays exactly what was missed, in order, then goes on live', async (t) => {
+  const { hub, ada, bob, token } = await setup(t);
+  const auth = { authorization: `Bearer ${token}` };
+  const first = await SseClient.open(`${hub.url}/hub/events`, auth);
+  t.is(first.status, 200);
+  const ready = await first.waitFor((m) => m.event === 'ready');
+  t.truthy(ready.id);
+
+  for (const tier of tiers(3)) await grant(hub, ada.email, 'vezepygame', tier);
+  await eventually(() => first.events.length === 3, 10_000, 'three live events');
+  const resumeFrom = first.lastEventId!;
+  await first.close();
+
+  // Missed while away: Ada's changes, and Bob's (which Ada must never see).
+  for (const tier of tiers(4, 3)) {
+    await grant(hub, ada.email, 'vezepygame', tier);
+    await grant(hub, bob.email, 'vezepygame', tier);
+  }
+  const second = await SseClient.open(`${hub.url}/hub/events`, { ...auth, 'last-event-id': resumeFrom });
+  t.teardown(() => second.close());
+  await second.waitFor((m) => m.event === 'ready');
+  t.deepEqual(second.events.map((e) => e.envelope.data.tier), tiers(4, 3));
+  t.true(second.events.every((e) => e.envelope.user_id === ada.id));
+
+  await grant(hub, ada.email, 'vezepygame', 'live');
+  await second.waitForEvent('entitlement.changed', (d) => d.tier === 'live');
+  const ids = [...first.events, ...second.events].map((e) => e.envelope.id);
+  t.is(new Set(ids).size, ids.length, 'nothing twice');
+  t.is(ids.length, 8);
+
+  // The same through ?since= (for clients that cannot set headers).
+  const third = await SseClient.open(`${hub.url}/hub/events?since=${encodeURIComponent(resumeFrom)}`, auth);
+  t.teardown(() => third.close());
+  await third.waitFor((m) => m.event === 'ready');
+  t.deepEqual(third.events.map((e) => e.envelope.data.tier), [...tiers(4, 3), 'live']);
+});
+
+test('WebSocket: ?since= replays what was missed; events carry their stream id', async (t) => {
+  const { hub, ada, token } = await setup(t);
+  const auth = { authorization: `Bearer ${token}` };
+  const ws = await WsClient.open(`${hub.url}/hub/events`, auth);
+  await eventually(() => ws.messages.find((m) => m.type === 'ready'), 10_000, 'ready');
+  await grant(hub, ada.email, 'vezepygame', 'a');
+  await eventually(() => ws.events.length === 1, 10_000, 'live event');
+  t.regex(ws.events[0]!.stream_id!, /^\d+-\d+$/);
+  t.is(ws.events[0]!.event!.type, 'entitlement.granted');
+  const since = ws.lastStreamId!;
+  await ws.close();
+
+  for (const tier of tiers(5)) await grant(hub, ada.email, 'vezepygame', tier);
+  const again = await WsClient.open(`${hub.url}/hub/events?since=${since}`, auth);
+  t.teardown(() => again.close());
+  await eventually(() => again.messages.find((m) => m.type === 'ready'), 10_000, 'ready after replay');
+  t.deepEqual(again.events.map((m) => (m.event!.data as { tier: string }).tier), tiers(5));
+  await grant(hub, ada.email, 'vezepygame', 'live');
+  await eventually(() => again.events.length === 6, 10_000, 'live after replay');
+});
+
+test('who may listen: no token 401, a bad token 401, a bad position 400, all=true only for admins', async (t) => {
+  const { hub, ada, bob, token } = await setup(t);
+  const none = await SseClient.open(`${hub.url}/hub/events`);
+  t.is(none.status, 401);
+  t.is(JSON.parse(none.errorBody).title, 'unauthorized');
+  const forged = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${token.slice(0, -4)}AAAA` });
+  t.is(forged.status, 401);
+  const badSince = await SseClient.open(`${hub.url}/hub/events?since=yesterday`, { authorization: `Bearer ${token}` });
+  t.is(badSince.status, 400);
+  const notAdmin = await SseClient.open(`${hub.url}/hub/events?all=true`, { authorization: `Bearer ${token}` });
+  t.is(notAdmin.status, 403);
+  const wsRefused = await t.throwsAsync(WsClient.open(`${hub.url}/hub/events`));
+  t.is((wsRefused as Error & { status: number }).status, 401);
+
+  const admin = await makePerson(hub, { admin: true, name: 'Root' });
+  const adminToken = await personToken(hub, admin, 'vezepyweb');
+  const everything = await SseClient.open(`${hub.url}/hub/events?all=true`, { authorization: `Bearer ${adminToken}` });
+  t.teardown(() => everything.close());
+  t.is(everything.status, 200);
+  await everything.waitFor((m) => m.event === 'ready');
+  await grant(hub, bob.email, 'vezepygame', 'pro');
+  await grant(hub, ada.email, 'vezepygame', 'pro');
+  await everything.waitForEvent('entitlement.granted', (d) => d.email === bob.email);
+  await everything.waitForEvent('entitlement.granted', (d) => d.email === ada.email);
+});

@@ -1,0 +1,203 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import test from 'ava';
+import { appendEvent } from '../../src/events/outbox.ts';
+import { webhookQueries } from '../../src/events/webhook-queries.ts';
+import { createWebhook, deliveryAttempts, listDeliveries, listWebhooks, replayDelivery } from '../../src/events/webhooks.ts';
+import type { Hub } from '../../src/hub.ts';
+import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { api, eventually, serviceToken, webhookReceiver, type ReceivedWebhook } from './helpers.ts';
+
+/**
+ * Standard Webhooks verification written from the spec, independently of src/events/webhook-signing.ts:
+ * HMAC-SHA256 over "id.timestamp.body" keyed with the base64 secret after "whsec_"; any v1 signature may match.
+ */
+function verifyStandardWebhook(secret: string, request: ReceivedWebhook, now = Date.now()): boolean {
+  const id = request.headers['webhook-id'];
+  const timestamp = request.headers['webhook-timestamp'];
+  const signatures = request.headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') return false;
+  if (Math.abs(now / 1000 - Number(timestamp)) > 300) return false;
+  const key = Buffer.from(secret.split('_')[1]!, 'base64');
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${request.body}`).digest();
+  return signatures.split(' ').some((entry) => {
+    const [version, signature] = entry.split(',');
+    const given = Buffer.from(signature ?? '', 'base64');
+    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+const envelope = (r: ReceivedWebhook) => JSON.parse(r.body) as { id: string; type: string; user_id?: string; service?: string; data: Record<string, unknown> };
+
+/**
+ * Which services hear of a person is decided when the event is relayed: user.signup reaches a
+ * service only if the person already holds something there by then, which races with the grant
+ * that follows it in these tests. The tests look at the events they made.
+ */
+const made = (received: ReceivedWebhook[]) => received.filter((r) => envelope(r).type !== 'user.signup');
+
+const userEvent = (hub: Hub, userId: string, type: string, data: Record<string, unknown>) =>
+  hub.db.transaction((trx) => appendEvent(trx, { type, userId, data }));
+
+async function postAs(hub: Hub, token: string, body: Record<string, unknown>) {
+  return api(hub, '/api/v1/events', token, { method: 'POST', body: JSON.stringify(body) });
+}
+
+test('a service receives its own and its people\'s events, signed by the Standard Webhooks scheme', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  await makeService(hub, 'vezepyemail');
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  t.regex(hook.secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+  t.true(Buffer.from(hook.secret.slice(6), 'base64').length >= 24);
+
+  const player = await makePerson(hub);
+  const stranger = await makePerson(hub);
+  await grant(hub, player.email, 'vezepygame', 'basic');
+  await grant(hub, stranger.email, 'vezepyemail', 'basic');
+  await userEvent(hub, player.id, 'user.updated', { email: player.email, name: 'New Name' });
+  await userEvent(hub, stranger.id, 'user.updated', { email: stranger.email, name: 'Not for game' });
+  const token = await serviceToken(hub, 'vezepygame');
+  const posted = await postAs(hub, token, { type: 'game.match.finished', user: player.id, data: { score: 3 } });
+  t.is(posted.status, 202);
+
+  await eventually(() => receiver.received.find((r) => envelope(r).type === 'game.match.finished'), 15_000, 'the posted event');
+  const types = made(receiver.received).map((r) => envelope(r).type);
+  t.deepEqual(types, ['entitlement.granted', 'user.updated', 'game.match.finished']);
+  for (const request of receiver.received) {
+    t.true(verifyStandardWebhook(hook.secret, request), 'signature verifies');
+    t.is(request.headers['webhook-id'], envelope(request).id);
+    t.is(request.headers['content-type'], 'application/json');
+    t.false(verifyStandardWebhook(hook.secret, { ...request, body: request.body.replace('}', ',"x":1}') }), 'a changed body does not');
+  }
+  t.true(receiver.received.every((r) => envelope(r).user_id === player.id));
+  t.like(envelope(made(receiver.received)[0]!).data, { service: 'vezepygame', tier: 'basic', email: player.email });
+
+  const [listed] = await eventually(async () => {
+    const hooks = await listWebhooks(hub.db, { service: 'vezepygame' });
+    return hooks[0]?.pending === 0 ? hooks : null;
+  }, 10_000, 'every delivery recorded');
+  t.like(listed, { id: hook.id, url: receiver.url, status: 'active', pending: 0, dead: 0 });
+  const history = await listDeliveries(hub.db, { webhook: hook.id });
+  t.is(history.items.length, receiver.received.length);
+  t.true(history.items.every((d) => d.status === 'delivered' && d.attempts === 1 && d.last_status === 204));
+});
+
+test('--events narrows what a webhook receives', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepyemail');
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepyemail', url: receiver.url, events: ['email.*'] });
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepyemail', 'basic');
+  const token = await serviceToken(hub, 'vezepyemail');
+  t.is((await postAs(hub, token, { type: 'email.sent', user: person.id, data: {} })).status, 202);
+  await eventually(() => receiver.received.length === 1, 15_000, 'one delivery');
+  t.is(envelope(receiver.received[0]!).type, 'email.sent');
+  t.is(receiver.received.length, 1);
+  await t.throwsAsync(createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepyemail', url: receiver.url, events: ['Not A Type'] }), { message: /event types/ });
+  await t.throwsAsync(createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepyemail', url: 'ftp://example.test' }), { message: /http/ });
+  await t.throwsAsync(createWebhook(hub.db, hub.events.webhookBox, { service: 'nope', url: receiver.url }), { message: /No service/ });
+});
+
+test('a 500 is retried within 10 seconds; later events of the person wait for it (order per person)', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  let failedOnce = false;
+  const receiver = await webhookReceiver((request) => {
+    if (envelope(request).data.tier === 'silver' && !failedOnce) {
+      failedOnce = true;
+      return 500;
+    }
+    return 200;
+  });
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  const person = await makePerson(hub);
+  for (const tier of ['bronze', 'silver', 'gold', 'platinum']) await grant(hub, person.email, 'vezepygame', tier);
+
+  await eventually(() => receiver.received.filter((r) => envelope(r).data.tier === 'platinum').length, 20_000, 'the last event');
+  const requests = made(receiver.received);
+  t.deepEqual(requests.map((r) => envelope(r).data.tier), ['bronze', 'silver', 'silver', 'gold', 'platinum']);
+  const retryGap = requests[2]!.at - requests[1]!.at;
+  t.true(retryGap < 10_000, `retried after ${retryGap} ms`);
+  t.is(requests[1]!.headers['webhook-id'], requests[2]!.headers['webhook-id'], 'same id on retry');
+
+  const silver = (await listDeliveries(hub.db, { webhook: hook.id })).items.find((d) => (d.payload as { data: { tier: string } }).data.tier === 'silver')!;
+  t.like(silver, { status: 'delivered', attempts: 2, last_status: 200 });
+  const attempts = await deliveryAttempts(hub.db, silver.id);
+  t.deepEqual(attempts.map((a) => a.status_code), [500, 200]);
+  t.is(attempts[0]!.error, 'receiver answered 500');
+});
+
+test('a receiver that does not answer in time is retried', async (t) => {
+  const hub = await startTestHub(t, { env: { WEBHOOK_TIMEOUT_SECONDS: '0.5' } });
+  await makeService(hub, 'vezepygame');
+  let hung = false;
+  const receiver = await webhookReceiver((request) => {
+    if (hung || envelope(request).type !== 'entitlement.granted') return 204;
+    hung = true;
+    return 'hang';
+  });
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  const delivery = await eventually(async () => {
+    const page = await listDeliveries(hub.db, { webhook: hook.id, status: 'delivered' });
+    return page.items.find((d) => d.event_type === 'entitlement.granted');
+  }, 15_000, 'delivered after a retry');
+  const attempts = await deliveryAttempts(hub.db, delivery.id);
+  t.is(attempts[0]!.status_code, null);
+  t.regex(attempts[0]!.error!, /timed out/);
+  t.is(attempts.at(-1)!.status_code, 204);
+});
+
+test('after a day of failures a delivery is parked as dead, and replay sends it again', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  let healthy = false;
+  const receiver = await webhookReceiver(() => (healthy ? 204 : 503));
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  await eventually(() => receiver.received.length >= 1, 15_000, 'a first attempt');
+  // A day passes (moved in the database rather than waited for).
+  await hub.db('webhook_deliveries').where({ webhook_id: hook.id }).update({ created_at: hub.db.raw(`now() - interval '25 hours'`) });
+  const dead = await eventually(async () => (await listDeliveries(hub.db, { webhook: hook.id, status: 'dead' })).items[0], 15_000, 'a dead delivery');
+  t.is(dead.last_status, 503);
+  t.is((await listWebhooks(hub.db))[0]!.dead, 1);
+  const probe = await webhookQueries.lease(hub.db, 'probe', 1, 100);
+  t.false(probe.some((d) => d.id === dead.id), 'a dead delivery is never leased again');
+
+  healthy = true;
+  const replayedAt = Date.now();
+  await replayDelivery(hub.db, dead.id);
+  hub.events.webhooks.nudge();
+  await eventually(async () => (await listDeliveries(hub.db, { webhook: hook.id, status: 'delivered' })).items.some((d) => d.id === dead.id), 15_000, 'delivered after replay');
+  t.true(receiver.received.some((r) => r.headers['webhook-id'] === dead.event_id && r.at >= replayedAt));
+});
+
+test('a delivery held by an instance that died is taken over when its lease runs out', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  await hub.events.webhooks.stop();
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  // Another instance leases the delivery (for 2 s) and dies before sending it.
+  const leased = await eventually(() => webhookQueries.lease(hub.db, 'instance-that-died', 2, 10).then((rows) => (rows.length ? rows : null)), 10_000, 'a lease');
+  t.is(leased.length, 1);
+  const started = Date.now();
+  hub.events.webhooks.start();
+  await eventually(() => receiver.received.some((r) => r.headers['webhook-id'] === leased[0]!.event_id), 15_000, 'the takeover');
+  t.true(Date.now() - started >= 1000, 'not before the lease ran out');
+  const row = await eventually(() => hub.db('webhook_deliveries').where({ id: leased[0]!.id, status: 'delivered' }).first(), 10_000, 'recorded');
+  t.is(row.attempts, 2);
+});
