@@ -9,6 +9,7 @@ import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
 import { findAccount } from './account.ts';
 import { installMetadataCache } from './cached-metadata.ts';
+import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionTtl } from '../identity/session-policy.ts';
@@ -207,5 +208,6 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
   provider.proxy = deps.config.trustProxy;
   installMetadataCache(provider);
+  installNotFoundPage(provider, deps.renderError);
   return provider;
 }
