@@ -114,7 +114,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.prompt.name !== 'login') ctx.throw(400, 'This sign-in step is already done.');
-    const body = ctx.request.body as Record<string, unknown>;
+    // A body that is not a form (JSON, no content type) is left unparsed: treat it as an empty form.
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const email = typeof body.email === 'string' ? body.email.slice(0, 254) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     if (!email || !password) {
