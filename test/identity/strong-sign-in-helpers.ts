@@ -1,0 +1,88 @@
+import { createServer } from 'node:net';
+import type { ExecutionContext } from 'ava';
+import { generate } from 'otplib';
+import type { CDPSession, Page } from 'playwright-core';
+import type { Hub } from '../../src/hub.ts';
+import { startTestHub, type TestHubOptions } from '../helpers/hub.ts';
+
+/** A free TCP port on 127.0.0.1 (the hub takes it a moment later; a lost race is retried). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A test hub whose issuer is http://localhost:<port>. Browsers refuse WebAuthn on an IP address
+ * ("This is an invalid domain"), and the RP ID is the issuer's host name, so passkey tests need
+ * a host name; localhost is a secure context over plain http.
+ */
+export async function startLocalhostHub(t: ExecutionContext, options: TestHubOptions = {}): Promise<Hub> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startTestHub(t, { ...options, env: { ...options.env, PORT: String(port), ISSUER: `http://localhost:${port}` } });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 3) throw error;
+    }
+  }
+}
+
+export interface VirtualAuthenticator {
+  cdp: CDPSession;
+  authenticatorId: string;
+}
+
+/** The DevTools virtual authenticator: a platform passkey provider with user verification, by default. */
+export async function addVirtualAuthenticator(page: Page, options: { isUserVerified?: boolean; hasUserVerification?: boolean } = {}): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: options.hasUserVerification ?? true,
+      isUserVerified: options.isUserVerified ?? true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+export async function credentialsOf(authenticator: VirtualAuthenticator) {
+  const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId });
+  return credentials;
+}
+
+/** A TOTP code for now, or `steps` time steps from now. */
+export const totpCode = (secret: string, steps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + steps * 30 });
+
+/** Sets up the authenticator app on /account/security (signed in, recently) and returns its secret. */
+export async function setUpAuthenticatorApp(page: Page, hubUrl: string): Promise<string> {
+  await page.goto(`${hubUrl}/account/security`);
+  await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+  const secret = (await page.locator('#totp-secret').textContent())!.trim();
+  await page.getByLabel('Code').fill(await totpCode(secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForURL(/notice=totp-on/);
+  return secret;
+}
+
+/** Forgets the browser's sign-in (every cookie), keeping the page and its virtual authenticator. */
+export async function forgetSignIn(page: Page): Promise<void> {
+  await page.context().clearCookies();
+}
+
+/** Makes the person's sign-ins look `seconds` old, as if they had signed in that long ago. */
+export async function ageSignIn(hub: Hub, userId: string, seconds: number): Promise<void> {
+  const loginTs = Math.floor(Date.now() / 1000) - seconds;
+  await hub.db('oidc_models')
+    .where({ model: 'Session', account_id: userId })
+    .update({ payload: hub.db.raw("jsonb_set(payload, '{loginTs}', to_jsonb(?::bigint))", [loginTs]) });
+}
