@@ -150,6 +150,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
 
   let database: Database | null = null;
   let events: EventSystem | null = null;
+  let startedLimits: Limits | null = null;
   try {
     database = await openDatabase(config.database);
     const db = database.db;
@@ -168,6 +169,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       renderError: providerErrorPage(views),
     });
     const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    startedLimits = limits;
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
     const metrics = new Registry();
@@ -210,6 +212,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   } catch (error) {
     server.close();
     await events?.stop().catch(() => undefined);
+    await startedLimits?.close();
     await database?.close();
     throw error;
   }
