@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config/config.ts';
+import { ConfigError, type Config } from '../config/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createSecrets } from '../crypto/hub-secrets.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
+import { loadKeySet } from '../oidc/signing-keys.ts';
 
 /** What a command works with: the same database, secrets and hasher the hub uses. */
 export interface CliContext {
@@ -19,10 +20,12 @@ export async function openCliContext(config: Config): Promise<CliContext & { clo
   const database = await openDatabase(config.database);
   try {
     const migrated = await migrateToLatest(database.db);
+    const secrets = createSecrets(config.secret);
+    await checkMasterSecret(database.db, secrets.keys);
     return {
       config,
       db: database.db,
-      secrets: createSecrets(config.secret),
+      secrets,
       hasher: new PasswordHasher(),
       migrated,
       close: () => database.close(),
@@ -30,5 +33,21 @@ export async function openCliContext(config: Config): Promise<CliContext & { clo
   } catch (error) {
     await database.close();
     throw error;
+  }
+}
+
+/**
+ * A CLI run with another master secret than the hub's (say, without the hub's DATA_DIR, so a new
+ * development secret was generated) would seal client secrets and signing keys the hub cannot
+ * open. If the keys already in the database do not open, stop before writing anything.
+ */
+async function checkMasterSecret(db: Knex, keys: ReturnType<typeof createSecrets>['keys']): Promise<void> {
+  try {
+    await loadKeySet(db, keys);
+  } catch (error) {
+    if (!/unable to authenticate data|not a sealed secret/.test((error as Error).message)) throw error;
+    throw new ConfigError(
+      "UNIQVERSE_SECRET: it does not open the signing keys in this database. Run the CLI with the hub's UNIQVERSE_SECRET (or the hub's DATA_DIR, where a generated development secret is kept).",
+    );
   }
 }

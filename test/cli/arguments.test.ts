@@ -70,6 +70,18 @@ test('bad values and unknown names found in the database give one line and a non
   t.notRegex(human.stderr, /\n\s+at /);
 });
 
+test('a CLI with another master secret than the one that sealed the keys stops before writing', async (t) => {
+  t.timeout(240_000);
+  const world = await cliWorld(t);
+  t.is((await runCli(world, ['keys', 'rotate', '--activate-in', '0', '--json'])).code, 0);
+  const stranger = { env: { ...world.env, UNIQVERSE_SECRET: 'another-secret-of-at-least-32-characters' } };
+  const args = ['clients', 'create', '--service', 'vezepyweb', '--type', 'web', '--redirect-uri', 'http://localhost:8001/callback', '--json'];
+  assertOneLineError(t, await runCli(stranger, ['keys', 'rotate', '--json']), 1, /UNIQVERSE_SECRET: it does not open the signing keys in this database/);
+  assertOneLineError(t, await runCli(stranger, args), 1, /UNIQVERSE_SECRET: it does not open the signing keys/);
+  const listed = await runCli(world, ['keys', 'list', '--json']);
+  t.is(JSON.parse(listed.stdout).keys.length, 6, 'the refused rotation added nothing');
+});
+
 test('a bad configuration variable is named in one line', async (t) => {
   assertOneLineError(t, await runCli({ env: { PORT: 'eighty', UNIQVERSE_SECRET: 'x'.repeat(40) } }, ['migrate']), 1, /PORT: /);
 });
