@@ -45,7 +45,8 @@ export class AppError extends Error {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = statusFor[code];
-    this.expose = this.status < 500;
+    // "busy" (503) is an answer we chose to give, e.g. "try again shortly": its message is safe to show.
+    this.expose = this.status < 500 || code === 'busy';
     this.fields = options.fields;
     this.retryAfter = options.retryAfter;
   }

@@ -31,7 +31,7 @@ export function errorHandler(views: Views, logger: Logger) {
     } catch (caught) {
       const error = caught as HttpLikeError;
       const status = error.status ?? error.statusCode ?? 500;
-      const exposed = status < 500 && (error instanceof AppError ? error.expose : error.expose !== false);
+      const exposed = error instanceof AppError ? error.expose : status < 500 && error.expose !== false;
       const code = error instanceof AppError ? error.code : (error.error ?? (status === 404 ? 'not_found' : status < 500 ? 'bad_request' : 'internal'));
       const message = exposed ? (error.error_description ?? error.message) : 'Something went wrong on our side. Try again; if it keeps happening, tell us the request id.';
       const requestId = ctx.state.requestId as string | undefined;
