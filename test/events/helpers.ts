@@ -197,7 +197,7 @@ export async function webhookReceiver(respond: (request: ReceivedWebhook, index:
 
 export async function api(hub: Hub, path: string, token: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
-  headers.set('authorization', `Bearer ${token}`);
+  if (token) headers.set('authorization', `Bearer ${token}`);
   if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
   const response = await fetch(`${hub.url}${path}`, { ...init, headers });
   const text = await response.text();
