@@ -1,0 +1,83 @@
+import test from 'ava';
+import * as oidc from 'openid-client';
+import { deleteUser, disableUser } from '../../src/identity/account-status.ts';
+import { sessionPolicy, sessionTtl } from '../../src/identity/session-policy.ts';
+import { callbackUrl } from '../helpers/fixtures.ts';
+import { authorize, scene } from '../helpers/oidc.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+
+const sessionCookie = (agent: UserAgent) => /(?:^|; )_session=([^;]+)/.exec(agent.cookieHeader())?.[1];
+
+test('session cookies are HttpOnly and SameSite=Lax; a sign-in always gets a new session id', async (t) => {
+  const s = await scene(t);
+  const agent = new UserAgent();
+  const seen: string[] = [];
+  const original = agent.request.bind(agent);
+  agent.request = async (url, init) => {
+    const response = await original(url, init);
+    seen.push(...response.headers.getSetCookie());
+    return response;
+  };
+  await authorize(s, {}, agent);
+  const session = seen.find((c) => c.startsWith('_session='))!;
+  t.truthy(session);
+  t.regex(session, /;\s*httponly/i);
+  t.regex(session, /;\s*samesite=lax/i);
+  t.notRegex(session, /;\s*secure/i, 'plain http in development');
+  const first = sessionCookie(agent)!;
+  t.truthy(await s.hub.db('oidc_models').where({ model: 'Session', id: first }).first());
+
+  // Signing in again (prompt=login) in the same browser: a new id, the old one gone.
+  await authorize(s, { prompt: 'login' }, agent);
+  const second = sessionCookie(agent)!;
+  t.not(second, first);
+  t.is(await s.hub.db('oidc_models').where({ model: 'Session', id: first }).first(), undefined);
+  t.truthy(await s.hub.db('oidc_models').where({ model: 'Session', id: second }).first());
+});
+
+test('in production the cookies are also Secure', async (t) => {
+  const s = await scene(t, { hub: { env: { NODE_ENV: 'production', TRUST_PROXY: 'true' } } });
+  const url = oidc.buildAuthorizationUrl(s.rp, { redirect_uri: callbackUrl, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+  const response = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+  const cookies = response.headers.getSetCookie().filter((c) => c.startsWith('_interaction'));
+  t.true(cookies.length > 0);
+  for (const cookie of cookies) {
+    t.regex(cookie, /;\s*secure/i);
+    t.regex(cookie, /;\s*httponly/i);
+    t.regex(cookie, /;\s*samesite=lax/i);
+  }
+});
+
+test('sessions end after 2 idle days, and 14 days after sign-in whatever the use', async (t) => {
+  const s = await scene(t);
+  await authorize(s);
+  const row = await s.hub.db('oidc_models').where({ model: 'Session', account_id: s.person.id }).first();
+  const left = (new Date(row.expires_at).getTime() - Date.now()) / 1000;
+  t.true(left <= sessionPolicy.idleSeconds && left > sessionPolicy.idleSeconds - 120, `expires in ${left} s`);
+  const now = 1_800_000_000;
+  t.is(sessionTtl(null, { loginTs: now - 60 }, now), sessionPolicy.idleSeconds);
+  t.is(sessionTtl(null, { loginTs: now - sessionPolicy.absoluteSeconds + 3600 }, now), 3600);
+  t.is(sessionTtl(null, { loginTs: now - sessionPolicy.absoluteSeconds - 10 }, now), 1);
+});
+
+test('disabling an account ends every session and refresh token at once; deleting one too', async (t) => {
+  const s = await scene(t);
+  const signedIn = await authorize(s);
+  const tokens = await oidc.authorizationCodeGrant(s.rp, signedIn.callback, { pkceCodeVerifier: signedIn.verifier, expectedState: signedIn.state });
+  t.truthy(tokens.refresh_token);
+  await disableUser(s.hub.db, s.person.id, { actorId: null, ip: '127.0.0.1' });
+  t.is(await s.hub.db('oidc_models').where({ account_id: s.person.id }).first(), undefined);
+  const refresh = await t.throwsAsync(oidc.refreshTokenGrant(s.rp, tokens.refresh_token!));
+  t.is((refresh as oidc.ResponseBodyError).error, 'invalid_grant');
+  // The browser that was signed in is asked to sign in again, and cannot.
+  await t.throwsAsync(authorize(s, {}, signedIn.agent));
+  t.truthy(await s.hub.db('audit_log').where({ action: 'user.disabled', subject_id: s.person.id }).first());
+
+  const other = await scene(t);
+  const again = await authorize(other);
+  await oidc.authorizationCodeGrant(other.rp, again.callback, { pkceCodeVerifier: again.verifier, expectedState: again.state });
+  await deleteUser(other.hub.db, other.person.id);
+  t.is(await other.hub.db('oidc_models').where({ account_id: other.person.id }).first(), undefined);
+  t.is(await other.hub.db('users').where({ id: other.person.id }).first(), undefined);
+  t.truthy(await other.hub.db('outbox').where({ type: 'user.deleted', user_id: other.person.id }).first());
+});
