@@ -32,6 +32,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { deleteExpiredModels } from './oidc/adapter.ts';
 import { createDevicePages } from './oidc/device-pages.ts';
 import { interactionRoutes } from './oidc/interactions.ts';
+import { serveCachedMetadata } from './oidc/cached-metadata.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
 import { healthRoutes } from './http/health.ts';
@@ -93,6 +94,7 @@ function buildApp(hub: HubContext): Koa {
   };
 
   app.use(securityHeaders({ production: hub.config.production }));
+  app.use(serveCachedMetadata(hub.holder));
   app.use(errorHandler(hub.views, hub.logger));
   app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
   app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
