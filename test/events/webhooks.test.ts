@@ -6,6 +6,8 @@ import { createWebhook, deliveryAttempts, listDeliveries, listWebhooks, replayDe
 import type { Hub } from '../../src/hub.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { webhooksCreate } from '../../src/cli/webhooks.ts';
+import type { CliContext } from '../../src/cli/context.ts';
 import { api, eventually, serviceToken, webhookReceiver, type ReceivedWebhook } from './helpers.ts';
 
 /**
@@ -200,4 +202,20 @@ test('a delivery held by an instance that died is taken over when its lease runs
   t.true(Date.now() - started >= 1000, 'not before the lease ran out');
   const row = await eventually(() => hub.db('webhook_deliveries').where({ id: leased[0]!.id, status: 'delivered' }).first(), 10_000, 'recorded');
   t.is(row.attempts, 2);
+});
+
+test('uniqverse webhooks create --json gives { id, secret } that signs the deliveries', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepyemail');
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  const ctx = { config: hub.config, db: hub.db, secrets: hub.secrets, hasher: hub.hasher, migrated: [] } as unknown as CliContext;
+  const output = await webhooksCreate.run(ctx, { service: 'vezepyemail', url: receiver.url, events: ['email.*,entitlement.granted'] });
+  const { id, secret, events } = output.json as { id: string; secret: string; events: string[] };
+  t.regex(id, /^[0-9a-f-]{36}$/);
+  t.deepEqual(events, ['email.*', 'entitlement.granted']);
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepyemail', 'basic');
+  await eventually(() => receiver.received.length === 1, 15_000, 'a delivery');
+  t.true(verifyStandardWebhook(secret, receiver.received[0]!));
 });
