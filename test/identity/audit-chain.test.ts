@@ -13,6 +13,7 @@ import { describeFailure } from '../../src/cli/errors.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startHub, type Hub } from '../../src/hub.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { testDatabase } from '../helpers/backend.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -115,12 +116,9 @@ test('uniqverse audit verify, run as a command, exits 0 and then 1 naming the ta
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const secret = randomBytes(32).toString('base64url');
   const env: Record<string, string> = { DATA_DIR: dataDir, UNIQVERSE_SECRET: secret, LOG_LEVEL: 'silent' };
-  if (process.env.TEST_DATABASE_URL) {
-    // The same fresh database the test hub got, reachable from another process.
-    const probe = await startTestHub(t);
-    env.DATABASE_URL = (probe.config.database as { url: string }).url;
-    await probe.close();
-  }
+  // On the real back end, a fresh Postgres database of this test's own, reachable from another process.
+  const target = await testDatabase(t);
+  if (target.kind === 'postgres') env.DATABASE_URL = target.url;
   const config = loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' });
   let hub = await startHub(config);
   await writeEntries(hub, 5);
