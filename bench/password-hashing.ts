@@ -38,20 +38,10 @@ export const hashers: Hasher[] = [
   },
 ];
 
-async function measureOne(hasher: Hasher, seconds: number, concurrency: number): Promise<HashingResult> {
-  await hasher.hash('warm-up');
-  const single: number[] = [];
-  const singleDeadline = performance.now() + Math.max(0.5, seconds / 2) * 1000;
-  while (single.length < 5 || (performance.now() < singleDeadline && single.length < 200)) {
-    const begin = performance.now();
-    await hasher.hash('correct horse battery staple');
-    single.push(performance.now() - begin);
-  }
-  single.sort((a, b) => a - b);
-
+/** `concurrency` hashes in flight for `seconds`; how many finished. */
+async function hashFor(hasher: Hasher, seconds: number, concurrency: number): Promise<number> {
   let done = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
+  const deadline = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
@@ -60,20 +50,36 @@ async function measureOne(hasher: Hasher, seconds: number, concurrency: number):
       }
     }),
   );
-  return {
-    library: hasher.library,
-    perSecond: done / ((performance.now() - started) / 1000),
-    concurrency,
-    medianMs: percentile(single, 50),
-    p99Ms: percentile(single, 99),
-  };
+  return done;
 }
 
 /** Both libraries, one after the other, on an otherwise idle process; and whether their hashes interoperate. */
 export async function compareHashing(seconds: number): Promise<{ results: HashingResult[]; interoperable: boolean }> {
   const concurrency = availableParallelism();
-  const results: HashingResult[] = [];
-  for (const hasher of hashers) results.push(await measureOne(hasher, seconds, concurrency));
+  // Interleaved in rounds, so a neighbour's load on a shared machine falls on both alike.
+  const single = new Map<Hasher, number[]>(hashers.map((h) => [h, []]));
+  const throughput = new Map<Hasher, { done: number; seconds: number }>(hashers.map((h) => [h, { done: 0, seconds: 0 }]));
+  for (const hasher of hashers) await hasher.hash('warm-up');
+  const rounds = 4;
+  for (let round = 0; round < rounds; round++) {
+    for (const hasher of round % 2 ? [...hashers].reverse() : hashers) {
+      for (let i = 0; i < 5; i++) {
+        const begin = performance.now();
+        await hasher.hash('correct horse battery staple');
+        single.get(hasher)!.push(performance.now() - begin);
+      }
+      const begin = performance.now();
+      const done = await hashFor(hasher, seconds / rounds, concurrency);
+      const total = throughput.get(hasher)!;
+      total.done += done;
+      total.seconds += (performance.now() - begin) / 1000;
+    }
+  }
+  const results = hashers.map((hasher) => {
+    const times = single.get(hasher)!.sort((a, b) => a - b);
+    const { done, seconds: spent } = throughput.get(hasher)!;
+    return { library: hasher.library, perSecond: done / spent, concurrency, medianMs: percentile(times, 50), p99Ms: percentile(times, 99) };
+  });
   const [a, b] = hashers as [Hasher, Hasher];
   const interoperable = (await b.verify(await a.hash('x'), 'x')) && (await a.verify(await b.hash('x'), 'x'));
   return { results, interoperable };

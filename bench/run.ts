@@ -25,14 +25,33 @@ async function probe(c: LoadCase, t: Target, options: Omit<LoadOptions, 'duratio
   if (response.status !== 200 || (c.expect && !c.expect(body))) throw new Error(`${c.id} on ${t.name}: answered ${response.status} ${body.slice(0, 200)}`);
 }
 
-/** Runs `work` and adds the CPU the server (and, for ours, its Postgres backends) spent per request. */
+/** CPU ms per second each server spends with no requests (the hub's outbox relay, webhook and task pollers). */
+const idle = new Map<RunningServer, { server: number; database: number }>();
+
+async function measureIdle(server: RunningServer, backends: DatabaseBackends): Promise<void> {
+  const reading = await startCpuReading(server.pid, server.target.name === 'ours' ? backends : null);
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const { serverMs, databaseMs } = await reading();
+  const seconds = (performance.now() - started) / 1000;
+  idle.set(server, { server: (serverMs ?? 0) / seconds, database: (databaseMs ?? 0) / seconds });
+}
+
+/**
+ * Runs `work` and adds the CPU the server (and, for ours, its Postgres backends) spent per
+ * request, less what it spends idle over the same time.
+ */
 async function withCpu(server: RunningServer, backends: DatabaseBackends, work: () => Promise<Measurement>): Promise<Measurement> {
   const reading = await startCpuReading(server.pid, server.target.name === 'ours' ? backends : null);
   const queriesBefore = await server.queries();
+  const started = performance.now();
   const m = await work();
+  const seconds = (performance.now() - started) / 1000;
   const { serverMs, databaseMs } = await reading();
   const queriesAfter = await server.queries();
   const count = m.ok + m.failed;
+  const base = idle.get(server) ?? { server: 0, database: 0 };
+  const per = (ms: number | null, idlePerSecond: number) => (ms !== null && count ? Math.max(0, ms - idlePerSecond * seconds) / count : null);
   if (queriesBefore && queriesAfter && count) {
     m.queries = (queriesAfter.count - queriesBefore.count) / count;
     m.statements = {};
@@ -41,7 +60,7 @@ async function withCpu(server: RunningServer, backends: DatabaseBackends, work: 
       if (per > 0) m.statements[sql] = per;
     }
   }
-  m.cpu = { server: serverMs !== null && count ? serverMs / count : null, database: databaseMs !== null && count ? databaseMs / count : null };
+  m.cpu = { server: per(serverMs, base.server), database: per(databaseMs, base.database) };
   return m;
 }
 
@@ -98,6 +117,9 @@ async function main() {
     servers.push(ours);
     const bare = await startServer('bare', {}, o.profileDir);
     servers.push(bare);
+    await Promise.all([measureIdle(ours, backends), measureIdle(bare, backends)]);
+    const idleOurs = idle.get(ours)!;
+    log(`bench: idle CPU: hub ${idleOurs.server.toFixed(0)} ms/s + Postgres ${idleOurs.database.toFixed(0)} ms/s, bare ${idle.get(bare)!.server.toFixed(0)} ms/s (subtracted below)`);
 
     const calm = new Map<string, Measurement>();
     for (const c of loadCases) {
@@ -140,7 +162,7 @@ async function main() {
     }
 
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
-    console.log(formatReport({ machine, command, duration: o.duration, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
+    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
   } finally {
     await stopAll();
     clearTimeout(watchdog);
