@@ -24,8 +24,6 @@ import * as m061 from './061-event-tasks.ts';
 import * as m062 from './062-webhooks.ts';
 import * as m063 from './063-webhook-deliveries.ts';
 import * as m064 from './064-devices.ts';
-import * as m080 from './080-session-sightings.ts';
-import * as m081 from './081-service-consents.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -59,6 +57,4 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['062-webhooks', m062],
   ['063-webhook-deliveries', m063],
   ['064-devices', m064],
-  ['080-session-sightings', m080],
-  ['081-service-consents', m081],
 ];
