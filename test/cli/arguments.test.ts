@@ -90,5 +90,7 @@ test('a bad configuration variable is named in one line', async (t) => {
   const world = await cliWorld(t);
   const held = await openDatabase(world.database);
   t.teardown(() => held.close());
+  // Really open it, as a running hub has (knex-pglite starts PGlite at once but closes it only once it was used).
+  await held.db.raw('select 1');
   assertOneLineError(t, await runCli(world, ['migrate', '--json']), 1, new RegExp(`in use by process ${process.pid}`));
 });
