@@ -9,6 +9,7 @@ import * as m007 from './007-outbox.ts';
 import * as m020 from './020-audit-log.ts';
 import * as m021 from './021-email-tokens.ts';
 import * as m022 from './022-known-devices.ts';
+import * as m023 from './023-credential-notice-cursor.ts';
 import * as m040 from './040-passkeys.ts';
 import * as m041 from './041-webauthn-challenges.ts';
 import * as m042 from './042-totp-factors.ts';
@@ -42,6 +43,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['020-audit-log', m020],
   ['021-email-tokens', m021],
   ['022-known-devices', m022],
+  ['023-credential-notice-cursor', m023],
   ['040-passkeys', m040],
   ['041-webauthn-challenges', m041],
   ['042-totp-factors', m042],
