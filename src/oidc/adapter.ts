@@ -66,7 +66,7 @@ export class KnexModelAdapter implements Adapter {
     const updated = await this.rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']);
     if (updated.length === 0 && consumable.has(this.model)) {
       const row = await this.rows().andWhere({ id }).first('grant_id');
-      if (row?.grant_id) await this.revokeByGrantId(row.grant_id);
+      if (row?.grant_id) await revokeGrant(this.db, row.grant_id);
       throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
     }
   }
@@ -75,13 +75,22 @@ export class KnexModelAdapter implements Adapter {
     await this.rows().andWhere({ id }).delete();
   }
 
-  /** Revoking a grant ends every token, code and the grant itself, whatever the model. */
+  /**
+   * Ends this model's rows of a grant. The provider calls it for each token model, and destroys
+   * the Grant (the person's consent) itself only when its policy says so: revoking one access
+   * token ends the grant's tokens but keeps the consent.
+   */
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      await trx('oidc_models').where({ grant_id: grantId }).delete();
-      await trx('oidc_models').where({ model: 'Grant', id: grantId }).delete();
-    });
+    await this.rows().andWhere({ grant_id: grantId }).delete();
   }
+}
+
+/** A replayed code or refresh token means it leaked: every token and code of the grant ends, and the grant itself. */
+export async function revokeGrant(db: Knex, grantId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('oidc_models').where({ grant_id: grantId }).delete();
+    await trx('oidc_models').where({ model: 'Grant', id: grantId }).delete();
+  });
 }
 
 /** Deletes expired rows; run periodically. */
