@@ -1,8 +1,8 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { hubResource } from '../../src/oidc/provider.ts';
-import { makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
-import { basic, oauthError, postForm, scene, signedInTokens, verifyAccessToken } from '../helpers/oidc.ts';
+import { callbackUrl, makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
+import { authorize, basic, oauthError, postForm, scene, signedInTokens, verifyAccessToken } from '../helpers/oidc.ts';
 
 test.serial('client credentials for a service\'s own resource give an ES256 at+jwt for that service and no person', async (t) => {
   const { hub, service, client, rp } = await scene(t);
@@ -14,9 +14,10 @@ test.serial('client credentials for a service\'s own resource give an ES256 at+j
   t.is(payload.aud, service.resource);
   t.is(payload.client_id, client.client_id);
   t.is(payload.iss, hub.url);
-  // No person behind it: the subject is the client itself and no tiers are claimed.
+  // No person behind it: the subject is the client itself, and the tiers claim is present but empty,
+  // so a service that reads `entitlements` grants a machine token no tier.
   t.is(payload.sub, client.client_id);
-  t.deepEqual(payload.entitlements ?? [], []);
+  t.deepEqual(payload.entitlements, []);
   t.is(payload.scope, 'read');
   t.true(typeof payload.exp === 'number' && payload.exp > Date.now() / 1000);
 });
@@ -91,6 +92,27 @@ test.serial('revocation of an access token ends it at userinfo', async (t) => {
   const response = await fetch(`${s.hub.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   t.is(response.status, 401);
   t.false((await oidc.tokenIntrospection(s.rp, tokens.access_token)).active);
+});
+
+test.serial('revoking an access token keeps the person\'s consent: a silent sign-in still works afterwards', async (t) => {
+  const s = await scene(t);
+  const { callback, verifier, state, agent } = await authorize(s, { scope: 'openid email' });
+  const tokens = await oidc.authorizationCodeGrant(s.rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  await oidc.tokenRevocation(s.rp, tokens.access_token);
+  t.false((await oidc.tokenIntrospection(s.rp, tokens.access_token)).active);
+
+  const silent = oidc.buildAuthorizationUrl(s.rp, {
+    redirect_uri: callbackUrl,
+    scope: 'openid email',
+    prompt: 'none',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const { url } = await agent.follow(silent.href, s.hub.url);
+  const answer = new URL(url);
+  t.is(answer.searchParams.get('error'), null, url);
+  const again = await oidc.authorizationCodeGrant(s.rp, answer, { pkceCodeVerifier: verifier });
+  t.true((await oidc.tokenIntrospection(s.rp, again.access_token)).active);
 });
 
 test.serial('revocation of a refresh token ends the refresh token and the grant\'s access tokens', async (t) => {
