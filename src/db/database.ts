@@ -47,6 +47,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     target,
     async close() {
       await db.destroy();
+      // knex-pglite closes PGlite only through a pooled connection: one never used is still starting.
+      const instance = (db.client as unknown as { pglite?: PGlite }).pglite;
+      if (instance && !instance.closed) {
+        await instance.waitReady;
+        if (!instance.closed) await instance.close();
+      }
       lock?.release();
     },
   };
