@@ -25,7 +25,7 @@ for (const type of clientTypes) {
     t.is(location!.searchParams.get('code'), null);
   });
 
-  test.serial(`PKCE: a ${type} client's code_challenge_method=plain is refused`, async (t) => {
+  test.serial(`PKCE: a ${type} client's code_challenge_method=plain (or none) is refused`, async (t) => {
     const { hub, rp } = await scene(t, { client: { type } });
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp, {
@@ -38,6 +38,13 @@ for (const type of clientTypes) {
     t.is(location!.searchParams.get('error'), 'invalid_request');
     t.regex(location!.searchParams.get('error_description') ?? '', /code_challenge_method/);
     t.is(location!.searchParams.get('code'), null);
+
+    // No method at all would mean "plain" by RFC 7636's default: refused too.
+    const implicitPlain = new URL(url);
+    implicitPlain.searchParams.delete('code_challenge_method');
+    const { location: refused } = await refusedAtCallback(hub.url, implicitPlain);
+    t.is(refused!.searchParams.get('error'), 'invalid_request');
+    t.regex(refused!.searchParams.get('error_description') ?? '', /code_challenge_method must be provided/);
   });
 
   test.serial(`PKCE: a ${type} client redeeming a code with a wrong or missing verifier gets invalid_grant`, async (t) => {
