@@ -1,0 +1,92 @@
+import test from 'ava';
+import { appendEvent } from '../../src/events/outbox.ts';
+import { Relay } from '../../src/events/relay.ts';
+import type { Hub } from '../../src/hub.ts';
+import { makePerson, makeService } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { eventually, personToken, SseClient } from './helpers.ts';
+
+const append = (hub: Hub, userId: string, n: number) =>
+  hub.db.transaction((trx) => appendEvent(trx, { type: 'game.score.changed', userId, service: 'vezepygame', data: { n } }));
+
+async function streamSince(hub: Hub, position: string) {
+  const entries = [];
+  for (let after = position; ; ) {
+    const page = await hub.events.bus.read(after, 500);
+    entries.push(...page.entries);
+    if (page.entries.length < 500) return entries;
+    after = page.entries.at(-1)!.streamId;
+  }
+}
+
+const otherRelay = (hub: Hub, afterPublish = async () => undefined) =>
+  new Relay({ db: hub.db, bus: hub.events.bus, logger: hub.logger, metrics: hub.events.metrics, afterPublish, batchSize: 7 });
+
+test('a crash between publishing and marking sends the events again; live clients get each once', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  const person = await makePerson(hub);
+  const sse = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${await personToken(hub, person, 'vezepyweb')}` });
+  t.teardown(() => sse.close());
+  await sse.waitFor((m) => m.event === 'ready');
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 10_000, 'relay idle');
+  const position = await hub.events.bus.lastId();
+
+  await hub.events.relay.stop();
+  for (let n = 0; n < 5; n++) await append(hub, person.id, n);
+  const crashing = otherRelay(hub, async () => {
+    throw new Error('the process died here');
+  });
+  await t.throwsAsync(crashing.runOnce(), { message: 'the process died here' });
+  t.is((await streamSince(hub, position)).length, 5, 'published');
+  t.is((await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n, 5, 'but not marked');
+
+  hub.events.relay.start();
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 10_000, 'marked after the retry');
+  const stream = await streamSince(hub, position);
+  t.is(stream.length, 10, 'sent twice to the stream');
+  t.is(new Set(stream.map((e) => e.event.id)).size, 5, 'with the same event ids');
+  await eventually(() => sse.events.length >= 5, 10_000, 'five live events');
+  t.deepEqual(sse.events.map((e) => e.envelope.data.n), [0, 1, 2, 3, 4], 'each once, in order');
+
+  // A client resuming from before the crash gets each event once too.
+  const resumed = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${await personToken(hub, person, 'vezepyweb')}`, 'last-event-id': position });
+  t.teardown(() => resumed.close());
+  await resumed.waitFor((m) => m.event === 'ready');
+  t.deepEqual(resumed.events.map((e) => e.envelope.data.n), [0, 1, 2, 3, 4]);
+});
+
+test('several relays at once publish every event exactly once, each person\'s in order', async (t) => {
+  const hub = await startTestHub(t);
+  const people = await Promise.all([0, 1, 2, 3].map(() => makePerson(hub)));
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 10_000, 'relay idle');
+  const position = await hub.events.bus.lastId();
+  const relays = [hub.events.relay, otherRelay(hub), otherRelay(hub), otherRelay(hub)];
+  for (const relay of relays.slice(1)) relay.start();
+  t.teardown(() => Promise.all(relays.slice(1).map((r) => r.stop())));
+
+  // Writers and relays race: 4 people × 60 events, written concurrently.
+  await Promise.all(people.map(async (person) => {
+    for (let n = 0; n < 60; n++) await append(hub, person.id, n);
+  }));
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 20_000, 'all relayed');
+  const stream = (await streamSince(hub, position)).filter((e) => e.event.type === 'game.score.changed');
+  t.is(stream.length, 240);
+  t.is(new Set(stream.map((e) => e.event.id)).size, 240, 'none twice');
+  for (const person of people) {
+    t.deepEqual(stream.filter((e) => e.event.user_id === person.id).map((e) => e.event.data.n), Array.from({ length: 60 }, (_, n) => n));
+  }
+});
+
+test('relay lag is a metric: it grows while events wait and falls to 0 once they are published', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  await hub.events.relay.stop();
+  await append(hub, person.id, 1);
+  await hub.db('outbox').whereNull('published_at').update({ created_at: hub.db.raw(`now() - interval '42 seconds'`) });
+  const lag = async () => Number(/^uniqverse_event_relay_lag_seconds (\S+)$/m.exec(await (await fetch(`${hub.url}/metrics`)).text())![1]);
+  t.true((await lag()) >= 42);
+  hub.events.relay.start();
+  await eventually(async () => (await lag()) === 0, 10_000, 'lag 0');
+  t.regex(await (await fetch(`${hub.url}/metrics`)).text(), /^uniqverse_event_relay_backlog 0$/m);
+});
