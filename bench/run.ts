@@ -29,6 +29,8 @@ async function probe(c: LoadCase, t: Target, options: Omit<LoadOptions, 'duratio
 const idle = new Map<RunningServer, { server: number; database: number }>();
 
 async function measureIdle(server: RunningServer, backends: DatabaseBackends): Promise<void> {
+  // Let start-up work (JIT, the relay catching up with the fixtures' events) settle first.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const reading = await startCpuReading(server.pid, server.target.name === 'ours' ? backends : null);
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 2000));
