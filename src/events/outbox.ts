@@ -21,8 +21,18 @@ export interface NewEvent {
 }
 
 /**
+ * user.* payloads are self-contained (docs/events.md): a consumer never has to ask who the person
+ * is. What the producer left out is read from the users table, in the same transaction.
+ */
+async function withPerson(trx: Knex, event: NewEvent): Promise<Record<string, unknown>> {
+  if (!event.type.startsWith('user.') || !event.userId || ('email' in event.data && 'name' in event.data)) return event.data;
+  const user: { email: string; name: string } | undefined = await trx('users').where({ id: event.userId }).first('email', 'name');
+  return user ? { email: user.email, name: user.name, ...event.data } : event.data;
+}
+
+/**
  * Writes an event in the caller's transaction, so it exists if and only if the change does.
- * The relay publishes it afterwards.
+ * The relay publishes it afterwards (a trigger wakes it at commit).
  */
 export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent> {
   const row = {
@@ -31,7 +41,7 @@ export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent>
     occurred_at: event.occurredAt ?? new Date(),
     user_id: event.userId ?? null,
     service: event.service ?? null,
-    data: event.data,
+    data: await withPerson(trx, event),
   };
   await trx('outbox').insert(row);
   return toEnvelope(row);
