@@ -9,7 +9,8 @@ import { serviceQueries } from '../hub/service-queries.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
 import { pageParam, paginate } from '../portal/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../portal/render.ts';
-import { endAllSessions, listSessions } from '../portal/sessions.ts';
+import { endEverySession } from '../identity/account-status.ts';
+import { listSessions } from '../portal/sessions.ts';
 import { disableUser, enableUser, requireUser } from './user-admin.ts';
 import { userAdminQueries } from './user-admin-queries.ts';
 
@@ -95,7 +96,7 @@ export function usersAdminRoutes(hub: HubContext): Router {
   });
   router.post('/admin/users/:id/end-sessions', async (ctx) => {
     const user = await requireUser(hub.db, String(ctx.params.id));
-    await endAllSessions(hub.db, user.id, 'ended_by_admin', origin(ctx));
+    await hub.db.transaction((trx) => endEverySession(trx, user.id, 'ended_by_admin', origin(ctx)));
     redirectWithNotice(ctx, `/admin/users/${user.id}`, 'sessions-ended');
   });
   return router;

@@ -51,6 +51,6 @@ export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin =
     await endEverySession(trx, userId, 'account_deleted', origin);
     await accountQueries.deleteUser(trx, userId);
     await appendAudit(trx, { action: 'user.deleted', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: user.email } });
-    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email } });
+    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email, name: user.name } });
   });
 }

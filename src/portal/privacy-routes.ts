@@ -58,7 +58,9 @@ export function privacyRoutes(hub: HubContext): Router {
     const service = await serviceFor(ctx);
     await disconnectService(hub.db, account.user.id, service.slug, requestOrigin(ctx));
     if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/privacy', 'disconnected');
-    render(ctx, hub.views, 'partials/privacy-service.njk', { service: await serviceFor(ctx), notice: `${service.name} is disconnected. Signing in to it again reconnects it.` });
+    // A service known only through the connection drops out of the list on the next load.
+    const shown = { ...service, connected: false, sees: [], grantIds: [] };
+    render(ctx, hub.views, 'partials/privacy-service.njk', { service: shown, notice: `${service.name} is disconnected. Signing in to it again reconnects it.` });
   });
 
   router.get('/account/privacy/export', requireAccount({ maxAgeSeconds: 3600 }), async (ctx) => {

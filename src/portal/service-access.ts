@@ -19,6 +19,16 @@ export interface ServiceAccess {
   connected: boolean;
   consent: { profile: boolean; email: boolean; activity: boolean };
   grantIds: string[];
+  /** A letter and a colour class for the service's tile. */
+  mark: { letter: string; tone: string };
+}
+
+/** "VEZEPyGame" → "G": the last capitalised word says more than the family prefix. */
+export function serviceMark(slug: string, name: string): { letter: string; tone: string } {
+  const word = /[A-Z][a-z]+$/.exec(name)?.[0] ?? name;
+  let hash = 0;
+  for (const c of slug) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return { letter: (word[0] ?? '?').toUpperCase(), tone: `mark-${hash % 6}` };
 }
 
 const scopeWords: Record<string, string> = {
@@ -41,17 +51,19 @@ interface ServiceJoinRow {
 }
 
 /**
- * Every service a person can use (their entitlements, and every first-party service), with the
+ * Every service a person can use (their entitlements, every first-party service, and any service
+ * they signed in to), with the
  * tier, what it may see (from their grants, less what they turned off), and whether it is connected.
  */
 export async function servicesFor(db: Knex, userId: string): Promise<ServiceAccess[]> {
-  const rows: ServiceJoinRow[] = await db('services as s')
-    .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
-    .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true))
-    .orderBy('s.name')
-    .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at');
   const grants = await grantQueries.forUser(db, userId);
   const clients = await servicesOfClients(db, grants.map((g) => g.payload.clientId));
+  const connected = [...new Set([...clients.values()].map((c) => c.slug).filter((slug): slug is string => slug !== null))];
+  const rows: ServiceJoinRow[] = await db('services as s')
+    .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
+    .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true).orWhereIn('s.slug', connected))
+    .orderBy('s.name')
+    .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at');
   const consents = await consentQueries.forUser(db, userId);
   const now = Date.now();
   return rows.map((row) => {
@@ -76,6 +88,7 @@ export async function servicesFor(db: Knex, userId: string): Promise<ServiceAcce
       connected: own.length > 0,
       consent: { profile: consent?.share_profile ?? true, email: consent?.share_email ?? true, activity: consent?.share_activity ?? true },
       grantIds: own.map((g) => g.id),
+      mark: serviceMark(row.slug, row.name),
     };
   });
 }

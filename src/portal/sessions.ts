@@ -71,8 +71,3 @@ export async function endOtherSessions(db: Knex, userId: string, keepUid: string
   const sessions = (await sessionQueries.activeForUser(db, userId)).filter((s) => s.uid !== keepUid);
   return endSessions(db, userId, sessions, 'signed_out_elsewhere', origin);
 }
-
-/** Every session of a person (an administrator's "end sessions", a disabled or deleted account). */
-export async function endAllSessions(db: Knex, userId: string, reason: string, origin: Origin = {}): Promise<number> {
-  return endSessions(db, userId, await sessionQueries.activeForUser(db, userId), reason, origin);
-}

@@ -5,7 +5,9 @@ import type { Page } from 'playwright-core';
 import { projectRoot } from '../../src/http/views.ts';
 import type { Hub } from '../../src/hub.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
-import { makePerson, type Person } from '../helpers/fixtures.ts';
+import * as oidc from 'openid-client';
+import { callbackUrl, makeClient, makePerson, relyingParty, type Person } from '../helpers/fixtures.ts';
+import { signInThroughPages } from '../helpers/user-agent.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import type { UserAgent } from '../helpers/user-agent.ts';
 import { NamedAgent, userAgents } from './named-agent.ts';
@@ -26,6 +28,8 @@ export async function signedInBrowser(
   const hub = options.hub ?? (await startTestHub(t));
   const person = options.person ?? (await makePerson(hub, { admin: options.admin, name: options.name }));
   const { page } = await newPage(t, { width: options.width, javaScriptEnabled: options.javaScriptEnabled });
+  // Generous: these run beside other suites on a small shared machine (argon2 sign-ins, Chromium).
+  page.setDefaultTimeout(60_000);
   await signInInBrowser(page, hub.url, person.email, person.password);
   return { hub, person, page };
 }
@@ -65,4 +69,42 @@ export async function csrfTokenOf(agent: UserAgent, hub: Hub): Promise<string> {
   const token = /<meta name="csrf-token" content="([^"]+)"/.exec(html)?.[1];
   if (!token) throw new Error('no CSRF token on the account page');
   return token;
+}
+
+/**
+ * A person signed in to a service from another device: a session named by `userAgent`, a grant
+ * with the scopes asked, and tokens (a refresh token too, with offline_access).
+ */
+export async function serviceSession(hub: Hub, person: Person, service: string, userAgent: string, scope = 'openid email profile offline_access') {
+  const client = await makeClient(hub, { service });
+  const rp = await relyingParty(hub, client);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: callbackUrl,
+    scope,
+    prompt: 'consent',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const agent = new NamedAgent(userAgent);
+  const landed = await signInThroughPages(agent, hub.url, url.href, person.email, person.password);
+  const tokens = await oidc.authorizationCodeGrant(rp, new URL(landed), { pkceCodeVerifier: verifier });
+  return { agent, client, rp, tokens };
+}
+
+/** Rows the provider holds for a person, by model (Session, Grant, AccessToken, RefreshToken…). */
+export async function providerRows(hub: Hub, userId: string): Promise<Record<string, number>> {
+  const rows: Array<{ model: string; n: string }> = await hub.db('oidc_models').where({ account_id: userId }).groupBy('model').select('model', hub.db.raw('count(*) as n'));
+  return Object.fromEntries(rows.map((r) => [r.model, Number(r.n)]));
+}
+
+/** Waits (polling, with a deadline) until `check` holds. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
