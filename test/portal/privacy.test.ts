@@ -1,10 +1,10 @@
 import test from 'ava';
-import { makeService } from '../helpers/fixtures.ts';
-import { grant } from '../helpers/fixtures.ts';
+import type { Hub } from '../../src/hub.ts';
+import { grant, makeService } from '../helpers/fixtures.ts';
 import { assertAccessible, providerRows, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';
 
 /** The OpenID scopes of the person's grants to services (not the portal's own). */
-const grantScopes = async (hub: { db: import('knex').Knex }, userId: string) =>
+const grantScopes = async (hub: Hub, userId: string) =>
   (await hub.db('oidc_models').where({ model: 'Grant', account_id: userId }).whereRaw("payload->>'clientId' <> 'uniqverse-portal'").select('payload')).map(
     (r: { payload: { openid?: { scope?: string } } }) => r.payload.openid?.scope ?? '',
   );
