@@ -70,6 +70,8 @@ async function main() {
   const provider = new Provider(url, bareConfiguration(client));
   server.on('request', provider.callback());
 
+  // If the bench itself dies, do not outlive it.
+  process.once('disconnect', () => process.exit(1));
   process.on('message', (message) => {
     if (message !== 'stop') return;
     server.closeAllConnections();

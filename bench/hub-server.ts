@@ -49,6 +49,8 @@ async function main() {
     const sql = (query.sql ?? '?').replace(/\s+/g, ' ').slice(0, 160);
     statements[sql] = (statements[sql] ?? 0) + 1;
   });
+  // If the bench itself dies, do not outlive it.
+  process.once('disconnect', () => process.exit(1));
   process.on('message', async (message) => {
     if (message === 'stats') return send({ type: 'stats', queries, statements });
     if (message !== 'stop') return;

@@ -86,9 +86,14 @@ async function main() {
   // Every part is bounded; this is the backstop if a server hangs.
   const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2;
   const budgetMs = (loadParts * 2 * (o.duration + o.warmup + 20) + 300) * 1000;
+  let stopAll = async () => undefined as void;
   const watchdog = setTimeout(() => {
     log(`bench: still running after ${Math.round(budgetMs / 1000)} s; giving up`);
-    process.exit(2);
+    const exit = setTimeout(() => process.exit(2), 15_000);
+    stopAll().finally(() => {
+      clearTimeout(exit);
+      process.exit(2);
+    });
   }, budgetMs);
 
   const database = await benchDatabase(o.databaseUrl, o.adminDatabaseUrl);
@@ -98,7 +103,7 @@ async function main() {
   const rows: CaseRow[] = [];
   let hashing: Awaited<ReturnType<typeof compareHashing>> | undefined;
   let storm: { result: StormResult; calmP99: number | null } | undefined;
-  const stopAll = async () => {
+  stopAll = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
     await backends.close();
     await database.release().catch((error: Error) => log(`bench: could not drop the database: ${error.message}`));
