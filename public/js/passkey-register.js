@@ -27,11 +27,16 @@
     return body;
   }
 
-  if (!lib || !lib.browserSupportsWebAuthn()) {
+  function unavailable(why) {
     button.disabled = true;
-    showError('This browser cannot create passkeys.');
-    return;
+    var hint = document.createElement('p');
+    hint.className = 'hint';
+    hint.textContent = why;
+    button.after(hint);
   }
+  if (!lib || !lib.browserSupportsWebAuthn()) return unavailable('This browser cannot create passkeys.');
+  // Browsers refuse WebAuthn on an IP address ("invalid domain").
+  if (/^[\d.]+$|:/.test(window.location.hostname)) return unavailable('Passkeys work only when this site is opened by its name, not by an IP address.');
 
   button.addEventListener('click', async function () {
     if (errorBox) errorBox.hidden = true;

@@ -29,7 +29,14 @@
   }
 
   async function signIn(autofill) {
-    var options = await post(button.dataset.optionsUrl);
+    var options;
+    try {
+      options = await post(button.dataset.optionsUrl + (autofill ? '?mediation=conditional' : ''));
+    } catch (error) {
+      // Autofill is an offer, not something the person asked for: no error until they use it.
+      if (autofill) return;
+      throw error;
+    }
     var credential = await lib.startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
     var result = await post(button.dataset.verifyUrl, { response: JSON.stringify(credential) });
     window.location.assign(result.location);
@@ -43,7 +50,9 @@
     showError((error && error.message) || 'The passkey did not work. Try again.');
   }
 
-  if (!lib || !lib.browserSupportsWebAuthn()) {
+  // Browsers refuse WebAuthn on an IP address ("invalid domain"): offer passkeys on host names only.
+  var onIpAddress = /^[\d.]+$|:/.test(window.location.hostname);
+  if (!lib || !lib.browserSupportsWebAuthn() || onIpAddress) {
     button.hidden = true;
     return;
   }
@@ -55,7 +64,8 @@
 
   if (button.hasAttribute('data-autofill')) {
     lib.browserSupportsWebAuthnAutofill().then(function (supported) {
-      if (supported) signIn(true).catch(failed);
+      // Only the hub's answer is worth showing: the browser's own refusals come before anyone chose anything.
+      if (supported) signIn(true).catch(function (error) { if (error && error.fromServer) failed(error); });
     });
   }
 })();
