@@ -14,14 +14,14 @@ export interface SecuritySummary {
   checkup: Array<{ text: string; href: string; action: string }>;
 }
 
-const tableExists = new Map<string, Promise<boolean>>();
-/** Tables other areas add as they land (devices); count them only once they exist. */
+/** Tables other areas add as they land (devices), per database; only a found table is remembered. */
+const knownTables = new WeakMap<Knex, Set<string>>();
 async function count(db: Knex, table: string, where: (q: Knex.QueryBuilder) => void): Promise<number> {
-  let exists = tableExists.get(table);
-  if (!exists) tableExists.set(table, (exists = db.schema.hasTable(table)));
-  if (!(await exists)) {
-    tableExists.delete(table);
-    return 0;
+  let known = knownTables.get(db);
+  if (!known) knownTables.set(db, (known = new Set()));
+  if (!known.has(table)) {
+    if (!(await db.schema.hasTable(table))) return 0;
+    known.add(table);
   }
   const row = await db(table).where(where).count<{ n: string }>({ n: '*' }).first();
   return Number(row?.n ?? 0);
