@@ -36,3 +36,17 @@ export function websocketFrame(frame: Frame): string {
       return JSON.stringify({ type: 'resync', reason: frame.reason });
   }
 }
+
+const html = new WeakMap<StreamEntry, string | null>();
+
+/**
+ * For the portal (htmx's SSE extension): events become unnamed messages whose data is a toast
+ * fragment, swapped into the notification area; ready and resync stay named (DOM events).
+ */
+export function sseHtmlFrame(frame: Frame, render: (entry: StreamEntry) => string | null): string {
+  if (frame.kind !== 'event') return sseFrame(frame);
+  let fragment = html.get(frame.entry);
+  if (fragment === undefined) html.set(frame.entry, (fragment = render(frame.entry)));
+  // An event with nothing to show still moves the position, so a reconnect does not replay it.
+  return fragment === null ? `id: ${frame.entry.streamId}\n\n` : `id: ${frame.entry.streamId}\ndata: ${fragment.replace(/\n/g, ' ')}\n\n`;
+}

@@ -6,8 +6,10 @@ import { bearerCaller, sessionCaller, type CallerDeps } from '../api/callers.ts'
 import { InvalidToken } from '../api/hub-token.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { StreamEntry } from './bus.ts';
 import type { EventSystem } from './event-system.ts';
 import type { Viewer } from './live-connection.ts';
+import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
 import { parseStreamId } from './stream-ids.ts';
 import { websocketTransport } from './websocket-transport.ts';
@@ -37,9 +39,13 @@ function sinceOf(value: unknown): string | null {
   return value.trim();
 }
 
-/** GET /hub/events as Server-Sent Events. */
+/**
+ * GET /hub/events as Server-Sent Events: JSON envelopes, or toasts for the portal's notification
+ * area when htmx asks (HX-Request) or ?format=html.
+ */
 export function liveRoutes(deps: LiveDeps): Router {
   const router = new Router();
+  const names = new ServiceNames(deps.db);
   router.get(livePath, async (ctx) => {
     let viewer: Viewer;
     try {
@@ -49,6 +55,8 @@ export function liveRoutes(deps: LiveDeps): Router {
       throw error;
     }
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    const html = ctx.query.format === 'html' || ctx.get('HX-Request') === 'true';
+    if (html) await names.refresh();
     const { req, res } = ctx;
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
@@ -61,7 +69,8 @@ export function liveRoutes(deps: LiveDeps): Router {
       connection: 'keep-alive',
     });
     res.write('retry: 3000\n\n');
-    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics), since);
+    const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
+    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since);
     res.on('close', () => connection.close('gone'));
   });
   return router;

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { EventMetrics } from './metrics.ts';
 import type { Frame, LiveTransport } from './live-connection.ts';
-import { sseFrame } from './live-frames.ts';
+import type { StreamEntry } from './bus.ts';
+import { sseFrame, sseHtmlFrame } from './live-frames.ts';
 
 /** Resolves on the first of the events named, and removes its listeners. */
 function once(emitter: NodeJS.EventEmitter, events: string[]): Promise<void> {
@@ -14,12 +15,14 @@ function once(emitter: NodeJS.EventEmitter, events: string[]): Promise<void> {
   });
 }
 
-export function sseTransport(res: ServerResponse, metrics: EventMetrics): LiveTransport {
+/** `html`: toasts for the portal's notification area instead of JSON envelopes. */
+export function sseTransport(res: ServerResponse, metrics: EventMetrics, html?: (entry: StreamEntry) => string | null): LiveTransport {
+  const serialise = html ? (frame: Frame) => sseHtmlFrame(frame, html) : sseFrame;
   return {
     name: 'sse',
     send(frame: Frame) {
       if (res.destroyed) return;
-      res.write(sseFrame(frame));
+      res.write(serialise(frame));
       if (frame.kind === 'event') metrics.liveSent.inc();
     },
     buffered: () => res.writableLength,

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { grant, makePerson } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+import { createService } from '../../src/hub/services.ts';
+import { SseClient } from './helpers.ts';
+
+test('the portal\'s notification area (htmx SSE) gets toasts: "New entitlement available: VEZEPyGame pro"', async (t) => {
+  const hub = await startTestHub(t);
+  await createService(hub.db, { slug: 'vezepygame', name: 'VEZEPyGame' });
+  await createService(hub.db, { slug: 'evil', name: '<script>alert(1)</script>' });
+  const person = await makePerson(hub);
+  const agent = new UserAgent();
+  const { response } = await agent.follow(`${hub.url}/account/signin`, hub.url);
+  const uid = /\/interaction\/([\w-]+)\/login/.exec(await response.text())![1];
+  const posted = await agent.postForm(`${hub.url}/interaction/${uid}/login`, { email: person.email, password: person.password });
+  await agent.follow(new URL(posted.headers.get('location')!, hub.url).href, hub.url);
+
+  // What htmx's SSE extension sends when the layout says hx-sse:connect="/hub/events".
+  const sse = await SseClient.open(`${hub.url}/hub/events`, { cookie: agent.cookieHeader(), 'hx-request': 'true', accept: 'text/html, text/event-stream' });
+  t.teardown(() => sse.close());
+  t.is(sse.status, 200);
+  await sse.waitFor((m) => m.event === 'ready');
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  await grant(hub, person.email, 'evil', 'basic');
+  const toast = await sse.waitFor((m) => m.event === 'message' && m.data.includes('VEZEPyGame'));
+  t.is(toast.data, '<p class="toast" data-event="entitlement.granted">New entitlement available: VEZEPyGame pro</p>');
+  t.regex(toast.id!, /^\d+-\d+$/);
+  const escaped = await sse.waitFor((m) => m.event === 'message' && m.data.includes('alert'));
+  t.false(escaped.data.includes('<script>'));
+  t.true(escaped.data.includes('&lt;script&gt;'));
+});
