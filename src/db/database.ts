@@ -39,8 +39,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     client: ClientPgLite as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
     connection: pglite ? () => ({ pglite }) : target.dir ? { filename: target.dir } : {},
-    // PGlite has one connection: a query that waits this long is a bug (a query outside its transaction).
-    acquireConnectionTimeout: 30_000,
+    // PGlite has one connection, and starting it can take tens of seconds on a loaded machine;
+    // past two minutes a wait means a query issued outside its own transaction (a deadlock).
+    acquireConnectionTimeout: 120_000,
   } as Knex.Config);
   return {
     db,
