@@ -1,8 +1,10 @@
 import { createServer } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { generate } from 'otplib';
+import * as oidc from 'openid-client';
 import type { CDPSession, Page } from 'playwright-core';
 import type { Hub } from '../../src/hub.ts';
+import { makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub, type TestHubOptions } from '../helpers/hub.ts';
 
 /** A free TCP port on 127.0.0.1 (the hub takes it a moment later; a lost race is retried). */
@@ -55,6 +57,14 @@ export async function addVirtualAuthenticator(page: Page, options: { isUserVerif
   return { cdp, authenticatorId };
 }
 
+/**
+ * The virtual authenticator answers a conditional (autofill) request at once, as if the person
+ * picked the passkey from the Email field's suggestions. Tests of the button turn autofill off.
+ */
+export async function blockPasskeyAutofill(page: Page): Promise<void> {
+  await page.route('**/passkey/options?mediation=conditional', (route) => route.abort());
+}
+
 export async function credentialsOf(authenticator: VirtualAuthenticator) {
   const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId });
   return credentials;
@@ -85,4 +95,32 @@ export async function ageSignIn(hub: Hub, userId: string, seconds: number): Prom
   await hub.db('oidc_models')
     .where({ model: 'Session', account_id: userId })
     .update({ payload: hub.db.raw("jsonb_set(payload, '{loginTs}', to_jsonb(?::bigint))", [loginTs]) });
+}
+
+/** A callback on a name that never resolves: the browser answers it (Chromium blocks port 9 before routing it). */
+const rpCallback = 'https://rp.example.test/callback';
+
+/** Starts an authorization request of a registered client in the page; the callback is caught in the browser. */
+export async function startAuthorization(hub: Hub, page: Page, params: Record<string, string> = {}) {
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  const client = await makeClient(hub, { service: 'vezepyweb', redirectUris: [rpCallback] });
+  const rp = await relyingParty(hub, client);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: rpCallback,
+    scope: 'openid email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  const landed = new Promise<URL>((resolve) => {
+    void page.route(`${rpCallback}**`, (route) => {
+      resolve(new URL(route.request().url()));
+      return route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' });
+    });
+  });
+  await page.goto(url.href);
+  return {
+    tokens: async () => oidc.authorizationCodeGrant(rp, await landed, { pkceCodeVerifier: verifier }),
+  };
 }

@@ -4,7 +4,7 @@ import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { setUpAuthenticatorApp, totpCode } from './strong-sign-in-helpers.ts';
 
-test('an authenticator app is set up from a QR code and a first code; sign-in then asks for a code, once per code', async (t) => {
+test.serial('an authenticator app is set up from a QR code and a first code; sign-in then asks for a code, once per code', async (t) => {
   const hub = await startTestHub(t);
   const person = await makePerson(hub);
   const { page } = await newPage(t);
@@ -60,7 +60,7 @@ test('an authenticator app is set up from a QR code and a first code; sign-in th
   t.truthy(audit);
 });
 
-test('the authenticator app can be removed (with a recent sign-in), and sign-in no longer asks for a code', async (t) => {
+test.serial('the authenticator app can be removed (with a recent sign-in), and sign-in no longer asks for a code', async (t) => {
   const hub = await startTestHub(t);
   const person = await makePerson(hub);
   const { page } = await newPage(t);
@@ -76,7 +76,7 @@ test('the authenticator app can be removed (with a recent sign-in), and sign-in 
   t.is(other.page.url(), `${hub.url}/account`);
 });
 
-test('wrong codes count towards the lock-out: after 10, even the right code is refused', async (t) => {
+test.serial('wrong codes count towards the lock-out: after 10, even the right code is refused', async (t) => {
   const hub = await startTestHub(t);
   const person = await makePerson(hub);
   const { page } = await newPage(t);
