@@ -82,9 +82,6 @@ export interface StartOptions {
 
 export { createSecrets };
 
-/** Token, userinfo, introspection and revocation endpoints: JSON APIs the provider answers whole. */
-const providerApiPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me']);
-
 function buildApp(hub: HubContext): Koa {
   // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
   const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
@@ -99,14 +96,6 @@ function buildApp(hub: HubContext): Koa {
 
   app.use(securityHeaders({ production: hub.config.production }));
   app.use(serveCachedMetadata(hub.holder));
-  // The provider's own API endpoints go straight to it: the error page, static mounts and routers
-  // below have nothing for them, yet took about a quarter of a client-credentials request's CPU
-  // (docs/benchmarks.md). Middleware meant for these paths must go above this line.
-  app.use(async (ctx, next) => {
-    if (!providerApiPaths.has(ctx.path)) return next();
-    ctx.respond = false;
-    await handlerFor(hub.holder.current)(ctx.req, ctx.res);
-  });
   app.use(errorHandler(hub.views, hub.logger));
   app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
   app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
