@@ -8,7 +8,7 @@ import { loadCases, type LoadCase } from './cases.ts';
 import { DatabaseBackends, startCpuReading } from './cpu.ts';
 import { measureLoad, type LoadOptions, type Measurement } from './load.ts';
 import { loginStorm, type StormResult } from './login-storm.ts';
-import { parseOptions, type BenchOptions } from './options.ts';
+import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { compareHashing } from './password-hashing.ts';
 import { describeMachine, formatReport, type CaseRow } from './report.ts';
 import { startServer, type RunningServer } from './servers.ts';
@@ -82,7 +82,13 @@ function logStatements(m: Measurement) {
 }
 
 async function main() {
-  const o = parseOptions(process.argv.slice(2), process.env);
+  let o: BenchOptions;
+  try {
+    o = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    log(`bench: ${(error as Error).message}\n${usage}`);
+    process.exit(64);
+  }
   // Every part is bounded; this is the backstop if a server hangs.
   const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2;
   const budgetMs = (loadParts * 2 * (o.duration + o.warmup + 20) + 300) * 1000;
