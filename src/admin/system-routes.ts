@@ -2,25 +2,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
 import type { HubContext } from '../hub.ts';
+import { outboxQueries } from '../events/outbox-queries.ts';
 import { projectRoot } from '../http/views.ts';
 import { render } from '../portal/render.ts';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** Seconds since the oldest unpublished outbox event was written, and how many wait. */
-async function relayBacklog(db: HubContext['db']): Promise<{ lagSeconds: number; waiting: number }> {
-  const row = await db('outbox')
-    .whereNull('published_at')
-    .first(db.raw('coalesce(extract(epoch from (now() - min(occurred_at))), 0)::float8 as lag'), db.raw('count(*)::int as waiting'));
-  return { lagSeconds: Math.max(0, Number(row?.lag ?? 0)), waiting: Number(row?.waiting ?? 0) };
-}
 
 /** /admin/system: version, database, Redis, and how far the event relay is behind. */
 export function systemRoutes(hub: HubContext): Router {
   const router = new Router();
   router.get('/admin/system', async (ctx) => {
     const [backlog, dbVersion, migrations] = await Promise.all([
-      relayBacklog(hub.db),
+      outboxQueries.backlog(hub.db),
       hub.db.raw('select version() as v').then((r: { rows: Array<{ v: string }> }) => r.rows[0]?.v ?? ''),
       hub.db('knex_migrations').count<{ n: string }>({ n: '*' }).first().catch(() => undefined),
     ]);

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { serviceQueries } from '../hub/service-queries.ts';
-import { activityQueries, type ActivityRow } from './activity-queries.ts';
+import { listActivity } from '../events/activity.ts';
+import { activityQueries } from './activity-queries.ts';
 
 export interface ActivityItem {
-  seq: number;
   type: string;
   at: Date;
   service: string | null;
@@ -21,7 +21,7 @@ export interface ActivityDay {
 const str = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** One line a person understands, for each kind of event; unknown kinds fall back to their name. */
-export function describeEvent(row: Pick<ActivityRow, 'type' | 'data'>, serviceName: string): string {
+export function describeEvent(row: { type: string; data: Record<string, unknown> }, serviceName: string): string {
   const d = row.data ?? {};
   switch (row.type) {
     case 'user.signup': return 'You created your account';
@@ -55,12 +55,11 @@ function dayLabel(date: string, now: Date): string {
 
 /** A page of a person's activity, newest first, grouped by day; `next` is the cursor of the following page. */
 export async function activityPage(db: Knex, userId: string, options: { before?: number; limit?: number; service?: string; now?: Date }) {
-  const limit = options.limit ?? 25;
-  const rows = await activityQueries.forUser(db, userId, { before: options.before, limit: limit + 1, service: options.service });
+  const page = await listActivity(db, userId, { limit: options.limit ?? 25, ...(options.before ? { before: options.before } : {}), ...(options.service ? { service: options.service } : {}) });
   const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
-  const items: ActivityItem[] = rows.slice(0, limit).map((row) => {
-    const serviceName = row.service ? (names.get(row.service) ?? row.service) : 'UniQVerse';
-    return { seq: Number(row.seq), type: row.type, at: new Date(row.occurred_at), service: row.service, serviceName, text: describeEvent(row, serviceName) };
+  const items: ActivityItem[] = page.items.map((event) => {
+    const serviceName = event.service ? (names.get(event.service) ?? event.service) : 'UniQVerse';
+    return { type: event.type, at: new Date(event.occurred_at), service: event.service ?? null, serviceName, text: describeEvent(event, serviceName) };
   });
   const days: ActivityDay[] = [];
   for (const item of items) {
@@ -69,7 +68,7 @@ export async function activityPage(db: Knex, userId: string, options: { before?:
     if (!day || day.date !== date) days.push((day = { date, label: dayLabel(date, options.now ?? new Date()), items: [] }));
     day.items.push(item);
   }
-  return { days, items, next: rows.length > limit ? items.at(-1)!.seq : null };
+  return { days, items, next: page.next === null ? null : Number(page.next) };
 }
 
 export async function activityServices(db: Knex, userId: string): Promise<Array<{ slug: string; name: string }>> {

@@ -24,7 +24,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   const activity = [];
   let before: number | undefined;
   for (;;) {
-    const page = await activityPage(db, user.id, { before, limit: 500, now });
+    const page = await activityPage(db, user.id, { before, limit: 100, now });
     activity.push(...page.items.map((i) => ({ at: i.at.toISOString(), type: i.type, service: i.serviceName, what: i.text })));
     if (page.next === null) break;
     before = page.next;

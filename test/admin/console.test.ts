@@ -1,9 +1,11 @@
 import test from 'ava';
+
+// One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { assertAccessible, csrfTokenOf, serviceSession, signedInAgent, signedInBrowser, userAgents } from '../portal/portal-helpers.ts';
 
-test('a non-admin gets 403 on every admin route, read or write', async (t) => {
+test.serial('a non-admin gets 403 on every admin route, read or write', async (t) => {
   const hub = await startTestHub(t);
   const admin = await makePerson(hub, { admin: true });
   const person = await makePerson(hub);
@@ -51,7 +53,7 @@ test('a non-admin gets 403 on every admin route, read or write', async (t) => {
   t.notRegex(await (await agent.request(`${hub.url}/account`)).text(), /href="\/admin"/);
 });
 
-test('the console needs a sign-in from the last 15 minutes, and the second factor when the admin has one', async (t) => {
+test.serial('the console needs a sign-in from the last 15 minutes, and the second factor when the admin has one', async (t) => {
   const hub = await startTestHub(t);
   const admin = await makePerson(hub, { admin: true });
   const agent = await signedInAgent(hub, admin);
@@ -77,7 +79,7 @@ test('the console needs a sign-in from the last 15 minutes, and the second facto
   t.is((await agent.request(`${hub.url}/admin`)).status, 200);
 });
 
-test('services: register (errors next to the field), add a client with its secret shown once, edit redirect URIs in place, suspend and activate', async (t) => {
+test.serial('services: register (errors next to the field), add a client with its secret shown once, edit redirect URIs in place, suspend and activate', async (t) => {
   const { hub, page } = await signedInBrowser(t, { admin: true });
   await page.goto(`${hub.url}/admin/services`);
   await assertAccessible(t, page);
@@ -128,7 +130,7 @@ test('services: register (errors next to the field), add a client with its secre
   t.truthy(await hub.db('outbox').where({ type: 'service.status_changed', service: 'vezepychess' }).first());
 });
 
-test('users: search in place, page through, grant a tier (errors next to the field), disable and enable again, end sessions', async (t) => {
+test.serial('users: search in place, page through, grant a tier (errors next to the field), disable and enable again, end sessions', async (t) => {
   const { hub, page, person: admin } = await signedInBrowser(t, { admin: true });
   for (let i = 0; i < 21; i++) await hub.db('users').insert({ email: `member-${String(i).padStart(2, '0')}@example.test`, name: `Member ${i}`, password_hash: null, email_verified: true });
   const person = await makePerson(hub, { name: 'Hedy Lamarr' });
@@ -181,7 +183,7 @@ test('users: search in place, page through, grant a tier (errors next to the fie
   t.is(await page.getByRole('button', { name: 'Disable account' }).count(), 0);
 });
 
-test('audit log: browse, filter, verify the chain in place; keys: rotate after asking; system: version, database, Redis, relay lag', async (t) => {
+test.serial('audit log: browse, filter, verify the chain in place; keys: rotate after asking; system: version, database, Redis, relay lag', async (t) => {
   const { hub, page, person } = await signedInBrowser(t, { admin: true });
   await makeService(hub, 'vezepygame');
   await grant(hub, person.email, 'vezepygame', 'pro');

@@ -1,11 +1,13 @@
 import test from 'ava';
+
+// One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { csrfTokenOf, serviceSession, signedInAgent, userAgents } from './portal-helpers.ts';
 
 const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
-test('every state change in the portal and the admin console is refused (403) without the CSRF token, and works with it', async (t) => {
+test.serial('every state change in the portal and the admin console is refused (403) without the CSRF token, and works with it', async (t) => {
   const hub = await startTestHub(t);
   const admin = await makePerson(hub, { admin: true });
   await makeService(hub, 'vezepygame');
@@ -55,7 +57,7 @@ test('every state change in the portal and the admin console is refused (403) wi
   t.is(withHeader.status, 200);
 });
 
-test('portal pages carry a CSP without inline scripts, and no inline script or handler in their HTML', async (t) => {
+test.serial('portal pages carry a CSP without inline scripts, and no inline script or handler in their HTML', async (t) => {
   const hub = await startTestHub(t);
   const admin = await makePerson(hub, { admin: true });
   const agent = await signedInAgent(hub, admin);

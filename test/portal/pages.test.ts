@@ -1,4 +1,6 @@
 import test from 'ava';
+
+// One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
 import { appendEvent } from '../../src/events/outbox.ts';
 import { grant, makeService } from '../helpers/fixtures.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
@@ -6,7 +8,7 @@ import { assertAccessible, serviceSession, signedInBrowser, userAgents } from '.
 
 const accountPages = ['/account', '/account/services', '/account/sessions', '/account/privacy', '/account/activity', '/account/privacy/delete'];
 
-test('home greets the person, shows their services as tiles, the security check-up and the latest activity', async (t) => {
+test.serial('home greets the person, shows their services as tiles, the security check-up and the latest activity', async (t) => {
   const { hub, person, page } = await signedInBrowser(t, { name: 'Grace Hopper' });
   await makeService(hub, 'vezepygame');
   await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'VEZEPyGame', url: 'https://game.veze.test' });
@@ -28,7 +30,7 @@ test('home greets the person, shows their services as tiles, the security check-
   await assertAccessible(t, page);
 });
 
-test('services lists each service with tier, expiry, what it may see and a link to open it; the list pages in place', async (t) => {
+test.serial('services lists each service with tier, expiry, what it may see and a link to open it; the list pages in place', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'A VEZEPyGame', url: 'https://game.veze.test' });
@@ -55,7 +57,7 @@ test('services lists each service with tier, expiry, what it may see and a link 
   t.is(await page.getByRole('heading', { level: 1 }).count(), 1, 'the list was swapped in place, the page kept');
 });
 
-test('activity groups what happened by day, newest first, filters by service in place, and pages to older days', async (t) => {
+test.serial('activity groups what happened by day, newest first, filters by service in place, and pages to older days', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'VEZEPyGame' });
@@ -87,7 +89,7 @@ test('activity groups what happened by day, newest first, filters by service in 
   t.is(await page.locator('#activity-list .timeline li').count(), 5);
 });
 
-test('every account page reads without JavaScript, at 360 px, with the top bar and navigation', async (t) => {
+test.serial('every account page reads without JavaScript, at 360 px, with the top bar and navigation', async (t) => {
   const { hub, page } = await signedInBrowser(t, { javaScriptEnabled: false, width: 360 });
   for (const path of accountPages) {
     const response = await page.goto(`${hub.url}${path}`);
@@ -98,7 +100,7 @@ test('every account page reads without JavaScript, at 360 px, with the top bar a
   }
 });
 
-test('every account page fits 360 px, in light and dark, and passes the accessibility check', async (t) => {
+test.serial('every account page fits 360 px, in light and dark, and passes the accessibility check', async (t) => {
   const { hub, person } = await signedInBrowser(t);
   for (const colorScheme of ['light', 'dark'] as const) {
     const { page } = await newPage(t, { width: 360 });
@@ -112,4 +114,16 @@ test('every account page fits 360 px, in light and dark, and passes the accessib
       await assertAccessible(t, page, `${path} (${colorScheme}, 360 px)`);
     }
   }
+});
+
+test.serial('the notification area shows what happens live (htmx SSE on /hub/events)', async (t) => {
+  const { hub, person, page } = await signedInBrowser(t);
+  await makeService(hub, 'vezepygame');
+  await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'VEZEPyGame' });
+  await page.goto(`${hub.url}/account`);
+  // Wait for the stream to be open before the event happens.
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.includes('/hub/events')), undefined, { timeout: 30_000 }).catch(() => undefined);
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  await page.locator('#notifications .toast', { hasText: 'VEZEPyGame' }).waitFor({ timeout: 30_000 });
+  t.regex((await page.locator('#notifications').textContent())!, /New entitlement available: vezepygame pro/i);
 });

@@ -1,4 +1,6 @@
 import test from 'ava';
+
+// One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
 import type { Hub } from '../../src/hub.ts';
 import { grant, makeService } from '../helpers/fixtures.ts';
 import { assertAccessible, providerRows, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';
@@ -9,7 +11,7 @@ const grantScopes = async (hub: Hub, userId: string) =>
     (r: { payload: { openid?: { scope?: string } } }) => r.payload.openid?.scope ?? '',
   );
 
-test('a toggle saves at once (htmx), takes the email out of the service\'s grant, and tells the service', async (t) => {
+test.serial('a toggle saves at once (htmx), takes the email out of the service\'s grant, and tells the service', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepymail');
   await hub.db('services').where({ slug: 'vezepymail' }).update({ name: 'VEZEPyMail' });
@@ -37,7 +39,7 @@ test('a toggle saves at once (htmx), takes the email out of the service\'s grant
   t.notRegex(seen, /Your email address/);
 });
 
-test('"Disconnect" asks once, then removes the grant and its refresh tokens, in place', async (t) => {
+test.serial('"Disconnect" asks once, then removes the grant and its refresh tokens, in place', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   const game = await serviceSession(hub, person, 'vezepygame', userAgents.playStation);
@@ -57,7 +59,7 @@ test('"Disconnect" asks once, then removes the grant and its refresh tokens, in 
   t.is(refresh.status, 400);
 });
 
-test('without JavaScript the toggles save with the Save button, and "Disconnect" asks on a page', async (t) => {
+test.serial('without JavaScript the toggles save with the Save button, and "Disconnect" asks on a page', async (t) => {
   const { hub, person, page } = await signedInBrowser(t, { javaScriptEnabled: false });
   await makeService(hub, 'vezepygame');
   await serviceSession(hub, person, 'vezepygame', userAgents.playStation);
@@ -75,7 +77,7 @@ test('without JavaScript the toggles save with the Save button, and "Disconnect"
   t.deepEqual(await grantScopes(hub, person.id), []);
 });
 
-test('"Download my data" is a JSON attachment with services by name and no secrets or hashes', async (t) => {
+test.serial('"Download my data" is a JSON attachment with services by name and no secrets or hashes', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'VEZEPyGame' });
@@ -97,7 +99,7 @@ test('"Download my data" is a JSON attachment with services by name and no secre
   t.false(/password_hash|secret|client_secret|code_hash|public_key/.test(text));
 });
 
-test('"Delete account" asks for the password, says what is wrong next to it, then ends everything and tells every service', async (t) => {
+test.serial('"Delete account" asks for the password, says what is wrong next to it, then ends everything and tells every service', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await serviceSession(hub, person, 'vezepygame', userAgents.playStation);

@@ -1,8 +1,10 @@
 import test from 'ava';
+
+// One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
 import { makeService } from '../helpers/fixtures.ts';
 import { assertAccessible, eventually, providerRows, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';
 
-test('sessions lists every device by name with its address, services and last activity; "Sign out" on one ends it in place (htmx + dialog)', async (t) => {
+test.serial('sessions lists every device by name with its address, services and last activity; "Sign out" on one ends it in place (htmx + dialog)', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await hub.db('services').where({ slug: 'vezepygame' }).update({ name: 'VEZEPyGame' });
@@ -39,7 +41,7 @@ test('sessions lists every device by name with its address, services and last ac
   t.truthy(revoked);
 });
 
-test('cancelling the dialog keeps the session', async (t) => {
+test.serial('cancelling the dialog keeps the session', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await serviceSession(hub, person, 'vezepygame', userAgents.iPhone);
@@ -55,7 +57,7 @@ test('cancelling the dialog keeps the session', async (t) => {
   await assertAccessible(t, page);
 });
 
-test('"Sign out everywhere else" keeps only this browser', async (t) => {
+test.serial('"Sign out everywhere else" keeps only this browser', async (t) => {
   const { hub, person, page } = await signedInBrowser(t);
   await makeService(hub, 'vezepygame');
   await serviceSession(hub, person, 'vezepygame', userAgents.playStation);
@@ -73,7 +75,7 @@ test('"Sign out everywhere else" keeps only this browser', async (t) => {
   t.is(new URL(page.url()).pathname, '/account');
 });
 
-test('without JavaScript, the list reads, and "Sign out" asks once on a page of its own', async (t) => {
+test.serial('without JavaScript, the list reads, and "Sign out" asks once on a page of its own', async (t) => {
   const { hub, person, page } = await signedInBrowser(t, { javaScriptEnabled: false, width: 360 });
   await makeService(hub, 'vezepygame');
   await serviceSession(hub, person, 'vezepygame', userAgents.playStation);
