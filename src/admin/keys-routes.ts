@@ -3,7 +3,8 @@ import type { HubContext } from '../hub.ts';
 import { appendAudit, requestOrigin } from '../audit/audit-log.ts';
 import { listSigningKeys, rotateSigningKeys } from '../oidc/signing-keys.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
-import { noticeFrom, redirectWithNotice, render } from '../portal/render.ts';
+import { pageParam, paginateArray } from '../portal/pagination.ts';
+import { isHtmx, noticeFrom, redirectWithNotice, render } from '../portal/render.ts';
 
 const notices = { rotated: 'New keys are published. They start signing once every instance has loaded them.' };
 
@@ -18,7 +19,8 @@ export function keysRoutes(hub: HubContext): Router {
       ...k,
       state: k.expires_at && new Date(k.expires_at).getTime() <= now ? 'expired' : new Date(k.activates_at).getTime() > now ? 'pending' : k.expires_at ? 'retiring' : 'signing',
     }));
-    render(ctx, hub.views, 'admin/keys.njk', { title: 'Signing keys', section: 'admin', area: 'keys', keys, activationDelaySeconds, notice: noticeFrom(ctx, notices) });
+    const { items, pager } = paginateArray(keys, pageParam(ctx.query.page), 15);
+    render(ctx, hub.views, isHtmx(ctx) ? 'admin/partials/key-table.njk' : 'admin/keys.njk', { title: 'Signing keys', section: 'admin', area: 'keys', keys: items, pager, activationDelaySeconds, notice: noticeFrom(ctx, notices) });
   });
 
   router.get('/admin/keys/rotate', (ctx) => {
