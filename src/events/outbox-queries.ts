@@ -15,6 +15,9 @@ export interface OutboxRow {
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
 
 export const outboxQueries = {
+  /** A cheap look before a relay round opens a transaction: most polls find nothing. */
+  anyUnpublished: async (db: Knex): Promise<boolean> => Boolean(await db('outbox').whereNull('published_at').first('seq')),
+
   /**
    * Locks the oldest unpublished rows that no other relay holds. Call inside a transaction: the
    * locks last until it ends.

@@ -67,6 +67,7 @@ export class Relay {
   /** One round; returns how many events it published. */
   async runOnce(): Promise<number> {
     const { db, bus, afterPublish, metrics, batchSize } = this.options;
+    if (!(await outboxQueries.anyUnpublished(db))) return 0;
     const published = await db.transaction(async (trx) => {
       const locked = await outboxQueries.lockUnpublished(trx, batchSize);
       if (!locked.length) return [];
