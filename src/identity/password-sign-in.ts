@@ -20,6 +20,8 @@ export type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };
  */
 export async function passwordSignIn(deps: PasswordSignInDeps, email: string, password: string, origin: RequestOrigin): Promise<SignInResult> {
   const { db, hasher, limits } = deps;
+  // A full queue answers 503 before any other work, so a storm costs the hub as little as possible.
+  hasher.assertNotSaturated();
   const known = await userQueries.byEmail(db, email.trim());
   const attempt = await limits.check('password', { accountKey: known?.id ?? emailAccountKey(email), ip: origin.ip });
   const failed = async (locked: boolean) => {
@@ -33,7 +35,14 @@ export async function passwordSignIn(deps: PasswordSignInDeps, email: string, pa
     return { ok: false } as const;
   };
   if (!attempt.allowed) return failed(true);
-  const result = await verifyPasswordSignIn(db, hasher, email, password);
+  let result: Awaited<ReturnType<typeof verifyPasswordSignIn>>;
+  try {
+    result = await verifyPasswordSignIn(db, hasher, email, password);
+  } catch (error) {
+    // Too busy to check: the guess was never judged, so it must not count towards a lock.
+    await limits.release(attempt);
+    throw error;
+  }
   if (!result.ok) return failed(false);
   await limits.succeed(attempt);
   return result;

@@ -49,6 +49,8 @@ export interface Limits {
   fail(attempt: Attempt): Promise<void>;
   /** The secret was right: the attempt is given back and the account's failures are forgotten. */
   succeed(attempt: Attempt): Promise<void>;
+  /** Gives back a reserved attempt that was never judged (the hub was too busy to check it). */
+  release(attempt: Attempt): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -162,6 +164,17 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
       } catch (error) {
         // The person is in; failing to forget their earlier failures only makes the next lock come sooner.
         logger.warn({ err: error }, 'could not reset rate-limit counters after a good credential');
+      }
+    },
+
+    async release(attempt) {
+      if (!attempt.allowed || counted(attempt.kind)) return;
+      const limiters = limitersFor(attempt.kind);
+      try {
+        await limiters.ip.reward(attempt.keys.ip || 'unknown', 1);
+        if (attempt.keys.accountKey) await limiters.account.reward(attempt.keys.accountKey.toLowerCase(), 1);
+      } catch (error) {
+        logger.warn({ err: error }, 'could not give back an unjudged attempt');
       }
     },
 
