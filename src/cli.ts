@@ -9,8 +9,9 @@ import { migrate } from './cli/migrate.ts';
 import { seedCommand } from './cli/seed-command.ts';
 import { servicesCreate } from './cli/services.ts';
 import { usersCreate } from './cli/users.ts';
+import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly Command[] = [usersCreate, servicesCreate, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify];
+const commands: readonly Command[] = [usersCreate, servicesCreate, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 
