@@ -185,7 +185,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
     pkce: { required: () => true },
-    interactions: { policy: stepUpPolicy(), url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: stepUpPolicy(db), url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: deps.renderError,
     ttl: {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
