@@ -73,7 +73,7 @@ export async function createAppPassword(db: Knex, userId: string, input: NewAppP
       service_id: serviceId,
       password_hash: hashAppPassword(password),
     });
-    const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
+    const details = { app_password_id: row.id, device_name: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
     await appendEvent(trx, { type: 'app_password.created', userId, service: serviceSlug, data: details });
     await appendAudit(trx, { action: 'app_password.created', actorId: userId, subjectId: userId, ...origin, data: details });
     return { password: formatAppPassword(password), row };
@@ -94,7 +94,7 @@ export async function revokeAppPassword(db: Knex, userId: string, id: string, or
 async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, who: Origin & { actorId?: string | null }) {
   for (const row of rows) {
     const service = row.service_id ? (await serviceQueries.byId(trx, row.service_id))?.slug ?? null : null;
-    const details = { app_password_id: row.id, device: row.device_name, service: service ?? allServices, reason };
+    const details = { app_password_id: row.id, device_name: row.device_name, service: service ?? allServices, reason };
     await appendEvent(trx, { type: 'app_password.revoked', userId: row.user_id, service, data: details });
     await appendAudit(trx, { action: 'app_password.revoked', actorId: who.actorId ?? null, subjectId: row.user_id, ip: who.ip ?? null, userAgent: who.userAgent ?? null, data: details });
   }
@@ -158,7 +158,7 @@ export async function verifyAppPassword(
       actorId: found.user_id,
       subjectId: found.user_id,
       ...origin,
-      data: { app_password_id: found.id, device: found.device_name, service: input.service },
+      data: { app_password_id: found.id, device_name: found.device_name, service: input.service },
     });
   });
   return { sub: found.user_id, device: found.device_name, device_type: found.device_type, service: input.service };
