@@ -73,12 +73,15 @@ export async function createAppPassword(db: Knex, userId: string, input: NewAppP
       service_id: serviceId,
       password_hash: hashAppPassword(password),
     });
-    const details = { app_password_id: row.id, device_name: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
+    // Events as docs/events.md documents them; the audit entry names the device as device_name.
+    const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
     await appendEvent(trx, { type: 'app_password.created', userId, service: serviceSlug, data: details });
-    await appendAudit(trx, { action: 'app_password.created', actorId: userId, subjectId: userId, ...origin, data: details });
+    await appendAudit(trx, { action: 'app_password.created', actorId: userId, subjectId: userId, ...origin, data: auditDetails(details) });
     return { password: formatAppPassword(password), row };
   });
 }
+
+const auditDetails = ({ device, ...rest }: { device: string } & Record<string, unknown>) => ({ ...rest, device_name: device });
 
 export const listAppPasswords = (db: Knex, userId: string): Promise<AppPasswordListing[]> => appPasswordQueries.activeForUser(db, userId);
 
@@ -94,9 +97,9 @@ export async function revokeAppPassword(db: Knex, userId: string, id: string, or
 async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, who: Origin & { actorId?: string | null }) {
   for (const row of rows) {
     const service = row.service_id ? (await serviceQueries.byId(trx, row.service_id))?.slug ?? null : null;
-    const details = { app_password_id: row.id, device_name: row.device_name, service: service ?? allServices, reason };
+    const details = { app_password_id: row.id, device: row.device_name, service: service ?? allServices, reason };
     await appendEvent(trx, { type: 'app_password.revoked', userId: row.user_id, service, data: details });
-    await appendAudit(trx, { action: 'app_password.revoked', actorId: who.actorId ?? null, subjectId: row.user_id, ip: who.ip ?? null, userAgent: who.userAgent ?? null, data: details });
+    await appendAudit(trx, { action: 'app_password.revoked', actorId: who.actorId ?? null, subjectId: row.user_id, ip: who.ip ?? null, userAgent: who.userAgent ?? null, data: auditDetails(details) });
   }
 }
 
