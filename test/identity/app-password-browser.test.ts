@@ -6,6 +6,7 @@ import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { basic } from '../helpers/oidc.ts';
+import { checkResponse } from '../api/openapi-check.ts';
 
 async function createAppPassword(page: Page, hubUrl: string, device: string, type: string, service: string): Promise<string> {
   await page.goto(`${hubUrl}/account/devices`);
@@ -14,6 +15,13 @@ async function createAppPassword(page: Page, hubUrl: string, device: string, typ
   await page.getByLabel('Service').selectOption({ label: service });
   await page.getByRole('button', { name: 'Create app password' }).click();
   return (await page.locator('#new-app-password').textContent())!.trim();
+}
+
+/** The answer, checked against docs/openapi.yaml. */
+async function documented(t: Parameters<typeof checkResponse>[0], response: Response) {
+  const body = await response.json();
+  checkResponse(t, '/api/v1/app-passwords/verify', 'POST', { status: response.status, headers: response.headers, body });
+  return body;
 }
 
 function verify(hub: Hub, client: { client_id: string; client_secret?: string }, body: unknown) {
@@ -48,7 +56,7 @@ test.serial('an app password per device: shown once in four groups, verified by 
   // The mail service verifies it (spaces ignored or kept).
   const good = await verify(hub, mail, { username: person.email.toUpperCase(), password });
   t.is(good.status, 200);
-  t.deepEqual(await good.json(), { sub: person.id, device: 'Thunderbird on my laptop', device_type: 'desktop', service: 'vezepyemail' });
+  t.deepEqual(await documented(t, good), { sub: person.id, device: 'Thunderbird on my laptop', device_type: 'desktop', service: 'vezepyemail' });
   t.is((await verify(hub, mail, { username: person.email, password: password.replace(/ /g, '') })).status, 200);
   await page.goto(`${hub.url}/account/devices`);
   t.regex((await page.locator('#app-passwords').textContent())!, /Last used .* from 127\.0\.0\.1/);
@@ -57,6 +65,7 @@ test.serial('an app password per device: shown once in four groups, verified by 
   const elsewhere = await verify(hub, game, { username: person.email, password });
   t.is(elsewhere.status, 401);
   t.regex(elsewhere.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  await documented(t, elsewhere);
   t.is((await verify(hub, mail, { username: person.email, password: 'abcd efgh ijkl mnop' })).status, 401);
   const other = await makePerson(hub);
   t.is((await verify(hub, mail, { username: other.email, password })).status, 401);
@@ -97,7 +106,7 @@ test.serial('an "all services" app password works for every service; the client 
   t.is(noAuth.status, 401);
   const junk = await verify(hub, mail, { username: person.email });
   t.is(junk.status, 400);
-  t.regex((await junk.json()).detail, /password/);
+  t.regex((await documented(t, junk)).detail, /password/);
 
   // Resetting the account password revokes every app password (the reset flow calls this).
   t.is(await revokeAllAppPasswords(hub.db, person.id), 1);
