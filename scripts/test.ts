@@ -49,7 +49,9 @@ function runAva(label: string, env: NodeJS.ProcessEnv, files: string[]): Promise
     child.stderr.on('data', take(process.stderr));
     child.on('close', (code) => {
       const count = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0);
-      const passed = count(/(\d+) tests? passed/);
+      // ava prints "N tests passed" only when nothing failed; count the ticks as well.
+      const ticks = output.split('\n').filter((line) => /^\s*✔/.test(line)).length;
+      const passed = Math.max(count(/(\d+) tests? passed/), ticks);
       let failed = count(/(\d+) tests? failed/) + count(/(\d+) known failures?/);
       const skipped = count(/(\d+) tests? skipped/) + count(/(\d+) tests? todo/);
       // A crash, timeout or uncaught exception fails the run even when no test is counted as failed.

@@ -37,7 +37,9 @@ test('provisioning never lowers a tier the person already holds', async (t) => {
   const person = await makePerson(hub);
   await grant(hub, person.email, 'vezepygame', 'pro');
   hub.events.tasks.start();
-  await eventually(async () => (await tasksLeft(hub)) === 0, 15_000, 'provisioned');
-  const rows = await hub.db('entitlements as e').join('services as s', 's.id', 'e.service_id').where('e.user_id', person.id).orderBy('s.slug').select('s.slug', 'e.tier');
+  const entitlements = () => hub.db('entitlements as e').join('services as s', 's.id', 'e.service_id').where('e.user_id', person.id).orderBy('s.slug').select('s.slug', 'e.tier');
+  // The task exists only once the relay has published user.signup: wait for its effect, not for an empty queue.
+  await eventually(async () => (await entitlements()).length === 2 && (await tasksLeft(hub)) === 0, 15_000, 'provisioned');
+  const rows = await entitlements();
   t.deepEqual(rows, [{ slug: 'vezepyemail', tier: 'basic' }, { slug: 'vezepygame', tier: 'pro' }]);
 });
