@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import { notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
-import { describeUserAgent, type DeviceDescription } from './device-names.ts';
+import { describeUserAgent, type DeviceDescription } from '../identity/device-names.ts';
 import { servicesOfClients } from './client-services.ts';
 import { sessionQueries, type StoredSession } from './session-queries.ts';
 
