@@ -25,6 +25,7 @@ import * as m061 from './061-event-tasks.ts';
 import * as m062 from './062-webhooks.ts';
 import * as m063 from './063-webhook-deliveries.ts';
 import * as m064 from './064-devices.ts';
+import * as m090 from './090-change-notices.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -59,4 +60,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['062-webhooks', m062],
   ['063-webhook-deliveries', m063],
   ['064-devices', m064],
+  ['090-change-notices', m090],
 ];

@@ -30,3 +30,63 @@ export class TtlCache<K, V> {
     this.entries.clear();
   }
 }
+
+/**
+ * A cache of database rows that other writers can change: it holds entries only while someone
+ * tells it about every change (`live`, set by the database's change notices), drops an entry when
+ * told, and never stores a value read before a drop it may have missed (the generation check).
+ * Misses are not cached. `ttlMs` bounds an entry's life even so.
+ */
+export class CoherentCache<V> {
+  private readonly entries = new Map<string, { value: V; expires: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private generation = 0;
+  private live = false;
+
+  constructor(ttlMs: number, maxEntries = 20_000) {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
+
+  /** Whether changes are being heard; going either way empties the cache. */
+  setLive(live: boolean): void {
+    this.live = live;
+    this.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  peek(key: string): V | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (hit.expires > Date.now()) return hit.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  /** The cached value, or `load()`'s, kept under each of `keys(value)` (`expiresAt`: ms, not later than the TTL). */
+  async through(key: string, load: () => Promise<V | undefined>, keys: (value: V) => string[] = () => [key], expiresAt?: (value: V) => number | null): Promise<V | undefined> {
+    const hit = this.peek(key);
+    if (hit !== undefined) return hit;
+    const generation = this.generation;
+    const value = await load();
+    if (value === undefined || !this.live || generation !== this.generation) return value;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const expires = Math.min(Date.now() + this.ttlMs, expiresAt?.(value) ?? Infinity);
+    for (const k of keys(value)) this.entries.set(k, { value, expires });
+    return value;
+  }
+
+  drop(...keys: string[]): void {
+    this.generation++;
+    for (const key of keys) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+}

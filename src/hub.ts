@@ -31,6 +31,7 @@ import { mailTemplates, type MailTemplates } from './mail/messages.ts';
 import { startCheckpointWriter, type CheckpointWriter } from './audit/checkpoints.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { deleteExpiredModels } from './oidc/adapter.ts';
+import { startChangeFeed } from './db/change-feed.ts';
 import { createDevicePages } from './oidc/device-pages.ts';
 import { interactionRoutes } from './oidc/interactions.ts';
 import { serveCachedMetadata } from './oidc/cached-metadata.ts';
@@ -154,6 +155,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   let database: Database | null = null;
   let events: EventSystem | null = null;
   let startedLimits: Limits | null = null;
+  let stopFeed: (() => Promise<void>) | null = null;
   try {
     database = await openDatabase(config.database);
     const db = database.db;
@@ -171,6 +173,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       pages: createDevicePages(views),
       renderError: providerErrorPage(views),
     });
+    const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
+    stopFeed = stopChangeFeed;
     const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
     startedLimits = limits;
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
@@ -212,6 +216,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await credentialNotices.stop();
         await mailer.close();
         await limits.close();
+        await stopChangeFeed();
         await openDb.close();
       },
     };
@@ -219,6 +224,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     server.close();
     await events?.stop().catch(() => undefined);
     await startedLimits?.close();
+    await stopFeed?.().catch(() => undefined);
     await database?.close();
     throw error;
   }

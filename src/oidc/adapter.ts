@@ -1,12 +1,20 @@
 import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { CoherentCache } from '../cache.ts';
+import { localWriteMark, modelCacheKey } from '../db/change-feed.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
 
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 
-interface ModelRow {
+/**
+ * Models read on every token, userinfo and introspection request, and rarely changed after they
+ * are written: cached (see CoherentCache). Codes and the like are read once; they go to the database.
+ */
+export const cachedModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'Grant', 'Session']);
+
+export interface ModelRow {
   payload: AdapterPayload;
   expires_at: Date | null;
   consumed_at: Date | null;
@@ -26,14 +34,38 @@ function toPayload(row: ModelRow | undefined, now = new Date()): AdapterPayload 
 export class KnexModelAdapter implements Adapter {
   private readonly model: string;
   private readonly db: Knex;
+  private readonly cache: CoherentCache<ModelRow> | undefined;
 
-  constructor(db: Knex, model: string) {
+  constructor(db: Knex, model: string, cache?: CoherentCache<ModelRow>) {
     this.db = db;
     this.model = model;
+    this.cache = cachedModels.has(model) ? cache : undefined;
   }
 
   private rows() {
     return this.db('oidc_models').where({ model: this.model });
+  }
+
+  /** Our own writes: they drop exactly what they change (other writes empty the cache, src/db/change-feed.ts). */
+  private ownWrite() {
+    return this.rows().comment(localWriteMark);
+  }
+
+  private keysOf(id: string, uid: unknown): string[] {
+    return [modelCacheKey(this.model, 'id', id), ...(typeof uid === 'string' ? [modelCacheKey(this.model, 'uid', uid)] : [])];
+  }
+
+  private forget(id: string, uid?: unknown): void {
+    if (!this.cache) return;
+    const cached = this.cache.peek(modelCacheKey(this.model, 'id', id));
+    this.cache.drop(...this.keysOf(id, uid ?? cached?.payload.uid));
+  }
+
+  private async findBy(by: 'id' | 'uid', value: string): Promise<AdapterPayload | undefined> {
+    const load = () => this.rows().andWhere({ [by]: value }).first('id', 'payload', 'expires_at', 'consumed_at') as Promise<(ModelRow & { id: string }) | undefined>;
+    if (!this.cache) return toPayload(await load());
+    const row = await this.cache.through(modelCacheKey(this.model, by, value), load, (r) => this.keysOf((r as ModelRow & { id: string }).id, r.payload.uid), (r) => (r.expires_at ? new Date(r.expires_at).getTime() : null));
+    return toPayload(row);
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -47,23 +79,29 @@ export class KnexModelAdapter implements Adapter {
       account_id: payload.accountId ?? null,
       expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
     };
-    await this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
+    this.forget(id, payload.uid);
+    // knex drops comments from inserts: send the built statement with the mark in front.
+    const upsert = this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']).toSQL();
+    await this.db.raw(`/* ${localWriteMark} */ ${upsert.sql}`, upsert.bindings);
+    this.forget(id, payload.uid);
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
-    return toPayload(await this.rows().andWhere({ id }).first('payload', 'expires_at', 'consumed_at'));
+  find(id: string): Promise<AdapterPayload | undefined> {
+    return this.findBy('id', id);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     return toPayload(await this.rows().andWhere({ user_code: userCode }).first('payload', 'expires_at', 'consumed_at'));
   }
 
-  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return toPayload(await this.rows().andWhere({ uid }).first('payload', 'expires_at', 'consumed_at'));
+  findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.findBy('uid', uid);
   }
 
   async consume(id: string): Promise<void> {
-    const updated = await this.rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']);
+    this.forget(id);
+    const updated = await this.ownWrite().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']);
+    this.forget(id);
     if (updated.length === 0 && consumable.has(this.model)) {
       const row = await this.rows().andWhere({ id }).first('grant_id');
       if (row?.grant_id) await revokeGrant(this.db, row.grant_id);
@@ -72,7 +110,9 @@ export class KnexModelAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.rows().andWhere({ id }).delete();
+    this.forget(id);
+    await this.ownWrite().andWhere({ id }).delete();
+    this.forget(id);
   }
 
   /**
@@ -95,7 +135,8 @@ export async function revokeGrant(db: Knex, grantId: string): Promise<void> {
 
 /** Deletes expired rows; run periodically. */
 export async function deleteExpiredModels(db: Knex): Promise<number> {
-  return db('oidc_models').where('expires_at', '<', db.fn.now()).delete();
+  // Marked: a cached entry never outlives its row's expiry, so the sweep need not empty the cache.
+  return db('oidc_models').comment(localWriteMark).where('expires_at', '<', db.fn.now()).delete();
 }
 
 /** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through a cache. */

@@ -2,17 +2,18 @@ import type { Knex } from 'knex';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
 import { deriveKey, type SecretBox } from '../crypto/secret-box.ts';
-import { TtlCache } from '../cache.ts';
+import { CoherentCache, TtlCache } from '../cache.ts';
 import { loadClientMetadata } from '../hub/clients.ts';
 import { entitlementQueries } from '../hub/entitlement-queries.ts';
 import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
-import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
+import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { findAccount } from './account.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionTtl } from '../identity/session-policy.ts';
+import type { UserRow } from '../identity/user-queries.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 export const portalClientId = 'uniqverse-portal';
@@ -29,11 +30,17 @@ export interface ProviderDeps {
 export interface ProviderCaches {
   clients: TtlCache<string, Record<string, unknown>>;
   services: TtlCache<string, ServiceRow>;
+  /** Tokens, grants and sessions, kept true by the database's change notices (src/db/change-feed.ts). */
+  models: CoherentCache<ModelRow>;
+  /** Accounts by id, for findAccount (kept true the same way). */
+  users: CoherentCache<UserRow>;
 }
 
 export const createProviderCaches = (): ProviderCaches => ({
   clients: new TtlCache(30_000),
   services: new TtlCache(30_000),
+  models: new CoherentCache(60_000),
+  users: new CoherentCache(60_000),
 });
 
 export const hubResource = (issuer: string) => `${issuer}/hub`;
@@ -51,7 +58,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
     let adapter = modelAdapters.get(model);
-    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model)));
+    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model, caches.models)));
     return adapter;
   };
   const serviceBySlug = (slug: string) => caches.services.get(`slug:${slug}`, () => serviceQueries.bySlug(db, slug));
