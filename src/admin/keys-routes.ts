@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { HubContext } from '../hub.ts';
-import { appendAudit, requestOrigin } from '../audit/audit-log.ts';
+import { requestOrigin } from '../audit/audit-log.ts';
 import { listSigningKeys, rotateSigningKeys } from '../oidc/signing-keys.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
 import { pageParam, paginateArray } from '../portal/pagination.ts';
@@ -35,8 +35,7 @@ export function keysRoutes(hub: HubContext): Router {
   });
 
   router.post('/admin/keys/rotate', async (ctx) => {
-    const added = await rotateSigningKeys(hub.db, hub.secrets.keys, { activationDelaySeconds });
-    await appendAudit(hub.db, { action: 'keys.rotated', ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id, data: { keys: added } });
+    await rotateSigningKeys(hub.db, hub.secrets.keys, { activationDelaySeconds, rotatedBy: { ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id } });
     await hub.holder.refresh();
     redirectWithNotice(ctx, '/admin/keys', 'rotated');
   });

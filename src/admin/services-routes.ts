@@ -42,8 +42,7 @@ export function servicesAdminRoutes(hub: HubContext): Router {
     await handleForm(
       ctx,
       async () => {
-        const service = await createService(hub.db, input);
-        await appendAudit(hub.db, { action: 'service.registered', ...origin(ctx), data: { slug: service.slug } });
+        const service = await createService(hub.db, input, origin(ctx));
         if (isHtmx(ctx)) {
           ctx.set('HX-Redirect', `/admin/services/${service.slug}?notice=registered`);
           ctx.status = 204;
@@ -72,8 +71,7 @@ export function servicesAdminRoutes(hub: HubContext): Router {
     await handleForm(
       ctx,
       async () => {
-        const created = await createClient(hub.db, hub.secrets.clients, validate, input);
-        await appendAudit(hub.db, { action: 'client.registered', ...origin(ctx), data: { service: service.slug, client_id: created.client_id, type: created.type } });
+        const created = await createClient(hub.db, hub.secrets.clients, validate, input, origin(ctx));
         // The secret is shown on this answer only: it is stored sealed and never shown again.
         render(ctx, hub.views, 'admin/client-created.njk', { title: 'Client registered', section: 'admin', area: 'services', service, created }, 201);
       },

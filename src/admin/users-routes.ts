@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { HubContext } from '../hub.ts';
-import { appendAudit, requestOrigin } from '../audit/audit-log.ts';
+import { requestOrigin } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { grantEntitlement } from '../hub/entitlements.ts';
 import { entitlementQueries } from '../hub/entitlement-queries.ts';
@@ -53,8 +53,7 @@ export function usersAdminRoutes(hub: HubContext): Router {
       ctx,
       async () => {
         if (expiresDate && !/^\d{4}-\d{2}-\d{2}$/.test(expiresDate)) throw new AppError('invalid_input', 'Use a date such as 2027-01-31.', { fields: { expires: 'Use a date such as 2027-01-31.' } });
-        const result = await grantEntitlement(hub.db, { email: user.email, service: form.service, tier: form.tier, ...(expiresDate ? { expires: `${expiresDate}T23:59:59Z` } : {}) });
-        await appendAudit(hub.db, { action: `entitlement.${result.change === 'unchanged' ? 'confirmed' : result.change}`, ...origin(ctx), subjectId: user.id, data: { service: result.service, tier: result.tier, expires_at: result.expires_at } });
+        await grantEntitlement(hub.db, { email: user.email, service: form.service, tier: form.tier, ...(expiresDate ? { expires: `${expiresDate}T23:59:59Z` } : {}) }, origin(ctx));
         if (isHtmx(ctx)) {
           const entitlements = await entitlementQueries.forUser(hub.db, user.id);
           return render(ctx, hub.views, 'admin/partials/entitlements.njk', { user, entitlements, serviceOptions: await serviceOptions(), form: {}, errors: {}, notice: notices.granted });

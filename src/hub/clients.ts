@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { randomToken } from '../crypto/tokens.ts';
 import { AppError } from '../errors.ts';
@@ -68,7 +70,11 @@ function metadataFor(type: NewClient['type'], service: ServiceRow, input: z.outp
   void service;
 }
 
-export async function createClient(db: Knex, box: SecretBox, validate: ClientMetadataValidator, input: NewClient): Promise<CreatedClient> {
+/**
+ * Registers a client of a service; a web client gets a secret, returned here once and stored
+ * sealed. `registeredBy` audits it (client.registered, never the secret) in the same transaction.
+ */
+export async function createClient(db: Knex, box: SecretBox, validate: ClientMetadataValidator, input: NewClient, registeredBy?: AuditActor): Promise<CreatedClient> {
   const data = parseInput(newClientSchema, input);
   const service = await requireService(db, data.service);
   const clientId = `${service.slug}-${data.type}-${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 6) || 'x'}`;
@@ -80,12 +86,17 @@ export async function createClient(db: Knex, box: SecretBox, validate: ClientMet
     const message = (error as { error_description?: string; message?: string }).error_description ?? (error as Error).message;
     throw new AppError('invalid_input', `Invalid client: ${message}`, { fields: { redirectUris: message } });
   }
-  await db('clients').insert({
-    client_id: clientId,
-    service_id: service.id,
-    type: data.type,
-    client_secret_sealed: secret ? box.seal(secret) : null,
-    metadata,
+  await db.transaction(async (trx) => {
+    await trx('clients').insert({
+      client_id: clientId,
+      service_id: service.id,
+      type: data.type,
+      client_secret_sealed: secret ? box.seal(secret) : null,
+      metadata,
+    });
+    if (registeredBy) {
+      await appendAudit(trx, entryBy(registeredBy, { action: 'client.registered', data: { service: service.slug, client_id: clientId, type: data.type, redirect_uris: data.redirectUris } }));
+    }
   });
   const created: CreatedClient = { client_id: clientId, service: service.slug, type: data.type, redirect_uris: data.redirectUris };
   if (secret) created.client_secret = secret;

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { userQueries } from '../identity/user-queries.ts';
@@ -22,8 +24,12 @@ export interface GrantedEntitlement {
   change: 'granted' | 'changed' | 'unchanged';
 }
 
-/** Grants or changes a user's tier at a service; idempotent, and announces only real changes. */
-export async function grantEntitlement(db: Knex, input: z.input<typeof grantSchema>): Promise<GrantedEntitlement> {
+/**
+ * Grants or changes a user's tier at a service; idempotent, and announces only real changes.
+ * Given by someone (`grantedBy`: an administrator, the operator), it is audited in the same
+ * transaction as entitlement.granted, .changed, or .confirmed when nothing changed.
+ */
+export async function grantEntitlement(db: Knex, input: z.input<typeof grantSchema>, grantedBy?: AuditActor): Promise<GrantedEntitlement> {
   const data = parseInput(grantSchema, input);
   return db.transaction(async (trx) => {
     const user = await userQueries.byEmail(trx, data.email);
@@ -52,6 +58,11 @@ export async function grantEntitlement(db: Knex, input: z.input<typeof grantSche
         },
       });
     }
-    return { email: user.email, service: service.slug, tier: data.tier, expires_at: expiresAt?.toISOString() ?? null, change };
+    const result: GrantedEntitlement = { email: user.email, service: service.slug, tier: data.tier, expires_at: expiresAt?.toISOString() ?? null, change };
+    if (grantedBy) {
+      const action = `entitlement.${change === 'unchanged' ? 'confirmed' : change}`;
+      await appendAudit(trx, entryBy(grantedBy, { action, subjectId: user.id, data: { service: result.service, tier: result.tier, expires_at: result.expires_at } }));
+    }
+    return result;
   });
 }

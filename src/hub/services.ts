@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { conflict, notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { parseInput } from '../validation.ts';
@@ -48,7 +50,8 @@ export function publicService(row: ServiceRow): PublicService {
   };
 }
 
-export async function createService(db: Knex, input: NewService): Promise<ServiceRow> {
+/** Registers a service and announces it (service.registered); `registeredBy` audits it in the same transaction. */
+export async function createService(db: Knex, input: NewService, registeredBy?: AuditActor): Promise<ServiceRow> {
   const data = parseInput(newServiceSchema, input);
   return db.transaction(async (trx) => {
     if (await serviceQueries.bySlug(trx, data.slug)) throw conflict(`A service with slug "${data.slug}" already exists.`, { slug: 'Already taken.' });
@@ -59,6 +62,9 @@ export async function createService(db: Knex, input: NewService): Promise<Servic
       .returning('*');
     const service = row as ServiceRow;
     await appendEvent(trx, { type: 'service.registered', service: service.slug, data: publicService(service) as unknown as Record<string, unknown> });
+    if (registeredBy) {
+      await appendAudit(trx, entryBy(registeredBy, { action: 'service.registered', data: { slug: service.slug, first_party: service.first_party, default_tier: service.default_tier } }));
+    }
     return service;
   });
 }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { conflict } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { parseInput } from '../validation.ts';
@@ -45,7 +47,11 @@ export function publicUser(row: UserRow): PublicUser {
   };
 }
 
-export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
+/**
+ * Creates an account and announces it (user.signup). Made by an operator or administrator
+ * (`createdBy`), it is audited as user.created in the same transaction; sign-up audits its own.
+ */
+export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUser, createdBy?: AuditActor): Promise<UserRow> {
   const data = parseInput(newUserSchema, input);
   const passwordHash = await hasher.hash(data.password);
   return db.transaction(async (trx) => {
@@ -58,6 +64,9 @@ export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUse
       email_verified: data.emailVerified,
     });
     await appendEvent(trx, { type: 'user.signup', userId: user.id, data: { email: user.email, name: user.name } });
+    if (createdBy) {
+      await appendAudit(trx, entryBy(createdBy, { action: 'user.created', subjectId: user.id, data: { email: user.email, is_admin: user.is_admin, email_verified: user.email_verified } }));
+    }
     return user;
   });
 }

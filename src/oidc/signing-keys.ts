@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 import type { Knex } from 'knex';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 
 /** ID tokens default to RS256; per-service access tokens are ES256; EdDSA is offered to clients that ask. */
@@ -66,12 +68,13 @@ export async function ensureSigningKeys(db: Knex, box: SecretBox): Promise<strin
 /**
  * Adds the next key for each alg. It is published at once, and signs only after
  * `activationDelaySeconds`, by when every instance has reloaded its key set and publishes it.
- * The keys it replaces stay published until every token they signed has expired.
+ * The keys it replaces stay published until every token they signed has expired. `rotatedBy`
+ * audits the rotation (keys.rotated: kids and algs, never key material) in the same transaction.
  */
 export async function rotateSigningKeys(
   db: Knex,
   box: SecretBox,
-  { activationDelaySeconds, now = new Date() }: { activationDelaySeconds: number; now?: Date },
+  { activationDelaySeconds, now = new Date(), rotatedBy }: { activationDelaySeconds: number; now?: Date; rotatedBy?: AuditActor },
 ): Promise<Array<{ kid: string; alg: SigningAlg; activates_at: string }>> {
   const activatesAt = new Date(now.getTime() + activationDelaySeconds * 1000);
   const retireAt = new Date(activatesAt.getTime() + retiredKeyLifetimeSeconds * 1000);
@@ -82,6 +85,7 @@ export async function rotateSigningKeys(
     for (const alg of signingAlgs) {
       added.push({ kid: await insertKey(trx, box, alg, activatesAt), alg, activates_at: activatesAt.toISOString() });
     }
+    if (rotatedBy) await appendAudit(trx, entryBy(rotatedBy, { action: 'keys.rotated', data: { keys: added } }));
     return added;
   });
 }
