@@ -35,14 +35,16 @@ export const clientsCreate: Command = {
   async run(ctx, values) {
     const { createClient } = await import('../hub/clients.ts');
     const { createClientValidator } = await import('./client-validator.ts');
+    const { cliActor } = await import('../audit/actors.ts');
     const validate = await createClientValidator(ctx);
-    const client = await createClient(ctx.db, ctx.secrets.clients, validate, {
+    const input = {
       service: requiredString(values, 'service'),
       type: requiredString(values, 'type') as (typeof clientTypes)[number],
       redirectUris: stringList(values, 'redirect-uri'),
       postLogoutRedirectUris: stringList(values, 'post-logout-redirect-uri'),
       name: stringValue(values, 'name'),
-    });
+    };
+    const client = await createClient(ctx.db, ctx.secrets.clients, validate, input, cliActor());
     return {
       json: { ...client },
       text: [

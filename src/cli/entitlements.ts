@@ -21,13 +21,15 @@ export const entitlementsGrant: Command = {
   examples: ['uniqverse entitlements grant --email ada@example.com --service vezepygame --tier pro --expires 2027-01-01T00:00:00Z'],
   async run(ctx, values) {
     const { grantEntitlement } = await import('../hub/entitlements.ts');
+    const { cliActor } = await import('../audit/actors.ts');
     const expires = stringValue(values, 'expires');
-    const result = await grantEntitlement(ctx.db, {
+    const input = {
       email: requiredString(values, 'email'),
       service: requiredString(values, 'service'),
       tier: requiredString(values, 'tier'),
       ...(expires !== undefined ? { expires } : {}),
-    });
+    };
+    const result = await grantEntitlement(ctx.db, input, cliActor());
     const until = result.expires_at ? ` until ${result.expires_at}` : '';
     const what = { granted: 'Granted', changed: 'Changed to', unchanged: 'Already has' }[result.change];
     return { json: { ...result }, text: `${what} ${result.tier}${until} at ${result.service} for ${result.email}.` };

@@ -63,7 +63,8 @@ export const keysRotate: Command = {
     const activationDelaySeconds = raw === undefined ? 2 * ctx.config.keyRefreshSeconds : Number(raw);
     // On a database no hub has started on yet, the current keys come first, or nothing would sign until the new ones activate.
     await ensureSigningKeys(ctx.db, ctx.secrets.keys);
-    const added = await rotateSigningKeys(ctx.db, ctx.secrets.keys, { activationDelaySeconds });
+    const { cliActor } = await import('../audit/actors.ts');
+    const added = await rotateSigningKeys(ctx.db, ctx.secrets.keys, { activationDelaySeconds, rotatedBy: cliActor() });
     const activatesAt = added[0]?.activates_at ?? new Date().toISOString();
     return {
       json: { keys: added, activates_at: activatesAt, activate_in_seconds: activationDelaySeconds },

@@ -8,6 +8,7 @@ import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { createService, publicService, type PublicService } from '../hub/services.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import { createUser } from '../identity/users.ts';
+import { cliActor } from '../audit/actors.ts';
 import { createClientValidator } from './client-validator.ts';
 import type { CliContext } from './context.ts';
 
@@ -42,7 +43,7 @@ export interface SeedResult {
 async function seedService(ctx: CliContext, spec: SeedService): Promise<{ row: ServiceRow; created: boolean }> {
   const existing = await serviceQueries.bySlug(ctx.db, spec.slug);
   if (existing) return { row: existing, created: false };
-  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url: serviceUrl(spec), firstParty: true, defaultTier: spec.defaultTier });
+  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url: serviceUrl(spec), firstParty: true, defaultTier: spec.defaultTier }, cliActor());
   return { row, created: true };
 }
 
@@ -57,7 +58,7 @@ async function seedWebClient(ctx: CliContext, validate: ClientMetadataValidator,
     redirectUris: [uri],
     postLogoutRedirectUris: [postLogoutRedirectUri(spec)],
     name: spec.name,
-  });
+  }, cliActor());
   return { service: spec.slug, client_id: client.client_id, redirect_uri: uri, created: true, client_secret: client.client_secret };
 }
 
@@ -65,7 +66,7 @@ async function seedDemoAccount(ctx: CliContext): Promise<SeededAccount> {
   const existing = await userQueries.byEmail(ctx.db, demoAccount.email);
   if (existing) return { email: existing.email, name: existing.name, created: false };
   const password = randomToken(12);
-  const user = await createUser(ctx.db, ctx.hasher, { ...demoAccount, password, emailVerified: true });
+  const user = await createUser(ctx.db, ctx.hasher, { ...demoAccount, password, emailVerified: true }, cliActor());
   return { email: user.email, name: user.name, created: true, password };
 }
 
@@ -73,6 +74,7 @@ async function seedDemoAccount(ctx: CliContext): Promise<SeededAccount> {
  * Makes sure the VEZE services, their dev web clients, the demo account and its entitlements
  * exist. What exists already is left as it is (a tier changed since is kept), so it can run any
  * number of times; secrets and the demo password are shown only by the run that creates them.
+ * Each thing it creates is audited as the operator's act, as the single commands audit them.
  */
 export async function seed(ctx: CliContext): Promise<SeedResult> {
   const validate = await createClientValidator(ctx);
@@ -94,7 +96,7 @@ export async function seed(ctx: CliContext): Promise<SeedResult> {
     if (existing) {
       result.entitlements.push({ service: spec.slug, tier: existing.tier, change: 'unchanged' });
     } else {
-      await grantEntitlement(ctx.db, { email: demo.email, service: spec.slug, tier });
+      await grantEntitlement(ctx.db, { email: demo.email, service: spec.slug, tier }, cliActor());
       result.entitlements.push({ service: spec.slug, tier, change: 'granted' });
     }
   }

@@ -23,14 +23,19 @@ export const servicesCreate: Command = {
   examples: ['uniqverse services create --slug vezepychat --name VEZEPyChat --url http://localhost:8006 --first-party --default-tier basic'],
   async run(ctx, values) {
     const { createService, publicService } = await import('../hub/services.ts');
+    const { cliActor } = await import('../audit/actors.ts');
     const service = publicService(
-      await createService(ctx.db, {
-        slug: requiredString(values, 'slug'),
-        name: requiredString(values, 'name'),
-        url: stringValue(values, 'url'),
-        firstParty: flag(values, 'first-party'),
-        defaultTier: stringValue(values, 'default-tier'),
-      }),
+      await createService(
+        ctx.db,
+        {
+          slug: requiredString(values, 'slug'),
+          name: requiredString(values, 'name'),
+          url: stringValue(values, 'url'),
+          firstParty: flag(values, 'first-party'),
+          defaultTier: stringValue(values, 'default-tier'),
+        },
+        cliActor(),
+      ),
     );
     return {
       json: { ...service },

@@ -24,13 +24,19 @@ export const usersCreate: Command = {
   examples: ['uniqverse users create --email ada@example.com --password "correct horse battery staple" --name "Ada Lovelace" --admin'],
   async run(ctx, values) {
     const { createUser } = await import('../identity/users.ts');
-    const user = await createUser(ctx.db, ctx.hasher, {
-      email: requiredString(values, 'email'),
-      password: requiredString(values, 'password'),
-      name: requiredString(values, 'name'),
-      admin: flag(values, 'admin'),
-      emailVerified: true,
-    });
+    const { cliActor } = await import('../audit/actors.ts');
+    const user = await createUser(
+      ctx.db,
+      ctx.hasher,
+      {
+        email: requiredString(values, 'email'),
+        password: requiredString(values, 'password'),
+        name: requiredString(values, 'name'),
+        admin: flag(values, 'admin'),
+        emailVerified: true,
+      },
+      cliActor(),
+    );
     return {
       json: { id: user.id, email: user.email, name: user.name, is_admin: user.is_admin, email_verified: user.email_verified },
       text: `Created ${user.is_admin ? 'administrator' : 'user'} ${user.email} (${user.name}), id ${user.id}.`,

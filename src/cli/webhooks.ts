@@ -25,11 +25,18 @@ export const webhooksCreate: Command = {
   async run(ctx, values) {
     const { createSecretBox } = await import('../crypto/secret-box.ts');
     const { createWebhook, webhookSecretPurpose } = await import('../events/webhooks.ts');
-    const created = await createWebhook(ctx.db, createSecretBox(ctx.config.secret, webhookSecretPurpose), {
+    const { audited, cliActor, entryBy } = await import('../audit/actors.ts');
+    const input = {
       service: requiredString(values, 'service'),
       url: requiredString(values, 'url'),
       ...(eventList(values) ? { events: eventList(values) } : {}),
-    });
+    };
+    const created = await audited(
+      ctx.db,
+      (trx) => createWebhook(trx, createSecretBox(ctx.config.secret, webhookSecretPurpose), input),
+      // Not the secret, and only the URL's origin: a path or query may carry the receiver's own token.
+      (hook) => entryBy(cliActor(), { action: 'webhook.created', data: { webhook_id: hook.id, service: hook.service, url_origin: new URL(hook.url).origin, events: hook.events } }),
+    );
     return {
       json: { id: created.id, secret: created.secret, service: created.service, url: created.url, events: created.events },
       text: [
@@ -107,12 +114,15 @@ export const webhooksReplay: Command = {
   examples: ['uniqverse webhooks replay --webhook 3f0c…', 'uniqverse webhooks replay --delivery 1234'],
   async run(ctx, values) {
     const { replayDelivery, replayDeadDeliveries } = await import('../events/webhooks.ts');
+    const { audited, cliActor, entryBy } = await import('../audit/actors.ts');
     const delivery = stringValue(values, 'delivery');
     if (delivery) {
-      await replayDelivery(ctx.db, Number(delivery));
+      const id = Number(delivery);
+      await audited(ctx.db, (trx) => replayDelivery(trx, id), () => entryBy(cliActor(), { action: 'webhook.replayed', data: { delivery_id: id, deliveries: 1 } }));
       return { json: { replayed: 1 }, text: `Delivery ${delivery} will be sent again.` };
     }
-    const count = await replayDeadDeliveries(ctx.db, requiredString(values, 'webhook'));
+    const webhook = requiredString(values, 'webhook');
+    const count = await audited(ctx.db, (trx) => replayDeadDeliveries(trx, webhook), (n) => entryBy(cliActor(), { action: 'webhook.replayed', data: { webhook_id: webhook, deliveries: n } }));
     return { json: { replayed: count }, text: `${count} dead deliveries will be sent again.` };
   },
 };
