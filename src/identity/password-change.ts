@@ -29,18 +29,41 @@ function checkNewPasswordField(password: string, user: { email: string; name: st
 }
 
 /**
+ * Ends every session and grant of the person but the one kept, in the caller's transaction,
+ * writing its own events and audit entry: the portal's endAllButSession, passed in because
+ * identity does not import from the portal.
+ */
+export type EndOtherSessions = (trx: Knex, userId: string, keepUid: string, reason: string, origin: RequestOrigin & { actorId: string }) => Promise<{ sessions: number; grants: number }>;
+
+export interface PasswordChangeDeps {
+  db: Knex;
+  hasher: PasswordHasher;
+  limits: Limits;
+  endOtherSessions: EndOtherSessions;
+}
+
+export interface PasswordChanged {
+  /** Other sessions signed out (this browser stays signed in). */
+  sessionsEnded: number;
+  /** Grants (with their refresh tokens) of services signed in elsewhere, including those whose session had already ended. */
+  grantsRevoked: number;
+  appPasswordsRevoked: number;
+}
+
+/**
  * Changes the password of a signed-in person. The current password is asked even right after
- * a sign-in (as Google does): an unlocked browser left alone is not enough. App passwords are
- * revoked too (as Google does), since they were handed out under the old password.
+ * a sign-in (as Google does): an unlocked browser left alone is not enough. As Google does,
+ * whoever knew the old password is shut out: every other session ends with its services'
+ * grants and refresh tokens, and app passwords are revoked; the browser that made the change
+ * (`keepSessionUid`) stays signed in. All in one transaction with its events and audit entries.
  */
 export async function changePassword(
-  db: Knex,
-  hasher: PasswordHasher,
-  limits: Limits,
+  { db, hasher, limits, endOtherSessions }: PasswordChangeDeps,
   userId: string,
+  keepSessionUid: string,
   input: { currentPassword?: unknown; newPassword?: unknown },
   origin: RequestOrigin,
-): Promise<{ appPasswordsRevoked: number }> {
+): Promise<PasswordChanged> {
   const data = parseInput(changeSchema, input);
   const user = await userQueries.byId(db, userId);
   if (!user) throw new AppError('not_found', 'No such account.');
@@ -59,9 +82,16 @@ export async function changePassword(
   const hash = await hasher.hash(data.newPassword);
   return db.transaction(async (trx) => {
     await passwordChangeQueries.setPasswordHash(trx, userId, hash);
-    const revoked = await revokeAllAppPasswords(trx, userId, 'password_changed', { actorId: userId, ...origin });
+    const ended = await endOtherSessions(trx, userId, keepSessionUid, 'password_changed', { actorId: userId, ...origin });
+    const appPasswords = await revokeAllAppPasswords(trx, userId, 'password_changed', { actorId: userId, ...origin });
     await appendEvent(trx, { type: 'user.updated', userId, data: { changed: ['password'] } });
-    await appendAudit(trx, { action: 'password.changed', actorId: userId, subjectId: userId, ...origin, data: { app_passwords_revoked: revoked } });
-    return { appPasswordsRevoked: revoked };
+    await appendAudit(trx, {
+      action: 'password.changed',
+      actorId: userId,
+      subjectId: userId,
+      ...origin,
+      data: { sessions_ended: ended.sessions, grants_revoked: ended.grants, app_passwords_revoked: appPasswords },
+    });
+    return { sessionsEnded: ended.sessions, grantsRevoked: ended.grants, appPasswordsRevoked: appPasswords };
   });
 }

@@ -10,19 +10,32 @@ import { hasSecondFactor, secondFactorsOf } from '../identity/second-factor.ts';
 import { confirmTotpEnrolment, removeTotp, startTotpEnrolment, totpStatus } from '../identity/totp.ts';
 import { requireAccount, type SignedInAccount } from './account-session.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from './recent-sign-in.ts';
+import { endAllButSession } from './sessions.ts';
 
 const page = '/account/security';
 
 /** Notices after a redirect, by code: nothing from the URL is shown as it came. */
 const notices: Record<string, string> = {
-  'password-changed': 'Your password is changed.',
-  'password-changed-revoked': 'Your password is changed. Your app passwords were revoked: create new ones for your devices.',
   'passkey-added': 'Passkey added. You can now sign in with it.',
   'passkey-renamed': 'Passkey renamed.',
   'passkey-removed': 'Passkey removed.',
   'totp-on': 'Authenticator app is on. Sign-in now asks for a code after your password. Generate recovery codes in case you lose your phone.',
   'totp-removed': 'Authenticator app removed.',
 };
+
+const count = (value: unknown) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : 0);
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many.replace('#', String(n)));
+
+/** What a password change ended, from the counts the redirect carries (digits only). */
+function passwordChangedNotice(query: Record<string, unknown>): string {
+  const sessions = count(query.sessions);
+  const appPasswords = count(query.app_passwords);
+  const signedOut = sessions
+    ? `Your password is changed, and you are signed out everywhere else: ${plural(sessions, 'your other session was', 'your # other sessions were')} signed out.`
+    : 'Your password is changed. You were not signed in anywhere else.';
+  const revoked = appPasswords ? ` ${plural(appPasswords, 'Your app password was', 'Your # app passwords were')} revoked: create new ones for your devices.` : '';
+  return signedOut + revoked;
+}
 
 /** /account/security: password, passkeys, authenticator app, recovery codes. */
 export function securityRoutes(hub: HubContext): Router {
@@ -36,7 +49,8 @@ export function securityRoutes(hub: HubContext): Router {
   async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
     const me = account(ctx);
     const [factors, passkeys, totp] = await Promise.all([secondFactorsOf(db, me.user.id), listPasskeys(db, me.user.id), totpStatus(db, me.user.id)]);
-    const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
+    const code = ctx.query.notice;
+    const notice = code === 'password-changed' ? passwordChangedNotice(ctx.query) : typeof code === 'string' ? notices[code] : undefined;
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
@@ -55,9 +69,10 @@ export function securityRoutes(hub: HubContext): Router {
     });
   }
 
-  const done = (ctx: RouterContext, notice: string) => {
+  const done = (ctx: RouterContext, notice: string, counts: Record<string, number> = {}) => {
+    const query = new URLSearchParams({ notice, ...Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, String(v)])) });
     ctx.status = 303;
-    ctx.redirect(`${page}?notice=${notice}`);
+    ctx.redirect(`${page}?${query}`);
   };
 
   /** A fixable error shows on the page with the form; anything else goes to the error handler. */
@@ -77,8 +92,15 @@ export function securityRoutes(hub: HubContext): Router {
       ctx,
       async () => {
         const body = ctx.request.body as Record<string, unknown>;
-        const result = await changePassword(db, hasher, limits, account(ctx).user.id, { currentPassword: body.currentPassword, newPassword: body.newPassword }, { ...origin(ctx), ip: ctx.ip });
-        done(ctx, result.appPasswordsRevoked > 0 ? 'password-changed-revoked' : 'password-changed');
+        const me = account(ctx);
+        const result = await changePassword(
+          { db, hasher, limits, endOtherSessions: endAllButSession },
+          me.user.id,
+          me.sessionUid,
+          { currentPassword: body.currentPassword, newPassword: body.newPassword },
+          { ...origin(ctx), ip: ctx.ip },
+        );
+        done(ctx, 'password-changed', { sessions: result.sessionsEnded, app_passwords: result.appPasswordsRevoked });
       },
       (error) => ({ passwordErrors: error.fields ?? {} }),
     ),

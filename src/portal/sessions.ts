@@ -4,6 +4,7 @@ import { notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { describeUserAgent, type DeviceDescription } from '../identity/device-names.ts';
 import { servicesOfClients } from './client-services.ts';
+import { grantQueries } from './grant-queries.ts';
 import { sessionQueries, type StoredSession } from './session-queries.ts';
 
 export interface SessionView {
@@ -40,23 +41,45 @@ export async function listSessions(db: Knex, userId: string, currentUid: string 
   return views.sort((a, b) => Number(b.current) - Number(a.current) || (b.lastActiveAt?.getTime() ?? 0) - (a.lastActiveAt?.getTime() ?? 0));
 }
 
-async function endSessions(db: Knex, userId: string, sessions: StoredSession[], reason: string, origin: Origin): Promise<number> {
+/**
+ * Ends these sessions in the caller's transaction: each session, its grants and their tokens,
+ * with one session.revoked event per session and one audit entry for them all.
+ */
+export async function endSessionsWithin(trx: Knex, userId: string, sessions: StoredSession[], reason: string, origin: Origin): Promise<number> {
   if (!sessions.length) return 0;
-  await db.transaction(async (trx) => {
-    for (const session of sessions) {
-      await sessionQueries.destroy(trx, session);
-      await appendEvent(trx, { type: 'session.revoked', userId, data: { session_id: session.uid, reason } });
-    }
-    await appendAudit(trx, {
-      action: 'session.revoked',
-      actorId: origin.actorId ?? userId,
-      subjectId: userId,
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      data: { sessions: sessions.map((s) => s.uid), reason },
-    });
+  for (const session of sessions) {
+    await sessionQueries.destroy(trx, session);
+    await appendEvent(trx, { type: 'session.revoked', userId, data: { session_id: session.uid, reason } });
+  }
+  await appendAudit(trx, {
+    action: 'session.revoked',
+    actorId: origin.actorId ?? userId,
+    subjectId: userId,
+    ip: origin.ip,
+    userAgent: origin.userAgent,
+    data: { sessions: sessions.map((s) => s.uid), reason },
   });
   return sessions.length;
+}
+
+const endSessions = (db: Knex, userId: string, sessions: StoredSession[], reason: string, origin: Origin): Promise<number> =>
+  sessions.length ? db.transaction((trx) => endSessionsWithin(trx, userId, sessions, reason, origin)) : Promise.resolve(0);
+
+/** Every live session of a person but the one in use. */
+const otherSessions = async (db: Knex, userId: string, keepUid: string) => (await sessionQueries.activeForUser(db, userId)).filter((s) => s.uid !== keepUid);
+
+/**
+ * Everything a person is signed in with except the session in use, in the caller's transaction:
+ * every other session with its grants and tokens, and the grants left over from sessions that
+ * already ended (a service's refresh token outlives the browser session it was issued in).
+ */
+export async function endAllButSession(trx: Knex, userId: string, keepUid: string, reason: string, origin: Origin): Promise<{ sessions: number; grants: number }> {
+  const sessions = await endSessionsWithin(trx, userId, await otherSessions(trx, userId, keepUid), reason, origin);
+  const kept = await sessionQueries.byUid(trx, userId, keepUid);
+  const keptGrants = new Set(Object.values(kept?.payload.authorizations ?? {}).map((a) => a.grantId));
+  const leftOver = (await grantQueries.forUser(trx, userId)).filter((g) => !keptGrants.has(g.id)).map((g) => g.id);
+  await grantQueries.revoke(trx, leftOver);
+  return { sessions, grants: leftOver.length };
 }
 
 /** Signs one of a person's sessions out: the session, its grants and its tokens end. */
@@ -68,6 +91,5 @@ export async function endSession(db: Knex, userId: string, uid: string, origin: 
 
 /** "Sign out everywhere else": every session but the one in use. */
 export async function endOtherSessions(db: Knex, userId: string, keepUid: string, origin: Origin = {}): Promise<number> {
-  const sessions = (await sessionQueries.activeForUser(db, userId)).filter((s) => s.uid !== keepUid);
-  return endSessions(db, userId, sessions, 'signed_out_elsewhere', origin);
+  return endSessions(db, userId, await otherSessions(db, userId, keepUid), 'signed_out_elsewhere', origin);
 }

@@ -99,7 +99,7 @@ test.serial('changing the password needs a recent sign-in and the current passwo
   await page.getByLabel('Current password').fill(person.password);
   await page.getByLabel('New password').fill('a much longer new passphrase');
   await page.getByRole('button', { name: 'Change password' }).click();
-  await page.waitForURL(/notice=password-changed-revoked/);
+  await page.waitForURL(/notice=password-changed&sessions=0&app_passwords=1/);
   const verify = await fetch(`${hub.url}/api/v1/app-passwords/verify`, {
     method: 'POST',
     headers: { authorization: basic(mail), 'content-type': 'application/json' },
