@@ -31,22 +31,28 @@ export class TtlCache<K, V> {
   }
 }
 
+const absent = Symbol('absent');
+
 /**
  * A cache of database rows that other writers can change: it holds entries only while someone
  * tells it about every change (`live`, set by the database's change notices), drops an entry when
  * told, and never stores a value read before a drop it may have missed (the generation check).
- * Misses are not cached. `ttlMs` bounds an entry's life even so.
+ * `ttlMs` bounds an entry's life even so. A miss is remembered for `missTtlMs` (0: not at all):
+ * only for rows whose key nobody can know before the row is written (random ids), since inserts
+ * send no notice.
  */
 export class CoherentCache<V> {
-  private readonly entries = new Map<string, { value: V; expires: number }>();
+  private readonly entries = new Map<string, { value: V | typeof absent; expires: number }>();
   private readonly ttlMs: number;
+  private readonly missTtlMs: number;
   private readonly maxEntries: number;
   private generation = 0;
   private live = false;
 
-  constructor(ttlMs: number, maxEntries = 20_000) {
+  constructor(ttlMs: number, options: { missTtlMs?: number; maxEntries?: number } = {}) {
     this.ttlMs = ttlMs;
-    this.maxEntries = maxEntries;
+    this.missTtlMs = options.missTtlMs ?? 0;
+    this.maxEntries = options.maxEntries ?? 20_000;
   }
 
   /** Whether changes are being heard; going either way empties the cache. */
@@ -59,22 +65,32 @@ export class CoherentCache<V> {
     return this.entries.size;
   }
 
-  peek(key: string): V | undefined {
+  private lookup(key: string): { value: V | typeof absent } | undefined {
     const hit = this.entries.get(key);
     if (!hit) return undefined;
-    if (hit.expires > Date.now()) return hit.value;
+    if (hit.expires > Date.now()) return hit;
     this.entries.delete(key);
     return undefined;
   }
 
+  peek(key: string): V | undefined {
+    const hit = this.lookup(key);
+    return hit && hit.value !== absent ? hit.value : undefined;
+  }
+
   /** The cached value, or `load()`'s, kept under each of `keys(value)` (`expiresAt`: ms, not later than the TTL). */
   async through(key: string, load: () => Promise<V | undefined>, keys: (value: V) => string[] = () => [key], expiresAt?: (value: V) => number | null): Promise<V | undefined> {
-    const hit = this.peek(key);
-    if (hit !== undefined) return hit;
+    const hit = this.lookup(key);
+    if (hit) return hit.value === absent ? undefined : hit.value;
     const generation = this.generation;
     const value = await load();
-    if (value === undefined || !this.live || generation !== this.generation) return value;
+    if (!this.live || generation !== this.generation) return value;
+    if (value === undefined && !this.missTtlMs) return value;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (value === undefined) {
+      this.entries.set(key, { value: absent, expires: Date.now() + this.missTtlMs });
+      return value;
+    }
     const expires = Math.min(Date.now() + this.ttlMs, expiresAt?.(value) ?? Infinity);
     for (const k of keys(value)) this.entries.set(k, { value, expires });
     return value;

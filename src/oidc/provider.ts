@@ -39,7 +39,8 @@ export interface ProviderCaches {
 export const createProviderCaches = (): ProviderCaches => ({
   clients: new TtlCache(30_000),
   services: new TtlCache(30_000),
-  models: new CoherentCache(60_000),
+  // Models have random ids that nobody knows before the row is written: a miss may be remembered.
+  models: new CoherentCache(60_000, { missTtlMs: 10_000 }),
   users: new CoherentCache(60_000),
 });
 
