@@ -26,6 +26,7 @@ import * as m062 from './062-webhooks.ts';
 import * as m063 from './063-webhook-deliveries.ts';
 import * as m064 from './064-devices.ts';
 import * as m090 from './090-change-notices.ts';
+import * as m024 from './024-email-change-tokens.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -61,4 +62,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['063-webhook-deliveries', m063],
   ['064-devices', m064],
   ['090-change-notices', m090],
+  ['024-email-change-tokens', m024],
 ];

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export type EmailTokenPurpose = 'verify_email' | 'reset_password';
+export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
 
 export interface EmailTokenRow {
   id: string;
