@@ -7,6 +7,10 @@ export interface MailTemplates {
   resetPassword(input: { to: string; name: string; link: string; minutes: number; ip: string | null }): MailMessage;
   /** "Your password was changed", "A new device signed in to your account", … */
   securityNotice(input: { to: string; name: string; subject: string; what: string; ip?: string | null; device?: string | null }): MailMessage;
+  /** To the NEW address when a person asks to change their email: the link and code that prove it. */
+  changeEmail(input: { to: string; name: string; link: string; code: string; minutes: number }): MailMessage;
+  /** To the OLD address once the change is done: `email` is the new one. */
+  emailChanged(input: { to: string; name: string; email: string; ip?: string | null; device?: string | null }): MailMessage;
 }
 
 const when = () => new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -27,6 +31,16 @@ export function mailTemplates(views: Views, issuer: string): MailTemplates {
       to: input.to,
       subject: input.subject,
       text: views.render('email/security-notice.njk', { ...input, when: when(), securityUrl: `${issuer}/account/security` }),
+    }),
+    changeEmail: (input) => ({
+      to: input.to,
+      subject: `Your code is ${input.code}: confirm your new email for UniQVerse`,
+      text: views.render('email/change-email.njk', { ...input, email: input.to }),
+    }),
+    emailChanged: (input) => ({
+      to: input.to,
+      subject: 'Your UniQVerse email was changed',
+      text: views.render('email/email-changed.njk', { ...input, when: when() }),
     }),
   };
 }
