@@ -6,6 +6,7 @@ import { adminRoutes } from '../admin/routes.ts';
 import { accountSignInRoutes, loadAccount } from './account-session.ts';
 import { accountDeletedRoutes } from './account-deleted.ts';
 import { activityRoutes } from './activity-routes.ts';
+import { emailChangeRoutes } from './email-change-routes.ts';
 import { homeRoutes } from './home-routes.ts';
 import { privacyRoutes } from './privacy-routes.ts';
 import { recordAuthorizationSightings, recordPortalSighting } from './session-sightings.ts';
@@ -37,5 +38,6 @@ export function portalRoutes(hub: HubContext, areas: Array<(hub: HubContext) => 
   });
 
   for (const area of [...portalAreas, ...areas]) router.use(area(hub).routes());
+  router.use(emailChangeRoutes(hub).routes());
   return router;
 }
