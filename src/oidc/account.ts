@@ -1,21 +1,32 @@
 import type { Knex } from 'knex';
 import type { Account } from 'oidc-provider';
-import { userQueries } from '../identity/user-queries.ts';
+import { sharedClaims } from '../portal/data-sharing.ts';
+import { accountQueries } from './account-queries.ts';
 
-/** The provider's view of a person: unknown or disabled accounts are not found, which ends their sessions and tokens. */
-export async function findAccount(db: Knex, sub: string): Promise<Account | undefined> {
+/**
+ * The provider's view of a person: unknown or disabled accounts are not found, which ends their
+ * sessions and tokens. `clientId` is the client the claims are for: what the person turned off
+ * for its service on the privacy page is left out, whatever its grant says (grants made since
+ * leave those scopes out already; this holds for older grants and tokens too).
+ */
+export async function findAccount(db: Knex, sub: string, clientId?: string): Promise<Account | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
-  const user = await userQueries.byId(db, sub);
+  const user = await accountQueries.withSharing(db, sub, clientId);
   if (!user || user.disabled_at) return undefined;
+  const sharing = { profile: user.share_profile ?? true, email: user.share_email ?? true };
   return {
     accountId: user.id,
-    claims: () => ({
-      sub: user.id,
-      email: user.email,
-      email_verified: user.email_verified,
-      name: user.name,
-      preferred_username: user.email,
-      updated_at: Math.floor(new Date(user.updated_at).getTime() / 1000),
-    }),
+    claims: () =>
+      sharedClaims(
+        {
+          sub: user.id,
+          email: user.email,
+          email_verified: user.email_verified,
+          name: user.name,
+          preferred_username: user.email,
+          updated_at: Math.floor(new Date(user.updated_at).getTime() / 1000),
+        },
+        sharing,
+      ) as { sub: string },
   };
 }

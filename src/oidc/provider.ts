@@ -102,7 +102,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       },
     ],
     extraClientMetadata: { properties: ['urn:uniqverse:service', 'urn:uniqverse:first_party'] },
-    findAccount: (ctx, sub) => findAccount(db, sub),
+    // The token's client (or the client at hand: userinfo, the token endpoint) decides which service's privacy choice applies.
+    findAccount: (ctx, sub, token) => findAccount(db, sub, (token as { clientId?: string } | undefined)?.clientId ?? ctx?.oidc?.client?.clientId),
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],

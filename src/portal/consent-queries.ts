@@ -16,6 +16,12 @@ export const consentQueries = {
   },
   find: (db: Knex, userId: string, serviceId: string): Promise<ConsentRow | undefined> =>
     db('service_consents').where({ user_id: userId, service_id: serviceId }).first(),
+  /** The person's choice for the service a client belongs to (none for the portal or a service without a choice). */
+  forClient: (db: Knex, userId: string, clientId: string): Promise<Pick<ConsentRow, 'share_profile' | 'share_email'> | undefined> =>
+    db('clients as c')
+      .join('service_consents as sc', 'sc.service_id', 'c.service_id')
+      .where({ 'c.client_id': clientId, 'sc.user_id': userId })
+      .first('sc.share_profile', 'sc.share_email'),
   save: (db: Knex, row: Omit<ConsentRow, 'updated_at'>) =>
     db('service_consents')
       .insert(row)
