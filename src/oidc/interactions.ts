@@ -14,6 +14,7 @@ import { formBody } from '../http/body.ts';
 import type { ProviderHolder } from './provider-holder.ts';
 import { needsSecondFactor } from '../identity/second-factor.ts';
 import { askForSecondFactor } from './second-factor-routes.ts';
+import { withheldFor, type Withheld } from '../portal/data-sharing.ts';
 
 export interface InteractionDeps {
   holder: ProviderHolder;
@@ -29,6 +30,10 @@ export interface InteractionDeps {
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** What the person turned off for the service of the client asking (nothing before they sign in). */
+const withheldFrom = (db: Knex, interaction: Interaction) =>
+  interaction.session?.accountId ? withheldFor(db, interaction.session.accountId, interaction.params.client_id as string) : Promise.resolve({ scopes: [], claims: [] });
+
 const scopeWords: Record<string, string> = {
   openid: 'Know who you are (your account id)',
   email: 'See your email address',
@@ -36,28 +41,43 @@ const scopeWords: Record<string, string> = {
   offline_access: 'Stay connected when you are not using it',
 };
 
-/** Grants what the request asks for: used on "Allow" and, silently, for first-party services. */
-export async function grantRequested(provider: Provider, interaction: Interaction): Promise<InteractionResults> {
+/**
+ * Grants what the request asks for: used on "Allow" and, silently, for first-party services.
+ * What the person turned off for the client's service on the privacy page (`withheld`) is
+ * recorded as refused instead: the service does not get it, and is not asked about again
+ * until the person turns it back on (src/portal/privacy.ts lifts the refusal then).
+ */
+export async function grantRequested(provider: Provider, interaction: Interaction, withheld: Withheld = { scopes: [], claims: [] }): Promise<InteractionResults> {
   const { prompt, params, session } = interaction;
   const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
   const grant = interaction.grantId
     ? await provider.Grant.find(interaction.grantId)
     : new provider.Grant({ accountId: session!.accountId, clientId: params.client_id as string });
   if (!grant) throw new Error('grant vanished during the interaction');
-  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  const scopes = (details.missingOIDCScope ?? []).filter((s) => !withheld.scopes.includes(s));
+  const claims = (details.missingOIDCClaims ?? []).filter((c) => !withheld.claims.includes(c));
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+  if (claims.length) grant.addOIDCClaims(claims);
+  if (withheld.scopes.length) grant.rejectOIDCScope(withheld.scopes.join(' '));
+  if (withheld.claims.length) grant.rejectOIDCClaims(withheld.claims);
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
   return { consent: interaction.grantId ? {} : { grantId } };
 }
 
-function consentAsks(interaction: Interaction): string[] {
+/** The data a service may be refused, in the words of the privacy page. */
+const withheldWords: Record<string, string> = { email: 'Your email address', profile: 'Your name' };
+
+/** What the consent page lists: what the service will be able to do, and what it asked for that stays off. */
+function consentAsks(interaction: Interaction, withheld: Withheld): { asks: string[]; off: string[] } {
   const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-  const asks = (details.missingOIDCScope ?? []).map((s) => scopeWords[s] ?? `Use the "${s}" permission`);
+  const asks = (details.missingOIDCScope ?? []).filter((s) => !withheld.scopes.includes(s)).map((s) => scopeWords[s] ?? `Use the "${s}" permission`);
   for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
     asks.push(`Act for you at ${resource}${scopes.length ? ` (${scopes.join(', ')})` : ''}`);
   }
-  return asks.length ? asks : ['Know that you signed in'];
+  const requested = String(interaction.params.scope ?? '').split(' ');
+  const off = withheld.scopes.filter((s) => requested.includes(s)).map((s) => withheldWords[s] ?? s);
+  return { asks: asks.length ? asks : ['Know that you signed in'], off };
 }
 
 export function interactionRoutes(deps: InteractionDeps): Router {
@@ -105,9 +125,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (interaction.prompt.name === 'login' && ctx.cookies.get(signupIntentCookie)) return ctx.redirect(`/interaction/${interaction.uid}/signup`);
     if (interaction.prompt.name === 'login') return renderLogin(ctx, provider, interaction);
     const { client, name } = await clientFor(provider, interaction);
-    if (client?.['urn:uniqverse:first_party' as never] === true) return finish(ctx, provider, await grantRequested(provider, interaction));
+    const withheld = await withheldFrom(db, interaction);
+    if (client?.['urn:uniqverse:first_party' as never] === true) return finish(ctx, provider, await grantRequested(provider, interaction, withheld));
     const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
-    page(ctx, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, asks: consentAsks(interaction) });
+    page(ctx, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld) });
   });
 
   router.post('/interaction/:uid/login', formBody, async (ctx) => {
@@ -134,7 +155,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.prompt.name !== 'consent') ctx.throw(400, 'There is nothing to allow in this step.');
-    await finish(ctx, provider, await grantRequested(provider, interaction));
+    await finish(ctx, provider, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {
