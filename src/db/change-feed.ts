@@ -17,6 +17,13 @@ export interface ChangeAwareCaches {
   users: CoherentCache<unknown>;
 }
 
+/** A write sent with `localWriteMark` in front (knex leaves comments out of inserts, updates and deletes). */
+export async function markedWrite<T>(db: Knex, builder: Knex.QueryBuilder): Promise<{ rows: T[]; count: number }> {
+  const { sql, bindings } = builder.toSQL();
+  const result = (await db.raw(`/* ${localWriteMark} */ ${sql}`, bindings)) as { rows?: T[]; rowCount?: number | null; affectedRows?: number };
+  return { rows: result.rows ?? [], count: result.rowCount ?? result.affectedRows ?? 0 };
+}
+
 export const modelCacheKey = (model: string, by: 'id' | 'uid', value: string) => `${model} ${by} ${value}`;
 
 const writes = /^(?:\/\*.*?\*\/\s*)?(update|delete|insert)\b/i;

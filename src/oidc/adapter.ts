@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { CoherentCache } from '../cache.ts';
-import { localWriteMark, modelCacheKey } from '../db/change-feed.ts';
+import { markedWrite, modelCacheKey } from '../db/change-feed.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -46,9 +46,9 @@ export class KnexModelAdapter implements Adapter {
     return this.db('oidc_models').where({ model: this.model });
   }
 
-  /** Our own writes: they drop exactly what they change (other writes empty the cache, src/db/change-feed.ts). */
-  private ownWrite() {
-    return this.rows().comment(localWriteMark);
+  /** Our own writes drop exactly what they change; the change feed empties the cache for any other. */
+  private async ownWrite<T>(builder: Knex.QueryBuilder): Promise<T[]> {
+    return (await markedWrite<T>(this.db, builder)).rows;
   }
 
   private keysOf(id: string, uid: unknown): string[] {
@@ -80,9 +80,7 @@ export class KnexModelAdapter implements Adapter {
       expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
     };
     this.forget(id, payload.uid);
-    // knex drops comments from inserts: send the built statement with the mark in front.
-    const upsert = this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']).toSQL();
-    await this.db.raw(`/* ${localWriteMark} */ ${upsert.sql}`, upsert.bindings);
+    await this.ownWrite(this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']));
     this.forget(id, payload.uid);
   }
 
@@ -100,7 +98,7 @@ export class KnexModelAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     this.forget(id);
-    const updated = await this.ownWrite().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']);
+    const updated = await this.ownWrite(this.rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']));
     this.forget(id);
     if (updated.length === 0 && consumable.has(this.model)) {
       const row = await this.rows().andWhere({ id }).first('grant_id');
@@ -111,7 +109,7 @@ export class KnexModelAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     this.forget(id);
-    await this.ownWrite().andWhere({ id }).delete();
+    await this.ownWrite(this.rows().andWhere({ id }).delete());
     this.forget(id);
   }
 
@@ -136,7 +134,7 @@ export async function revokeGrant(db: Knex, grantId: string): Promise<void> {
 /** Deletes expired rows; run periodically. */
 export async function deleteExpiredModels(db: Knex): Promise<number> {
   // Marked: a cached entry never outlives its row's expiry, so the sweep need not empty the cache.
-  return db('oidc_models').comment(localWriteMark).where('expires_at', '<', db.fn.now()).delete();
+  return (await markedWrite(db, db('oidc_models').where('expires_at', '<', db.fn.now()).delete())).count;
 }
 
 /** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through a cache. */
