@@ -12,7 +12,7 @@ import { installMetadataCache } from './cached-metadata.ts';
 import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
-import { sessionTtl } from '../identity/session-policy.ts';
+import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
 import type { UserRow } from '../identity/user-queries.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
@@ -126,7 +126,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     },
     cookies: {
       keys: [deriveKey(config.secret, 'cookie-signing').toString('base64url')],
-      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.production },
+      long: sessionCookieFlags(config.production),
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.production },
     },
     enabledJWA: {

@@ -1,8 +1,11 @@
 import type { Context, Next } from 'koa';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import type Provider from 'oidc-provider';
 import { randomToken } from '../crypto/tokens.ts';
+import { extendedExpiry, sessionCookieFlags } from '../identity/session-policy.ts';
 import { userQueries, type UserRow } from '../identity/user-queries.ts';
+import { KnexModelAdapter } from '../oidc/adapter.ts';
 import type { ProviderHolder } from '../oidc/provider-holder.ts';
 import { portalClientId } from '../oidc/provider.ts';
 import type { Csrf } from '../http/csrf.ts';
@@ -28,9 +31,36 @@ export function safeReturnTo(value: unknown, fallback = '/account'): string {
   return value;
 }
 
-export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex) {
+type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
+
+/**
+ * Using the portal keeps the sign-in alive, as using a service does: the session's idle expiry
+ * moves to now + 2 days (never past 14 days from the sign-in), in the database and in the
+ * cookie, at most once every few minutes per session (sessionPolicy.refreshSeconds). Only the
+ * expiry is written, and only while the row lives, so a sign-out or a new sign-in in another
+ * tab meanwhile is never undone. (/hub/events, the live stream, reads the session elsewhere and
+ * keeps nothing alive: an open tab is not use.)
+ */
+async function extendIdleExpiry(ctx: Context, provider: Provider, session: ProviderSession, production: boolean): Promise<void> {
+  const exp = extendedExpiry(session);
+  const adapter = provider.Session.adapter;
+  if (exp === null || !(adapter instanceof KnexModelAdapter)) return;
+  if (!(await adapter.extendExpiry(session.jti, exp))) return;
+  session.exp = exp;
+  // A transient session's cookie lasts as long as the browser: it has no expiry to move.
+  if (session.transient) return;
+  const flags = sessionCookieFlags(production);
+  const cookies = provider.createContext(ctx.req, ctx.res).cookies;
+  cookies.secure = cookies.secure || ctx.secure;
+  // As the provider: a Secure cookie is never sent over plain http (cookies would throw).
+  if (flags.secure && !cookies.secure) return;
+  cookies.set(provider.cookieName('session'), session.jti, { ...flags, expires: new Date(exp * 1000) });
+}
+
+export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex, options: { production: boolean }) {
   return async function readAccountSession(ctx: Context, next: Next) {
-    const session = await holder.current.Session.get(ctx as never);
+    const provider = holder.current;
+    const session = await provider.Session.get(ctx as never);
     if (session.accountId) {
       const user = await userQueries.byId(db, session.accountId);
       if (user && !user.disabled_at) {
@@ -44,6 +74,7 @@ export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex) {
           csrfToken: csrf.tokenFor(session.uid),
         };
         ctx.state.account = account;
+        await extendIdleExpiry(ctx, provider, session, options.production);
       }
     }
     await next();

@@ -25,7 +25,7 @@ export function portalRoutes(hub: HubContext, areas: Array<(hub: HubContext) => 
   const router = new Router();
   const csrf = createCsrf(hub.config.secret);
   recordAuthorizationSightings(hub.holder, hub.db, hub.logger);
-  router.use(['/account', '/admin'], loadAccount(hub.holder, csrf, hub.db));
+  router.use(['/account', '/admin'], loadAccount(hub.holder, csrf, hub.db, { production: hub.config.production }));
   router.use(['/account', '/admin'], recordPortalSighting(hub.db, hub.logger));
   router.use(['/account', '/admin'], formBody);
   router.use(['/account', '/admin'], csrf.verify);
