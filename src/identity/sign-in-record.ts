@@ -2,9 +2,12 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
 import { randomToken, sha256 } from '../crypto/tokens.ts';
+import { appendEvent } from '../events/outbox.ts';
+import { clientQueries } from '../hub/client-queries.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { MailTemplates } from '../mail/messages.ts';
+import { describeUserAgent } from './device-names.ts';
 import { knownDeviceQueries } from './known-device-queries.ts';
 import type { UserRow } from './user-queries.ts';
 
@@ -18,12 +21,23 @@ export interface SignInRecordDeps {
   secureCookies: boolean;
 }
 
+/** The provider's interaction the sign-in answers, as far as recording it needs. */
+export interface SignInInteraction {
+  params: { client_id?: unknown };
+  /** Present when the browser already had a session of some account when the interaction began. */
+  session?: { accountId: string; uid: string } | undefined;
+}
+
 /**
- * What happens once a sign-in is complete (every factor passed): the audit entry, and a notice
- * by mail when this browser has not signed in to the account before. A browser is recognised by
- * a long-lived random cookie, of which only a hash is stored.
+ * What happens once a sign-in is complete (every factor passed): the audit entry, the
+ * session.created event, and a notice by mail when this browser has not signed in to the account
+ * before. A browser is recognised by a long-lived random cookie, of which only a hash is stored.
+ *
+ * The provider creates the session (and its uid) only after this, when the browser comes back
+ * to it with the result, so session.created carries no session_id. A step-up (the browser's own
+ * session of this person asked to sign in again) creates no session and writes no event.
  */
-export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: UserRow, amr: string[]): Promise<void> {
+export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
   const origin = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
   let device = ctx.cookies.get(deviceCookie);
   if (!device || !/^[\w-]{43}$/.test(device)) {
@@ -33,6 +47,9 @@ export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: U
   const deviceHash = sha256(`device:${device}`);
   const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
+    if (interaction.session?.accountId !== user.id) {
+      await appendEvent(trx, { type: 'session.created', userId: user.id, data: await sessionDetails(trx, origin, amr, interaction) });
+    }
     return knownDeviceQueries.see(trx, { user_id: user.id, device_hash: deviceHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
   });
   if (isNew && !firstEver) {
@@ -45,4 +62,15 @@ export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: U
       device: origin.userAgent,
     }));
   }
+}
+
+/** What session.created says: the device in words, the address, the factors, and the service asked through. */
+async function sessionDetails(trx: Knex, origin: { ip: string | null; userAgent: string | null }, amr: string[], interaction: SignInInteraction) {
+  const device = describeUserAgent(origin.userAgent);
+  const data: Record<string, unknown> = { device: device.name, device_kind: device.kind, ip: origin.ip, amr };
+  const clientId = typeof interaction.params.client_id === 'string' ? interaction.params.client_id : null;
+  // Only a service's client is named: the portal's own sign-in (no clients row) is not a service's.
+  const client = clientId ? await clientQueries.byId(trx, clientId) : undefined;
+  if (client?.service_slug) Object.assign(data, { client_id: client.client_id, service: client.service_slug });
+  return data;
 }

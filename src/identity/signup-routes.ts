@@ -67,7 +67,7 @@ export function signupRoutes(hub: HubContext): Router {
       const problem = formProblem(error);
       return render(ctx, interaction, { name: body.name, email: body.email, error: problem.message, fields: problem.fields }, problem.status);
     }
-    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.production }, ctx, user, ['pwd']);
+    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.production }, ctx, user, ['pwd'], interaction);
     const to = await holder.current.interactionResult(ctx.req, ctx.res, {
       login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
     }, { mergeWithLastSubmission: false });

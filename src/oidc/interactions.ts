@@ -145,7 +145,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
     if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
-    await recordSignIn(signInRecord, ctx, result.user, ['pwd']);
+    await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
     await finish(ctx, provider, {
       login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
     });

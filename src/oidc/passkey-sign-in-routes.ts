@@ -66,7 +66,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
       throw error;
     }
     await limits.succeed(attempt);
-    await recordSignIn(signInRecord, ctx, user, passkeyAmr);
+    await recordSignIn(signInRecord, ctx, user, passkeyAmr, interaction);
     await finishJson(ctx, provider, user.id, passkeyAmr);
   });
 
@@ -96,7 +96,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
     const done = await finishSecondFactorWithPasskey(db, interaction.uid);
     const user = await userQueries.byId(db, done.userId);
     if (!user || user.disabled_at) throw refused();
-    await recordSignIn(signInRecord, ctx, user, done.amr);
+    await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
     await finishJson(ctx, provider, user.id, done.amr);
   });
 

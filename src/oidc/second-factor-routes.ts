@@ -84,7 +84,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     }
     const user = await userQueries.byId(db, done.userId);
     if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
-    await recordSignIn(signInRecord, ctx, user, done.amr);
+    await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
     const location = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: done.userId, amr: done.amr, acr: done.acr, remember: true } }, { mergeWithLastSubmission: false });
     if (done.recoveryCodesLeft !== undefined) {
       // Say how many are left before moving on: the person may need to make new ones.

@@ -61,7 +61,7 @@ test('device app: services, entitlements, devices and activity, each answer as d
   const broken = await call(t, hub, 'POST', '/hub/devices', '/hub/devices', token, '{"kind":', { 'content-type': 'application/json' });
   t.is(broken.status, 400);
 
-  // Activity: the device events, newest first, page by page.
+  // Activity: the device events, the sign-in that got the token, newest first, page by page.
   const page1 = await eventually(async () => {
     const response = await call(t, hub, 'GET', '/hub/activity', '/hub/activity?limit=2', token);
     return response.body.items.length === 2 ? response : null;
@@ -69,9 +69,10 @@ test('device app: services, entitlements, devices and activity, each answer as d
   t.deepEqual(page1.body.items.map((e: { type: string }) => e.type), ['device.revoked', 'device.registered']);
   t.truthy(page1.body.next);
   const page2 = await call(t, hub, 'GET', '/hub/activity', `/hub/activity?limit=2&before=${page1.body.next}`, token);
-  t.deepEqual(page2.body.items.map((e: { type: string }) => e.type), ['device.registered', 'entitlement.granted']);
+  t.deepEqual(page2.body.items.map((e: { type: string }) => e.type), ['device.registered', 'session.created']);
+  t.like(page2.body.items[1].data, { service: 'vezepyweb', amr: ['pwd'], ip: '127.0.0.1' });
   const page3 = await call(t, hub, 'GET', '/hub/activity', `/hub/activity?limit=2&before=${page2.body.next}`, token);
-  t.deepEqual(page3.body.items.map((e: { type: string }) => e.type), ['user.signup']);
+  t.deepEqual(page3.body.items.map((e: { type: string }) => e.type), ['entitlement.granted', 'user.signup']);
   t.is(page3.body.next, null);
   const onlyGame = await call(t, hub, 'GET', '/hub/activity', '/hub/activity?service=vezepygame', token);
   t.deepEqual(onlyGame.body.items.map((e: { type: string }) => e.type), ['entitlement.granted']);

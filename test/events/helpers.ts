@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import WebSocket from 'ws';
 import type { Hub } from '../../src/hub.ts';
+import { compareStreamIds } from '../../src/events/stream-ids.ts';
 import { makeClient, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { signedInTokens } from '../helpers/oidc.ts';
 
@@ -15,6 +16,16 @@ export async function eventually<T>(check: () => T | Promise<T>, ms = 10_000, wh
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Waits until every event written so far is published and this instance's live reader has read
+ * it: a stream opened afterwards starts after them (sign-ins write session.created, for one).
+ */
+export async function eventsSettled(hub: Hub, ms = 10_000): Promise<void> {
+  await eventually(async () => Number((await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n) === 0, ms, 'the relay to catch up');
+  const last = await hub.events.bus.lastId();
+  await eventually(() => compareStreamIds(hub.events.live.position, last) >= 0, ms, 'the live reader to catch up');
 }
 
 export const hubAudience = (hub: Hub) => `${hub.url}/hub`;

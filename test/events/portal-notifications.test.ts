@@ -3,6 +3,8 @@ import { grant, makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { createService } from '../../src/hub/services.ts';
+import { launchBrowser, newPage, signInInBrowser } from '../helpers/browser.ts';
+import { userAgents } from '../portal/named-agent.ts';
 import { SseClient } from './helpers.ts';
 
 test('the portal\'s notification area (htmx SSE) gets toasts: "New entitlement available: VEZEPyGame pro"', async (t) => {
@@ -29,4 +31,25 @@ test('the portal\'s notification area (htmx SSE) gets toasts: "New entitlement a
   const escaped = await sse.waitFor((m) => m.event === 'message' && m.data.includes('alert'));
   t.false(escaped.data.includes('<script>'));
   t.true(escaped.data.includes('&lt;script&gt;'));
+});
+
+test('signed in in one browser, a person sees "New sign-in from Safari on iPhone" when they sign in on their phone', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  const { page } = await newPage(t);
+  page.setDefaultTimeout(60_000);
+  // The portal opens its notification stream (htmx SSE) once the account page has loaded.
+  const streamOpen = page.waitForResponse((r) => new URL(r.url()).pathname === '/hub/events' && r.status() === 200);
+  await signInInBrowser(page, hub.url, person.email, person.password);
+  await streamOpen;
+
+  const phone = await (await launchBrowser()).newContext({ userAgent: userAgents.iPhone, viewport: { width: 390, height: 844 } });
+  t.teardown(() => phone.close());
+  const phonePage = await phone.newPage();
+  phonePage.setDefaultTimeout(60_000);
+  await signInInBrowser(phonePage, hub.url, person.email, person.password);
+
+  const toast = page.locator('#notifications .toast', { hasText: 'New sign-in from Safari on iPhone' });
+  await toast.waitFor({ timeout: 30_000 });
+  t.is(await toast.getAttribute('data-event'), 'session.created');
 });

@@ -46,14 +46,16 @@ test('a crash between publishing and marking sends the events again; live client
   const stream = await streamSince(hub, position);
   t.is(stream.length, 10, 'sent twice to the stream');
   t.is(new Set(stream.map((e) => e.event.id)).size, 5, 'with the same event ids');
-  await eventually(() => sse.events.length >= 5, 10_000, 'five live events');
-  t.deepEqual(sse.events.map((e) => e.envelope.data.n), [0, 1, 2, 3, 4], 'each once, in order');
+  // The sign-ins that got the tokens write session.created too: only the scores are counted.
+  const scores = (client: SseClient) => client.events.filter((e) => e.type === 'game.score.changed').map((e) => e.envelope.data.n);
+  await eventually(() => scores(sse).length >= 5, 10_000, 'five live events');
+  t.deepEqual(scores(sse), [0, 1, 2, 3, 4], 'each once, in order');
 
   // A client resuming from before the crash gets each event once too.
   const resumed = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${await personToken(hub, person, 'vezepyweb')}`, 'last-event-id': position });
   t.teardown(() => resumed.close());
   await resumed.waitFor((m) => m.event === 'ready');
-  t.deepEqual(resumed.events.map((e) => e.envelope.data.n), [0, 1, 2, 3, 4]);
+  t.deepEqual(scores(resumed), [0, 1, 2, 3, 4]);
 });
 
 test('several relays at once publish every event exactly once, each person\'s in order', async (t) => {

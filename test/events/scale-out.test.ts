@@ -36,16 +36,19 @@ shared('two hub instances on one Postgres and Redis: clients on both see every e
   t.is(device.status, 201);
   for (const tier of ['platinum', 'diamond']) await grant(b, ada.email, 'vezepygame', tier);
 
+  // The two sign-ins' session.created may or may not reach a stream opened about then: left out.
+  const changes = (client: SseClient) => client.events.filter((e) => e.type !== 'session.created');
   const expected = ['entitlement.granted', 'entitlement.changed', 'entitlement.changed', 'device.registered', 'entitlement.changed', 'entitlement.changed'];
   for (const client of [onA, onB]) {
-    await eventually(() => client.events.length >= expected.length, 15_000, 'every event on both instances');
-    t.deepEqual(client.events.map((e) => e.type), expected);
-    t.deepEqual(client.events.filter((e) => e.type !== 'device.registered').map((e) => e.envelope.data.tier), ['bronze', 'silver', 'gold', 'platinum', 'diamond']);
+    await eventually(() => changes(client).length >= expected.length, 15_000, 'every event on both instances');
+    t.deepEqual(changes(client).map((e) => e.type), expected);
+    t.deepEqual(changes(client).filter((e) => e.type !== 'device.registered').map((e) => e.envelope.data.tier), ['bronze', 'silver', 'gold', 'platinum', 'diamond']);
   }
-  t.deepEqual(onA.events.map((e) => e.id), onB.events.map((e) => e.id), 'the same stream ids everywhere');
+  t.deepEqual(changes(onA).map((e) => e.id), changes(onB).map((e) => e.id), 'the same stream ids everywhere');
 
-  // device.* is the person's own business, not the game's: five entitlement events go to its webhook.
-  await eventually(() => receiver.received.length >= 5, 15_000, 'webhooks');
-  const ids = receiver.received.filter((r) => JSON.parse(r.body).type !== 'user.signup').map((r) => r.headers['webhook-id']);
-  t.deepEqual(ids, onA.events.filter((e) => e.type.startsWith('entitlement.')).map((e) => e.envelope.id), 'in order, each by one instance only');
+  // device.* is the person's own business, not the game's: five entitlement events go to its webhook
+  // (user.signup and session.created go too when relayed after the first grant: a race, left out).
+  const entitlementIds = () => receiver.received.filter((r) => JSON.parse(r.body).type.startsWith('entitlement.')).map((r) => r.headers['webhook-id']);
+  await eventually(() => entitlementIds().length >= 5, 15_000, 'webhooks');
+  t.deepEqual(entitlementIds(), changes(onA).filter((e) => e.type.startsWith('entitlement.')).map((e) => e.envelope.id), 'in order, each by one instance only');
 });

@@ -4,8 +4,10 @@ import { appendEvent } from '../../src/events/outbox.ts';
 import { webhookQueries } from '../../src/events/webhook-queries.ts';
 import { createWebhook, deliveryAttempts, listDeliveries, listWebhooks, replayDelivery } from '../../src/events/webhooks.ts';
 import type { Hub } from '../../src/hub.ts';
-import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
+import { grant, makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { authorize } from '../helpers/oidc.ts';
+import { NamedAgent, userAgents } from '../portal/named-agent.ts';
 import { webhooksCreate } from '../../src/cli/webhooks.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 import { api, eventually, serviceToken, webhookReceiver, type ReceivedWebhook } from './helpers.ts';
@@ -44,6 +46,22 @@ const userEvent = (hub: Hub, userId: string, type: string, data: Record<string, 
 async function postAs(hub: Hub, token: string, body: Record<string, unknown>) {
   return api(hub, '/api/v1/events', token, { method: 'POST', body: JSON.stringify(body) });
 }
+
+/** Signs the person in at a service from a browser of its own (sign-in pages, consent): a new session. */
+async function signInAt(hub: Hub, person: Person, service: string, userAgent: string): Promise<NamedAgent> {
+  const client = await makeClient(hub, { service, type: 'web' });
+  const agent = new NamedAgent(userAgent);
+  await authorize({ hub, rp: await relyingParty(hub, client), person }, {}, agent);
+  return agent;
+}
+
+/** Waits until the relay has published every event written so far (and so queued their deliveries). */
+const relayed = (hub: Hub) =>
+  eventually(async () => Number((await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n) === 0, 15_000, 'the relay to catch up');
+
+/** The event types queued for a webhook about one person, in order. */
+const queuedTypes = async (hub: Hub, webhookId: string, userId: string) =>
+  (await hub.db('webhook_deliveries').where({ webhook_id: webhookId, ordering_key: userId }).orderBy('event_seq').select('event_type')).map((d: { event_type: string }) => d.event_type);
 
 test('a service receives its own and its people\'s events, signed by the Standard Webhooks scheme', async (t) => {
   const hub = await startTestHub(t);
@@ -219,3 +237,31 @@ test('uniqverse webhooks create --json gives { id, secret } that signs the deliv
   await eventually(() => receiver.received.length === 1, 15_000, 'a delivery');
   t.true(verifyStandardWebhook(secret, receiver.received[0]!));
 });
+
+test('a service hears of its people\'s new sign-ins (session.created): the device, the address, the factors, the service signed in at', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  const player = await makePerson(hub);
+  const stranger = await makePerson(hub);
+  await grant(hub, player.email, 'vezepygame', 'basic');
+
+  await signInAt(hub, player, 'vezepygame', userAgents.playStation);
+  await signInAt(hub, stranger, 'vezepyweb', userAgents.iPhone);
+  const signIn = await eventually(() => receiver.received.find((r) => envelope(r).type === 'session.created'), 15_000, 'session.created');
+  const event = envelope(signIn);
+  t.is(event.user_id, player.id);
+  t.is(event.service, undefined, 'about the person, not an event of the service');
+  const client = await hub.db('clients').where({ service_id: hub.db('services').where({ slug: 'vezepygame' }).select('id') }).first('client_id');
+  t.deepEqual(event.data, { device: 'PlayStation 5', device_kind: 'console', ip: '127.0.0.1', amr: ['pwd'], client_id: client.client_id, service: 'vezepygame' });
+  t.true(verifyStandardWebhook(hook.secret, signIn));
+
+  // The stranger holds nothing at the game: their sign-in (at another service) is not the game's business.
+  await relayed(hub);
+  t.deepEqual(await queuedTypes(hub, hook.id, stranger.id), []);
+  t.like((await hub.db('outbox').where({ type: 'session.created', user_id: stranger.id }).first()).data, { device: 'Safari on iPhone', service: 'vezepyweb' });
+});
+
