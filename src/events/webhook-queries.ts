@@ -93,6 +93,19 @@ export const webhookQueries = {
     return related;
   },
 
+  /** For each person, the services they keep their activity from (privacy page: "Your activity" off). */
+  activityHidden: async (trx: Knex, userIds: string[]): Promise<Map<string, Set<string>>> => {
+    const hidden = new Map<string, Set<string>>();
+    if (!userIds.length) return hidden;
+    const rows: Array<{ user_id: string; service_id: string }> = await trx('service_consents').whereIn('user_id', userIds).where('share_activity', false).select('user_id', 'service_id');
+    for (const { user_id: userId, service_id: serviceId } of rows) {
+      let set = hidden.get(userId);
+      if (!set) hidden.set(userId, (set = new Set()));
+      set.add(serviceId);
+    }
+    return hidden;
+  },
+
   insertDeliveries: async (trx: Knex, rows: NewDelivery[]) => {
     for (let i = 0; i < rows.length; i += 500) {
       await trx('webhook_deliveries').insert(rows.slice(i, i + 500)).onConflict(['webhook_id', 'event_id']).ignore();

@@ -55,6 +55,14 @@ async function signInAt(hub: Hub, person: Person, service: string, userAgent: st
   return agent;
 }
 
+/** A portal form posted as the person in `agent`'s browser (with the CSRF token of its session). */
+async function portalPost(hub: Hub, agent: NamedAgent, path: string, form: Record<string, string>): Promise<number> {
+  const { response } = await agent.follow(`${hub.url}/account`, hub.url);
+  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(await response.text())?.[1];
+  if (!csrf) throw new Error('the agent is not signed in to the portal');
+  return (await agent.postForm(`${hub.url}${path}`, { ...form, _csrf: csrf })).status;
+}
+
 /** Waits until the relay has published every event written so far (and so queued their deliveries). */
 const relayed = (hub: Hub) =>
   eventually(async () => Number((await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n) === 0, 15_000, 'the relay to catch up');
@@ -265,3 +273,42 @@ test('a service hears of its people\'s new sign-ins (session.created): the devic
   t.like((await hub.db('outbox').where({ type: 'session.created', user_id: stranger.id }).first()).data, { device: 'Safari on iPhone', service: 'vezepyweb' });
 });
 
+test('"Your activity" off on the privacy page: the service no longer hears of the person\'s sign-ins and sign-outs, but still of their account; on again, it does', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  const receiver = await webhookReceiver();
+  t.teardown(() => receiver.close());
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: receiver.url });
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepygame', 'basic');
+  const received = (type: string) => receiver.received.filter((r) => envelope(r).type === type && envelope(r).user_id === person.id);
+
+  // On by default: the sign-in at the game (its browser is also signed in to the portal).
+  const browser = await signInAt(hub, person, 'vezepygame', userAgents.macChrome);
+  await eventually(() => received('session.created').length === 1, 15_000, 'the first sign-in');
+
+  t.is(await portalPost(hub, browser, '/account/privacy/services/vezepygame', { profile: 'on', email: 'on' }), 303);
+  t.like(await hub.db('service_consents').where({ user_id: person.id }).first(), { share_activity: false });
+  await relayed(hub);
+  const queuedBefore = (await queuedTypes(hub, hook.id, person.id)).length;
+  await signInAt(hub, person, 'vezepygame', userAgents.iPhone);
+  t.is(await portalPost(hub, browser, '/account/sessions/sign-out-others', {}), 303);
+  await userEvent(hub, person.id, 'user.updated', { email: person.email, name: 'Still Told' });
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  t.truthy(await hub.db('outbox').where({ type: 'session.revoked', user_id: person.id }).first(), 'the sign-out happened');
+  // A person's deliveries go in order: once the last is in, nothing before it is still on its way.
+  await eventually(() => received('entitlement.changed').length === 1, 15_000, 'the tier change');
+  await relayed(hub);
+  t.deepEqual((await queuedTypes(hub, hook.id, person.id)).slice(queuedBefore), ['user.updated', 'entitlement.changed']);
+  t.is(received('session.created').length, 1, 'the sign-in while off was not sent');
+  t.is(received('session.revoked').length, 0, 'nor the sign-out');
+  t.like(envelope(received('user.updated')[0]!).data, { name: 'Still Told' });
+
+  // On again: the next sign-in and sign-out are sent.
+  t.is(await portalPost(hub, browser, '/account/privacy/services/vezepygame', { profile: 'on', email: 'on', activity: 'on' }), 303);
+  await signInAt(hub, person, 'vezepygame', userAgents.playStation);
+  t.is(await portalPost(hub, browser, '/account/sessions/sign-out-others', {}), 303);
+  await eventually(() => received('session.revoked').length === 1, 15_000, 'the sign-out');
+  t.is(received('session.created').length, 2);
+  t.is(envelope(received('session.created')[1]!).data.device, 'PlayStation 5');
+});
