@@ -1,12 +1,14 @@
 import Router from '@koa/router';
 import type { Context as RouterContext } from 'koa';
 import { requestOrigin } from '../audit/audit-log.ts';
-import { AppError } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import type { HubContext } from '../hub.ts';
 import { serviceQueries } from '../hub/service-queries.ts';
 import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../identity/app-passwords.ts';
 import { requireAccount, type SignedInAccount } from './account-session.ts';
+import { confirmedAction } from './confirm-action.ts';
 import { requireRecentSignIn } from './recent-sign-in.ts';
+import { isHtmx, render as renderView } from './render.ts';
 
 const page = '/account/devices';
 
@@ -60,10 +62,34 @@ export function devicesRoutes(hub: HubContext): Router {
     }
   });
 
-  router.post(`${page}/app-passwords/:id/revoke`, requireAccount(), async (ctx) => {
-    await revokeAppPassword(db, account(ctx).user.id, ctx.params.id!, requestOrigin(ctx));
-    ctx.status = 303;
-    ctx.redirect(`${page}?notice=app-password-revoked`);
+  confirmedAction(router, views, `${page}/app-passwords/:id/revoke`, {
+    ask: async (ctx) => {
+      const appPassword = (await listAppPasswords(db, account(ctx).user.id)).find((a) => a.id === ctx.params.id);
+      if (!appPassword) throw notFound('That app password was already revoked.');
+      return {
+        title: `Revoke the app password for ${appPassword.device_name}?`,
+        message: `${appPassword.device_name} can no longer sign in with it. To use it again, create a new app password and type it there.`,
+        button: 'Revoke',
+        cancelUrl: page,
+        section: 'devices',
+      };
+    },
+    act: async (ctx) => {
+      const me = account(ctx);
+      let notice = notices['app-password-revoked'];
+      try {
+        await revokeAppPassword(db, me.user.id, ctx.params.id!, requestOrigin(ctx));
+      } catch (error) {
+        // Revoked in another tab already: show the list as it is now.
+        if (!isHtmx(ctx) || !(error instanceof AppError) || error.code !== 'not_found') throw error;
+        notice = 'That app password was already revoked.';
+      }
+      if (!isHtmx(ctx)) {
+        ctx.status = 303;
+        return ctx.redirect(`${page}?notice=app-password-revoked`);
+      }
+      renderView(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
+    },
   });
 
   return router;

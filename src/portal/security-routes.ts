@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context as RouterContext } from 'koa';
 import { requestOrigin } from '../audit/audit-log.ts';
-import { AppError } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import type { HubContext } from '../hub.ts';
 import { changePassword } from '../identity/password-change.ts';
 import { listPasskeys, passkeyRegistrationOptions, registerPasskey, relyingPartyFor, removePasskey, renamePasskey } from '../identity/passkeys.ts';
@@ -9,7 +9,9 @@ import { generateRecoveryCodes } from '../identity/recovery-codes.ts';
 import { hasSecondFactor, secondFactorsOf } from '../identity/second-factor.ts';
 import { confirmTotpEnrolment, removeTotp, startTotpEnrolment, totpStatus } from '../identity/totp.ts';
 import { requireAccount, type SignedInAccount } from './account-session.ts';
+import { confirmedAction } from './confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from './recent-sign-in.ts';
+import { isHtmx, render as renderView } from './render.ts';
 import { endAllButSession } from './sessions.ts';
 
 const page = '/account/security';
@@ -46,27 +48,16 @@ export function securityRoutes(hub: HubContext): Router {
   const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
   const origin = (ctx: RouterContext) => requestOrigin(ctx);
 
-  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+  async function pageData(ctx: RouterContext) {
     const me = account(ctx);
     const [factors, passkeys, totp] = await Promise.all([secondFactorsOf(db, me.user.id), listPasskeys(db, me.user.id), totpStatus(db, me.user.id)]);
+    return { title: 'Security', section: 'security', account: me, factors, passkeys, totpSince: totp.confirmedAt, twoStep: hasSecondFactor(factors), fresh: isRecent(me), passwordErrors: {} };
+  }
+
+  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
     const code = ctx.query.notice;
-    const notice = code === 'password-changed' ? passwordChangedNotice(ctx.query) : typeof code === 'string' ? notices[code] : undefined;
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('portal/security.njk', {
-      title: 'Security',
-      section: 'security',
-      account: me,
-      factors,
-      passkeys,
-      totpSince: totp.confirmedAt,
-      twoStep: hasSecondFactor(factors),
-      fresh: isRecent(me),
-      flash: notice,
-      passwordErrors: {},
-      ...extra,
-    });
+    const flash = code === 'password-changed' ? passwordChangedNotice(ctx.query) : typeof code === 'string' ? notices[code] : undefined;
+    renderView(ctx, views, 'portal/security.njk', { ...(await pageData(ctx)), flash, ...extra }, status);
   }
 
   const done = (ctx: RouterContext, notice: string, counts: Record<string, number> = {}) => {
@@ -74,6 +65,22 @@ export function securityRoutes(hub: HubContext): Router {
     ctx.status = 303;
     ctx.redirect(`${page}?${query}`);
   };
+
+  /**
+   * After a confirmed change: htmx gets the changed part of the page (`fragment`) with the 2-step
+   * summary and a notice; a form without JavaScript gets the page again. A thing already gone
+   * (removed in another tab) just shows the list as it is now.
+   */
+  async function changed(ctx: RouterContext, fragment: string, notice: string, change: () => Promise<unknown>) {
+    try {
+      await change();
+    } catch (error) {
+      if (!isHtmx(ctx) || !(error instanceof AppError) || error.code !== 'not_found') throw error;
+      return renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: error.message });
+    }
+    if (!isHtmx(ctx)) return done(ctx, notice);
+    renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: notices[notice] });
+  }
 
   /** A fixable error shows on the page with the form; anything else goes to the error handler. */
   async function orShow(ctx: RouterContext, action: () => Promise<void>, extra: (error: AppError) => Record<string, unknown> = () => ({})) {
@@ -130,12 +137,24 @@ export function securityRoutes(hub: HubContext): Router {
     }),
   );
 
-  router.post(`${page}/passkeys/:id/remove`, requireAccount(), recent, (ctx) =>
-    orShow(ctx, async () => {
-      await removePasskey(db, account(ctx).user.id, ctx.params.id!, origin(ctx));
-      done(ctx, 'passkey-removed');
-    }),
-  );
+  confirmedAction(router, views, `${page}/passkeys/:id/remove`, {
+    recentFor: page,
+    ask: async (ctx) => {
+      const me = account(ctx);
+      const passkey = (await listPasskeys(db, me.user.id)).find((p) => p.id === ctx.params.id);
+      if (!passkey) throw notFound('That passkey was already removed.');
+      const factors = await secondFactorsOf(db, me.user.id);
+      return {
+        title: `Remove the passkey “${passkey.name}”?`,
+        message: 'You can no longer sign in with it. The passkey stays on your device until you delete it there.',
+        detail: !factors.totp && factors.passkeys === 1 ? 'It is your only second step: 2-step verification turns off.' : undefined,
+        button: 'Remove passkey',
+        cancelUrl: page,
+        section: 'security',
+      };
+    },
+    act: (ctx) => changed(ctx, 'partials/security-passkey-list.njk', 'passkey-removed', () => removePasskey(db, account(ctx).user.id, ctx.params.id!, origin(ctx))),
+  });
 
   router.get(`${page}/authenticator`, requireAccount({ maxAgeSeconds: recentSignInSeconds }), (ctx) =>
     orShow(ctx, async () => {
@@ -157,14 +176,44 @@ export function securityRoutes(hub: HubContext): Router {
     done(ctx, 'totp-on');
   });
 
-  router.post(`${page}/authenticator/remove`, requireAccount(), recent, async (ctx) => {
-    await removeTotp(db, account(ctx).user.id, origin(ctx));
-    done(ctx, 'totp-removed');
+  confirmedAction(router, views, `${page}/authenticator/remove`, {
+    recentFor: page,
+    ask: async (ctx) => {
+      const factors = await secondFactorsOf(db, account(ctx).user.id);
+      if (!factors.totp) throw notFound('The authenticator app was already removed.');
+      return {
+        title: 'Remove the authenticator app?',
+        message: 'Sign-in will no longer ask for a code from it.',
+        detail: factors.passkeys ? undefined : 'It is your only second step: 2-step verification turns off.',
+        button: 'Remove authenticator app',
+        cancelUrl: page,
+        section: 'security',
+      };
+    },
+    act: (ctx) => changed(ctx, 'partials/security-authenticator.njk', 'totp-removed', () => removeTotp(db, account(ctx).user.id, origin(ctx))),
   });
 
-  router.post(`${page}/recovery-codes`, requireAccount(), recent, async (ctx) => {
-    const codes = await generateRecoveryCodes(db, account(ctx).user.id, origin(ctx));
-    await render(ctx, { newCodes: codes });
+  confirmedAction(router, views, `${page}/recovery-codes`, {
+    recentFor: page,
+    ask: async (ctx) => {
+      const factors = await secondFactorsOf(db, account(ctx).user.id);
+      return {
+        title: factors.recoveryCodes ? 'Replace your recovery codes?' : 'Generate recovery codes?',
+        message: factors.recoveryCodes
+          ? `New codes replace your ${plural(factors.recoveryCodes, 'unused code: it stops', '# unused codes: they stop')} working at once.`
+          : 'You get ten codes, shown once. Each gets you in once if you lose your phone or passkey.',
+        button: factors.recoveryCodes ? 'Generate new codes' : 'Generate recovery codes',
+        cancelUrl: page,
+        section: 'security',
+        danger: factors.recoveryCodes > 0,
+      };
+    },
+    // The codes are shown once, in the answer itself: no redirect.
+    act: async (ctx) => {
+      const newCodes = await generateRecoveryCodes(db, account(ctx).user.id, origin(ctx));
+      if (!isHtmx(ctx)) return render(ctx, { newCodes });
+      renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: 'partials/security-recovery-codes.njk', newCodes });
+    },
   });
 
   return router;

@@ -70,12 +70,51 @@ test.serial('an app password per device: shown once in four groups, verified by 
   const other = await makePerson(hub);
   t.is((await verify(hub, mail, { username: other.email, password })).status, 401);
 
-  // Revoked: refused.
+  // Revoking asks first: cancelling keeps it working.
   await page.getByRole('button', { name: /^Revoke/ }).click();
-  await page.waitForURL(/notice=app-password-revoked/);
+  const dialog = page.getByRole('dialog');
+  t.regex((await dialog.textContent()) ?? '', /Revoke the app password for Thunderbird on my laptop\?/);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  t.is(await page.locator('#app-passwords .list-item').count(), 1);
+  t.is((await verify(hub, mail, { username: person.email, password })).status, 200);
+
+  // Confirmed: gone from the list in place, and refused.
+  await page.getByRole('button', { name: /^Revoke/ }).click();
+  await dialog.getByRole('button', { name: 'Revoke' }).click();
+  await page.locator('#notifications').getByText(/App password revoked/).waitFor();
   t.regex((await page.locator('#app-passwords').textContent())!, /no app passwords/);
+  t.is(new URL(page.url()).pathname, '/account/devices', 'updated in place, no navigation');
   t.is((await verify(hub, mail, { username: person.email, password })).status, 401);
   t.truthy(await hub.db('outbox').where({ type: 'app_password.revoked', user_id: person.id }).first());
+});
+
+test.serial('without JavaScript, revoking an app password asks once on a page of its own', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  await makeService(hub, 'vezepyemail');
+  const mail = await makeClient(hub, { service: 'vezepyemail' });
+  const { page } = await newPage(t, { javaScriptEnabled: false, width: 360 });
+  await signInInBrowser(page, hub.url, person.email, person.password);
+  const password = await createAppPassword(page, hub.url, 'Old phone', 'phone', 'VEZEPYEMAIL');
+  await page.goto(`${hub.url}/account/devices`);
+
+  await page.getByRole('button', { name: /^Revoke/ }).click();
+  await page.waitForURL(/\/account\/devices\/app-passwords\/[\w-]+\/revoke\??$/);
+  t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Revoke the app password for Old phone?');
+  t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 360));
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.waitForURL(`${hub.url}/account/devices`);
+  t.is((await verify(hub, mail, { username: person.email, password })).status, 200);
+
+  await page.getByRole('button', { name: /^Revoke/ }).click();
+  await page.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.waitForURL(/\/account\/devices\?notice=app-password-revoked$/);
+  await page.getByText(/App password revoked/).waitFor();
+  t.regex((await page.locator('#app-passwords').textContent())!, /no app passwords/);
+  t.is((await verify(hub, mail, { username: person.email, password })).status, 401);
+  // Asked again for what is gone: a clear 404, not a second revocation.
+  const stale = await page.goto(`${new URL(page.url()).origin}/account/devices/app-passwords/${(await hub.db('app_passwords').where({ user_id: person.id }).first()).id}/revoke`);
+  t.is(stale!.status(), 404);
 });
 
 test.serial('an "all services" app password works for every service; the client must authenticate; bad input is a 400', async (t) => {

@@ -168,9 +168,26 @@ test.serial('a passkey is a second factor after the password, and can be removed
   const session = await hub.db('oidc_models').where({ model: 'Session', account_id: person.id }).orderBy('expires_at', 'desc').first();
   t.deepEqual([...session.payload.amr].sort(), ['hwk', 'mfa', 'pwd']);
 
+  // Removing asks first: cancelling keeps the passkey.
   await page.goto(`${hub.url}/account/security`);
   await page.getByRole('button', { name: /^Remove/ }).click();
-  await page.waitForURL(/notice=passkey-removed/);
+  const dialog = page.getByRole('dialog');
+  t.regex((await dialog.textContent()) ?? '', /Remove the passkey “Passkey \(Chrome[^”]*”\? You can no longer sign in with it/);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  t.is(await page.locator('#passkey-list .list-item').count(), 1);
+  t.truthy(await hub.db('passkeys').where({ user_id: person.id }).first());
+  t.is(await hub.db('outbox').where({ type: 'mfa.removed', user_id: person.id }).first(), undefined);
+
+  // Confirmed: gone from the list in place, and 2-step verification is off with it.
+  await page.getByRole('button', { name: /^Remove/ }).click();
+  await dialog.getByRole('button', { name: 'Remove passkey' }).click();
+  await page.locator('#notifications').getByText('Passkey removed.').waitFor();
+  t.is(await page.locator('#passkey-list .list-item').count(), 0);
+  t.regex((await page.locator('#two-step').textContent()) ?? '', /Off/);
+  t.is(new URL(page.url()).pathname, '/account/security', 'updated in place, no navigation');
   t.is(await hub.db('passkeys').where({ user_id: person.id }).first(), undefined);
   t.truthy(await hub.db('outbox').where({ type: 'mfa.removed', user_id: person.id }).first());
+  // "Add a passkey" outside the swapped list still works.
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.waitForURL(/notice=passkey-added/);
 });

@@ -1,16 +1,24 @@
 import test from 'ava';
 import type { Page } from 'playwright-core';
+import type { Hub } from '../../src/hub.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { setUpAuthenticatorApp } from './strong-sign-in-helpers.ts';
 
-async function generateCodes(page: Page, hubUrl: string): Promise<string[]> {
+const shownCodes = async (page: Page) => ((await page.locator('#recovery-code-list').textContent()) ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+
+/** Generates codes on the security page; replacing codes the person still has asks first. */
+async function generateCodes(page: Page, hubUrl: string, options: { replacing?: boolean } = {}): Promise<string[]> {
   await page.goto(`${hubUrl}/account/security`);
   await page.getByRole('button', { name: 'Generate recovery codes' }).click();
-  const text = (await page.locator('#recovery-code-list').textContent())!;
-  return text.split('\n').map((line) => line.trim()).filter(Boolean);
+  if (options.replacing) await page.getByRole('dialog').getByRole('button', { name: 'Generate new codes' }).click();
+  await page.locator('#recovery-code-list').waitFor();
+  return shownCodes(page);
 }
+
+const storedHashes = async (hub: Hub, userId: string) =>
+  (await hub.db('recovery_codes').where({ user_id: userId }).whereNull('used_at').select('code_hash')).map((r) => r.code_hash as string).sort();
 
 test.serial('recovery codes are shown once, one per line, stored hashed; each signs in once and says how many are left', async (t) => {
   const hub = await startTestHub(t);
@@ -68,8 +76,26 @@ test.serial('new recovery codes replace the old ones', async (t) => {
   await signInInBrowser(page, hub.url, person.email, person.password);
   await setUpAuthenticatorApp(page, hub.url);
   const old = await generateCodes(page, hub.url);
-  const fresh = await generateCodes(page, hub.url);
+  const oldHashes = await storedHashes(hub, person.id);
+
+  // Replacing them asks first: cancelling keeps the old codes.
+  await page.goto(`${hub.url}/account/security`);
+  await page.getByRole('button', { name: 'Generate recovery codes' }).click();
+  const dialog = page.getByRole('dialog');
+  t.regex((await dialog.textContent()) ?? '', /Replace your recovery codes\? Your 10 unused codes stop working at once\./);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  t.deepEqual(await storedHashes(hub, person.id), oldHashes);
+  t.regex((await page.locator('#recovery-codes').textContent())!, /You have 10 unused codes/);
+
+  // Confirmed: the new codes are shown in place, once.
+  await page.getByRole('button', { name: 'Generate recovery codes' }).click();
+  await dialog.getByRole('button', { name: 'Generate new codes' }).click();
+  await page.locator('#recovery-code-list').waitFor();
+  t.is(new URL(page.url()).pathname, '/account/security', 'updated in place, no navigation');
+  const fresh = await shownCodes(page);
+  t.is(fresh.length, 10);
   t.is(fresh.filter((c) => old.includes(c)).length, 0);
+  t.notDeepEqual(await storedHashes(hub, person.id), oldHashes);
 
   const other = await newPage(t);
   await signInInBrowser(other.page, hub.url, person.email, person.password);
@@ -79,4 +105,30 @@ test.serial('new recovery codes replace the old ones', async (t) => {
   await other.page.getByLabel('Code').fill(fresh[0]!);
   await other.page.getByRole('button', { name: 'Verify' }).click();
   t.regex((await other.page.locator('#recovery-codes-left').textContent())!, /9 recovery codes left/);
+});
+
+test.serial('without JavaScript, replacing recovery codes asks once on a page of its own', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  const { page } = await newPage(t, { javaScriptEnabled: false });
+  await signInInBrowser(page, hub.url, person.email, person.password);
+  // The first codes replace nothing: no question.
+  const old = await generateCodes(page, hub.url);
+  t.is(old.length, 10);
+  const oldHashes = await storedHashes(hub, person.id);
+
+  await page.goto(`${hub.url}/account/security`);
+  await page.getByRole('button', { name: 'Generate recovery codes' }).click();
+  await page.waitForURL(/\/account\/security\/recovery-codes\??$/);
+  t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Replace your recovery codes?');
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.waitForURL(`${hub.url}/account/security`);
+  t.deepEqual(await storedHashes(hub, person.id), oldHashes);
+
+  await page.getByRole('button', { name: 'Generate recovery codes' }).click();
+  await page.getByRole('button', { name: 'Generate new codes' }).click();
+  const fresh = await shownCodes(page);
+  t.is(fresh.length, 10);
+  t.is(fresh.filter((c) => old.includes(c)).length, 0);
+  t.notDeepEqual(await storedHashes(hub, person.id), oldHashes);
 });

@@ -2,6 +2,7 @@ import test from 'ava';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { assertAccessible } from '../portal/portal-helpers.ts';
 import { setUpAuthenticatorApp, totpCode } from './strong-sign-in-helpers.ts';
 
 test.serial('an authenticator app is set up from a QR code and a first code; sign-in then asks for a code, once per code', async (t) => {
@@ -66,10 +67,30 @@ test.serial('the authenticator app can be removed (with a recent sign-in), and s
   const { page } = await newPage(t);
   await signInInBrowser(page, hub.url, person.email, person.password);
   await setUpAuthenticatorApp(page, hub.url);
+  // Removing asks first, on a page of its own without JavaScript (it passes the accessibility check too)…
+  await page.goto(`${hub.url}/account/security/authenticator/remove`);
+  t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Remove the authenticator app?');
+  await assertAccessible(t, page);
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await assertAccessible(t, page);
+  // …and in a dialog with it: cancelling keeps it.
   await page.getByRole('button', { name: 'Remove authenticator app' }).click();
-  await page.waitForURL(/notice=totp-removed/);
-  t.truthy(await page.getByRole('button', { name: 'Set up authenticator app' }).count());
+  const dialog = page.getByRole('dialog');
+  t.regex((await dialog.textContent()) ?? '', /Remove the authenticator app\? .*2-step verification turns off/);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  t.is(await page.getByRole('button', { name: 'Set up authenticator app' }).count(), 0);
+  t.is(await hub.db('outbox').where({ type: 'mfa.removed', user_id: person.id }).first(), undefined);
+
+  // Confirmed: removed in place.
+  await page.getByRole('button', { name: 'Remove authenticator app' }).click();
+  await dialog.getByRole('button', { name: 'Remove authenticator app' }).click();
+  await page.locator('#notifications').getByText('Authenticator app removed.').waitFor();
+  await page.getByRole('button', { name: 'Set up authenticator app' }).waitFor();
+  t.regex((await page.locator('#two-step').textContent()) ?? '', /Off/);
+  t.is(page.url(), `${hub.url}/account/security`, 'updated in place, no navigation');
   t.truthy(await hub.db('outbox').where({ type: 'mfa.removed', user_id: person.id }).first());
+  // Nothing left to remove: the page that asks without JavaScript says so.
+  t.is((await page.goto(`${hub.url}/account/security/authenticator/remove`))!.status(), 404);
 
   const other = await newPage(t);
   await signInInBrowser(other.page, hub.url, person.email, person.password);
