@@ -4,6 +4,7 @@ import type { HubContext } from '../hub.ts';
 import { requestOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../errors.ts';
 import { requireAccount, type SignedInAccount } from './account-session.ts';
+import { confirmedAction } from './confirm-action.ts';
 import { pageParam, paginateArray } from './pagination.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from './render.ts';
 import { endOtherSessions, endSession, listSessions } from './sessions.ts';
@@ -34,44 +35,42 @@ export function sessionsRoutes(hub: HubContext): Router {
     return session;
   };
 
-  router.get('/account/sessions/:uid/sign-out', requireAccount(), async (ctx) => {
-    const session = await sessionFor(ctx);
-    render(ctx, hub.views, 'portal/confirm.njk', {
-      title: 'Sign out this session?',
-      section: 'sessions',
-      message: `${session.device.name}${session.ip ? ` (${session.ip})` : ''} will be signed out of UniQVerse and every service it used.`,
-      action: `/account/sessions/${session.uid}/sign-out`,
-      button: 'Sign out',
-      cancelUrl: '/account/sessions',
-    });
+  confirmedAction(router, hub.views, '/account/sessions/:uid/sign-out', {
+    ask: async (ctx) => {
+      const session = await sessionFor(ctx);
+      return {
+        title: 'Sign out this session?',
+        section: 'sessions',
+        message: `${session.device.name}${session.ip ? ` (${session.ip})` : ''} will be signed out of UniQVerse and every service it used.`,
+        button: 'Sign out',
+        cancelUrl: '/account/sessions',
+      };
+    },
+    act: async (ctx) => {
+      const account = ctx.state.account as SignedInAccount;
+      const session = await sessionFor(ctx);
+      await endSession(hub.db, account.user.id, session.uid, requestOrigin(ctx));
+      if (session.current) return ctx.redirect('/account');
+      if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/sessions', 'signed-out');
+      render(ctx, hub.views, 'partials/session-list.njk', { ...(await listData(ctx)), notice: notices['signed-out'] });
+    },
   });
 
-  router.post('/account/sessions/:uid/sign-out', requireAccount(), async (ctx) => {
-    const account = ctx.state.account as SignedInAccount;
-    const session = await sessionFor(ctx);
-    await endSession(hub.db, account.user.id, session.uid, requestOrigin(ctx));
-    if (session.current) return ctx.redirect('/account');
-    if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/sessions', 'signed-out');
-    render(ctx, hub.views, 'partials/session-list.njk', { ...(await listData(ctx)), notice: notices['signed-out'] });
-  });
-
-  router.get('/account/sessions/sign-out-others', requireAccount(), async (ctx) => {
-    render(ctx, hub.views, 'portal/confirm.njk', {
+  confirmedAction(router, hub.views, '/account/sessions/sign-out-others', {
+    ask: () => ({
       title: 'Sign out everywhere else?',
       section: 'sessions',
       message: 'Every browser and device except this one will be signed out of UniQVerse and of the services they used.',
-      action: '/account/sessions/sign-out-others',
       button: 'Sign out everywhere else',
       cancelUrl: '/account/sessions',
-    });
-  });
-
-  router.post('/account/sessions/sign-out-others', requireAccount(), async (ctx) => {
-    const account = ctx.state.account as SignedInAccount;
-    const ended = await endOtherSessions(hub.db, account.user.id, account.sessionUid, requestOrigin(ctx));
-    const notice = ended ? 'signed-out-others' : 'none-others';
-    if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/sessions', notice);
-    render(ctx, hub.views, 'partials/session-list.njk', { ...(await listData(ctx)), notice: notices[notice] });
+    }),
+    act: async (ctx) => {
+      const account = ctx.state.account as SignedInAccount;
+      const ended = await endOtherSessions(hub.db, account.user.id, account.sessionUid, requestOrigin(ctx));
+      const notice = ended ? 'signed-out-others' : 'none-others';
+      if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/sessions', notice);
+      render(ctx, hub.views, 'partials/session-list.njk', { ...(await listData(ctx)), notice: notices[notice] });
+    },
   });
   return router;
 }
