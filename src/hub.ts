@@ -109,7 +109,7 @@ function buildApp(hub: HubContext): Koa {
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub, [securityRoutes, devicesRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, events: hub.events, logger: hub.logger };
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger };
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());

@@ -11,11 +11,14 @@ import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './
 import type { CallerDeps } from './callers.ts';
 import { entitlementsOf, servicesFor } from './catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from './devices.ts';
+import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 
 export interface ApiDeps extends CallerDeps {
   db: Knex;
   metrics: Registry;
+  /** METRICS_TOKEN; null: /metrics answers this machine only. */
+  metricsToken: string | null;
   events: EventSystem;
 }
 
@@ -41,7 +44,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     ctx.body = openapi;
   });
 
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', metricsAccess(deps.metricsToken), async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = deps.metrics.contentType;
     ctx.body = await deps.metrics.metrics();

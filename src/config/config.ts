@@ -24,6 +24,7 @@ export const settings = {
   KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
   EVENT_STREAM_LENGTH: 'How many recent events the stream keeps for clients that reconnect (Redis XADD MAXLEN ~, or the in-process ring). Default 10000.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
+  METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -47,6 +48,7 @@ const envSchema = z.object({
   KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   EVENT_STREAM_LENGTH: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
 });
 
 export type DatabaseTarget =
@@ -71,6 +73,8 @@ export interface Config {
   keyRefreshSeconds: number;
   eventStreamLength: number;
   webhookTimeoutSeconds: number;
+  /** Bearer token for /metrics; null: loopback only. */
+  metricsToken: string | null;
   /** Shown once at start: defaults that must change before production. */
   warnings: string[];
 }
@@ -128,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   if (production && !issuer.startsWith('https://')) warnings.push('ISSUER is not https:// in production');
+  if (production && !e.METRICS_TOKEN) warnings.push('METRICS_TOKEN is unset in production: /metrics answers only requests from this machine (127.0.0.1, ::1); set it to let a scraper elsewhere read it');
   if (!e.DATABASE_URL) warnings.push(`DATABASE_URL is unset: using the embedded PGlite database in ${path.join(dataDir, 'pglite')} (one process only)`);
 
   return {
@@ -147,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
     eventStreamLength: e.EVENT_STREAM_LENGTH,
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+    metricsToken: e.METRICS_TOKEN ?? null,
     warnings,
   };
 }
