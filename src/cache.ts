@@ -84,16 +84,28 @@ export class CoherentCache<V> {
     if (hit) return hit.value === absent ? undefined : hit.value;
     const generation = this.generation;
     const value = await load();
-    if (!this.live || generation !== this.generation) return value;
-    if (value === undefined && !this.missTtlMs) return value;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     if (value === undefined) {
-      this.entries.set(key, { value: absent, expires: Date.now() + this.missTtlMs });
+      if (this.live && generation === this.generation && this.missTtlMs) {
+        if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.set(key, { value: absent, expires: Date.now() + this.missTtlMs });
+      }
       return value;
     }
-    const expires = Math.min(Date.now() + this.ttlMs, expiresAt?.(value) ?? Infinity);
-    for (const k of keys(value)) this.entries.set(k, { value, expires });
+    this.put(keys(value), value, generation, expiresAt?.(value));
     return value;
+  }
+
+  /** A mark to pass to `put`: a value known at this point may be stored if nothing was dropped since. */
+  mark(): number {
+    return this.generation;
+  }
+
+  /** Stores a value this process itself just wrote (write-through), unless something was dropped since `mark`. */
+  put(keys: string[], value: V, mark: number, expiresAt: number | null = null): void {
+    if (!this.live || mark !== this.generation) return;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const expires = Math.min(Date.now() + this.ttlMs, expiresAt ?? Infinity);
+    for (const key of keys) this.entries.set(key, { value, expires });
   }
 
   drop(...keys: string[]): void {

@@ -80,8 +80,13 @@ export class KnexModelAdapter implements Adapter {
       expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
     };
     this.forget(id, payload.uid);
-    await this.ownWrite(this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']));
-    this.forget(id, payload.uid);
+    const mark = this.cache?.mark() ?? 0;
+    const upsert = this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
+    // xmax = 0: the row is new, so it is exactly what we wrote (a merged one may keep consumed_at).
+    const [written] = await this.ownWrite<{ inserted: boolean }>(upsert.returning(this.db.raw('(xmax = 0) as inserted')));
+    if (written?.inserted && this.cache) {
+      this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
+    } else this.forget(id, payload.uid);
   }
 
   find(id: string): Promise<AdapterPayload | undefined> {
