@@ -113,6 +113,12 @@ export class CoherentCache<V> {
     for (const key of keys) this.entries.delete(key);
   }
 
+  /** Drops every key that starts with `prefix` (a walk over the cache: for rare changes). */
+  dropPrefix(prefix: string): void {
+    this.generation++;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
   clear(): void {
     this.generation++;
     this.entries.clear();

@@ -13,8 +13,8 @@ export const localWriteMark = 'cache-aware';
 export interface ChangeAwareCaches {
   /** Provider models by `modelCacheKey`. */
   models: CoherentCache<unknown>;
-  /** Users by id. */
-  users: CoherentCache<unknown>;
+  /** What the provider knows of a person, by `accountCacheKey` (user and privacy choices). */
+  accounts: CoherentCache<unknown>;
 }
 
 /** A write sent with `localWriteMark` in front (knex leaves comments out of inserts, updates and deletes). */
@@ -25,6 +25,7 @@ export async function markedWrite<T>(db: Knex, builder: Knex.QueryBuilder): Prom
 }
 
 export const modelCacheKey = (model: string, by: 'id' | 'uid', value: string) => `${model} ${by} ${value}`;
+export const accountCacheKey = (userId: string, clientId = '') => `${userId} ${clientId}`;
 
 const writes = /^(?:\/\*.*?\*\/\s*)?(update|delete|insert)\b/i;
 
@@ -39,18 +40,18 @@ export async function startChangeFeed(db: Knex, target: DatabaseTarget, caches: 
     const sql = query.sql;
     if (!sql || sql.startsWith(`/* ${localWriteMark} */`) || !writes.test(sql)) return;
     if (sql.includes('oidc_models')) caches.models.clear();
-    if (sql.includes('"users"')) caches.users.clear();
+    if (sql.includes('"users"') || sql.includes('"service_consents"')) caches.accounts.clear();
   };
   db.on('query', onQuery);
   const live = (on: boolean) => {
     caches.models.setLive(on);
-    caches.users.setLive(on);
+    caches.accounts.setLive(on);
   };
   const stop = await listenForNotices(db, target, [changesChannel], {
     onNotice(_channel, payload) {
       const [kind, first, second, third] = payload.split(' ');
       if (kind === 'm' && first && second) caches.models.drop(modelCacheKey(first, 'id', second), ...(third ? [modelCacheKey(first, 'uid', third)] : []));
-      else if (kind === 'u' && first) caches.users.drop(first);
+      else if (kind === 'u' && first) caches.accounts.dropPrefix(accountCacheKey(first));
       else caches.models.clear();
     },
     onListening: () => live(true),

@@ -16,8 +16,8 @@ export interface AccountRow {
 export const accountQueries = {
   /**
    * One query (primary keys of users, clients and service_consents): findAccount runs at every
-   * token response and userinfo call. Not cached: service_consents has no change notices
-   * (migration 090 covers users and oidc_models), and a cached choice would outlive its change.
+   * token response and userinfo call, and caches the answer (provider.ts); migration 090 notices
+   * changes to users and to service_consents, so no cached choice outlives its change.
    */
   withSharing: (db: Knex, userId: string, clientId: string | undefined): Promise<AccountRow | undefined> =>
     db('users as u')

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { Account } from 'oidc-provider';
 import { sharedClaims } from '../portal/data-sharing.ts';
-import { accountQueries } from './account-queries.ts';
+import type { CoherentCache } from '../cache.ts';
+import { accountCacheKey } from '../db/change-feed.ts';
+import { accountQueries, type AccountRow } from './account-queries.ts';
 
 /**
  * The provider's view of a person: unknown or disabled accounts are not found, which ends their
@@ -9,9 +11,10 @@ import { accountQueries } from './account-queries.ts';
  * for its service on the privacy page is left out, whatever its grant says (grants made since
  * leave those scopes out already; this holds for older grants and tokens too).
  */
-export async function findAccount(db: Knex, sub: string, clientId?: string): Promise<Account | undefined> {
+export async function findAccount(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<Account | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
-  const user = await accountQueries.withSharing(db, sub, clientId);
+  const load = () => accountQueries.withSharing(db, sub, clientId);
+  const user = cache ? await cache.through(accountCacheKey(sub, clientId), load) : await load();
   if (!user || user.disabled_at) return undefined;
   const sharing = { profile: user.share_profile ?? true, email: user.share_email ?? true };
   return {

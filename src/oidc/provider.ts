@@ -8,12 +8,12 @@ import { entitlementQueries } from '../hub/entitlement-queries.ts';
 import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { findAccount } from './account.ts';
+import type { AccountRow } from './account-queries.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
-import type { UserRow } from '../identity/user-queries.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 export const portalClientId = 'uniqverse-portal';
@@ -32,8 +32,8 @@ export interface ProviderCaches {
   services: TtlCache<string, ServiceRow>;
   /** Tokens, grants and sessions, kept true by the database's change notices (src/db/change-feed.ts). */
   models: CoherentCache<ModelRow>;
-  /** Accounts by id, for findAccount (kept true the same way). */
-  users: CoherentCache<UserRow>;
+  /** What findAccount reads of a person for a client (kept true the same way). */
+  accounts: CoherentCache<AccountRow>;
 }
 
 export const createProviderCaches = (): ProviderCaches => ({
@@ -41,7 +41,7 @@ export const createProviderCaches = (): ProviderCaches => ({
   services: new TtlCache(30_000),
   // Models have random ids that nobody knows before the row is written: a miss may be remembered.
   models: new CoherentCache(60_000, { missTtlMs: 10_000 }),
-  users: new CoherentCache(60_000),
+  accounts: new CoherentCache(60_000),
 });
 
 export const hubResource = (issuer: string) => `${issuer}/hub`;
@@ -103,7 +103,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     ],
     extraClientMetadata: { properties: ['urn:uniqverse:service', 'urn:uniqverse:first_party'] },
     // The token's client (or the client at hand: userinfo, the token endpoint) decides which service's privacy choice applies.
-    findAccount: (ctx, sub, token) => findAccount(db, sub, (token as { clientId?: string } | undefined)?.clientId ?? ctx?.oidc?.client?.clientId),
+    findAccount: (ctx, sub, token) => findAccount(db, sub, (token as { clientId?: string } | undefined)?.clientId ?? ctx?.oidc?.client?.clientId, caches.accounts),
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],

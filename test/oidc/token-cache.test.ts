@@ -43,6 +43,19 @@ test('a disabled account is refused at once, though it was cached', async (t) =>
   t.is(await userinfo(s.hub.url, tokens.access_token), 401);
 });
 
+const emailAt = async (url: string, token: string) =>
+  ((await (await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { email?: string }).email;
+
+test('a privacy choice reaches the claims at once, though the account was cached', async (t) => {
+  const s = await scene(t);
+  const tokens = await signedInTokens(s);
+  t.is(await emailAt(s.hub.url, tokens.access_token), s.person.email);
+  await s.hub.db('service_consents').insert({ user_id: s.person.id, service_id: s.service.id, share_email: false });
+  t.is(await emailAt(s.hub.url, tokens.access_token), undefined);
+  await s.hub.db('service_consents').where({ user_id: s.person.id }).update({ share_email: true });
+  t.is(await emailAt(s.hub.url, tokens.access_token), s.person.email);
+});
+
 test('a refresh token spent once cannot be spent again, cached or not', async (t) => {
   const s = await scene(t);
   const tokens = await signedInTokens(s);
@@ -73,6 +86,9 @@ if (realBackends) {
     t.log(`B refused the revoked token after ${Date.now() - started} ms`);
 
     const again = await signedInTokens(s);
+    t.is(await emailAt(bUrl, again.access_token), s.person.email);
+    await a.db('service_consents').insert({ user_id: s.person.id, service_id: s.service.id, share_email: false });
+    await eventually(async () => ((await emailAt(bUrl, again.access_token)) === undefined ? true : undefined), 1000, 5);
     t.is(await userinfo(bUrl, again.access_token), 200);
     await a.db('users').where({ id: s.person.id }).update({ disabled_at: new Date() });
     await eventually(async () => ((await userinfo(bUrl, again.access_token)) === 401 ? true : undefined), 1000, 5);
