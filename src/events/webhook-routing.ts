@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { HubEvent } from './outbox.ts';
 import type { OutboxRow } from './outbox-queries.ts';
-import { webhookQueries, type ActiveWebhook, type NewDelivery } from './webhook-queries.ts';
+import { webhookQueries, type ActiveWebhook, type NewDelivery, type Withheld } from './webhook-queries.ts';
 
 /** Events about a person that go to every service the person has to do with. */
 const personal = (type: string) => type.startsWith('user.') || type.startsWith('session.');
@@ -24,12 +24,12 @@ export function typeMatches(patterns: readonly string[] | null, type: string): b
  * gets what happens after it was created, not history): its own events (its entitlements, what it
  * posted, changes to itself), and user.* and session.* events of people who hold an entitlement
  * or a grant with it, but not the session.* events of people who keep their activity from it
- * (`hidden`: person → services). A deleted person's entitlements and grants are gone with them,
- * so user.deleted goes to every service unless the hub still knows who they dealt with.
+ * (`withheld`: their choice for this service). A deleted person's entitlements and grants are gone
+ * with them, so user.deleted goes to every service unless the hub still knows who they dealt with.
  */
-export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, hidden: Map<string, Set<string>>): boolean {
+export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, withheld: Withheld | undefined): boolean {
   if (writtenAt < new Date(hook.created_at) || !typeMatches(hook.event_types, event.type)) return false;
-  if (event.user_id && activity(event.type) && hidden.get(event.user_id)?.has(hook.service_id)) return false;
+  if (activity(event.type) && withheld?.activity) return false;
   if (event.service === hook.service) return true;
   if (!event.user_id || !personal(event.type)) return false;
   const services = related.get(event.user_id);
@@ -41,19 +41,37 @@ export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, 
   return false;
 }
 
+const profileFields = ['name'];
+const emailFields = ['email', 'email_verified'];
+
+/**
+ * The event as this service may see it: the fields the person keeps from it (name, email) are
+ * left out of the data, and `data.withheld` names them, so the service knows they were not sent
+ * rather than emptied.
+ */
+export function asSharedWith(event: HubEvent, withheld: Withheld | undefined): HubEvent {
+  if (!withheld) return event;
+  const dropped = [...(withheld.profile ? profileFields : []), ...(withheld.email ? emailFields : [])].filter((field) => field in event.data);
+  if (!dropped.length) return event;
+  const data = Object.fromEntries(Object.entries(event.data).filter(([field]) => !dropped.includes(field)));
+  return { ...event, data: { ...data, withheld: dropped } };
+}
+
 /** Records, in the relay's transaction, one delivery per (webhook, event) that should receive it. */
 export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], events: HubEvent[]): Promise<number> {
   const hooks = await webhookQueries.active(trx);
   if (!hooks.length) return 0;
   const people = [...new Set(events.filter((e) => e.user_id && personal(e.type)).map((e) => e.user_id!))];
   const related = await webhookQueries.relatedServices(trx, people);
-  const hidden = await webhookQueries.activityHidden(trx, [...new Set(events.filter((e) => e.user_id && activity(e.type)).map((e) => e.user_id!))]);
+  const withheld = await webhookQueries.withheld(trx, [...new Set(events.filter((e) => e.user_id).map((e) => e.user_id!))]);
   const deliveries: NewDelivery[] = [];
   for (const [i, event] of events.entries()) {
     const row = rows[i]!;
+    const choices = event.user_id ? withheld.get(event.user_id) : undefined;
     for (const hook of hooks) {
-      if (!receives(hook, event, new Date(row.created_at), related, hidden)) continue;
-      deliveries.push({ webhook_id: hook.id, event_id: event.id, event_seq: Number(row.seq), event_type: event.type, ordering_key: event.user_id ?? '', payload: event });
+      const choice = choices?.get(hook.service_id);
+      if (!receives(hook, event, new Date(row.created_at), related, choice)) continue;
+      deliveries.push({ webhook_id: hook.id, event_id: event.id, event_seq: Number(row.seq), event_type: event.type, ordering_key: event.user_id ?? '', payload: asSharedWith(event, choice) });
     }
   }
   await webhookQueries.insertDeliveries(trx, deliveries);

@@ -312,3 +312,33 @@ test('"Your activity" off on the privacy page: the service no longer hears of th
   t.is(received('session.created').length, 2);
   t.is(envelope(received('session.created')[1]!).data.device, 'PlayStation 5');
 });
+
+test('email or name off on the privacy page: that service\'s deliveries leave them out and say so in data.withheld; other services still get them', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  await makeService(hub, 'vezepyemail');
+  const atGame = await webhookReceiver();
+  const atMail = await webhookReceiver();
+  t.teardown(() => Promise.all([atGame.close(), atMail.close()]));
+  const game = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: atGame.url });
+  await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepyemail', url: atMail.url });
+  const person = await makePerson(hub, { name: 'Ada Lovelace' });
+  await grant(hub, person.email, 'vezepygame', 'basic');
+  await grant(hub, person.email, 'vezepyemail', 'basic');
+  const browser = await signInAt(hub, person, 'vezepygame', userAgents.macChrome);
+
+  t.is(await portalPost(hub, browser, '/account/privacy/services/vezepygame', { profile: 'on', activity: 'on' }), 303);
+  await userEvent(hub, person.id, 'user.updated', { email: person.email, email_verified: true, name: 'Ada Lovelace', changed: ['name'] });
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  const delivered = (receiver: typeof atGame, type: string) => receiver.received.map(envelope).find((event) => event.type === type && event.user_id === person.id);
+
+  const tierChange = await eventually(() => delivered(atGame, 'entitlement.changed'), 15_000, 'the tier change at the game');
+  t.like(tierChange.data, { name: 'Ada Lovelace', tier: 'pro', withheld: ['email'] });
+  t.false('email' in tierChange.data);
+  t.true(verifyStandardWebhook(game.secret, atGame.received.find((r) => envelope(r).id === tierChange.id)!), 'signed as sent, withheld fields and all');
+  const updateAtGame = await eventually(() => delivered(atGame, 'user.updated'), 15_000, 'user.updated at the game');
+  t.deepEqual(updateAtGame.data, { name: 'Ada Lovelace', changed: ['name'], withheld: ['email', 'email_verified'] });
+  const updateAtMail = await eventually(() => delivered(atMail, 'user.updated'), 15_000, 'user.updated at the mail service');
+  t.like(updateAtMail.data, { email: person.email, email_verified: true, name: 'Ada Lovelace' });
+  t.false('withheld' in updateAtMail.data);
+});
