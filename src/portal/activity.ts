@@ -21,12 +21,12 @@ export interface ActivityDay {
 const str = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** One line a person understands, for each kind of event; unknown kinds fall back to their name. */
-export function describeEvent(row: { type: string; data: Record<string, unknown> }, serviceName: string): string {
+export function describeEvent(row: { type: string; data: Record<string, unknown> }, serviceName: string, nameOf: (slug: string) => string = (slug) => slug): string {
   const d = row.data ?? {};
   switch (row.type) {
     case 'user.signup': return 'You created your account';
     case 'user.updated': return 'You updated your account details';
-    case 'session.created': return 'You signed in';
+    case 'session.created': return `You signed in${d.device ? ` on ${str(d.device)}` : ''}${d.service ? ` to ${nameOf(str(d.service))}` : ''}`;
     case 'session.revoked': return 'A session was signed out';
     case 'entitlement.granted': return `You got ${serviceName} (${str(d.tier)})`;
     case 'entitlement.changed': return `Your ${serviceName} plan changed to ${str(d.tier)}${d.previous_tier ? ` (was ${str(d.previous_tier)})` : ''}`;
@@ -59,7 +59,7 @@ export async function activityPage(db: Knex, userId: string, options: { before?:
   const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
   const items: ActivityItem[] = page.items.map((event) => {
     const serviceName = event.service ? (names.get(event.service) ?? event.service) : 'UniQVerse';
-    return { type: event.type, at: new Date(event.occurred_at), service: event.service ?? null, serviceName, text: describeEvent(event, serviceName) };
+    return { type: event.type, at: new Date(event.occurred_at), service: event.service ?? null, serviceName, text: describeEvent(event, serviceName, (slug) => names.get(slug) ?? slug) };
   });
   const days: ActivityDay[] = [];
   for (const item of items) {

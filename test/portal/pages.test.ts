@@ -27,6 +27,7 @@ test.serial('home greets the person, shows their services as tiles, the security
   t.is(await security.getByRole('link', { name: 'Turn on 2-step' }).getAttribute('href'), '/account/security');
   const activity = page.locator('section', { has: page.getByRole('heading', { name: 'Latest activity' }) });
   t.regex((await activity.textContent()) ?? '', /You got VEZEPyGame \(pro\)/);
+  t.regex((await activity.textContent()) ?? '', /You signed in on Chrome on Linux/, 'the sign-in, with the device it was made on');
   await assertAccessible(t, page);
 });
 
