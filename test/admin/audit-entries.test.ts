@@ -2,18 +2,10 @@ import { userInfo } from 'node:os';
 import test from 'ava';
 import { cliActor } from '../../src/audit/actors.ts';
 import { createService } from '../../src/hub/services.ts';
+import { auditEntriesAfter, type AuditRow } from '../helpers/audit.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
-
-interface AuditRow {
-  seq: number;
-  action: string;
-  actor_id: string | null;
-  subject_id: string | null;
-  ip: string | null;
-  data: Record<string, unknown>;
-}
 
 test('the admin console writes one audit entry per act, with the administrator as actor, through the functions the CLI uses; the audit page tells CLI entries apart', async (t) => {
   const hub = await startTestHub(t);
@@ -25,7 +17,7 @@ test('the admin console writes one audit entry per act, with the administrator a
     agent.request(`${hub.url}${path}`, { method: 'POST', body: new URLSearchParams({ _csrf: token, ...form }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   let seen = Number((await hub.db('audit_log').max({ seq: 'seq' }).first())?.seq ?? 0);
   const newEntries = async (): Promise<AuditRow[]> => {
-    const rows: AuditRow[] = await hub.db('audit_log').where('seq', '>', seen).orderBy('seq').select('seq', 'action', 'actor_id', 'subject_id', 'ip', 'data');
+    const rows = await auditEntriesAfter(hub.db, seen);
     seen = rows.at(-1)?.seq ?? seen;
     for (const row of rows) {
       t.is(row.actor_id, admin.id, `${row.action}: the administrator did it`);

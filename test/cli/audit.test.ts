@@ -1,20 +1,11 @@
 import { userInfo } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import type { SeedResult } from '../../src/cli/seed.ts';
+import { auditEntriesAfter, type AuditRow } from '../helpers/audit.ts';
 import { cliWorld, runCli, runJson, withWorldDatabase, type CliWorld } from '../helpers/cli.ts';
 
-interface AuditRow {
-  seq: number;
-  action: string;
-  actor_id: string | null;
-  subject_id: string | null;
-  ip: string | null;
-  data: Record<string, unknown>;
-}
-
 /** The audit entries after `seq`, in order. */
-const entriesAfter = (world: CliWorld, seq: number): Promise<AuditRow[]> =>
-  withWorldDatabase(world, (db) => db('audit_log').where('seq', '>', seq).orderBy('seq').select('seq', 'action', 'actor_id', 'subject_id', 'ip', 'data'));
+const entriesAfter = (world: CliWorld, seq: number): Promise<AuditRow[]> => withWorldDatabase(world, (db) => auditEntriesAfter(db, seq));
 
 /**
  * Runs commands with --json and hands back what each added to the audit log, checking every new
