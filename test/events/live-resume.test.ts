@@ -36,6 +36,7 @@ test('SSE: reconnecting with Last-Event-ID replays exactly what was missed, in o
     await grant(hub, ada.email, 'vezepygame', tier);
     await grant(hub, bob.email, 'vezepygame', tier);
   }
+  await eventsSettled(hub);
   const second = await SseClient.open(`${hub.url}/hub/events`, { ...auth, 'last-event-id': resumeFrom });
   t.teardown(() => second.close());
   await second.waitFor((m) => m.event === 'ready');
@@ -68,6 +69,8 @@ test('WebSocket: ?since= replays what was missed; events carry their stream id',
   await ws.close();
 
   for (const tier of tiers(5)) await grant(hub, ada.email, 'vezepygame', tier);
+  // Missed means in the stream by now: wait for the relay, or the last may come live after 'ready'.
+  await eventsSettled(hub);
   const again = await WsClient.open(`${hub.url}/hub/events?since=${since}`, auth);
   t.teardown(() => again.close());
   await eventually(() => again.messages.find((m) => m.type === 'ready'), 10_000, 'ready after replay');
