@@ -8,6 +8,7 @@ import { deleteAccount } from './account-deletion.ts';
 import { requireAccount, type SignedInAccount } from './account-session.ts';
 import { exportPersonalData } from './data-export.ts';
 import { pageParam, paginateArray } from './pagination.ts';
+import { confirmedAction } from './confirm-action.ts';
 import { disconnectService, setConsent } from './privacy.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from './render.ts';
 import { servicesFor } from './service-access.ts';
@@ -41,26 +42,26 @@ export function privacyRoutes(hub: HubContext): Router {
     render(ctx, hub.views, 'partials/privacy-service.njk', { service: await serviceFor(ctx), notice: `${service.name}: your choices are saved.` });
   });
 
-  router.get('/account/privacy/services/:slug/disconnect', requireAccount(), async (ctx) => {
-    const service = await serviceFor(ctx);
-    render(ctx, hub.views, 'portal/confirm.njk', {
-      title: `Disconnect ${service.name}?`,
-      section: 'privacy',
-      message: `${service.name} will lose access to your account: it can no longer see your details or act for you until you sign in to it again.`,
-      action: `/account/privacy/services/${service.slug}/disconnect`,
-      button: 'Disconnect',
-      cancelUrl: '/account/privacy',
-    });
-  });
-
-  router.post('/account/privacy/services/:slug/disconnect', requireAccount(), async (ctx) => {
-    const account = ctx.state.account as SignedInAccount;
-    const service = await serviceFor(ctx);
-    await disconnectService(hub.db, account.user.id, service.slug, requestOrigin(ctx));
-    if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/privacy', 'disconnected');
-    // A service known only through the connection drops out of the list on the next load.
-    const shown = { ...service, connected: false, sees: [], grantIds: [] };
-    render(ctx, hub.views, 'partials/privacy-service.njk', { service: shown, notice: `${service.name} is disconnected. Signing in to it again reconnects it.` });
+  confirmedAction(router, hub.views, '/account/privacy/services/:slug/disconnect', {
+    ask: async (ctx) => {
+      const service = await serviceFor(ctx);
+      return {
+        title: `Disconnect ${service.name}?`,
+        section: 'privacy',
+        message: `${service.name} will lose access to your account: it can no longer see your details or act for you until you sign in to it again.`,
+        button: 'Disconnect',
+        cancelUrl: '/account/privacy',
+      };
+    },
+    act: async (ctx) => {
+      const account = ctx.state.account as SignedInAccount;
+      const service = await serviceFor(ctx);
+      await disconnectService(hub.db, account.user.id, service.slug, requestOrigin(ctx));
+      if (!isHtmx(ctx)) return redirectWithNotice(ctx, '/account/privacy', 'disconnected');
+      // A service known only through the connection drops out of the list on the next load.
+      const shown = { ...service, connected: false, sees: [], grantIds: [] };
+      render(ctx, hub.views, 'partials/privacy-service.njk', { service: shown, notice: `${service.name} is disconnected. Signing in to it again reconnects it.` });
+    },
   });
 
   router.get('/account/privacy/export', requireAccount({ maxAgeSeconds: 3600 }), async (ctx) => {
