@@ -12,6 +12,8 @@ import { requireAccount, type SignedInAccount } from './account-session.ts';
 import { confirmedAction } from './confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from './recent-sign-in.ts';
 import { isHtmx, render as renderView } from './render.ts';
+import { pageParam } from './pagination.ts';
+import { securityActivity } from './security-activity.ts';
 import { endAllButSession } from './sessions.ts';
 
 const page = '/account/security';
@@ -39,7 +41,7 @@ function passwordChangedNotice(query: Record<string, unknown>): string {
   return signedOut + revoked;
 }
 
-/** /account/security: password, passkeys, authenticator app, recovery codes. */
+/** /account/security: password, email, passkeys, authenticator app, recovery codes, and the person's security activity. */
 export function securityRoutes(hub: HubContext): Router {
   const { db, views, hasher, limits } = hub;
   const router = new Router();
@@ -50,8 +52,13 @@ export function securityRoutes(hub: HubContext): Router {
 
   async function pageData(ctx: RouterContext) {
     const me = account(ctx);
-    const [factors, passkeys, totp] = await Promise.all([secondFactorsOf(db, me.user.id), listPasskeys(db, me.user.id), totpStatus(db, me.user.id)]);
-    return { title: 'Security', section: 'security', account: me, factors, passkeys, totpSince: totp.confirmedAt, twoStep: hasSecondFactor(factors), fresh: isRecent(me), passwordErrors: {} };
+    const [factors, passkeys, totp, activity] = await Promise.all([
+      secondFactorsOf(db, me.user.id),
+      listPasskeys(db, me.user.id),
+      totpStatus(db, me.user.id),
+      securityActivity(db, me.user.id, pageParam(ctx.query.page)),
+    ]);
+    return { title: 'Security', section: 'security', account: me, factors, passkeys, totpSince: totp.confirmedAt, twoStep: hasSecondFactor(factors), fresh: isRecent(me), passwordErrors: {}, activity };
   }
 
   async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
@@ -92,7 +99,11 @@ export function securityRoutes(hub: HubContext): Router {
     }
   }
 
-  router.get(page, requireAccount(), (ctx) => render(ctx));
+  router.get(page, requireAccount(), async (ctx) => {
+    // The security activity's pager asks for its list alone (htmx 4 names the target as tag#id).
+    if (isHtmx(ctx) && /(^|#)security-activity$/.test(ctx.get('HX-Target'))) return renderView(ctx, views, 'partials/security-activity.njk', await pageData(ctx));
+    return render(ctx);
+  });
 
   router.post(`${page}/password`, requireAccount(), recent, (ctx) =>
     orShow(

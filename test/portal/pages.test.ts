@@ -6,7 +6,7 @@ import { grant, makeService } from '../helpers/fixtures.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { assertAccessible, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';
 
-const accountPages = ['/account', '/account/services', '/account/sessions', '/account/privacy', '/account/activity', '/account/privacy/delete'];
+const accountPages = ['/account', '/account/services', '/account/security', '/account/devices', '/account/sessions', '/account/privacy', '/account/activity', '/account/privacy/delete'];
 
 test.serial('home greets the person, shows their services as tiles, the security check-up and the latest activity', async (t) => {
   const { hub, person, page } = await signedInBrowser(t, { name: 'Grace Hopper' });
