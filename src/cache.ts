@@ -36,17 +36,22 @@ const absent = Symbol('absent');
 /**
  * A cache of database rows that other writers can change: it holds entries only while someone
  * tells it about every change (`live`, set by the database's change notices), drops an entry when
- * told, and never stores a value read before a drop it may have missed (the generation check).
- * `ttlMs` bounds an entry's life even so. A miss is remembered for `missTtlMs` (0: not at all):
- * only for rows whose key nobody can know before the row is written (random ids), since inserts
- * send no notice.
+ * told, and never stores a value read (or written) before a drop of its key that it may have
+ * missed: each drop is numbered, and a value is kept only if no key of it was dropped after the
+ * number taken when its read began (`mark`). `ttlMs` bounds an entry's life even so. A miss is
+ * remembered for `missTtlMs` (0: not at all): only for rows whose key nobody can know before the
+ * row is written (random ids), since inserts send no notice.
  */
 export class CoherentCache<V> {
   private readonly entries = new Map<string, { value: V | typeof absent; expires: number }>();
   private readonly ttlMs: number;
   private readonly missTtlMs: number;
   private readonly maxEntries: number;
+  /** The number of the last drop; per key, the number of its last drop (the oldest forgotten first). */
   private generation = 0;
+  private readonly droppedAt = new Map<string, number>();
+  /** Reads marked before this (they began before a clear, or before a drop since forgotten) are refused whatever their keys. */
+  private refusedBefore = 0;
   private live = false;
 
   constructor(ttlMs: number, options: { missTtlMs?: number; maxEntries?: number } = {}) {
@@ -82,45 +87,56 @@ export class CoherentCache<V> {
   async through(key: string, load: () => Promise<V | undefined>, keys: (value: V) => string[] = () => [key], expiresAt?: (value: V) => number | null): Promise<V | undefined> {
     const hit = this.lookup(key);
     if (hit) return hit.value === absent ? undefined : hit.value;
-    const generation = this.generation;
+    const mark = this.mark();
     const value = await load();
     if (value === undefined) {
-      if (this.live && generation === this.generation && this.missTtlMs) {
-        if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-        this.entries.set(key, { value: absent, expires: Date.now() + this.missTtlMs });
-      }
+      if (this.missTtlMs) this.store([key], absent, mark, Date.now() + this.missTtlMs);
       return value;
     }
-    this.put(keys(value), value, generation, expiresAt?.(value));
+    this.put(keys(value), value, mark, expiresAt?.(value));
     return value;
   }
 
-  /** A mark to pass to `put`: a value known at this point may be stored if nothing was dropped since. */
+  /** A mark to pass to `put`, taken before the read or write whose result is to be kept. */
   mark(): number {
     return this.generation;
   }
 
-  /** Stores a value this process itself just wrote (write-through), unless something was dropped since `mark`. */
+  /** Stores a value this process itself just wrote (write-through), unless one of its keys was dropped since `mark`. */
   put(keys: string[], value: V, mark: number, expiresAt: number | null = null): void {
-    if (!this.live || mark !== this.generation) return;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    const expires = Math.min(Date.now() + this.ttlMs, expiresAt ?? Infinity);
+    this.store(keys, value, mark, Math.min(Date.now() + this.ttlMs, expiresAt ?? Infinity));
+  }
+
+  private store(keys: string[], value: V | typeof absent, mark: number, expires: number): void {
+    if (!this.live || mark < this.refusedBefore || keys.some((key) => (this.droppedAt.get(key) ?? 0) > mark)) return;
+    while (this.entries.size + keys.length > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     for (const key of keys) this.entries.set(key, { value, expires });
   }
 
   drop(...keys: string[]): void {
-    this.generation++;
-    for (const key of keys) this.entries.delete(key);
+    const generation = ++this.generation;
+    for (const key of keys) {
+      this.entries.delete(key);
+      this.droppedAt.delete(key);
+      this.droppedAt.set(key, generation);
+    }
+    // Forgetting the oldest drops refuses every read that began before them instead.
+    while (this.droppedAt.size > this.maxEntries) {
+      const [oldest, at] = this.droppedAt.entries().next().value!;
+      this.droppedAt.delete(oldest);
+      this.refusedBefore = Math.max(this.refusedBefore, at);
+    }
   }
 
-  /** Drops every key that starts with `prefix` (a walk over the cache: for rare changes). */
+  /** Drops every key that starts with `prefix` (a walk over the cache: for rare changes), and refuses reads in flight. */
   dropPrefix(prefix: string): void {
-    this.generation++;
+    this.refusedBefore = ++this.generation;
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
   }
 
   clear(): void {
-    this.generation++;
+    this.refusedBefore = ++this.generation;
     this.entries.clear();
+    this.droppedAt.clear();
   }
 }
