@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EventMetrics } from './metrics.ts';
+import { PollingLoop } from './polling-loop.ts';
 import type { HubEvent } from './outbox.ts';
 
 /**
@@ -75,30 +76,28 @@ export interface TaskWorkerOptions {
 /** Runs due tasks on every instance; the row lock (SKIP LOCKED) keeps two instances off one task. */
 export class TaskWorker {
   private readonly options: TaskWorkerOptions;
-  private running = false;
-  private wake: (() => void) | null = null;
-  private nudged = false;
-  private loopDone: Promise<void> = Promise.resolve();
+  private readonly loop: PollingLoop;
 
   constructor(options: TaskWorkerOptions) {
     this.options = options;
+    this.loop = new PollingLoop({
+      round: async () => (await this.runOnce()) > 0,
+      pollMs: options.pollMs ?? 1000,
+      logger: options.logger,
+      failure: 'event subscriber round failed',
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.nudge();
-    await this.loopDone;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   nudge(): void {
-    this.nudged = true;
-    this.wake?.();
+    this.loop.nudge();
   }
 
   /** Runs what is due now; returns how many tasks it finished. */
@@ -106,7 +105,7 @@ export class TaskWorker {
     const { db, consumers, logger, metrics } = this.options;
     let finished = 0;
     for (const task of await taskQueries.due(db, 100)) {
-      if (!this.running && finished) break;
+      if (!this.loop.running && finished) break;
       const consumer = consumers.find((c) => c.name === task.consumer);
       if (!consumer) continue;
       try {
@@ -135,26 +134,5 @@ export class TaskWorker {
       }
     }
     return finished;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.nudged = false;
-      let count = 0;
-      try {
-        count = await this.runOnce();
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'event subscriber round failed');
-      }
-      if (count > 0 || this.nudged) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs ?? 1000);
-        this.wake = () => {
-          this.wake = null;
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
   }
 }

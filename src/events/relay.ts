@@ -4,6 +4,7 @@ import type { EventBus } from './bus.ts';
 import type { EventMetrics } from './metrics.ts';
 import { toEnvelope, type HubEvent } from './outbox.ts';
 import { outboxQueries, type OutboxRow } from './outbox-queries.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 /** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */
 export type AfterPublish = (trx: Knex, rows: OutboxRow[], events: HubEvent[]) => Promise<void>;
@@ -37,31 +38,30 @@ function inPersonOrder(rows: OutboxRow[], blockedFrom: Map<string, number>): Out
  */
 export class Relay {
   private readonly options: Required<Omit<RelayOptions, 'onCommitted'>> & Pick<RelayOptions, 'onCommitted'>;
-  private running = false;
-  private wake: (() => void) | null = null;
-  private nudged = false;
-  private loopDone: Promise<void> = Promise.resolve();
+  private readonly loop: PollingLoop;
 
   constructor(options: RelayOptions) {
     this.options = { batchSize: 500, pollMs: 100, ...options };
+    this.loop = new PollingLoop({
+      round: async () => (await this.runOnce()) > 0,
+      pollMs: this.options.pollMs,
+      failureDelayMs: 1000,
+      logger: this.options.logger,
+      failure: 'event relay round failed; retrying',
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.nudge();
-    await this.loopDone;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Something was appended (a NOTIFY at commit, or this process): relay now rather than at the next poll. */
   nudge(): void {
-    this.nudged = true;
-    this.wake?.();
+    this.loop.nudge();
   }
 
   /** One round; returns how many events it published. */
@@ -87,35 +87,5 @@ export class Relay {
       this.options.onCommitted?.(published.length);
     }
     return published.length;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.nudged = false;
-      let count = 0;
-      try {
-        count = await this.runOnce();
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'event relay round failed; retrying');
-        await this.sleep(1000);
-        continue;
-      }
-      if (count > 0 || this.nudged) continue;
-      await this.sleep(this.options.pollMs);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
   }
 }

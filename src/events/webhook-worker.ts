@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EventMetrics } from './metrics.ts';
+import { PollingLoop } from './polling-loop.ts';
 import { webhookQueries, type DeliveryRow } from './webhook-queries.ts';
 import { webhookHeaders } from './webhook-signing.ts';
 
@@ -27,10 +28,7 @@ export class WebhookWorker {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly options: WebhookWorkerOptions;
   private readonly leaseSeconds: number;
-  private running = false;
-  private wake: (() => void) | null = null;
-  private nudged = false;
-  private loopDone: Promise<void> = Promise.resolve();
+  private readonly loop: PollingLoop;
   private readonly inFlight = new Set<AbortController>();
   private active = 0;
   private idle: (() => void) | null = null;
@@ -38,24 +36,31 @@ export class WebhookWorker {
   constructor(options: WebhookWorkerOptions) {
     this.options = options;
     this.leaseSeconds = Math.ceil(options.timeoutMs / 1000) + 20;
+    // A finished delivery or a relayed event nudges: the next lease may find work.
+    this.loop = new PollingLoop({
+      round: async () => {
+        await this.fill();
+        return false;
+      },
+      pollMs: options.pollMs ?? 500,
+      logger: options.logger,
+      failure: 'leasing webhook deliveries failed',
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
+  /** Stops leasing, cuts the deliveries in flight (their leases run out and another try follows), and waits for them. */
   async stop(): Promise<void> {
-    this.running = false;
     for (const controller of this.inFlight) controller.abort();
-    this.nudge();
-    await this.loopDone;
+    await this.loop.stop();
+    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
   }
 
   nudge(): void {
-    this.nudged = true;
-    this.wake?.();
+    this.loop.nudge();
   }
 
   /** Leases what is due into the free delivery slots. */
@@ -106,27 +111,5 @@ export class WebhookWorker {
       logger.error({ err: recordError, delivery: delivery.id }, 'could not record a webhook attempt');
     }
     if (error !== null) logger.info({ delivery: delivery.id, url: delivery.url, attempt: delivery.attempts, error }, 'webhook delivery failed; will retry');
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.nudged = false;
-      try {
-        await this.fill();
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'leasing webhook deliveries failed');
-      }
-      // A finished delivery or a relayed event nudges: the next lease may find work.
-      if (this.nudged) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs ?? 500);
-        this.wake = () => {
-          this.wake = null;
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
   }
 }
