@@ -1,13 +1,6 @@
 import type { Knex } from 'knex';
 import type { HubEvent } from './outbox.ts';
 
-/** What a person turned off for a service on the privacy page (true: kept from it). */
-export interface Withheld {
-  profile: boolean;
-  email: boolean;
-  activity: boolean;
-}
-
 export interface WebhookRow {
   id: string;
   service_id: string;
@@ -101,22 +94,6 @@ export const webhookQueries = {
   },
 
   /** For each person, the services they keep their activity from (privacy page: "Your activity" off). */
-  /** What each person keeps from which service (person → service → choice), for the choices with anything off. */
-  withheld: async (trx: Knex, userIds: string[]): Promise<Map<string, Map<string, Withheld>>> => {
-    const choices = new Map<string, Map<string, Withheld>>();
-    if (!userIds.length) return choices;
-    const rows: Array<{ user_id: string; service_id: string; share_profile: boolean; share_email: boolean; share_activity: boolean }> = await trx('service_consents')
-      .whereIn('user_id', userIds)
-      .andWhere((q) => q.where('share_profile', false).orWhere('share_email', false).orWhere('share_activity', false))
-      .select('user_id', 'service_id', 'share_profile', 'share_email', 'share_activity');
-    for (const row of rows) {
-      let byService = choices.get(row.user_id);
-      if (!byService) choices.set(row.user_id, (byService = new Map()));
-      byService.set(row.service_id, { profile: !row.share_profile, email: !row.share_email, activity: !row.share_activity });
-    }
-    return choices;
-  },
-
   insertDeliveries: async (trx: Knex, rows: NewDelivery[]) => {
     for (let i = 0; i < rows.length; i += 500) {
       await trx('webhook_deliveries').insert(rows.slice(i, i + 500)).onConflict(['webhook_id', 'event_id']).ignore();

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { HubEvent } from './outbox.ts';
 import type { OutboxRow } from './outbox-queries.ts';
-import { webhookQueries, type ActiveWebhook, type NewDelivery, type Withheld } from './webhook-queries.ts';
+import { consentQueries, type ConsentRow } from '../portal/consent-queries.ts';
+import { withheldBy } from '../portal/data-sharing.ts';
+import { webhookQueries, type ActiveWebhook, type NewDelivery } from './webhook-queries.ts';
 
 /** Events about a person that go to every service the person has to do with. */
 const personal = (type: string) => type.startsWith('user.') || type.startsWith('session.');
@@ -24,12 +26,12 @@ export function typeMatches(patterns: readonly string[] | null, type: string): b
  * gets what happens after it was created, not history): its own events (its entitlements, what it
  * posted, changes to itself), and user.* and session.* events of people who hold an entitlement
  * or a grant with it, but not the session.* events of people who keep their activity from it
- * (`withheld`: their choice for this service). A deleted person's entitlements and grants are gone
+ * (`consent`: their privacy choice for this service, if they made one). A deleted person's entitlements and grants are gone
  * with them, so user.deleted goes to every service unless the hub still knows who they dealt with.
  */
-export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, withheld: Withheld | undefined): boolean {
+export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, consent: ConsentRow | undefined): boolean {
   if (writtenAt < new Date(hook.created_at) || !typeMatches(hook.event_types, event.type)) return false;
-  if (activity(event.type) && withheld?.activity) return false;
+  if (activity(event.type) && consent?.share_activity === false) return false;
   if (event.service === hook.service) return true;
   if (!event.user_id || !personal(event.type)) return false;
   const services = related.get(event.user_id);
@@ -41,17 +43,14 @@ export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, 
   return false;
 }
 
-const profileFields = ['name'];
-const emailFields = ['email', 'email_verified'];
-
 /**
- * The event as this service may see it: the fields the person keeps from it (name, email) are
- * left out of the data, and `data.withheld` names them, so the service knows they were not sent
- * rather than emptied.
+ * The event as this service may see it: the claims the person keeps from it (name, email: the
+ * same as in ID tokens and userinfo) are left out of the data, and `data.withheld` names them,
+ * so the service knows they were not sent rather than emptied.
  */
-export function asSharedWith(event: HubEvent, withheld: Withheld | undefined): HubEvent {
-  if (!withheld) return event;
-  const dropped = [...(withheld.profile ? profileFields : []), ...(withheld.email ? emailFields : [])].filter((field) => field in event.data);
+export function asSharedWith(event: HubEvent, consent: ConsentRow | undefined): HubEvent {
+  if (!consent) return event;
+  const dropped = withheldBy({ profile: consent.share_profile, email: consent.share_email }).claims.filter((claim) => claim in event.data);
   if (!dropped.length) return event;
   const data = Object.fromEntries(Object.entries(event.data).filter(([field]) => !dropped.includes(field)));
   return { ...event, data: { ...data, withheld: dropped } };
@@ -63,11 +62,11 @@ export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], eve
   if (!hooks.length) return 0;
   const people = [...new Set(events.filter((e) => e.user_id && personal(e.type)).map((e) => e.user_id!))];
   const related = await webhookQueries.relatedServices(trx, people);
-  const withheld = await webhookQueries.withheld(trx, [...new Set(events.filter((e) => e.user_id).map((e) => e.user_id!))]);
+  const consents = await consentQueries.forUsers(trx, [...new Set(events.filter((e) => e.user_id).map((e) => e.user_id!))]);
   const deliveries: NewDelivery[] = [];
   for (const [i, event] of events.entries()) {
     const row = rows[i]!;
-    const choices = event.user_id ? withheld.get(event.user_id) : undefined;
+    const choices = event.user_id ? consents.get(event.user_id) : undefined;
     for (const hook of hooks) {
       const choice = choices?.get(hook.service_id);
       if (!receives(hook, event, new Date(row.created_at), related, choice)) continue;

@@ -14,6 +14,18 @@ export const consentQueries = {
     const rows: ConsentRow[] = await db('service_consents').where({ user_id: userId });
     return new Map(rows.map((r) => [r.service_id, r]));
   },
+  /** The choices of several people at once (the relay's batch): person → service → choice. */
+  forUsers: async (db: Knex, userIds: string[]): Promise<Map<string, Map<string, ConsentRow>>> => {
+    const byUser = new Map<string, Map<string, ConsentRow>>();
+    if (!userIds.length) return byUser;
+    const rows: ConsentRow[] = await db('service_consents').whereIn('user_id', userIds);
+    for (const row of rows) {
+      let byService = byUser.get(row.user_id);
+      if (!byService) byUser.set(row.user_id, (byService = new Map()));
+      byService.set(row.service_id, row);
+    }
+    return byUser;
+  },
   find: (db: Knex, userId: string, serviceId: string): Promise<ConsentRow | undefined> =>
     db('service_consents').where({ user_id: userId, service_id: serviceId }).first(),
   /** The person's choice for the service a client belongs to (none for the portal or a service without a choice). */
