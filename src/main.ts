@@ -17,5 +17,11 @@ try {
     console.error(error.message);
     process.exit(78);
   }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    console.error(`Cannot listen on ${address ?? ''}:${port ?? ''}: ${code === 'EADDRINUSE' ? 'another program (another hub?) is using that port' : 'not allowed to use that port'}. Stop it, or start with PORT=<another port>.`);
+    process.exit(78);
+  }
   throw error;
 }
