@@ -15,7 +15,9 @@ COPY migrations ./migrations
 COPY seeds ./seeds
 COPY views ./views
 COPY public ./public
-RUN mkdir -p /data && chown node:node /data
+COPY docs/openapi.yaml ./docs/openapi.yaml
+# `uniqverse …` inside the container (docker compose exec hub uniqverse seed).
+RUN ln -s /app/bin/uniqverse.js /usr/local/bin/uniqverse && mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 VOLUME ["/data"]

@@ -37,7 +37,7 @@ import { interactionRoutes } from './oidc/interactions.ts';
 import { serveCachedMetadata } from './oidc/cached-metadata.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
-import { healthRoutes } from './http/health.ts';
+import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { securityRoutes } from './portal/security-routes.ts';
 import { devicesRoutes } from './portal/devices-routes.ts';
@@ -65,6 +65,8 @@ export interface HubContext {
   events: EventSystem;
   /** Verifies access tokens for the hub's own API (<ISSUER>/hub). */
   hubTokens: HubTokenVerifier;
+  /** What /readyz checks besides the database: Redis, when REDIS_URL is set. */
+  readiness: ReadinessCheck[];
 }
 
 export interface Hub extends HubContext {
@@ -185,7 +187,9 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     events = createEventSystem({ config, db, logger, registry: metrics });
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
     holder.onSwap(() => hubTokens.invalidate());
-    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens };
+    const bus = events.bus;
+    const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
     const app = buildApp(context);
     server.on('request', app.callback());
     await events.start();

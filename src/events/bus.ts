@@ -36,5 +36,7 @@ export interface EventBus {
    * One subscription per process feeds every live connection of that process.
    */
   subscribe(fromId: string, onEntries: (entries: StreamEntry[]) => void): Promise<BusSubscription>;
+  /** Answers when the bus's store does (readiness); the in-process bus always does. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

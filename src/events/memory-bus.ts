@@ -63,6 +63,8 @@ export class MemoryBus implements EventBus {
     return { close: () => void this.listeners.delete(onEntries) };
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.listeners.clear();
   }

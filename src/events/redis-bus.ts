@@ -111,7 +111,6 @@ export class RedisBus implements EventBus {
     };
   }
 
-  /** For readiness checks. */
   async ping(): Promise<void> {
     await this.redis.ping();
   }

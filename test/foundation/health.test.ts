@@ -1,5 +1,7 @@
 import test from 'ava';
+import { testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { redisHop } from '../helpers/redis-hop.ts';
 
 test('/healthz and /readyz answer, with the database checked', async (t) => {
   const hub = await startTestHub(t);
@@ -23,4 +25,22 @@ test('every answer carries security headers and a request id; pages have a CSP w
   const csp = page.headers.get('content-security-policy') ?? '';
   t.regex(csp, /script-src 'self'/);
   t.notRegex(csp, /unsafe-inline/);
+});
+
+const withRedis = testRedisUrl ? test : test.skip;
+
+withRedis('/readyz checks Redis when REDIS_URL is set, and answers 503 naming it when Redis is gone', async (t) => {
+  const hop = await redisHop(testRedisUrl!);
+  t.teardown(() => hop.cut());
+  const hub = await startTestHub(t, { env: { REDIS_URL: hop.url } });
+  const up = await fetch(`${hub.url}/readyz`);
+  t.is(up.status, 200);
+  t.deepEqual(((await up.json()) as { checks: Record<string, string> }).checks, { database: 'ok', redis: 'ok' });
+  await hop.cut();
+  const down = await fetch(`${hub.url}/readyz`);
+  t.is(down.status, 503);
+  const body = (await down.json()) as { status: string; checks: Record<string, string> };
+  t.is(body.status, 'unavailable');
+  t.is(body.checks.database, 'ok');
+  t.not(body.checks.redis, 'ok');
 });

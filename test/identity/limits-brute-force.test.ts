@@ -1,4 +1,3 @@
-import net from 'node:net';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import type { Hub } from '../../src/hub.ts';
@@ -7,6 +6,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { callbackUrl, makePerson } from '../helpers/fixtures.ts';
 import { scene, type Scene } from '../helpers/oidc.ts';
+import { redisHop } from '../helpers/redis-hop.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 /** Opens a sign-in page of an authorization request; returns the agent holding its cookies and the form's URL. */
@@ -89,32 +89,6 @@ test('with TRUST_PROXY the address is the one the proxy adds, not one the client
   const [row] = await failures(s.hub);
   t.is(row!.ip, '192.0.2.44');
 });
-
-/** A TCP hop in front of the real Redis, which the test can cut to take Redis away from the running hub. */
-async function redisHop(target: string) {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(port || 6379), hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => sockets.delete(socket));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as net.AddressInfo).port);
-  return {
-    url: url.toString(),
-    cut: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    }),
-  };
-}
 
 test('when the rate-limit store cannot be reached, checks fail closed with a 503', async (t) => {
   // Nothing listens on port 1.
