@@ -1,6 +1,7 @@
 import type { ClientMetadataValidator } from '../hub/clients.ts';
 import { createViews } from '../http/views.ts';
 import { createDevicePages } from '../oidc/device-pages.ts';
+import { createLogger } from '../observability/logger.ts';
 import { providerErrorPage } from '../oidc/error-page.ts';
 import { createProvider, createProviderCaches } from '../oidc/provider.ts';
 import { ensureSigningKeys, loadKeySet } from '../oidc/signing-keys.ts';
@@ -18,7 +19,7 @@ export async function createClientValidator(ctx: CliContext): Promise<ClientMeta
   const keys = await loadKeySet(ctx.db, ctx.secrets.keys);
   const views = createViews({ globals: { issuer: ctx.config.issuer } });
   const provider = createProvider(
-    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createDevicePages(views), renderError: providerErrorPage(views) },
+    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createDevicePages(views), renderError: providerErrorPage(views), logger: createLogger('silent') },
     createProviderCaches(),
     keys.jwks,
   );

@@ -18,7 +18,7 @@ export const settings = {
   SMTP_URL: 'smtp:// or smtps:// URL for outgoing mail. Unset: mail is written to $DATA_DIR/mail and listed at /dev/mailbox.',
   MAIL_FROM: 'From address of the hub\'s mail. Default "UniQVerse <no-reply@localhost>".',
   LOG_LEVEL: 'pino level: fatal, error, warn, info, debug, trace, silent. Default info.',
-  NODE_ENV: 'production turns on secure cookies and requires UNIQVERSE_SECRET. Default development.',
+  NODE_ENV: 'production requires UNIQVERSE_SECRET and warns at start about settings unfit for production. Default development.',
   TRUST_PROXY: 'true when a reverse proxy you control sets X-Forwarded-For/-Proto. Default false: the headers are ignored.',
   REDIS_PREFIX: 'Prefix of every Redis key and stream the hub uses. Default "uniqverse:".',
   KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
@@ -69,6 +69,11 @@ export interface Config {
   mailFrom: string;
   logLevel: (typeof logLevels)[number];
   production: boolean;
+  /**
+   * Cookies carry Secure exactly when the issuer is https://: a browser never sends a Secure
+   * cookie back to an http:// site, so on one they would only break sign-in.
+   */
+  secureCookies: boolean;
   trustProxy: boolean;
   keyRefreshSeconds: number;
   eventStreamLength: number;
@@ -131,7 +136,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
-  if (production && !issuer.startsWith('https://')) warnings.push('ISSUER is not https:// in production');
+  const secureCookies = issuer.startsWith('https://');
+  if (production && !secureCookies) warnings.push('ISSUER is not https:// in production: passwords, cookies and tokens travel unencrypted; put the hub behind TLS and set ISSUER to its https:// address');
+  if (secureCookies && !e.TRUST_PROXY) warnings.push('ISSUER is https:// but TRUST_PROXY is off: the hub itself speaks plain HTTP, so behind your TLS proxy set TRUST_PROXY=true, or the browser cookies of sign-in cannot be set');
   if (production && !e.METRICS_TOKEN) warnings.push('METRICS_TOKEN is unset in production: /metrics answers only requests from this machine (127.0.0.1, ::1); set it to let a scraper elsewhere read it');
   if (!e.DATABASE_URL) warnings.push(`DATABASE_URL is unset: using the embedded PGlite database in ${path.join(dataDir, 'pglite')} (one process only)`);
 
@@ -148,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
     production,
+    secureCookies,
     trustProxy: e.TRUST_PROXY,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
     eventStreamLength: e.EVENT_STREAM_LENGTH,

@@ -29,4 +29,4 @@ export function extendedExpiry(session: { loginTs?: number; exp?: number }, now 
 }
 
 /** The flags of the provider's session cookie (its `cookies.long`), so whoever re-sets it sets the same cookie. */
-export const sessionCookieFlags = (production: boolean) => ({ signed: true, httpOnly: true, sameSite: 'lax', secure: production }) as const;
+export const sessionCookieFlags = (secure: boolean) => ({ signed: true, httpOnly: true, sameSite: 'lax', secure }) as const;

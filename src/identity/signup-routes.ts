@@ -46,7 +46,7 @@ export function signupRoutes(hub: HubContext): Router {
   router.get('/signup', (ctx) => {
     const uid = typeof ctx.query.interaction === 'string' ? ctx.query.interaction : '';
     if (/^[\w-]{10,64}$/.test(uid)) return ctx.redirect(`/interaction/${uid}/signup`);
-    ctx.cookies.set(signupIntentCookie, '1', { httpOnly: true, sameSite: 'lax', secure: config.production, maxAge: 10 * 60_000, path: '/interaction' });
+    ctx.cookies.set(signupIntentCookie, '1', { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 10 * 60_000, path: '/interaction' });
     ctx.redirect('/account/signin?return_to=%2Faccount');
   });
 
@@ -67,7 +67,7 @@ export function signupRoutes(hub: HubContext): Router {
       const problem = formProblem(error);
       return render(ctx, interaction, { name: body.name, email: body.email, error: problem.message, fields: problem.fields }, problem.status);
     }
-    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.production }, ctx, user, ['pwd'], interaction);
+    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
     const to = await holder.current.interactionResult(ctx.req, ctx.res, {
       login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
     }, { mergeWithLastSubmission: false });

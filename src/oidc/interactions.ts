@@ -22,7 +22,7 @@ export interface InteractionDeps {
   hasher: PasswordHasher;
   views: Views;
   limits: Limits;
-  config: Pick<Config, 'production'>;
+  config: Pick<Config, 'secureCookies'>;
   mailer: SignInRecordDeps['mailer'];
   mail: SignInRecordDeps['mail'];
   logger: SignInRecordDeps['logger'];
@@ -82,7 +82,7 @@ function consentAsks(interaction: Interaction, withheld: Withheld): { asks: stri
 
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { holder, db, hasher, views, limits } = deps;
-  const signInRecord: SignInRecordDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.production };
+  const signInRecord: SignInRecordDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies };
   const router = new Router();
 
   const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {

@@ -23,7 +23,7 @@ const refused = () => new AppError('invalid_input', 'The passkey was not accepte
  */
 export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, logger }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.production };
+  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
   const rp = relyingPartyFor(config.issuer);
 
   async function loginInteraction(ctx: RouterContext) {

@@ -1,6 +1,5 @@
 import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
-import type { Logger } from '../observability/logger.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { createProvider, createProviderCaches, type ProviderCaches, type ProviderDeps } from './provider.ts';
 import { loadKeySet } from './signing-keys.ts';
@@ -19,16 +18,16 @@ export class ProviderHolder {
   readonly caches: ProviderCaches;
   private readonly listeners: Array<(provider: Provider) => void> = [];
 
-  private readonly deps: ProviderDeps & { keyBox: SecretBox; logger: Logger };
+  private readonly deps: ProviderDeps & { keyBox: SecretBox };
 
-  private constructor(deps: ProviderDeps & { keyBox: SecretBox; logger: Logger }, provider: Provider, fingerprint: string, caches: ProviderCaches) {
+  private constructor(deps: ProviderDeps & { keyBox: SecretBox }, provider: Provider, fingerprint: string, caches: ProviderCaches) {
     this.deps = deps;
     this.current = provider;
     this.fingerprint = fingerprint;
     this.caches = caches;
   }
 
-  static async create(deps: ProviderDeps & { keyBox: SecretBox; logger: Logger }): Promise<ProviderHolder> {
+  static async create(deps: ProviderDeps & { keyBox: SecretBox }): Promise<ProviderHolder> {
     const keys = await loadKeySet(deps.db, deps.keyBox);
     const caches = createProviderCaches();
     const holder = new ProviderHolder(deps, createProvider(deps, caches, keys.jwks), keys.fingerprint, caches);

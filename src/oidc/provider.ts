@@ -14,6 +14,7 @@ import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
+import type { Logger } from '../observability/logger.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 export const portalClientId = 'uniqverse-portal';
@@ -24,6 +25,7 @@ export interface ProviderDeps {
   clientSecrets: SecretBox;
   pages: DevicePages;
   renderError: NonNullable<Configuration['renderError']>;
+  logger: Logger;
 }
 
 /** Things read on every token request, shared by every provider instance the process builds. */
@@ -126,8 +128,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     },
     cookies: {
       keys: [deriveKey(config.secret, 'cookie-signing').toString('base64url')],
-      long: sessionCookieFlags(config.production),
-      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.production },
+      long: sessionCookieFlags(config.secureCookies),
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.secureCookies },
     },
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
@@ -218,5 +220,9 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   provider.proxy = deps.config.trustProxy;
   installMetadataCache(provider);
   installNotFoundPage(provider, deps.renderError);
+  // The provider shows a server_error page and only emits the cause: without this nobody would see it.
+  provider.on('server_error', (ctx, error) => {
+    deps.logger.error({ err: error, method: ctx.method, path: ctx.path, requestId: ctx.response.get('X-Request-Id') || undefined }, 'OpenID Connect provider error');
+  });
   return provider;
 }

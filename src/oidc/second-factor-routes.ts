@@ -27,7 +27,7 @@ export async function askForSecondFactor(ctx: RouterContext, db: Deps['db'], int
  */
 export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.production };
+  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
 
   const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
     ctx.status = status;

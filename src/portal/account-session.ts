@@ -41,7 +41,7 @@ type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
  * tab meanwhile is never undone. (/hub/events, the live stream, reads the session elsewhere and
  * keeps nothing alive: an open tab is not use.)
  */
-async function extendIdleExpiry(ctx: Context, provider: Provider, session: ProviderSession, production: boolean): Promise<void> {
+async function extendIdleExpiry(ctx: Context, provider: Provider, session: ProviderSession, secureCookies: boolean): Promise<void> {
   const exp = extendedExpiry(session);
   const adapter = provider.Session.adapter;
   if (exp === null || !(adapter instanceof KnexModelAdapter)) return;
@@ -49,7 +49,7 @@ async function extendIdleExpiry(ctx: Context, provider: Provider, session: Provi
   session.exp = exp;
   // A transient session's cookie lasts as long as the browser: it has no expiry to move.
   if (session.transient) return;
-  const flags = sessionCookieFlags(production);
+  const flags = sessionCookieFlags(secureCookies);
   const cookies = provider.createContext(ctx.req, ctx.res).cookies;
   cookies.secure = cookies.secure || ctx.secure;
   // As the provider: a Secure cookie is never sent over plain http (cookies would throw).
@@ -57,7 +57,7 @@ async function extendIdleExpiry(ctx: Context, provider: Provider, session: Provi
   cookies.set(provider.cookieName('session'), session.jti, { ...flags, expires: new Date(exp * 1000) });
 }
 
-export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex, options: { production: boolean }) {
+export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex, options: { secureCookies: boolean }) {
   return async function readAccountSession(ctx: Context, next: Next) {
     const provider = holder.current;
     const session = await provider.Session.get(ctx as never);
@@ -74,7 +74,7 @@ export function loadAccount(holder: ProviderHolder, csrf: Csrf, db: Knex, option
           csrfToken: csrf.tokenFor(session.uid),
         };
         ctx.state.account = account;
-        await extendIdleExpiry(ctx, provider, session, options.production);
+        await extendIdleExpiry(ctx, provider, session, options.secureCookies);
       }
     }
     await next();

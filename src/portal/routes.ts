@@ -25,11 +25,11 @@ export function portalRoutes(hub: HubContext, areas: Array<(hub: HubContext) => 
   const router = new Router();
   const csrf = createCsrf(hub.config.secret);
   recordAuthorizationSightings(hub.holder, hub.db, hub.logger);
-  router.use(['/account', '/admin'], loadAccount(hub.holder, csrf, hub.db, { production: hub.config.production }));
+  router.use(['/account', '/admin'], loadAccount(hub.holder, csrf, hub.db, { secureCookies: hub.config.secureCookies }));
   router.use(['/account', '/admin'], recordPortalSighting(hub.db, hub.logger));
   router.use(['/account', '/admin'], formBody);
   router.use(['/account', '/admin'], csrf.verify);
-  router.use(accountSignInRoutes(hub.holder, hub.config.issuer, hub.config.production).routes());
+  router.use(accountSignInRoutes(hub.holder, hub.config.issuer, hub.config.secureCookies).routes());
   router.use(accountDeletedRoutes(hub.views).routes());
 
   router.get('/account/signout', (ctx) => {

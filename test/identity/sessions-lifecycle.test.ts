@@ -1,8 +1,11 @@
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { deleteUser, disableUser } from '../../src/identity/account-status.ts';
 import { sessionPolicy, sessionTtl } from '../../src/identity/session-policy.ts';
-import { callbackUrl } from '../helpers/fixtures.ts';
+import type { Hub } from '../../src/hub.ts';
+import { callbackUrl, makeClient, makeService } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
 import { authorize, scene } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -35,17 +38,49 @@ test('session cookies are HttpOnly and SameSite=Lax; a sign-in always gets a new
   t.truthy(await s.hub.db('oidc_models').where({ model: 'Session', id: second }).first());
 });
 
-test('in production the cookies are also Secure', async (t) => {
-  const s = await scene(t, { hub: { env: { NODE_ENV: 'production', TRUST_PROXY: 'true' } } });
-  const url = oidc.buildAuthorizationUrl(s.rp, { redirect_uri: callbackUrl, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
-  const response = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
-  const cookies = response.headers.getSetCookie().filter((c) => c.startsWith('_interaction'));
+/** The Set-Cookie headers of the sign-in page an authorization request leads to. */
+async function interactionCookies(hub: Hub, headers: Record<string, string> = {}) {
+  const service = await makeService(hub);
+  const client = await makeClient(hub, { service: service.slug });
+  const query = new URLSearchParams({ client_id: client.client_id, response_type: 'code', scope: 'openid', redirect_uri: callbackUrl, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+  // The listening address: hub.url is the issuer, which may be a public name in front of a proxy.
+  const { port } = hub.server.address() as AddressInfo;
+  const response = await fetch(`http://127.0.0.1:${port}/auth?${query}`, { redirect: 'manual', headers });
+  return { status: response.status, cookies: response.headers.getSetCookie().filter((c) => c.startsWith('_interaction')) };
+}
+
+test('with an https:// issuer behind a trusted TLS proxy the cookies are also Secure', async (t) => {
+  const hub = await startTestHub(t, { env: { NODE_ENV: 'production', ISSUER: 'https://id.example.test', TRUST_PROXY: 'true' } });
+  const { status, cookies } = await interactionCookies(hub, { 'x-forwarded-proto': 'https' });
+  t.is(status, 303);
   t.true(cookies.length > 0);
   for (const cookie of cookies) {
     t.regex(cookie, /;\s*secure/i);
     t.regex(cookie, /;\s*httponly/i);
     t.regex(cookie, /;\s*samesite=lax/i);
   }
+});
+
+test('in production on a plain http:// issuer (docker compose on localhost) sign-in still works, with a warning at start, its cookies not Secure', async (t) => {
+  const hub = await startTestHub(t, { env: { NODE_ENV: 'production' } });
+  t.true(hub.config.warnings.some((w) => w.startsWith('ISSUER is not https:// in production')));
+  const { status, cookies } = await interactionCookies(hub);
+  t.is(status, 303);
+  t.true(cookies.length > 0);
+  for (const cookie of cookies) t.notRegex(cookie, /;\s*secure/i);
+});
+
+test('an https:// issuer without TRUST_PROXY: a warning at start says what to set, and the failure it causes is logged with its cause', async (t) => {
+  const hub = await startTestHub(t, { env: { NODE_ENV: 'production', ISSUER: 'https://id.example.test' } });
+  t.true(hub.config.warnings.some((w) => w.includes('set TRUST_PROXY=true')));
+  const logged: Array<{ fields: { err?: Error; path?: string }; message: string }> = [];
+  hub.logger.error = ((fields: { err?: Error; path?: string }, message: string) => void logged.push({ fields, message })) as typeof hub.logger.error;
+  const { status } = await interactionCookies(hub);
+  t.is(status, 500);
+  t.is(logged.length, 1);
+  t.is(logged[0]!.message, 'OpenID Connect provider error');
+  t.is(logged[0]!.fields.path, '/auth');
+  t.regex(logged[0]!.fields.err!.message, /secure cookie over unencrypted connection/);
 });
 
 test('sessions end after 2 idle days, and 14 days after sign-in whatever the use', async (t) => {
