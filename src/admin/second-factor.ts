@@ -1,20 +1,10 @@
 import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
 import { AppError } from '../errors.ts';
+import { acrMultiFactor, needsSecondFactor } from '../identity/second-factor.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
 
-export const mfaAcr = 'urn:uniqverse:mfa';
-
-/** Whether a person has a second factor: a confirmed authenticator app or a passkey. */
-export async function hasSecondFactor(db: Knex, userId: string): Promise<boolean> {
-  const [totp, passkey] = await Promise.all([
-    db('totp_factors').where({ user_id: userId }).whereNotNull('confirmed_at').first('user_id'),
-    db('passkeys').where({ user_id: userId }).first('id'),
-  ]);
-  return Boolean(totp || passkey);
-}
-
-export const signedInWithSecondFactor = (account: SignedInAccount) => account.acr === mfaAcr || account.amr.some((m) => m !== 'pwd');
+export const signedInWithSecondFactor = (account: SignedInAccount) => account.acr === acrMultiFactor || account.amr.some((m) => m !== 'pwd');
 
 /**
  * An administrator who has a second factor must have used it for this sign-in: otherwise they
@@ -24,11 +14,11 @@ export const signedInWithSecondFactor = (account: SignedInAccount) => account.ac
 export function requireSecondFactor(db: Knex) {
   return async function ensureSecondFactor(ctx: Context, next: Next) {
     const account = ctx.state.account as SignedInAccount;
-    if (signedInWithSecondFactor(account) || !(await hasSecondFactor(db, account.user.id))) return next();
+    if (signedInWithSecondFactor(account) || !(await needsSecondFactor(db, account.user.id))) return next();
     if (Date.now() / 1000 - account.loginTs < 60) {
       throw new AppError('forbidden', 'The admin console needs a sign-in with your second factor (passkey or authenticator app).');
     }
-    const params = new URLSearchParams({ return_to: ctx.method === 'GET' ? ctx.originalUrl : '/admin', max_age: '0', acr_values: mfaAcr });
+    const params = new URLSearchParams({ return_to: ctx.method === 'GET' ? ctx.originalUrl : '/admin', max_age: '0', acr_values: acrMultiFactor });
     const to = `/account/signin?${params}`;
     if (ctx.get('HX-Request')) {
       ctx.status = 401;

@@ -27,10 +27,6 @@ export interface ChallengeRow {
 export const passkeyQueries = {
   forUser: (db: Knex, userId: string): Promise<PasskeyRow[]> => db('passkeys').where({ user_id: userId }).orderBy('created_at'),
   byId: (db: Knex, id: string): Promise<PasskeyRow | undefined> => db('passkeys').where({ id }).first(),
-  countForUser: async (db: Knex, userId: string): Promise<number> => {
-    const row = await db('passkeys').where({ user_id: userId }).count<{ count: string }[]>('* as count').first();
-    return Number(row?.count ?? 0);
-  },
   insert: (db: Knex, row: Omit<PasskeyRow, 'created_at' | 'last_used_at'>) =>
     db('passkeys').insert({ ...row, transports: JSON.stringify(row.transports) }).onConflict('id').ignore().returning('id'),
   rename: (db: Knex, userId: string, id: string, name: string): Promise<number> => db('passkeys').where({ id, user_id: userId }).update({ name }),

@@ -3,7 +3,7 @@ import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { emailAccountKey, type Limits } from './rate-limits.ts';
 import { userQueries } from './user-queries.ts';
-import { verifyPasswordSignIn, type SignInResult } from './users.ts';
+import { checkPassword, type SignInResult } from './users.ts';
 
 export interface PasswordSignInDeps {
   db: Knex;
@@ -35,9 +35,9 @@ export async function passwordSignIn(deps: PasswordSignInDeps, email: string, pa
     return { ok: false } as const;
   };
   if (!attempt.allowed) return failed(true);
-  let result: Awaited<ReturnType<typeof verifyPasswordSignIn>>;
+  let result: SignInResult;
   try {
-    result = await verifyPasswordSignIn(db, hasher, email, password);
+    result = await checkPassword(hasher, known, password);
   } catch (error) {
     // Too busy to check: the guess was never judged, so it must not count towards a lock.
     await limits.release(attempt);

@@ -58,8 +58,6 @@ export async function useRecoveryCode(db: Knex, userId: string, input: string, o
   });
 }
 
-export const remainingRecoveryCodes = (db: Knex, userId: string) => recoveryCodeQueries.remaining(db, userId);
-
 export async function removeRecoveryCodes(db: Knex, userId: string, origin: Origin = {}): Promise<void> {
   await db.transaction(async (trx) => {
     if ((await recoveryCodeQueries.removeAll(trx, userId)) === 0) return;

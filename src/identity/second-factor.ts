@@ -2,11 +2,10 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
-import { passkeyQueries } from './passkey-queries.ts';
 import type { Limits } from './rate-limits.ts';
-import { remainingRecoveryCodes, useRecoveryCode } from './recovery-codes.ts';
-import { pendingSecondFactorQueries, type PendingSecondFactorRow } from './second-factor-queries.ts';
-import { normaliseTotpCode, totpStatus, verifyTotpCode } from './totp.ts';
+import { useRecoveryCode } from './recovery-codes.ts';
+import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from './second-factor-queries.ts';
+import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 type RequestOrigin = Origin & { ip: string };
@@ -22,14 +21,7 @@ export interface SecondFactors {
   recoveryCodes: number;
 }
 
-export async function secondFactorsOf(db: Knex, userId: string): Promise<SecondFactors> {
-  const [totp, passkeys, recoveryCodes] = await Promise.all([
-    totpStatus(db, userId),
-    passkeyQueries.countForUser(db, userId),
-    remainingRecoveryCodes(db, userId),
-  ]);
-  return { totp: totp.enabled, passkeys, recoveryCodes };
-}
+export const secondFactorsOf = (db: Knex, userId: string): Promise<SecondFactors> => secondFactorSummaryQuery(db, userId);
 
 /**
  * A password alone does not finish the sign-in of someone with an authenticator app or a

@@ -75,7 +75,11 @@ export type SignInResult = { ok: true; user: UserRow } | { ok: false };
 
 /** Unknown email, wrong password and disabled account look the same from outside and take the same time. */
 export async function verifyPasswordSignIn(db: Knex, hasher: PasswordHasher, email: string, password: string): Promise<SignInResult> {
-  const user = await userQueries.byEmail(db, email.trim());
+  return checkPassword(hasher, await userQueries.byEmail(db, email.trim()), password);
+}
+
+/** The same check for a person already looked up (undefined: no account has the email). */
+export async function checkPassword(hasher: PasswordHasher, user: UserRow | undefined, password: string): Promise<SignInResult> {
   if (!user?.password_hash) {
     await hasher.verifyNothing(password);
     return { ok: false };
