@@ -17,6 +17,7 @@ import { createSecrets } from './crypto/hub-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { withProviderLane } from './http/provider-lane.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
@@ -85,17 +86,18 @@ export interface StartOptions {
 
 export { createSecrets };
 
+const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+/** The provider's own request handler (one per provider: a key change builds a new provider). */
+function handlerFor(provider: Provider) {
+  let handler = providerHandlers.get(provider);
+  if (!handler) providerHandlers.set(provider, (handler = provider.callback()));
+  return handler;
+}
+
 function buildApp(hub: HubContext): Koa {
   // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
   const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
-
-  const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-  const handlerFor = (provider: Provider) => {
-    let handler = providerHandlers.get(provider);
-    if (!handler) providerHandlers.set(provider, (handler = provider.callback()));
-    return handler;
-  };
 
   app.use(securityHeaders({ production: hub.config.production }));
   app.use(serveCachedMetadata(hub.holder));
@@ -191,7 +193,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
     const app = buildApp(context);
-    server.on('request', app.callback());
+    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
     const runningEvents = events;

@@ -12,19 +12,28 @@ const contentSecurityPolicy = [
   "object-src 'none'",
 ].join('; ');
 
-/** Request id and the headers every answer carries; the CSP allows no inline script (the provider's form_post adds its script's hash). */
-export function securityHeaders({ production }: { production: boolean }) {
-  return async function setSecurityHeaders(ctx: Context, next: Next) {
-    const incoming = ctx.get('X-Request-Id');
-    ctx.state.requestId = /^[\w.-]{8,64}$/.test(incoming) ? incoming : randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    if (production) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+/** The headers every answer carries besides its request id; the CSP allows no inline script (the provider's form_post adds its script's hash). */
+export function securityHeaderList(production: boolean): Array<[string, string]> {
+  return [
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['X-Frame-Options', 'DENY'],
+    ['Cross-Origin-Opener-Policy', 'same-origin'],
+    ...(production ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
     // Set before the provider runs too: it adds the hash of its form_post script to this header.
-    ctx.set('Content-Security-Policy', contentSecurityPolicy);
+    ['Content-Security-Policy', contentSecurityPolicy],
+  ];
+}
+
+/** The caller's X-Request-Id when it looks like one (a proxy's), else a new one. */
+export const requestIdFrom = (incoming: string | undefined): string => (incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : randomUUID());
+
+export function securityHeaders({ production }: { production: boolean }) {
+  const headers = securityHeaderList(production);
+  return async function setSecurityHeaders(ctx: Context, next: Next) {
+    ctx.state.requestId = requestIdFrom(ctx.get('X-Request-Id'));
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    for (const [name, value] of headers) ctx.set(name, value);
     await next();
   };
 }

@@ -44,3 +44,17 @@ withRedis('/readyz checks Redis when REDIS_URL is set, and answers 503 naming it
   t.is(body.checks.database, 'ok');
   t.not(body.checks.redis, 'ok');
 });
+
+test('the provider\'s machine endpoints, answered past the outer app, carry the same security headers and keep a request id that looks like one', async (t) => {
+  const hub = await startTestHub(t);
+  const page = await fetch(`${hub.url}/no-such-page`);
+  const expected = ['x-content-type-options', 'referrer-policy', 'x-frame-options', 'cross-origin-opener-policy', 'content-security-policy'];
+  for (const path of ['/me', '/token', '/token/introspection', '/token/revocation', '/request']) {
+    const response = await fetch(`${hub.url}${path}`, { method: path === '/me' ? 'GET' : 'POST', headers: { 'x-request-id': 'proxy-id-1234' } });
+    t.true(response.status >= 400 && response.status < 500, `${path}: ${response.status}`);
+    for (const name of expected) t.is(response.headers.get(name), page.headers.get(name), `${path}: ${name}`);
+    t.is(response.headers.get('x-request-id'), 'proxy-id-1234');
+  }
+  const made = await fetch(`${hub.url}/me?x=1`, { headers: { 'x-request-id': 'no good: spaces' } });
+  t.regex(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+});
