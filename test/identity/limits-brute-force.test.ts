@@ -137,19 +137,21 @@ test('a wrong password costs the same work for an unknown email as for a known o
   t.deepEqual(await workFor('nobody-here@example.test'), known);
 });
 
-/** The mean of the middle half: what most pairs say, with neither tail's bursts of load in it. */
-const middleMean = (values: number[]) => {
+/** The middle value: what most pairs say, whatever a few bursts of load did to the others. */
+const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  const quarter = Math.floor(sorted.length / 4);
-  const middle = sorted.slice(quarter, sorted.length - quarter);
-  return middle.reduce((sum, v) => sum + v, 0) / middle.length;
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 };
 
 // Serial: ava runs it before the file's other tests, whose hubs in this process (50 parallel
-// guesses, say) would otherwise share its event loop and argon2 threads while it times.
+// guesses, say) would otherwise share its event loop and argon2 threads while it times. The bound
+// is what a loaded CI machine needs; it catches a side that does more slow work than the other
+// (mail, network, sleeps). A skipped argon2 verify alone (about 18 ms here) is under it: the test
+// above checks that one exactly.
 test.serial('a wrong password takes as long for an unknown email as for a known one', async (t) => {
   const s = await scene(t);
-  const pairs = 16;
+  const pairs = 24;
   const people = await Promise.all(Array.from({ length: pairs }, () => makePerson(s.hub)));
   const form = await loginForm(s);
   await attempt(form, 'warm-up@example.test', 'warm up the hasher');
@@ -178,8 +180,8 @@ test.serial('a wrong password takes as long for an unknown email as for a known 
     differences.push(k - u);
     all.push(k, u);
   }
-  const gap = middleMean(differences);
-  const typical = middleMean(all);
+  const gap = median(differences);
+  const typical = median(all);
   t.log(`known − unknown: ${gap.toFixed(1)} ms (pairs: ${differences.map((d) => d.toFixed(0)).join(', ')}); typical attempt ${typical.toFixed(1)} ms`);
   t.true(Math.abs(gap) <= Math.max(25, 0.3 * typical), `known − unknown ${gap.toFixed(1)} ms against a typical ${typical.toFixed(1)} ms`);
 });
