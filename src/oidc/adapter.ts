@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { CoherentCache } from '../cache.ts';
 import { markedWrite, modelCacheKey } from '../db/change-feed.ts';
+import { ModelWrites, type ModelInsert } from './model-writes.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -35,11 +36,14 @@ export class KnexModelAdapter implements Adapter {
   private readonly model: string;
   private readonly db: Knex;
   private readonly cache: CoherentCache<ModelRow> | undefined;
+  private readonly writes: ModelWrites;
 
-  constructor(db: Knex, model: string, cache?: CoherentCache<ModelRow>) {
+  /** `writes`: shared by every model's adapter, so that their saves go to the database together. */
+  constructor(db: Knex, model: string, cache?: CoherentCache<ModelRow>, writes = new ModelWrites(db)) {
     this.db = db;
     this.model = model;
     this.cache = cachedModels.has(model) ? cache : undefined;
+    this.writes = writes;
   }
 
   private rows() {
@@ -69,7 +73,7 @@ export class KnexModelAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    const row = {
+    const row: ModelInsert = {
       model: this.model,
       id,
       payload,
@@ -81,10 +85,9 @@ export class KnexModelAdapter implements Adapter {
     };
     this.forget(id, payload.uid);
     const mark = this.cache?.mark() ?? 0;
-    const upsert = this.db('oidc_models').insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
-    // xmax = 0: the row is new, so it is exactly what we wrote (a merged one may keep consumed_at).
-    const [written] = await this.ownWrite<{ inserted: boolean }>(upsert.returning(this.db.raw('(xmax = 0) as inserted')));
-    if (written?.inserted && this.cache) {
+    // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
+    const inserted = await this.writes.upsert(row);
+    if (inserted && this.cache) {
       this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
     } else this.forget(id, payload.uid);
   }
@@ -103,9 +106,9 @@ export class KnexModelAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     this.forget(id);
-    const updated = await this.ownWrite(this.rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: this.db.fn.now() }, ['grant_id']));
+    const consumed = await this.writes.consume(this.model, id);
     this.forget(id);
-    if (updated.length === 0 && consumable.has(this.model)) {
+    if (!consumed && consumable.has(this.model)) {
       const row = await this.rows().andWhere({ id }).first('grant_id');
       if (row?.grant_id) await revokeGrant(this.db, row.grant_id);
       throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);

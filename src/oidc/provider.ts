@@ -7,6 +7,7 @@ import { loadClientMetadata } from '../hub/clients.ts';
 import { entitlementQueries } from '../hub/entitlement-queries.ts';
 import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
+import { ModelWrites } from './model-writes.ts';
 import { findAccount } from './account.ts';
 import type { AccountRow } from './account-queries.ts';
 import { installMetadataCache } from './cached-metadata.ts';
@@ -58,10 +59,11 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 
   const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)));
   const modelAdapters = new Map<string, KnexModelAdapter>();
+  const modelWrites = new ModelWrites(db);
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
     let adapter = modelAdapters.get(model);
-    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model, caches.models)));
+    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model, caches.models, modelWrites)));
     return adapter;
   };
   const serviceBySlug = (slug: string) => caches.services.get(`slug:${slug}`, () => serviceQueries.bySlug(db, slug));
