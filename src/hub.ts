@@ -37,6 +37,7 @@ import { createDevicePages } from './oidc/device-pages.ts';
 import { interactionRoutes } from './oidc/interactions.ts';
 import { serveCachedMetadata } from './oidc/cached-metadata.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
+import { machineRoutes } from './oidc/provider.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import { portalRoutes } from './portal/routes.ts';
@@ -193,7 +194,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
     const app = buildApp(context);
-    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production }));
+    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes) }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
     const runningEvents = events;

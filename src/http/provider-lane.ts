@@ -3,17 +3,16 @@ import { requestIdFrom, securityHeaderList } from './security-headers.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-/** The provider's machine-to-machine endpoints (its default routes): no page, route or limiter of ours is on them. */
-const providerOnlyPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/request', '/device/auth']);
-
 /**
- * Sends token, userinfo, introspection, revocation, PAR and device-authorization requests straight
- * to the provider with the security headers, past the outer Koa app, whose context, middleware,
- * static mounts and routers do nothing for them but cost time on every call (docs/benchmarks.md).
- * The provider answers their errors itself. Everything else goes to the app.
+ * Sends requests for `paths` (the provider's token, userinfo, introspection, revocation, PAR and
+ * device-authorization endpoints: `machineRoutes`) straight to the provider with the security
+ * headers, past the outer Koa app, whose context, middleware, static mounts and routers do nothing
+ * for them but cost time on every call (docs/benchmarks.md). The provider answers their errors
+ * itself. Everything else goes to the app.
  */
-export function withProviderLane(app: Handler, provider: () => Handler, { production }: { production: boolean }): Handler {
+export function withProviderLane(app: Handler, provider: () => Handler, { production, paths }: { production: boolean; paths: Iterable<string> }): Handler {
   const headers = securityHeaderList(production);
+  const providerOnlyPaths = new Set(paths);
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');

@@ -49,6 +49,20 @@ export const createProviderCaches = (): ProviderCaches => ({
 
 export const hubResource = (issuer: string) => `${issuer}/hub`;
 
+/**
+ * The provider's machine-to-machine endpoints (its default paths, set here so that they stay what
+ * the hub sends past its outer app: src/http/provider-lane.ts). No page, route or limiter of ours
+ * is on them.
+ */
+export const machineRoutes = {
+  token: '/token',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+  userinfo: '/me',
+  pushed_authorization_request: '/request',
+  device_authorization: '/device/auth',
+} as const;
+
 const serviceOf = (client: { [key: string]: unknown }) => client['urn:uniqverse:service'] as string | null | undefined;
 
 export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Configuration {
@@ -91,6 +105,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 
   return {
     adapter: adapterFor as never,
+    routes: machineRoutes,
     clients: [
       {
         client_id: portalClientId,

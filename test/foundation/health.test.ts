@@ -2,6 +2,7 @@ import test from 'ava';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { redisHop } from '../helpers/redis-hop.ts';
+import { machineRoutes } from '../../src/oidc/provider.ts';
 
 test('/healthz and /readyz answer, with the database checked', async (t) => {
   const hub = await startTestHub(t);
@@ -49,7 +50,7 @@ test('the provider\'s machine endpoints, answered past the outer app, carry the 
   const hub = await startTestHub(t);
   const page = await fetch(`${hub.url}/no-such-page`);
   const expected = ['x-content-type-options', 'referrer-policy', 'x-frame-options', 'cross-origin-opener-policy', 'content-security-policy'];
-  for (const path of ['/me', '/token', '/token/introspection', '/token/revocation', '/request']) {
+  for (const path of Object.values(machineRoutes)) {
     const response = await fetch(`${hub.url}${path}`, { method: path === '/me' ? 'GET' : 'POST', headers: { 'x-request-id': 'proxy-id-1234' } });
     t.true(response.status >= 400 && response.status < 500, `${path}: ${response.status}`);
     for (const name of expected) t.is(response.headers.get(name), page.headers.get(name), `${path}: ${name}`);
