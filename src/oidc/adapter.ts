@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { CoherentCache } from '../cache.ts';
 import { markedWrite, modelCacheKey } from '../db/change-feed.ts';
+import { cannotBeStored, isRefusedCharacter } from '../db/refused-characters.ts';
 import { ModelWrites, type ModelInsert } from './model-writes.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
@@ -66,6 +67,7 @@ export class KnexModelAdapter implements Adapter {
   }
 
   private async findBy(by: 'id' | 'uid', value: string): Promise<AdapterPayload | undefined> {
+    if (cannotBeStored(value)) return undefined;
     const load = () => this.rows().andWhere({ [by]: value }).first('id', 'payload', 'expires_at', 'consumed_at') as Promise<(ModelRow & { id: string }) | undefined>;
     if (!this.cache) return toPayload(await load());
     const row = await this.cache.through(modelCacheKey(this.model, by, value), load, (r) => this.keysOf((r as ModelRow & { id: string }).id, r.payload.uid), (r) => (r.expires_at ? new Date(r.expires_at).getTime() : null));
@@ -86,7 +88,10 @@ export class KnexModelAdapter implements Adapter {
     this.forget(id, payload.uid);
     const mark = this.cache?.mark() ?? 0;
     // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
-    const inserted = await this.writes.upsert(row);
+    const inserted = await this.writes.upsert(row).catch((error: unknown) => {
+      // A parameter the provider keeps (state, nonce, login_hint, …) held a NUL: the client's request is at fault.
+      throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain the NUL character (U+0000)') : error;
+    });
     if (inserted && this.cache) {
       this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
     } else this.forget(id, payload.uid);
@@ -97,6 +102,7 @@ export class KnexModelAdapter implements Adapter {
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (cannotBeStored(userCode)) return undefined;
     return toPayload(await this.rows().andWhere({ user_code: userCode }).first('payload', 'expires_at', 'consumed_at'));
   }
 
@@ -176,6 +182,7 @@ export class ClientAdapter extends KnexModelAdapter {
   }
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
+    if (cannotBeStored(id)) return undefined;
     return (await this.load(id)) as AdapterPayload | undefined;
   }
 }

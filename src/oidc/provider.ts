@@ -8,6 +8,7 @@ import { entitlementQueries } from '../hub/entitlement-queries.ts';
 import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { ModelWrites } from './model-writes.ts';
+import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
 import type { AccountRow } from './account-queries.ts';
 import { installMetadataCache } from './cached-metadata.ts';
@@ -69,7 +70,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
   const { config, db, clientSecrets } = deps;
   const issuer = config.issuer;
   const hub = hubResource(issuer);
-  const serviceByResource = (resource: string) => caches.services.get(resource, () => serviceQueries.byResource(db, resource));
+  const serviceByResource = (resource: string) => (cannotBeStored(resource) ? Promise.resolve(undefined) : caches.services.get(resource, () => serviceQueries.byResource(db, resource)));
 
   const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)));
   const modelAdapters = new Map<string, KnexModelAdapter>();

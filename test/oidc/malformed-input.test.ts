@@ -190,3 +190,53 @@ test.serial('/jwks with stray parameters still answers, and an unknown path gets
   t.is(missing.status, 404);
   t.regex(await missing.text(), /Page not found/);
 });
+
+test.serial('a NUL character (U+0000) in any parameter is refused with a 4xx or an OAuth error, never a 500', async (t) => {
+  const { hub, client, rp } = await scene(t);
+  const auth = { authorization: basic(client) };
+  const nul = 'a\u0000b';
+  const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+  const authorize = (extra: Record<string, string>) =>
+    `/auth?${new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: callbackUrl, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', ...extra })}`;
+
+  // Once the client and its redirect URI are known good, the provider answers the client: a redirect carrying invalid_request.
+  for (const name of ['state', 'nonce', 'login_hint', 'ui_locales', 'acr_values']) {
+    const response = await fetch(`${hub.url}${authorize({ [name]: nul })}`, { redirect: 'manual' });
+    t.is(response.status, 303, name);
+    t.is(new URL(response.headers.get('location') ?? '', hub.url).searchParams.get('error'), 'invalid_request', name);
+  }
+  await expect4xx(t, hub.url, [
+    { what: '/auth client_id', path: `/auth?client_id=${encodeURIComponent(nul)}&response_type=code`, init: { headers: { accept: 'text/html' } } },
+    { what: '/token code', path: '/token', init: form({ grant_type: 'authorization_code', code: nul, redirect_uri: callbackUrl, code_verifier: 'x'.repeat(43) }, auth) },
+    { what: '/token refresh_token', path: '/token', init: form({ grant_type: 'refresh_token', refresh_token: nul }, auth) },
+    { what: '/token resource', path: '/token', init: form({ grant_type: 'client_credentials', resource: `urn:veze:service:${nul}` }, auth) },
+    { what: '/token client_id', path: '/token', init: form({ grant_type: 'client_credentials', client_id: nul, client_secret: 'x' }) },
+    { what: '/device/auth client_id', path: '/device/auth', init: form({ client_id: nul }) },
+    { what: '/request state', path: '/request', init: form({ response_type: 'code', redirect_uri: callbackUrl, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: nul }, auth) },
+    { what: '/me bearer', path: '/me', init: { headers: { authorization: 'Bearer a%00b' } } },
+  ]);
+  for (const path of ['/token/introspection', '/token/revocation']) {
+    const response = await fetch(`${hub.url}${path}`, form({ token: nul }, auth));
+    t.true(response.status < 500, `${path}: ${response.status}`);
+  }
+  const introspected = await fetch(`${hub.url}/token/introspection`, form({ token: nul }, auth));
+  t.false(((await introspected.json()) as { active: boolean }).active, 'no token is active for it');
+
+  // Pages of our own: the device code page, the login form of a real interaction.
+  const device = await fetch(`${hub.url}/device?user_code=${encodeURIComponent(nul)}`, { headers: { accept: 'text/html' } });
+  t.true(device.status < 500, `/device: ${device.status}`);
+  const agent = new UserAgent();
+  const { url: loginPage } = await agent.follow(oidc.buildAuthorizationUrl(rp, { redirect_uri: callbackUrl, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }).href, hub.url);
+  const uid = /\/interaction\/([\w-]+)/.exec(loginPage)![1]!;
+  for (const [what, fields] of [
+    ['email', { email: `${nul}@example.test`, password: 'x' }],
+    ['password', { email: 'a@example.test', password: nul }],
+  ] as const) {
+    const response = await agent.request(`${hub.url}/interaction/${uid}/login`, { method: 'POST', body: new URLSearchParams(fields), headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' } });
+    t.true(response.status >= 400 && response.status < 500, `login ${what}: ${response.status}`);
+  }
+  for (const path of [`/reset/${encodeURIComponent(nul)}`, `/verify-email?token=${encodeURIComponent(nul)}`, `/signup?email=${encodeURIComponent(nul)}`, `/account?x=${encodeURIComponent(nul)}`]) {
+    const response = await fetch(`${hub.url}${path}`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    t.true(response.status < 500, `${path}: ${response.status}`);
+  }
+});
