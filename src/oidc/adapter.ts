@@ -90,7 +90,7 @@ export class KnexModelAdapter implements Adapter {
     // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
     const inserted = await this.writes.upsert(row).catch((error: unknown) => {
       // A parameter the provider keeps (state, nonce, login_hint, …) held a NUL: the client's request is at fault.
-      throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain the NUL character (U+0000)') : error;
+      throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain U+0000 or unpaired surrogates') : error;
     });
     if (inserted && this.cache) {
       this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);

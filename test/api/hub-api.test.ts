@@ -134,6 +134,9 @@ test('services post events in their own namespace, about their own people; bad e
     [{ type: 'email.sent', user: person.id, data: 'text' }, /data/],
     [{ type: 'email.sent', user: person.id, data: { blob: 'x'.repeat(20_000) } }, /larger/],
     [{ type: 'payment.completed', user: person.id, data: { service: 'vezepyemail', tier: 'pro' } }, /first-party/],
+    [{ type: 'email.sent', user: person.id, data: { subject: 'a\u0000b' } }, /U\+0000/],
+    [{ type: 'email.sent', user: person.id, data: { 'a\u0000': 1 } }, /U\+0000/],
+    [{ type: 'email.sent', user: person.id, data: { subject: 'half a pair: \ud800' } }, /surrogate/],
   ];
   for (const [body, reason] of cases) {
     const response = await post(mail, body);
