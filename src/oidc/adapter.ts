@@ -89,7 +89,7 @@ export class KnexModelAdapter implements Adapter {
     const mark = this.cache?.mark() ?? 0;
     // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
     const inserted = await this.writes.upsert(row).catch((error: unknown) => {
-      // A parameter the provider keeps (state, nonce, login_hint, …) held a NUL: the client's request is at fault.
+      // A parameter the provider keeps (state, nonce, login_hint, …) held a character Postgres refuses: the client's fault.
       throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain U+0000 or unpaired surrogates') : error;
     });
     if (inserted && this.cache) {
