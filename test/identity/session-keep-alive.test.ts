@@ -57,7 +57,8 @@ test('using the portal moves the idle expiry on, in the database and the browser
   t.is(moved.payload.exp, expiry, 'the provider reads the same expiry from the payload');
   t.is(moved.payload.loginTs, now - day, 'nothing else in the session changes');
   t.deepEqual(moved.payload.authorizations, signedIn.payload.authorizations);
-  t.true(Math.abs((await cookieExpiry(context, hub.url))! - expiry) <= 1, 'the browser keeps the cookie as long');
+  const cookieExpires = await cookieExpiry(context, hub.url);
+  t.true(Math.abs(cookieExpires! - expiry) <= 1, `the browser keeps the cookie as long: cookie ${cookieExpires}, row ${expiry}`);
 
   // Thirteen days and 23 hours after signing in: only the hour left of the absolute limit.
   now = nowSeconds();
