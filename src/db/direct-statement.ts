@@ -1,0 +1,40 @@
+import type { EventEmitter } from 'node:events';
+import type { Knex } from 'knex';
+
+/** What both drivers' connections answer: pg's Client and PGlite. */
+interface RawConnection {
+  query(text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+interface PooledClient {
+  acquireConnection(): Promise<RawConnection>;
+  releaseConnection(connection: RawConnection): Promise<void>;
+}
+
+/** PGlite runs every statement in this process, so there is nothing to prepare once per connection. */
+const isPglite = (connection: RawConnection) => 'waitReady' in connection;
+
+/**
+ * A fixed statement (`$1`… parameters) sent past knex's query builder and runner, on a connection
+ * from knex's own pool: for the writes of every token request, where building and running a query
+ * through knex cost the hub more CPU than Postgres spends on it (bench/query-cost.ts: 186 µs a
+ * statement through the builder, 91 µs on the pg pool, 57 µs prepared). knex's `query` event
+ * still fires, so whatever counts or watches statements (the change feed, the bench, tests) sees it.
+ *
+ * `preparedAs`: on Postgres, a name to prepare it under, parsed and planned once per connection.
+ * Only for a statement with one good plan whatever its values: Postgres may keep a plan made
+ * without them (a "generic" plan) for as long as the connection lives.
+ */
+export function directStatement<Row>(db: Knex, text: string, preparedAs?: string): (values: unknown[]) => Promise<Row[]> {
+  const client = db.client as unknown as PooledClient;
+  return async (values) => {
+    const connection = await client.acquireConnection();
+    try {
+      (db as unknown as EventEmitter).emit('query', { sql: text, bindings: values, method: 'raw' });
+      const result = preparedAs && !isPglite(connection) ? await connection.query({ name: preparedAs, text, values }) : await connection.query(text, values);
+      return result.rows as Row[];
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  };
+}
