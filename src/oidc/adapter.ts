@@ -176,8 +176,9 @@ export async function deleteExpiredModels(db: Knex): Promise<number> {
 export class ClientAdapter extends KnexModelAdapter {
   private readonly load: (id: string) => Promise<Record<string, unknown> | undefined>;
 
-  constructor(db: Knex, load: (id: string) => Promise<Record<string, unknown> | undefined>) {
-    super(db, 'Client');
+  /** `writes`: the provider's shared ones, so that no second set is made (clients are never saved through the provider). */
+  constructor(db: Knex, load: (id: string) => Promise<Record<string, unknown> | undefined>, writes: ModelWrites) {
+    super(db, 'Client', undefined, writes);
     this.load = load;
   }
 

@@ -72,9 +72,9 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
   const hub = hubResource(issuer);
   const serviceByResource = (resource: string) => (cannotBeStored(resource) ? Promise.resolve(undefined) : caches.services.get(resource, () => serviceQueries.byResource(db, resource)));
 
-  const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)));
-  const modelAdapters = new Map<string, KnexModelAdapter>();
   const modelWrites = new ModelWrites(db);
+  const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)), modelWrites);
+  const modelAdapters = new Map<string, KnexModelAdapter>();
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
     let adapter = modelAdapters.get(model);

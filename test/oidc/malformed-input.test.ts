@@ -215,11 +215,10 @@ test.serial('a NUL character (U+0000) in any parameter is refused with a 4xx or 
     { what: '/request state', path: '/request', init: form({ response_type: 'code', redirect_uri: callbackUrl, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: nul }, auth) },
     { what: '/me bearer', path: '/me', init: { headers: { authorization: 'Bearer a%00b' } } },
   ]);
-  for (const path of ['/token/introspection', '/token/revocation']) {
-    const response = await fetch(`${hub.url}${path}`, form({ token: nul }, auth));
-    t.true(response.status < 500, `${path}: ${response.status}`);
-  }
+  const revoked = await fetch(`${hub.url}/token/revocation`, form({ token: nul }, auth));
+  t.true(revoked.status < 500, `/token/revocation: ${revoked.status}`);
   const introspected = await fetch(`${hub.url}/token/introspection`, form({ token: nul }, auth));
+  t.is(introspected.status, 200);
   t.false(((await introspected.json()) as { active: boolean }).active, 'no token is active for it');
 
   // Pages of our own: the device code page, the login form of a real interaction.
