@@ -9,7 +9,8 @@ export interface LoadCase {
   target: string;
   met(ours: Measurement, bare: Measurement): boolean;
   /** Everything the requests need (tokens), made before the clock starts. */
-  prepare(target: Target, connections: number): Promise<Omit<LoadOptions, 'duration' | 'connections'>>;
+  /** `turns`: how many times the load will be started and stopped after the warm-up. */
+  prepare(target: Target, connections: number, turns: number): Promise<Omit<LoadOptions, 'duration' | 'connections'>>;
   /** A good answer's body (a 200 alone does not say an introspected token was active). */
   expect?: (body: string) => boolean;
 }
@@ -54,11 +55,14 @@ export const loadCases: LoadCase[] = [
     label: 'refresh with rotation (opaque AT + RS256 ID token)',
     target: '≥ 0.8× bare',
     met: atLeast(0.8),
-    async prepare(t, connections) {
+    async prepare(t, connections, turns) {
       // Every request spends a refresh token never used before. The pool is seeded by code-flow
-      // sign-ins; each answer's rotated token goes back in, so the pool never runs dry.
-      const pool = await mintRefreshTokens(t, connections * 2, 60_000);
-      if (pool.length < connections * 2) throw new Error(`${t.name}: minted only ${pool.length} refresh tokens`);
+      // sign-ins; each answer's rotated token goes back in. A load that stops (after the warm-up,
+      // after each turn) loses the tokens of the requests it leaves unanswered: a connection's
+      // worth and more per stop, so the pool starts with two per connection and stop.
+      const wanted = connections * 2 * (turns + 1);
+      const pool = await mintRefreshTokens(t, wanted, 60_000);
+      if (pool.length < wanted) throw new Error(`${t.name}: minted only ${pool.length} refresh tokens`);
       return {
         url: `${t.url}/token`,
         method: 'POST',
