@@ -35,7 +35,7 @@ import { deleteExpiredModels } from './oidc/adapter.ts';
 import { startChangeFeed } from './db/change-feed.ts';
 import { createDevicePages } from './oidc/device-pages.ts';
 import { interactionRoutes } from './oidc/interactions.ts';
-import { serveCachedMetadata } from './oidc/cached-metadata.ts';
+import { cachedMetadataFor } from './oidc/cached-metadata.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { machineRoutes } from './oidc/provider.ts';
 import { ensureSigningKeys } from './oidc/signing-keys.ts';
@@ -101,7 +101,6 @@ function buildApp(hub: HubContext): Koa {
   app.silent = true;
 
   app.use(securityHeaders({ production: hub.config.production }));
-  app.use(serveCachedMetadata(hub.holder));
   app.use(errorHandler(hub.views, hub.logger));
   app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
   app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
@@ -194,7 +193,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
     const app = buildApp(context);
-    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes) }));
+    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
     const runningEvents = events;

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Context, Middleware } from 'koa';
+import type http from 'node:http';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 const cacheable = new Set(['/.well-known/openid-configuration', '/jwks']);
 
-interface Cached {
+export interface Cached {
   body: string;
   etag: string;
   type: string;
@@ -54,14 +55,27 @@ export function installMetadataCache(provider: Provider): void {
 }
 
 /**
- * The same answers, given by the outer app before its routers and the provider's own Koa app
- * run: those cost more than the cached answer itself (bench: JWKS took as much CPU per request
- * as the bare provider's uncached one). Until the current provider has answered once, passes on.
+ * The cached answer for a request, if there is one yet: discovery and JWKS, with GET or HEAD, once
+ * the current provider has answered them once. For the provider lane (src/http/provider-lane.ts),
+ * which sends it past both Koa apps: their contexts and middleware cost more than the cached
+ * answer itself (bench: JWKS took as much CPU per request as the bare provider's uncached one).
  */
-export function serveCachedMetadata(holder: { current: Provider }): Middleware {
-  return async function cachedMetadata(ctx, next) {
-    const hit = isCacheable(ctx) ? caches.get(holder.current)?.get(ctx.path) : undefined;
-    if (hit) return answer(ctx, hit);
-    await next();
-  };
+export function cachedMetadataFor(holder: { current: Provider }) {
+  return (method: string | undefined, path: string): Cached | undefined =>
+    (method === 'GET' || method === 'HEAD') && cacheable.has(path) ? caches.get(holder.current)?.get(path) : undefined;
+}
+
+/** Sends a cached answer as `answer` does, on the bare response. */
+export function sendCachedMetadata(req: http.IncomingMessage, res: http.ServerResponse, hit: Cached): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Cache-Control', 'public, max-age=60');
+  res.setHeader('ETag', hit.etag);
+  if (req.headers['if-none-match'] === hit.etag) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', hit.type);
+  res.setHeader('Content-Length', Buffer.byteLength(hit.body));
+  res.end(req.method === 'HEAD' ? undefined : hit.body);
 }

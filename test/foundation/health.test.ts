@@ -59,3 +59,24 @@ test('the provider\'s machine endpoints, answered past the outer app, carry the 
   const made = await fetch(`${hub.url}/me?x=1`, { headers: { 'x-request-id': 'no good: spaces' } });
   t.regex(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 });
+
+test('discovery and JWKS, answered from their cache past both apps, carry the same headers, and HEAD gets no body', async (t) => {
+  const hub = await startTestHub(t);
+  const page = await fetch(`${hub.url}/no-such-page`);
+  const expected = ['x-content-type-options', 'referrer-policy', 'x-frame-options', 'cross-origin-opener-policy', 'content-security-policy'];
+  for (const path of ['/.well-known/openid-configuration', '/jwks']) {
+    const first = await fetch(`${hub.url}${path}`);
+    const body = await first.text();
+    const cached = await fetch(`${hub.url}${path}?ignored=1`, { headers: { 'x-request-id': 'proxy-id-5678' } });
+    t.is(cached.status, 200);
+    t.is(await cached.text(), body, `${path}: the cached body is the provider's`);
+    for (const name of expected) t.is(cached.headers.get(name), page.headers.get(name), `${path}: ${name}`);
+    t.is(cached.headers.get('x-request-id'), 'proxy-id-5678');
+    t.is(cached.headers.get('access-control-allow-origin'), '*');
+    t.regex(cached.headers.get('content-type') ?? '', /^application\/(json|jwk-set\+json)/);
+    const head = await fetch(`${hub.url}${path}`, { method: 'HEAD' });
+    t.is(head.status, 200);
+    t.is(head.headers.get('content-length'), String(Buffer.byteLength(body)));
+    t.is(await head.text(), '');
+  }
+});
