@@ -68,28 +68,28 @@ export async function measureLoad(options: LoadOptions): Promise<Measurement> {
 }
 
 /**
- * Rounds of one case on one server as one measurement: requests per second over all of them, CPU
- * and statements per request weighted by each round's answers, and the highest round's p99 (the
- * rounds' latencies are not kept, so no exact p99 of all of them can be made).
+ * The turns of one case on one server as one measurement: requests per second over all of them,
+ * CPU and statements per request weighted by each turn's answers, and the worst turn's p99 (the
+ * turns' latencies are not kept, so no exact p99 of all of them can be made).
  */
-export function combineRounds(rounds: Measurement[]): Measurement {
-  const ok = rounds.reduce((sum, m) => sum + m.ok, 0);
-  const failed = rounds.reduce((sum, m) => sum + m.failed, 0);
-  const seconds = rounds.reduce((sum, m) => sum + m.seconds, 0);
+export function combineTurns(turns: Measurement[]): Measurement {
+  const ok = turns.reduce((sum, m) => sum + m.ok, 0);
+  const failed = turns.reduce((sum, m) => sum + m.failed, 0);
+  const seconds = turns.reduce((sum, m) => sum + m.seconds, 0);
   const answers = ok + failed;
   const weighted = (value: (m: Measurement) => number | null | undefined): number | null => {
-    if (!answers || rounds.some((m) => value(m) === null || value(m) === undefined)) return null;
-    return rounds.reduce((sum, m) => sum + value(m)! * (m.ok + m.failed), 0) / answers;
+    if (!answers || turns.some((m) => value(m) === null || value(m) === undefined)) return null;
+    return turns.reduce((sum, m) => sum + value(m)! * (m.ok + m.failed), 0) / answers;
   };
   const statements: Record<string, number> = {};
-  for (const m of rounds) for (const [sql, per] of Object.entries(m.statements ?? {})) statements[sql] = (statements[sql] ?? 0) + (per * (m.ok + m.failed)) / (answers || 1);
+  for (const m of turns) for (const [sql, per] of Object.entries(m.statements ?? {})) statements[sql] = (statements[sql] ?? 0) + (per * (m.ok + m.failed)) / (answers || 1);
   return {
     rps: seconds ? ok / seconds : 0,
-    p99: Math.max(...rounds.map((m) => m.p99)),
+    p99: Math.max(...turns.map((m) => m.p99)),
     ok,
     failed,
     seconds,
-    cpu: rounds.some((m) => m.cpu) ? { server: weighted((m) => m.cpu?.server), database: weighted((m) => m.cpu?.database) } : undefined,
+    cpu: turns.some((m) => m.cpu) ? { server: weighted((m) => m.cpu?.server), database: weighted((m) => m.cpu?.database) } : undefined,
     queries: weighted((m) => m.queries),
     statements,
   };

@@ -8,7 +8,7 @@ export interface BenchOptions {
   /** Seconds of load per case and server. */
   duration: number;
   /** Turns each server gets per case; `duration` is split over them. */
-  rounds: number;
+  turns: number;
   /** Seconds of unmeasured load before each measurement, so both servers are warm. */
   warmup: number;
   connections: number;
@@ -24,7 +24,7 @@ export interface BenchOptions {
   showQueries: boolean;
 }
 
-export const usage = `npm run bench -- [--duration 6] [--rounds 3] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
+export const usage = `npm run bench -- [--duration 6] [--turns 3] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
                     [--storm-people 200] [--only ${parts.join(',')}] [--profile DIR] [--queries]
 Environment: DATABASE_URL (default: a fresh database on postgres://postgres@127.0.0.1:5432, dropped at the end),
              REDIS_URL (default redis://127.0.0.1:6379).`;
@@ -41,7 +41,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     args: argv,
     options: {
       duration: { type: 'string' },
-      rounds: { type: 'string' },
+      turns: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'sign-in-concurrency': { type: 'string' },
@@ -63,7 +63,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   }
   return {
     duration: positive('duration', values.duration, 6, { integer: false }),
-    rounds: positive('rounds', values.rounds, 3),
+    turns: positive('turns', values.turns, 3),
     warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, 1, { integer: false }),
     connections: positive('connections', values.connections, 10),
     signInConcurrency: positive('sign-in-concurrency', values['sign-in-concurrency'], 4),

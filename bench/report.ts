@@ -55,7 +55,7 @@ export function formatReport(input: {
   /** CPU ms per second with no load, subtracted from the CPU per request. */
   idle: { hub: number; database: number; bare: number };
   duration: number;
-  rounds: number;
+  turns: number;
   connections: number;
   signInConcurrency: number;
   rows: CaseRow[];
@@ -66,7 +66,7 @@ export function formatReport(input: {
   const out: string[] = [];
   out.push(
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}, oidc-provider ${m.oidcProvider}`,
-    `Command: ${input.command} — ${input.duration} s per case and server in ${input.rounds} turns each, ${input.connections} connections; sign-in: ${input.signInConcurrency} at once`,
+    `Command: ${input.command} — ${input.duration} s per case and server in ${input.turns} turns each, ${input.connections} connections; sign-in: ${input.signInConcurrency} at once`,
     `CPU per request is net of idle CPU (hub ${input.idle.hub.toFixed(0)} ms/s + its Postgres backends ${input.idle.database.toFixed(0)} ms/s; bare ${input.idle.bare.toFixed(0)} ms/s).`,
     '',
   );

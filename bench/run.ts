@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: the hub on Postgres + Redis next to a bare node-oidc-provider, case by case,
- * one server under load at a time, in turns. Prints a table (the same as in docs/benchmarks.md). Not a
- * test: it never fails because a machine is slow; it exits non-zero only if it cannot run.
+ * one server under load at a time, in turns. Prints a table (the same as in docs/benchmarks.md).
+ * Not a test: it never fails because a machine is slow; it exits non-zero only if it cannot run.
  */
 import { benchDatabase, benchRedis, postgresVersion } from './backends.ts';
 import { loadCases, type LoadCase } from './cases.ts';
 import { DatabaseBackends, startCpuReading } from './cpu.ts';
-import { combineRounds, measureLoad, type LoadOptions, type Measurement } from './load.ts';
+import { combineTurns, measureLoad, type LoadOptions, type Measurement } from './load.ts';
 import { loginStorm, type StormResult } from './login-storm.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { compareHashing } from './password-hashing.ts';
@@ -68,27 +68,27 @@ async function withCpu(server: RunningServer, backends: DatabaseBackends, work: 
 
 /** The case's load options on one server, checked with one request and warmed up. */
 async function prepareCase(c: LoadCase, server: RunningServer, o: BenchOptions): Promise<Omit<LoadOptions, 'duration' | 'connections'>> {
-  const prepared = await c.prepare(server.target, o.connections, o.rounds);
+  const prepared = await c.prepare(server.target, o.connections, o.turns);
   await probe(c, server.target, prepared);
   if (o.warmup) await measureLoad({ ...prepared, duration: o.warmup, connections: o.connections });
   return prepared;
 }
 
 /**
- * Both servers in turns (ours, bare, ours, bare, …), `--duration` split over `--rounds`: this
+ * Both servers in turns (ours, bare, ours, bare, …), `--duration` split over `--turns`: this
  * machine's speed drifts within minutes, and turns put both under the same drift.
  */
 async function measureCase(c: LoadCase, ours: RunningServer, bare: RunningServer, o: BenchOptions, backends: DatabaseBackends): Promise<{ mine: Measurement; theirs: Measurement; ratios: number[] }> {
   const preparedOurs = await prepareCase(c, ours, o);
   const preparedBare = await prepareCase(c, bare, o);
-  const duration = o.duration / o.rounds;
+  const duration = o.duration / o.turns;
   const mine: Measurement[] = [];
   const theirs: Measurement[] = [];
-  for (let round = 0; round < o.rounds; round++) {
+  for (let turn = 0; turn < o.turns; turn++) {
     mine.push(await withCpu(ours, backends, () => measureLoad({ ...preparedOurs, duration, connections: o.connections })));
     theirs.push(await withCpu(bare, backends, () => measureLoad({ ...preparedBare, duration, connections: o.connections })));
   }
-  return { mine: combineRounds(mine), theirs: combineRounds(theirs), ratios: mine.map((m, i) => m.rps / (theirs[i]!.rps || 1)) };
+  return { mine: combineTurns(mine), theirs: combineTurns(theirs), ratios: mine.map((m, i) => m.rps / (theirs[i]!.rps || 1)) };
 }
 
 const show = (m: Measurement) =>
@@ -159,7 +159,7 @@ async function main() {
       log(`bench: ${c.id} ours ${show(mine)}`);
       if (o.showQueries) logStatements(mine);
       log(`bench: ${c.id} bare ${show(theirs)}`);
-      log(`bench: ${c.id} ours/bare by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}`);
+      log(`bench: ${c.id} ours/bare by turn ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}`);
       calm.set(c.id, mine);
       rows.push({ label: c.label, target: c.target, ours: mine, bare: theirs, met: c.met(mine, theirs) });
     }
@@ -193,7 +193,7 @@ async function main() {
     }
 
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
-    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, rounds: o.rounds, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
+    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
   } finally {
     await stopAll();
     clearTimeout(watchdog);
