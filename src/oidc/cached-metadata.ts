@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
-import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 const cacheable = new Set(['/.well-known/openid-configuration', '/jwks']);
@@ -14,19 +13,7 @@ export interface Cached {
 /** Each provider's cache, so the outer app can answer from it without a module-wide store. */
 const caches = new WeakMap<Provider, Map<string, Cached>>();
 
-const isCacheable = (ctx: Context) => (ctx.method === 'GET' || ctx.method === 'HEAD') && cacheable.has(ctx.path);
-
-function answer(ctx: Context, hit: Cached): void {
-  ctx.set('Access-Control-Allow-Origin', '*');
-  ctx.set('Cache-Control', 'public, max-age=60');
-  ctx.set('ETag', hit.etag);
-  if (ctx.get('If-None-Match') === hit.etag) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = hit.type;
-  ctx.body = hit.body;
-}
+const isCacheable = (method: string | undefined, path: string) => (method === 'GET' || method === 'HEAD') && cacheable.has(path);
 
 /**
  * Discovery and JWKS change only when the provider is rebuilt (new keys), yet the provider
@@ -37,9 +24,12 @@ export function installMetadataCache(provider: Provider): void {
   const cache = new Map<string, Cached>();
   caches.set(provider, cache);
   provider.use(async (ctx, next) => {
-    if (!isCacheable(ctx)) return next();
+    if (!isCacheable(ctx.method, ctx.path)) return next();
     const hit = cache.get(ctx.path);
-    if (hit) return answer(ctx, hit);
+    if (hit) {
+      ctx.respond = false;
+      return sendCachedMetadata(ctx.req, ctx.res, hit);
+    }
     await next();
     if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
       const body = JSON.stringify(ctx.body);
@@ -62,11 +52,13 @@ export function installMetadataCache(provider: Provider): void {
  */
 export function cachedMetadataFor(holder: { current: Provider }) {
   return (method: string | undefined, path: string): Cached | undefined =>
-    (method === 'GET' || method === 'HEAD') && cacheable.has(path) ? caches.get(holder.current)?.get(path) : undefined;
+    isCacheable(method, path) ? caches.get(holder.current)?.get(path) : undefined;
 }
 
-/** Sends a cached answer as `answer` does, on the bare response. */
+/** Sends a cached answer on the bare response, or 304 when the client has it already. */
 export function sendCachedMetadata(req: http.IncomingMessage, res: http.ServerResponse, hit: Cached): void {
+  // Koa starts every response at 404; the lane's are fresh (200).
+  res.statusCode = 200;
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Cache-Control', 'public, max-age=60');
   res.setHeader('ETag', hit.etag);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
@@ -78,5 +80,29 @@ test('discovery and JWKS, answered from their cache past both apps, carry the sa
     t.is(head.status, 200);
     t.is(head.headers.get('content-length'), String(Buffer.byteLength(body)));
     t.is(await head.text(), '');
+  }
+});
+
+test('the provider answers from the same cache when a request reaches it (not only the lane): 200, 304 and HEAD', async (t) => {
+  const hub = await startTestHub(t);
+  const server = createServer(hub.holder.current.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const direct = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const path of ['/.well-known/openid-configuration', '/jwks']) {
+    const filled = await fetch(`${direct}${path}`);
+    const body = await filled.text();
+    const etag = filled.headers.get('etag')!;
+    t.truthy(etag);
+    const cached = await fetch(`${direct}${path}`);
+    t.is(cached.status, 200);
+    t.is(await cached.text(), body);
+    t.is(cached.headers.get('etag'), etag);
+    t.is(cached.headers.get('access-control-allow-origin'), '*');
+    t.is(cached.headers.get('content-type'), filled.headers.get('content-type'));
+    t.is((await fetch(`${direct}${path}`, { headers: { 'if-none-match': etag } })).status, 304);
+    const head = await fetch(`${direct}${path}`, { method: 'HEAD' });
+    t.is(head.status, 200);
+    t.is(head.headers.get('content-length'), String(Buffer.byteLength(body)));
   }
 });
