@@ -54,8 +54,7 @@ export async function signInInBrowser(page: Page, hubUrl: string, email: string,
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   // Until the page the form leads to (after the POST's redirects) has loaded. Waiting for 'load'
-  // after the click returned at once, the sign-in page being loaded already, and the redirects
-  // then raced the test's next step: a request they still had in flight could move the session
-  // after the test had read it.
+  // after the click returned at once, the sign-in page being loaded already, so the test's next
+  // step could start while the redirects were still on their way.
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
 }
