@@ -40,6 +40,17 @@ export interface DeliveryRow {
   replayed_at: Date | null;
 }
 
+/** A delivery as a worker holds it: with where to send it and the lease token it holds. */
+export type LeasedDelivery = DeliveryRow & { lease_owner: string; url: string; secret_sealed: string };
+
+export interface AttemptOutcome {
+  /** What the receiver answered; null when it did not (timeout, refused connection). */
+  status_code: number | null;
+  /** Null when delivered (a 2xx). */
+  error: string | null;
+  duration_ms: number;
+}
+
 export type NewDelivery = Pick<DeliveryRow, 'webhook_id' | 'event_id' | 'event_seq' | 'event_type' | 'ordering_key' | 'payload'>;
 
 /** A day of retries, counted from creation or from the last replay. */
@@ -103,12 +114,13 @@ export const webhookQueries = {
   /**
    * Leases due deliveries to `owner`: at most one per (webhook, person) at a time, and only the
    * person's oldest undelivered event, so each service sees a person's events in order. A lease
-   * that ran out (its instance died) is taken over here too.
+   * that ran out (its instance died) is taken over here too. Each row gets a lease token of its
+   * own (`owner/uuid`): only the attempt that holds it may record its result (see `settle`).
    */
-  lease: async (db: Knex, owner: string, leaseSeconds: number, limit: number): Promise<Array<DeliveryRow & { url: string; secret_sealed: string }>> => {
+  lease: async (db: Knex, owner: string, leaseSeconds: number, limit: number): Promise<LeasedDelivery[]> => {
     const { rows } = (await db.raw(
       `update webhook_deliveries d
-          set lease_owner = ?, lease_until = now() + ? * interval '1 second', attempts = d.attempts + 1
+          set lease_owner = ? || '/' || gen_random_uuid(), lease_until = now() + ? * interval '1 second', attempts = d.attempts + 1
          from webhooks w
         where w.id = d.webhook_id
           and d.id in (
@@ -124,30 +136,35 @@ export const webhookQueries = {
              for update skip locked)
       returning d.*, w.url, w.secret_sealed`,
       [owner, leaseSeconds, limit],
-    )) as { rows: Array<DeliveryRow & { url: string; secret_sealed: string }> };
+    )) as { rows: LeasedDelivery[] };
     return rows;
   },
 
-  recordAttempt: (db: Knex, deliveryId: number, attempt: { status_code: number | null; error: string | null; duration_ms: number }) =>
-    db('webhook_attempts').insert({ delivery_id: deliveryId, ...attempt }),
-
-  delivered: (db: Knex, id: number, owner: string, statusCode: number) =>
-    db('webhook_deliveries')
-      .where({ id, lease_owner: owner })
-      .update({ status: 'delivered', delivered_at: db.fn.now(), last_status: statusCode, last_error: null, lease_owner: null, lease_until: null }),
-
-  /** Schedules the next try (2 s, 4 s, 8 s … at most an hour apart), or parks the delivery as dead after a day. */
-  failed: (db: Knex, id: number, owner: string, statusCode: number | null, error: string) =>
-    db('webhook_deliveries')
-      .where({ id, lease_owner: owner })
-      .update({
-        status: db.raw(`case when now() >= ${deadline} then 'dead' else 'pending' end`),
-        next_attempt_at: db.raw(`now() + least(power(2, attempts), 3600) * (0.9 + random() * 0.2) * interval '1 second'`),
-        last_status: statusCode,
-        last_error: error.slice(0, 1000),
-        lease_owner: null,
-        lease_until: null,
-      }),
+  /**
+   * Records one attempt's outcome, in one transaction with its attempt row, and only while the
+   * attempt still holds its lease: an attempt whose lease ran out and was taken over writes
+   * nothing (false), so the row always says what the lease holder's attempt got. A success marks
+   * the delivery delivered; a failure schedules the next try (2 s, 4 s, 8 s … at most an hour
+   * apart), or parks it as dead after a day.
+   */
+  settle: (db: Knex, delivery: Pick<LeasedDelivery, 'id' | 'lease_owner'>, attempt: AttemptOutcome): Promise<boolean> =>
+    db.transaction(async (trx) => {
+      const held = trx('webhook_deliveries').where({ id: delivery.id, lease_owner: delivery.lease_owner });
+      const changed =
+        attempt.error === null
+          ? await held.update({ status: 'delivered', delivered_at: trx.fn.now(), last_status: attempt.status_code, last_error: null, lease_owner: null, lease_until: null })
+          : await held.update({
+              status: trx.raw(`case when now() >= ${deadline} then 'dead' else 'pending' end`),
+              next_attempt_at: trx.raw(`now() + least(power(2, attempts), 3600) * (0.9 + random() * 0.2) * interval '1 second'`),
+              last_status: attempt.status_code,
+              last_error: attempt.error.slice(0, 1000),
+              lease_owner: null,
+              lease_until: null,
+            });
+      if (changed !== 1) return false;
+      await trx('webhook_attempts').insert({ delivery_id: delivery.id, status_code: attempt.status_code, error: attempt.error?.slice(0, 1000) ?? null, duration_ms: attempt.duration_ms });
+      return true;
+    }),
 
   deliveries: (db: Knex, filter: { webhookId?: string; serviceId?: string; status?: string; before?: number; limit: number }) => {
     const query = db('webhook_deliveries as d')

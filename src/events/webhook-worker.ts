@@ -4,7 +4,8 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
-import { webhookQueries, type DeliveryRow } from './webhook-queries.ts';
+import { abortAfter } from './loop-aware-deadline.ts';
+import { webhookQueries, type LeasedDelivery } from './webhook-queries.ts';
 import { webhookHeaders } from './webhook-signing.ts';
 
 export interface WebhookWorkerOptions {
@@ -18,6 +19,9 @@ export interface WebhookWorkerOptions {
   concurrency?: number;
   pollMs?: number;
 }
+
+/** How much longer than the receiver's timeout a lease lasts. */
+const leaseMarginSeconds = 20;
 
 /**
  * Delivers webhooks from every instance at once: each leases due deliveries in the database
@@ -35,7 +39,7 @@ export class WebhookWorker {
 
   constructor(options: WebhookWorkerOptions) {
     this.options = options;
-    this.leaseSeconds = Math.ceil(options.timeoutMs / 1000) + 20;
+    this.leaseSeconds = Math.ceil(options.timeoutMs / 1000) + leaseMarginSeconds;
     // A finished delivery or a relayed event nudges: the next lease may find work.
     this.loop = new PollingLoop({
       round: async () => {
@@ -54,7 +58,7 @@ export class WebhookWorker {
 
   /** Stops leasing, cuts the deliveries in flight (their leases run out and another try follows), and waits for them. */
   async stop(): Promise<void> {
-    for (const controller of this.inFlight) controller.abort();
+    for (const controller of this.inFlight) controller.abort(new Error('cut short: the hub is stopping'));
     await this.loop.stop();
     if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
   }
@@ -79,11 +83,12 @@ export class WebhookWorker {
     }
   }
 
-  private async deliver(delivery: DeliveryRow & { url: string; secret_sealed: string }): Promise<void> {
+  private async deliver(delivery: LeasedDelivery): Promise<void> {
     const { db, box, logger, metrics, timeoutMs } = this.options;
     const body = JSON.stringify(delivery.payload);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // However late the loop lets the deadline fire, the attempt ends well inside its lease.
+    const cancelDeadline = abortAfter(controller, timeoutMs, (this.leaseSeconds - leaseMarginSeconds / 2) * 1000 - timeoutMs, () => new Error(`timed out (${timeoutMs} ms)`));
     this.inFlight.add(controller);
     const started = Date.now();
     let status: number | null = null;
@@ -91,21 +96,24 @@ export class WebhookWorker {
     try {
       const headers = { 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) };
       const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal });
+      // The answer is in: its status decides, whatever becomes of the body.
+      cancelDeadline();
       status = response.status;
       await response.body?.cancel().catch(() => undefined);
       if (status < 200 || status >= 300) error = `receiver answered ${status}`;
     } catch (caught) {
-      error = controller.signal.aborted ? `timed out (${timeoutMs} ms)` : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
+      error = controller.signal.aborted ? (controller.signal.reason as Error).message : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
     } finally {
-      clearTimeout(timer);
+      cancelDeadline();
       this.inFlight.delete(controller);
     }
-    const duration = Date.now() - started;
+    const outcome = { status_code: status, error, duration_ms: Date.now() - started };
     try {
-      await webhookQueries.recordAttempt(db, delivery.id, { status_code: status, error, duration_ms: duration });
-      if (error === null) await webhookQueries.delivered(db, delivery.id, this.owner, status!);
-      else await webhookQueries.failed(db, delivery.id, this.owner, status, error);
-      metrics.webhookAttempts.inc({ outcome: error === null ? 'delivered' : status === null ? 'error' : 'rejected' });
+      if (await webhookQueries.settle(db, delivery, outcome)) {
+        metrics.webhookAttempts.inc({ outcome: error === null ? 'delivered' : status === null ? 'error' : 'rejected' });
+      } else {
+        logger.warn({ delivery: delivery.id, attempt: delivery.attempts }, 'a webhook attempt outlived its lease; the attempt that took it over records the outcome');
+      }
     } catch (recordError) {
       // The lease runs out and another try follows: at least once, never lost.
       logger.error({ err: recordError, delivery: delivery.id }, 'could not record a webhook attempt');

@@ -178,8 +178,8 @@ export interface ReceivedWebhook {
   at: number;
 }
 
-/** A local webhook receiver. `respond` decides each answer (status, or 'hang' to never answer). */
-export async function webhookReceiver(respond: (request: ReceivedWebhook, index: number) => number | 'hang' = () => 204) {
+/** A local webhook receiver. `respond` decides each answer (status, now or later, or 'hang' to never answer). */
+export async function webhookReceiver(respond: (request: ReceivedWebhook, index: number) => number | 'hang' | Promise<number> = () => 204) {
   const received: ReceivedWebhook[] = [];
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
@@ -190,7 +190,7 @@ export async function webhookReceiver(respond: (request: ReceivedWebhook, index:
       received.push(request);
       const answer = respond(request, received.length - 1);
       if (answer === 'hang') return void hanging.add(res);
-      res.writeHead(answer).end();
+      void Promise.resolve(answer).then((status) => res.writeHead(status).end());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
