@@ -128,7 +128,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       // How and when the person signed in is in every ID token, asked for or not (acr_values, max_age).
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username', 'updated_at'],
+      profile: ['name', 'updated_at'],
       acr: null,
       amr: null,
       auth_time: null,
