@@ -10,6 +10,7 @@ import { parseInput } from '../validation.ts';
 import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from './app-password-queries.ts';
 import { emailAccountKey, type Limits } from './rate-limits.ts';
 import { userQueries } from './user-queries.ts';
+import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
@@ -54,6 +55,7 @@ export interface CreatedAppPassword {
 }
 
 export async function createAppPassword(db: Knex, userId: string, input: NewAppPassword, origin: Origin = {}): Promise<CreatedAppPassword> {
+  await requireVerifiedEmail(db, userId);
   const data = parseInput(newAppPasswordSchema, input);
   let serviceId: string | null = null;
   let serviceSlug: string | null = null;

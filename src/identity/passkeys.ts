@@ -16,6 +16,7 @@ import { AppError, conflict, notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { parseInput } from '../validation.ts';
 import { challengeQueries, passkeyQueries, type ChallengePurpose, type PasskeyRow } from './passkey-queries.ts';
+import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
@@ -118,6 +119,7 @@ export async function passkeyRegistrationOptions(
   user: { id: string; email: string; name: string },
   sessionUid: string,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  await requireVerifiedEmail(db, user.id);
   const existing = await passkeyQueries.forUser(db, user.id);
   const options = await generateRegistrationOptions({
     rpName: rp.name,
@@ -144,6 +146,7 @@ export async function registerPasskey(
   responseText: unknown,
   options: { name?: string; origin?: Origin } = {},
 ): Promise<PasskeyRow> {
+  await requireVerifiedEmail(db, userId);
   const response = parseCredential(registrationSchema, responseText) as RegistrationResponseJSON;
   let verification;
   try {

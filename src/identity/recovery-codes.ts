@@ -4,6 +4,7 @@ import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import { sha256 } from '../crypto/tokens.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { recoveryCodeQueries } from './recovery-code-queries.ts';
+import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
@@ -33,6 +34,7 @@ const hashCode = (normalised: string) => sha256(`recovery-code:${normalised}`);
 
 /** Ten new codes, shown once; the old ones stop working. Only hashes are stored. */
 export async function generateRecoveryCodes(db: Knex, userId: string, origin: Origin = {}): Promise<string[]> {
+  await requireVerifiedEmail(db, userId);
   const codes = new Set<string>();
   while (codes.size < recoveryCodeCount) codes.add(newCode());
   const list = [...codes];

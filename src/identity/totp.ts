@@ -7,6 +7,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError, conflict } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { totpQueries } from './totp-queries.ts';
+import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
@@ -38,6 +39,7 @@ export async function totpStatus(db: Knex, userId: string): Promise<TotpStatus> 
 
 /** The seed for a new authenticator app, stored sealed and unconfirmed until the first good code. */
 export async function startTotpEnrolment(db: Knex, box: SecretBox, user: { id: string; email: string }): Promise<TotpEnrolment> {
+  await requireVerifiedEmail(db, user.id);
   const existing = await totpQueries.forUser(db, user.id);
   if (existing?.confirmed_at) throw conflict('An authenticator app is already set up. Remove it first to set up another one.');
   let secret: string;
@@ -74,6 +76,7 @@ async function matchingTimeStep(secret: string, code: string, afterTimeStep: num
 
 /** Confirms the enrolment with a first code from the app; the factor is on from here. */
 export async function confirmTotpEnrolment(db: Knex, box: SecretBox, userId: string, input: string, origin: Origin = {}): Promise<void> {
+  await requireVerifiedEmail(db, userId);
   const row = await totpQueries.forUser(db, userId);
   if (!row) throw new AppError('invalid_input', 'Start the authenticator app set-up again.', { fields: { code: 'Start the set-up again.' } });
   if (row.confirmed_at) throw conflict('The authenticator app is already set up.');

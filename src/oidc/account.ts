@@ -10,6 +10,8 @@ import { accountQueries, type AccountRow } from './account-queries.ts';
  * sessions and tokens. `clientId` is the client the claims are for: what the person turned off
  * for its service on the privacy page is left out, whatever its grant says (grants made since
  * leave those scopes out already; this holds for older grants and tokens too).
+ * No `preferred_username`: people have no user name here, and the email in its place went out
+ * under `profile` to services the person keeps their email from.
  */
 export async function findAccount(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<Account | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
@@ -26,7 +28,6 @@ export async function findAccount(db: Knex, sub: string, clientId?: string, cach
           email: user.email,
           email_verified: user.email_verified,
           name: user.name,
-          preferred_username: user.email,
           updated_at: Math.floor(new Date(user.updated_at).getTime() / 1000),
         },
         sharing,

@@ -12,7 +12,8 @@ import type { Config } from '../config/config.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import { formBody } from '../http/body.ts';
 import type { ProviderHolder } from './provider-holder.ts';
-import { needsSecondFactor } from '../identity/second-factor.ts';
+import { acrPassword, needsSecondFactor } from '../identity/second-factor.ts';
+import { loginResult } from './login-result.ts';
 import { askForSecondFactor } from './second-factor-routes.ts';
 import { withheldFor, type Withheld } from '../portal/data-sharing.ts';
 
@@ -97,11 +98,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return { client, name: client?.clientName ?? (interaction.params.client_id as string) };
   }
 
-  const finish = async (ctx: RouterContext, provider: Provider, result: InteractionResults) => {
-    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  const finish = async (ctx: RouterContext, provider: Provider, result: InteractionResults, options = { mergeWithLastSubmission: false }) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, options);
     ctx.status = 303;
     ctx.redirect(to);
   };
+
+  /**
+   * Consent keeps the sign-in that came just before it in the same authorization request: the
+   * provider checks prompt=login and max_age against this result, and a consent result alone
+   * would send the person back to the sign-in page after every sign-in.
+   */
+  const finishConsent = (ctx: RouterContext, provider: Provider, result: InteractionResults) => finish(ctx, provider, result, { mergeWithLastSubmission: true });
 
   const renderLogin = async (ctx: RouterContext, provider: Provider, interaction: Interaction, extra: Record<string, unknown> = {}, status = 200) => {
     const { name } = await clientFor(provider, interaction);
@@ -126,7 +134,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (interaction.prompt.name === 'login') return renderLogin(ctx, provider, interaction);
     const { client, name } = await clientFor(provider, interaction);
     const withheld = await withheldFrom(db, interaction);
-    if (client?.['urn:uniqverse:first_party' as never] === true) return finish(ctx, provider, await grantRequested(provider, interaction, withheld));
+    if (client?.['urn:uniqverse:first_party' as never] === true) return finishConsent(ctx, provider, await grantRequested(provider, interaction, withheld));
     const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
     page(ctx, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld) });
   });
@@ -146,16 +154,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
     if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
     await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-    await finish(ctx, provider, {
-      login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
-    });
+    await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
   });
 
   router.post('/interaction/:uid/confirm', async (ctx) => {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.prompt.name !== 'consent') ctx.throw(400, 'There is nothing to allow in this step.');
-    await finish(ctx, provider, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
+    await finishConsent(ctx, provider, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {

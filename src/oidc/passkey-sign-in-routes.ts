@@ -8,6 +8,7 @@ import { passkeyAuthenticationOptions, relyingPartyFor, verifyPasskeyAssertion }
 import { acrMultiFactor, finishSecondFactorWithPasskey, pendingSecondFactor } from '../identity/second-factor.ts';
 import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
 import { userQueries, type UserRow } from '../identity/user-queries.ts';
+import { loginResult } from './login-result.ts';
 
 type Deps = Pick<HubContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger'>;
 
@@ -35,7 +36,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
   }
 
   const finishJson = async (ctx: RouterContext, provider: Provider, accountId: string, amr: string[]) => {
-    const location = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId, amr, acr: acrMultiFactor, remember: true } }, { mergeWithLastSubmission: false });
+    const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(accountId, amr, acrMultiFactor), { mergeWithLastSubmission: false });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { location };
   };

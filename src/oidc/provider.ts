@@ -125,9 +125,10 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     // The token's client (or the client at hand: userinfo, the token endpoint) decides which service's privacy choice applies.
     findAccount: (ctx, sub, token) => findAccount(db, sub, (token as { clientId?: string } | undefined)?.clientId ?? ctx?.oidc?.client?.clientId, caches.accounts),
     claims: {
-      openid: ['sub'],
+      // How and when the person signed in is in every ID token, asked for or not (acr_values, max_age).
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username', 'updated_at'],
+      profile: ['name', 'updated_at'],
       acr: null,
       amr: null,
       auth_time: null,

@@ -7,6 +7,7 @@ import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFa
 import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import type { PendingSecondFactorRow } from '../identity/second-factor-queries.ts';
+import { loginResult } from './login-result.ts';
 
 type Deps = Pick<HubContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger'>;
 
@@ -85,7 +86,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     const user = await userQueries.byId(db, done.userId);
     if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
     await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-    const location = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: done.userId, amr: done.amr, acr: done.acr, remember: true } }, { mergeWithLastSubmission: false });
+    const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
     if (done.recoveryCodesLeft !== undefined) {
       // Say how many are left before moving on: the person may need to make new ones.
       return page(ctx, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });

@@ -10,7 +10,7 @@ import { signedInBrowser } from './portal-helpers.ts';
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 
-const profileClaims = ['name', 'preferred_username', 'updated_at'];
+const profileClaims = ['name', 'updated_at'];
 const emailClaims = ['email', 'email_verified'];
 
 /**
@@ -73,7 +73,7 @@ test.serial('a first-party service stops receiving the email and the name from t
   const rp = await relyingParty(hub, await serviceClient(hub, 'vezepyweb'));
 
   const first = await signInToService(page, rp);
-  t.like(first.userinfo, { email: person.email, email_verified: true, name: person.name, preferred_username: person.email });
+  t.like(first.userinfo, { email: person.email, email_verified: true, name: person.name });
   // conformIdTokenClaims: ID tokens from the code flow carry no scope claims at all (userinfo does);
   // the ID token checks below guard that nothing withheld ever reaches one.
   t.deepEqual(present(first.idToken, emailClaims), []);
