@@ -38,7 +38,7 @@ export class Ledger {
   /** Refresh tokens spent by a successful refresh (they are rightly no longer active). */
   readonly spent = new Set<string>();
   signIns = 0;
-  /** Login form posts the hub may have acted on (it answered with a redirect, or with an error after reading the form). */
+  /** Login forms posted (whatever the answer, or none): the most sign-ins the hub can have recorded. */
   loginPosts = 0;
   refreshes = 0;
   lastSuccessAt = 0;
@@ -103,13 +103,14 @@ export async function signIn(party: Party, ledger: Ledger, rp: oidc.Configuratio
       return null;
     }
     const fields: Record<string, string> = form[2] === 'login' ? { email: party.person.email, password: party.person.password } : {};
+    // Counted before it is sent: a post cut off by a crash may still have been acted on.
+    if (form[2] === 'login') ledger.loginPosts++;
     const posted = await timed(`POST ${form[2]}`, (signal) => agent.request(`${party.url}/interaction/${form[1]}/${form[2]}`, {
       method: 'POST',
       signal,
       body: new URLSearchParams(fields),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     }));
-    if (form[2] === 'login' && posted.answer.status !== 0) ledger.loginPosts++;
     if (posted.answer.status < 300 || posted.answer.status >= 400) {
       ledger.failures.push(posted.answer);
       return null;
