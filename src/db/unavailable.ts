@@ -9,7 +9,7 @@ const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
 /** SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down, crash, starting up), 53300 (too many connections). */
 const unavailableSqlState = (code: string) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
 
-const lostConnection = /Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
+const lostConnection = /Query read timeout|connection timeout|timeout expired|Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {

@@ -201,3 +201,15 @@ export function notOnce(outboxIds: string[], published: string[]): string[] {
   for (const id of published) seen.set(id, (seen.get(id) ?? 0) + 1);
   return outboxIds.filter((id) => seen.get(id) !== 1).map((id) => `${id} ×${seen.get(id) ?? 0}`);
 }
+
+/**
+ * Outbox events missing from the published stream, and how many were sent more than once. A
+ * relay round cut between publishing and marking (the database gone at that instant) sends its
+ * events again, by design: the outbox is at-least-once and consumers dedupe by event id
+ * (test/events/relay.test.ts shows live clients get each once).
+ */
+export function publication(outboxIds: string[], published: string[]): { missing: string[]; resent: number } {
+  const seen = new Map<string, number>();
+  for (const id of published) seen.set(id, (seen.get(id) ?? 0) + 1);
+  return { missing: outboxIds.filter((id) => !seen.has(id)), resent: outboxIds.filter((id) => (seen.get(id) ?? 0) > 1).length };
+}

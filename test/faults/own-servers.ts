@@ -3,7 +3,7 @@
  * may stop and start as it likes: the shared servers other tests use are never touched.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +50,9 @@ export interface OwnPostgres {
   /** pg_ctl stop -m immediate: the server goes away as in a crash (no checkpoint, connections cut). */
   crash(): void;
   start(): void;
+  /** SIGSTOP / SIGCONT to every process of the server: it hangs (a stalled disk, a frozen VM) without closing a connection. */
+  freeze(): void;
+  thaw(): void;
 }
 
 /** initdb into a temp dir and pg_ctl start on a free port; stopped and removed when the test ends. */
@@ -75,7 +78,14 @@ export async function ownPostgres(t: ExecutionContext): Promise<OwnPostgres> {
     run('pg_ctl', ['stop', '-w', '-m', 'immediate', '-D', data]);
     running = false;
   };
+  const signalAll = (signal: 'STOP' | 'CONT') => {
+    const postmaster = readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+    const pids = [postmaster, ...spawnSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)];
+    spawnSync('kill', [`-${signal}`, ...pids]);
+  };
+  let frozen = false;
   t.teardown(() => {
+    if (frozen) signalAll('CONT');
     if (running) {
       try {
         crash();
@@ -87,7 +97,19 @@ export async function ownPostgres(t: ExecutionContext): Promise<OwnPostgres> {
   });
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
   start();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, crash, start };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    crash,
+    start,
+    freeze: () => {
+      signalAll('STOP');
+      frozen = true;
+    },
+    thaw: () => {
+      signalAll('CONT');
+      frozen = false;
+    },
+  };
 }
 
 export interface OwnRedis {
