@@ -116,6 +116,9 @@ export interface OwnRedis {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server hangs with its connections open. */
+  freeze(): void;
+  thaw(): void;
 }
 
 /** A redis-server of the test's own on a free port, with nothing persisted; stopped when the test ends. */
@@ -139,15 +142,19 @@ export async function ownRedis(t: ExecutionContext): Promise<OwnRedis> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
+  const signal = (name: 'SIGSTOP' | 'SIGCONT') => {
+    (child as ChildProcess | null)?.kill(name);
+  };
   const stop = async () => {
     const server = child;
     child = null;
     if (!server || server.exitCode !== null) return;
+    server.kill('SIGCONT');
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGKILL');
     await exited;
   };
   t.teardown(stop);
   await start();
-  return { url: `redis://127.0.0.1:${port}`, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, stop, start, freeze: () => signal('SIGSTOP'), thaw: () => signal('SIGCONT') };
 }

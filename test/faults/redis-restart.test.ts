@@ -19,7 +19,7 @@ async function tryPassword(url: string, rp: oidc.Configuration, email: string, p
     code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
     code_challenge_method: 'S256',
   });
-  const { response } = await agent.follow(authorization.href, url);
+  const { response } = await agent.follow(authorization.href, url, { signal: AbortSignal.timeout(10_000) });
   const uid = /\/interaction\/([\w-]+)\/login/.exec(await response.text())?.[1];
   if (!uid) throw new Error('no login form');
   const started = Date.now();
@@ -83,4 +83,43 @@ test('Redis stopped and started: credential checks fail closed with 503, tokens 
   await eventually(async () => ((await hub.db('outbox').whereIn('id', written).whereNull('published_at').first('id')) ? undefined : true), 15_000);
   const stream = await hub.events.bus.read(zeroStreamId, 100_000);
   t.deepEqual(notOnce(written, stream.entries.map((e) => e.event.id)), [], 'each event written while Redis was down is in the stream once');
+});
+
+test('Redis hung (server stopped with its connections open): a sign-in answers 503 "try again shortly" within seconds instead of waiting, tokens keep validating, events flow again once it resumes', async (t) => {
+  if (!realBackends) {
+    t.log('skipped on the embedded back end: it has no Redis (rate limits and events are in-process)');
+    t.pass();
+    return;
+  }
+  t.timeout(60_000);
+  const redis = await ownRedis(t);
+  const hub = await startTestHub(t, { env: { REDIS_URL: redis.url } });
+  // Teardowns run last-registered first: Redis resumes before the hub is closed, even on failure.
+  t.teardown(() => redis.thaw());
+  const s = await sceneOn(hub);
+  const opaque = await signedInTokens(s);
+  const party = { url: hub.url, client: s.client, person: s.person };
+
+  redis.freeze();
+  const outboxBefore = new Set((await hub.db('outbox').select('id')).map((r: { id: string }) => r.id));
+  const tries = await Promise.all([0, 1, 2].map((i) => tryPassword(hub.url, s.rp, s.person.email, i === 2 ? s.person.password : `wrong guess ${i}`).catch((error: unknown) => ({ status: 0, retryAfter: null, body: String(error), ms: 10_000 }))));
+  for (const attempt of tries) {
+    t.is(attempt.status, 503, attempt.body.slice(0, 160));
+    t.truthy(attempt.retryAfter);
+    t.regex(attempt.body, /try again shortly/i);
+    t.true(attempt.ms < 5_000, `answered in ${attempt.ms} ms`);
+  }
+  const me = await fetch(`${hub.url}/me`, { headers: { authorization: `Bearer ${opaque.access_token}` }, signal: AbortSignal.timeout(10_000) });
+  t.is(me.status, 200);
+  t.true((await introspect(party, opaque.access_token)).active);
+  const joined = await makePerson(hub);
+
+  redis.thaw();
+  const ledger = new Ledger();
+  await eventually(async () => ((await signIn({ ...party, person: joined }, ledger, s.rp)) ? true : undefined), 15_000, 250);
+  const written = (await hub.db('outbox').select('id')).map((r: { id: string }) => r.id).filter((id: string) => !outboxBefore.has(id));
+  await eventually(async () => ((await hub.db('outbox').whereIn('id', written).whereNull('published_at').first('id')) ? undefined : true), 15_000);
+  const stream = await hub.events.bus.read(zeroStreamId, 100_000);
+  const ids = new Set(stream.entries.map((e) => e.event.id));
+  t.deepEqual(written.filter((id) => !ids.has(id)), [], 'every event written meanwhile is in the stream');
 });
