@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import type { DatabaseTarget } from '../../src/config/config.ts';
@@ -52,19 +52,12 @@ test('the hub killed with SIGKILL mid-sign-in: after a restart on the same datab
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uq-fault-kill-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const secret = randomBytes(32).toString('base64url');
-  let target: DatabaseTarget;
-  if (process.env.TEST_DATABASE_URL) target = await testDatabase(t);
-  else {
-    // A migrated data dir from the worker's snapshot: a fresh PGlite would spend most of the test migrating.
-    const dir = path.join(dataDir, 'pglite');
-    const seeded = new PGlite(dir, { loadDataDir: await migratedSnapshot() });
-    await seeded.waitReady;
-    await seeded.close();
-    target = { kind: 'pglite', dir };
-  }
-
+  // Postgres: a database of the test's own. PGlite: a data dir made from the worker's migrated
+  // snapshot (a fresh PGlite would spend most of the test starting and migrating), set up in memory
+  // and written out as the dump PGlite itself makes, so no PGlite is started on the dir but the hub's.
+  const target: DatabaseTarget = process.env.TEST_DATABASE_URL ? await testDatabase(t) : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
   phase('database');
-  const setup = await openDatabase(target);
+  const setup = await openDatabase(target.kind === 'postgres' ? target : { kind: 'pglite', dir: null, loadDataDir: await migratedSnapshot() });
   if (target.kind === 'postgres') await migrateToLatest(setup.db);
   await createService(setup.db, { slug: 'vezepyweb', name: 'VEZEPyWeb' });
   const client = await createClient(setup.db, createSecretBox(secret, 'client-secrets'), async () => undefined, { service: 'vezepyweb', type: 'web', redirectUris: [callbackUrl] });
@@ -75,6 +68,14 @@ test('the hub killed with SIGKILL mid-sign-in: after a restart on the same datab
     const password = `correct horse battery ${i}`;
     await createUser(setup.db, hasher, { email, password, name: `Person ${i}`, admin: false, emailVerified: true });
     people.push({ email, password });
+  }
+  if (target.kind === 'pglite') {
+    const pglite = (setup.db.client as unknown as { pglite: PGlite }).pglite;
+    const tarball = path.join(dataDir, 'seed.tar');
+    writeFileSync(tarball, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
+    mkdirSync(target.dir!, { recursive: true });
+    execFileSync('tar', ['-xf', tarball, '-C', target.dir!]);
+    rmSync(tarball);
   }
   await setup.close();
 
