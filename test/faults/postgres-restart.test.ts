@@ -3,7 +3,7 @@ import { zeroStreamId } from '../../src/events/stream-ids.ts';
 import { realBackends } from '../helpers/backend.ts';
 import { makePerson, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { eventually, sceneOn } from '../helpers/oidc.ts';
+import { basic, eventually, sceneOn } from '../helpers/oidc.ts';
 import { drive, holdings, Ledger, lostTokens, publication } from './load.ts';
 import { cannotRunPostgres, ownPostgres } from './own-servers.ts';
 
@@ -37,6 +37,24 @@ test('PostgreSQL restarted under sign-in and token load: 503 with Retry-After wh
 
   pg.crash();
   const downAt = Date.now();
+  // Besides the load: the other doors a client or a browser knocks on. Each answers at once, as
+  // itself (userinfo from the token cache, or 503), and never 500.
+  const token = ledger.issued[0]!.access_token;
+  const probes = {
+    userinfo: () => fetch(`${hub.url}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) }),
+    introspection: () => fetch(`${hub.url}/token/introspection`, { method: 'POST', headers: { authorization: basic(s.client), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'not-a-token-we-know' }), signal: AbortSignal.timeout(10_000) }),
+    readiness: () => fetch(`${hub.url}/readyz`, { signal: AbortSignal.timeout(10_000) }),
+    portal: () => fetch(`${hub.url}/account/sessions`, { headers: { cookie: 'nothing=here' }, redirect: 'manual', signal: AbortSignal.timeout(10_000) }),
+    api: () => fetch(`${hub.url}/hub/services`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) }),
+  };
+  for (const [name, probe] of Object.entries(probes)) {
+    const started = Date.now();
+    const answer = await probe();
+    const body = await answer.text();
+    t.log(`${name} while down: ${answer.status} in ${Date.now() - started} ms`);
+    t.true(answer.status < 500 || (answer.status === 503 && (answer.headers.has('retry-after') || name === 'readiness')), `${name}: ${answer.status} ${body.slice(0, 160)}`);
+    t.true(Date.now() - started < 5_000, `${name} answered in ${Date.now() - started} ms`);
+  }
   await sleep(3_000);
   const whileDown = ledger.failures.slice(before.failures);
   pg.start();
