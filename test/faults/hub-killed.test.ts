@@ -29,6 +29,10 @@ const hubScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 
 function startChild(env: Record<string, string>): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [hubScript], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Also when the worker exits without running teardowns (ava's timeout): no hub outlives the test.
+    const orphanGuard = () => child.kill('SIGKILL');
+    process.once('exit', orphanGuard);
+    child.once('exit', () => process.off('exit', orphanGuard));
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();

@@ -84,7 +84,7 @@ export async function ownPostgres(t: ExecutionContext): Promise<OwnPostgres> {
     spawnSync('kill', [`-${signal}`, ...pids]);
   };
   let frozen = false;
-  t.teardown(() => {
+  const cleanUp = () => {
     if (frozen) signalAll('CONT');
     if (running) {
       try {
@@ -94,6 +94,12 @@ export async function ownPostgres(t: ExecutionContext): Promise<OwnPostgres> {
       }
     }
     rmSync(dir, { recursive: true, force: true });
+  };
+  // Also when the worker exits without running teardowns (ava's timeout): no server outlives the test.
+  process.once('exit', cleanUp);
+  t.teardown(() => {
+    process.off('exit', cleanUp);
+    cleanUp();
   });
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
   start();
@@ -154,7 +160,15 @@ export async function ownRedis(t: ExecutionContext): Promise<OwnRedis> {
     server.kill('SIGKILL');
     await exited;
   };
-  t.teardown(stop);
+  const orphanGuard = () => {
+    (child as ChildProcess | null)?.kill('SIGKILL');
+  };
+  // Also when the worker exits without running teardowns (ava's timeout): no server outlives the test.
+  process.once('exit', orphanGuard);
+  t.teardown(async () => {
+    process.off('exit', orphanGuard);
+    await stop();
+  });
   await start();
   return { url: `redis://127.0.0.1:${port}`, stop, start, freeze: () => signal('SIGSTOP'), thaw: () => signal('SIGCONT') };
 }
