@@ -9,7 +9,7 @@ import { cannotRunPostgres, ownPostgres } from './own-servers.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('PostgreSQL restarted under sign-in and token load: 503 with Retry-After while down, back by itself, no token, audit entry or event lost or doubled', async (t) => {
+test('PostgreSQL restarted under sign-in and token load: 503 with Retry-After while down, back by itself, no token, audit entry or event lost, none stored twice', async (t) => {
   if (!realBackends) {
     t.log('skipped on the embedded back end: PGlite runs inside the hub process, there is no database server to restart');
     t.pass();
