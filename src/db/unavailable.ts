@@ -6,8 +6,12 @@
  */
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-/** SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down, crash, starting up), 53300 (too many connections). */
-const unavailableSqlState = (code: string) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+/**
+ * SQLSTATE connection exceptions (class 08, but not 08P01, a protocol violation our own statement
+ * can cause), 57P01-57P03 (shut down, crash, starting up), 53300 (too many connections).
+ */
+const unavailableStates = new Set(['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', '53300']);
+const unavailableSqlState = (code: string) => unavailableStates.has(code);
 
 const lostConnection = /Query read timeout|connection timeout|timeout expired|Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
