@@ -13,6 +13,7 @@ export const settings = {
   ISSUER: 'Public base URL of the hub; the OpenID Connect issuer. Default http://localhost:$PORT.',
   DATA_DIR: 'Where the embedded database, the generated dev secret and dev mail live. Default ./data.',
   DATABASE_URL: 'postgres:// URL of a PostgreSQL server. Unset: embedded PGlite in $DATA_DIR/pglite.',
+  DATABASE_TIMEOUT_SECONDS: 'How long the hub waits for PostgreSQL to accept a connection or answer a query before it gives up (the request answers 503) and replaces the connection; 0 waits for ever. Default 30.',
   REDIS_URL: 'redis:// URL. Unset: in-process event bus and in-memory rate limits (one instance only).',
   UNIQVERSE_SECRET: 'Master secret (32+ characters) that encrypts signing keys and TOTP seeds and signs cookies. Generated into $DATA_DIR in development; required when NODE_ENV=production. UNIQVERSE_SECRET_FILE reads it from a file.',
   SMTP_URL: 'smtp:// or smtps:// URL for outgoing mail. Unset: mail is written to $DATA_DIR/mail and listed at /dev/mailbox.',
@@ -37,6 +38,7 @@ const envSchema = z.object({
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATABASE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   UNIQVERSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
@@ -52,7 +54,7 @@ const envSchema = z.object({
 });
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string }
+  | { kind: 'postgres'; url: string; /** DATABASE_TIMEOUT_SECONDS in ms; 0: none. */ queryTimeoutMs?: number }
   | { kind: 'pglite'; dir: string | null; loadDataDir?: Blob };
 
 export interface Config {
@@ -147,7 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: e.HOST,
     issuer,
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, queryTimeoutMs: e.DATABASE_TIMEOUT_SECONDS * 1000 } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,
     secret,

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseTarget } from '../config/config.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+import { endConnectionOnReadTimeout } from './hung-connections.ts';
 
 export type Db = Knex;
 
@@ -19,10 +20,13 @@ export interface Database {
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
+    // A server that stops answering (stalled disk, frozen VM, lost network) must not hold requests
+    // for ever: connecting and each query give up after queryTimeoutMs (the request answers 503).
+    const timeout = target.queryTimeoutMs ?? 30_000;
     const db = knexFactory({
       client: 'pg',
-      connection: target.url,
-      pool: { min: 0, max: 10 },
+      connection: timeout ? { connectionString: target.url, connectionTimeoutMillis: timeout, query_timeout: timeout } : target.url,
+      pool: { min: 0, max: 10, ...(timeout ? { afterCreate: endConnectionOnReadTimeout } : {}) },
       acquireConnectionTimeout: 10_000,
     });
     return { db, target, close: () => db.destroy() };

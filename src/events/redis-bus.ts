@@ -45,7 +45,9 @@ export class RedisBus implements EventBus {
   constructor(options: RedisBusOptions) {
     this.options = options;
     this.key = `${options.prefix}events`;
-    this.redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // commandTimeout: a Redis that stops answering fails a relay round (retried, the outbox keeps
+    // the events) rather than holding it, and its row locks, for ever.
+    this.redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3, commandTimeout: 5_000 });
     this.redis.on('error', (error) => options.logger.warn({ err: error }, 'redis (event bus) error'));
   }
 
@@ -80,7 +82,8 @@ export class RedisBus implements EventBus {
   }
 
   async subscribe(fromId: string, onEntries: (entries: StreamEntry[]) => void): Promise<BusSubscription> {
-    const reader = this.redis.duplicate({ maxRetriesPerRequest: null });
+    // Blocking reads wait on purpose: no command timeout here.
+    const reader = this.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: 0 });
     reader.on('error', (error) => this.options.logger.debug({ err: error }, 'redis (event reader) error'));
     this.readers.add(reader);
     let position = fromId === '$' ? await this.lastId() : fromId;

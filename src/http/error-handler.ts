@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from '../observability/logger.ts';
 import { AppError } from '../errors.ts';
 import { isRefusedCharacter, refusedCharacterMessage } from '../db/refused-characters.ts';
+import { databaseRetryAfter, databaseUnavailableMessage, isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Views } from './views.ts';
 
 interface HttpLikeError {
@@ -30,7 +31,11 @@ export function errorHandler(views: Views, logger: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw new AppError('not_found', 'There is nothing at this address.');
     } catch (thrown) {
-      const caught = isRefusedCharacter(thrown) ? new AppError('invalid_input', refusedCharacterMessage, { cause: thrown }) : thrown;
+      const caught = isRefusedCharacter(thrown)
+        ? new AppError('invalid_input', refusedCharacterMessage, { cause: thrown })
+        : !(thrown instanceof AppError) && isDatabaseUnavailable(thrown)
+          ? new AppError('busy', databaseUnavailableMessage, { retryAfter: databaseRetryAfter, cause: thrown })
+          : thrown;
       const error = caught as HttpLikeError;
       const status = error.status ?? error.statusCode ?? 500;
       const exposed = error instanceof AppError ? error.expose : status < 500 && error.expose !== false;

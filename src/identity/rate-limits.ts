@@ -92,8 +92,9 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   let make: (o: LimiterOptions) => RateLimiterAbstract;
   if (options.redisUrl) {
     // No offline queue: while Redis is unreachable a command fails at once (and we refuse the
-    // attempt) instead of waiting in a queue; ioredis keeps reconnecting in the background.
-    const client = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    // attempt) instead of waiting in a queue; ioredis keeps reconnecting in the background. A Redis
+    // that is connected but does not answer (frozen, overloaded) fails the command after 2 s.
+    const client = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
     redis = client;
     let reported = false;
     client.on('error', (error) => {

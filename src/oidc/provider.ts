@@ -12,6 +12,8 @@ import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
 import type { AccountRow } from './account-queries.ts';
 import { installMetadataCache } from './cached-metadata.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { installUnavailableAnswer } from './unavailable-answer.ts';
 import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
@@ -239,8 +241,10 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   provider.proxy = deps.config.trustProxy;
   installMetadataCache(provider);
   installNotFoundPage(provider, deps.renderError);
+  installUnavailableAnswer(provider, deps.renderError);
   // The provider shows a server_error page and only emits the cause: without this nobody would see it.
   provider.on('server_error', (ctx, error) => {
+    if (isDatabaseUnavailable(error)) return void deps.logger.warn({ err: error, method: ctx.method, path: ctx.path }, 'database unavailable: answered 503');
     deps.logger.error({ err: error, method: ctx.method, path: ctx.path, requestId: ctx.response.get('X-Request-Id') || undefined }, 'OpenID Connect provider error');
   });
   return provider;

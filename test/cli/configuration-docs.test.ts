@@ -26,4 +26,6 @@ test('the defaults docs/configuration.md states are the ones loadConfig applies'
   t.is(stated('EVENT_STREAM_LENGTH'), String(config.eventStreamLength));
   t.is(stated('WEBHOOK_TIMEOUT_SECONDS'), String(config.webhookTimeoutSeconds));
   t.is(stated('TRUST_PROXY'), String(config.trustProxy));
+  const onPostgres = loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@h/db' }).database;
+  t.is(stated('DATABASE_TIMEOUT_SECONDS'), String(onPostgres.kind === 'postgres' ? onPostgres.queryTimeoutMs! / 1000 : null));
 });

@@ -42,8 +42,15 @@ test('secrets can come from NAME_FILE, and ISSUER loses its trailing slash', (t)
   const config = loadConfig({ UNIQVERSE_SECRET_FILE: file, ISSUER: 'https://id.veze.example/', DATA_DIR: dir, DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://127.0.0.1:6379' });
   t.is(config.secret, 's'.repeat(40));
   t.is(config.issuer, 'https://id.veze.example');
-  t.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u@h/db' });
+  t.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 30_000 });
   t.is(config.redisUrl, 'redis://127.0.0.1:6379');
+});
+
+test('DATABASE_TIMEOUT_SECONDS bounds the wait on PostgreSQL; 0 waits for ever, a negative value is refused', (t) => {
+  const base = { UNIQVERSE_SECRET: 'x'.repeat(32), DATA_DIR: tempDir(), DATABASE_URL: 'postgres://u@h/db' };
+  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '2.5' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 2_500 });
+  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '0' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 0 });
+  t.throws(() => loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '-1' }), { instanceOf: ConfigError, message: /DATABASE_TIMEOUT_SECONDS/ });
 });
 
 test('an unreadable NAME_FILE is a clear error', (t) => {

@@ -1,0 +1,31 @@
+/**
+ * Whether an error means the database could not be reached or went away (a restart, a
+ * failover, a full pool), rather than that the query itself was wrong. Such a request is
+ * answered 503 with Retry-After: the caller may simply try again, and nothing is wrong on its
+ * side nor a bug on ours.
+ */
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * SQLSTATE connection exceptions (class 08, but not 08P01, a protocol violation our own statement
+ * can cause), 57P01-57P03 (shut down, crash, starting up), 53300 (too many connections).
+ */
+const unavailableStates = new Set(['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', '53300']);
+const unavailableSqlState = (code: string) => unavailableStates.has(code);
+
+const lostConnection = /Query read timeout|connection timeout|timeout expired|Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const { code, message, name } = current as { code?: unknown; message?: unknown; name?: unknown };
+    if (typeof code === 'string' && (networkCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableSqlState(code)))) return true;
+    if (name === 'KnexTimeoutError') return true;
+    if (typeof message === 'string' && lostConnection.test(message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export const databaseUnavailableMessage = 'UniQVerse is unavailable for a moment (its storage cannot be reached). Try again shortly.';
+/** Seconds a caller is asked to wait: a restarted database is usually back within a few. */
+export const databaseRetryAfter = 5;
