@@ -1,11 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Knex } from 'knex';
 import { appendAudit, entryHash } from '../../src/audit/audit-log.ts';
 import type { AuditRow } from '../../src/audit/audit-queries.ts';
-import { checkpointDir, startCheckpointWriter } from '../../src/audit/checkpoints.ts';
+import { canonicalJson } from '../../src/audit/canonical-json.ts';
+import { checkpointDir, checkpointKey, startCheckpointWriter } from '../../src/audit/checkpoints.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { auditVerify } from '../../src/cli/audit.ts';
 import type { Hub } from '../../src/hub.ts';
@@ -120,4 +122,39 @@ test('changing the chain id in the database does not hide a re-forged chain from
   t.false(report.ok);
   t.is(report.problem?.seq, 4);
   t.regex(report.problem!.reason, /id was changed/);
+});
+
+/** A checkpoint file as hubs wrote them before checkpoints named their chain (version 1, at the top of the folder). */
+function writeVersion1File(dataDir: string, secret: string, from: number, hashes: string[]) {
+  const body = { version: 1, from, to: from + hashes.length - 1, hashes, written_at: new Date().toISOString() };
+  const mac = createHmac('sha256', checkpointKey(secret)).update(canonicalJson(body)).digest('hex');
+  mkdirSync(checkpointDir(dataDir), { recursive: true });
+  writeFileSync(path.join(checkpointDir(dataDir), `${String(body.to).padStart(12, '0')}.json`), JSON.stringify({ ...body, mac }));
+}
+
+test('after the upgrade, checkpoint files written before chains had ids still vouch for the chain; one that does not match says how to tell', async (t) => {
+  const hub = await startTestHub(t);
+  const other = await startTestHub(t, { secret: hub.config.secret });
+  await writeEntries(hub, 4, 'old');
+  await writeEntries(other, 2, 'elsewhere');
+  const hashes = (await hub.db('audit_log').orderBy('seq').select('hash')).map((r: { hash: string }) => r.hash);
+  writeVersion1File(hub.config.dataDir, hub.config.secret, 1, hashes);
+
+  // The hub signs the chain again under its id, checking it against the old file; verify counts both.
+  t.is(await hub.auditCheckpoints.flush(), 4);
+  const report = await verifyAuditChain(hub.db, { dataDir: hub.config.dataDir, secret: hub.config.secret });
+  t.true(report.ok, JSON.stringify(report.problem));
+  t.is(report.checkpointFiles, 2);
+
+  // Another database read with that DATA_DIR: the old file names no chain, so it is held against it, and the message says what to do.
+  const elsewhere = await verifyAuditChain(other.db, { dataDir: hub.config.dataDir, secret: hub.config.secret });
+  t.false(elsewhere.ok);
+  t.is(elsewhere.problem?.seq, 1);
+  t.regex(elsewhere.problem!.reason, /written before checkpoints named their chain.*move it out of the checkpoint folder/);
+
+  // And it still catches a re-forged chain.
+  await reforgeFrom(hub.db, 2);
+  const forged = await verifyAuditChain(hub.db, { dataDir: hub.config.dataDir, secret: hub.config.secret });
+  t.false(forged.ok);
+  t.is(forged.problem?.seq, 2);
 });
