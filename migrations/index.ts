@@ -27,6 +27,8 @@ import * as m063 from './063-webhook-deliveries.ts';
 import * as m064 from './064-devices.ts';
 import * as m090 from './090-change-notices.ts';
 import * as m024 from './024-email-change-tokens.ts';
+import * as m110 from './110-outbox-audience.ts';
+import * as m111 from './111-audit-chain.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -63,4 +65,6 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['064-devices', m064],
   ['090-change-notices', m090],
   ['024-email-change-tokens', m024],
+  ['110-outbox-audience', m110],
+  ['111-audit-chain', m111],
 ];

@@ -15,7 +15,7 @@ import type { Config } from './config/config.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
 import { createSecrets } from './crypto/hub-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { migrateSchema } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { withProviderLane } from './http/provider-lane.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -163,7 +163,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   try {
     database = await openDatabase(config.database);
     const db = database.db;
-    if (options.migrate !== false) await migrateToLatest(db);
+    if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });

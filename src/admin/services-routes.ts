@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { HubContext } from '../hub.ts';
-import { appendAudit, requestOrigin } from '../audit/audit-log.ts';
+import { requestOrigin } from '../audit/audit-log.ts';
 import { createClient, updateRedirectUris, type ClientMetadataValidator } from '../hub/clients.ts';
 import { clientQueries } from '../hub/client-queries.ts';
 import { createService, requireService } from '../hub/services.ts';
@@ -90,9 +90,8 @@ export function servicesAdminRoutes(hub: HubContext): Router {
     await handleForm(
       ctx,
       async () => {
-        await updateRedirectUris(hub.db, validate, clientId, uris, logoutUris);
+        await updateRedirectUris(hub.db, validate, clientId, uris, logoutUris, origin(ctx));
         hub.holder.caches.clients.delete(clientId);
-        await appendAudit(hub.db, { action: 'client.updated', ...origin(ctx), data: { client_id: clientId, redirect_uris: uris, post_logout_redirect_uris: logoutUris } });
         if (!isHtmx(ctx)) return redirectWithNotice(ctx, `/admin/services/${service.slug}`, 'uris-saved');
         const fresh = (await clientQueries.forService(hub.db, service.id)).find((c) => c.client_id === clientId);
         render(ctx, hub.views, 'admin/partials/client.njk', { service, client: fresh, uriErrors: {}, notice: notices['uris-saved'] });

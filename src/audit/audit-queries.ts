@@ -27,6 +27,20 @@ export const auditQueries = {
     db('audit_log').where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit),
   range: (db: Knex, fromSeq: number, toSeq: number): Promise<Array<Pick<AuditRow, 'seq' | 'hash'>>> =>
     db('audit_log').whereBetween('seq', [fromSeq, toSeq]).orderBy('seq', 'asc').select('seq', 'hash'),
+  /** The id of the chain in this database (audit_chain), if it was ever used. */
+  chainId: async (db: Knex): Promise<string | null> => ((await db('audit_chain').first('id')) as { id: string } | undefined)?.id ?? null,
+  /** Makes the chain's id unless one exists (the unique index keeps it single); returns the one that won. */
+  createChainId: async (db: Knex, id: string): Promise<string> => {
+    await db.raw('insert into audit_chain (id) values (?) on conflict do nothing', [id]);
+    return ((await db('audit_chain').first('id')) as { id: string }).id;
+  },
+  storedCheckpoints: (db: Knex, chainId: string): Promise<Array<{ writer: string; checkpoint: Record<string, unknown> }>> =>
+    db('audit_checkpoints').where({ chain_id: chainId }).orderBy('to_seq').select('writer', 'checkpoint'),
+  storeCheckpoint: (db: Knex, row: { chain_id: string; from_seq: number; to_seq: number; writer: string; checkpoint: Record<string, unknown> }) =>
+    db('audit_checkpoints')
+      .insert({ ...row, checkpoint: JSON.stringify(row.checkpoint) })
+      .onConflict(['chain_id', 'to_seq', 'writer'])
+      .ignore(),
   forSubject: (db: Knex, subjectId: string, limit = 50): Promise<AuditRow[]> =>
     db('audit_log').where({ subject_id: subjectId }).orderBy('seq', 'desc').limit(limit),
   byAction: (db: Knex, action: string, limit = 50): Promise<AuditRow[]> =>

@@ -1,10 +1,24 @@
 import { checkpointDir } from '../audit/checkpoints.ts';
-import { verifyAuditChain } from '../audit/verify.ts';
+import { verifyAuditChain, type ChainReport } from '../audit/verify.ts';
 import type { Command } from './command.ts';
 
 /** The chain is broken: exit 1 with one line naming the first bad entry. */
 export class AuditChainBroken extends Error {
   override name = 'AuditChainBroken';
+}
+
+/** What vouched for the chain, and what was seen but not this chain's, in words. */
+function signedBy(report: ChainReport, dir: string): string {
+  const lines: string[] = [];
+  if (!report.signedTo) lines.push(`No signed checkpoints yet for this chain (in the database, or in ${dir}).`);
+  else {
+    lines.push(`${report.signedTo} of them covered by signed checkpoints: ${report.storedCheckpoints} in the database, ${report.checkpointFiles} file(s) in ${dir}.`);
+    for (const { writer, signedTo } of report.writers) lines.push(`  signed by ${writer}: up to entry ${signedTo}`);
+  }
+  for (const other of report.otherChains) {
+    lines.push(`Not checked: ${other.files} checkpoint file(s) in ${dir}/${other.chain}, written for another chain (another database).`);
+  }
+  return lines.join('\n');
 }
 
 export const auditVerify: Command = {
@@ -15,7 +29,7 @@ export const auditVerify: Command = {
   optionHelp: [],
   notes: [
     'Exits 0 when the chain is intact, 1 naming the first bad entry when one was changed, deleted, or the chain was re-forged.',
-    'Checkpoints are read from $DATA_DIR/audit-checkpoints and checked with a key derived from UNIQVERSE_SECRET: run this with the same DATA_DIR and secret as the hub.',
+    "Checkpoints name the chain they vouch for (an id kept in the database). They are read from the database (every hub instance writes its own there) and from $DATA_DIR/audit-checkpoints/<chain>, and checked with a key derived from UNIQVERSE_SECRET: run this with the hub's secret. Checkpoint files of other chains (other databases) in the same DATA_DIR are listed, not checked.",
   ],
   examples: ['uniqverse audit verify', 'uniqverse audit verify --json'],
   async run(ctx) {
@@ -23,12 +37,20 @@ export const auditVerify: Command = {
     if (!report.ok && report.problem) {
       throw new AuditChainBroken(`audit chain broken at entry ${report.problem.seq}: ${report.problem.reason}`);
     }
-    const signed = report.checkpointFiles
-      ? `; ${report.signedTo} of them covered by ${report.checkpointFiles} signed checkpoint file(s) in ${checkpointDir(ctx.config.dataDir)}`
-      : `; no signed checkpoints yet in ${checkpointDir(ctx.config.dataDir)}`;
+    const dir = checkpointDir(ctx.config.dataDir);
     return {
-      json: { ok: true, entries: report.entries, last_seq: report.lastSeq, signed_to: report.signedTo, checkpoint_files: report.checkpointFiles },
-      text: `Audit chain intact: ${report.entries} entries${signed}.`,
+      json: {
+        ok: true,
+        chain: report.chain,
+        entries: report.entries,
+        last_seq: report.lastSeq,
+        signed_to: report.signedTo,
+        checkpoint_files: report.checkpointFiles,
+        stored_checkpoints: report.storedCheckpoints,
+        writers: report.writers.map((w) => ({ writer: w.writer, signed_to: w.signedTo })),
+        other_chains: report.otherChains,
+      },
+      text: `Audit chain intact: ${report.entries} entries (chain ${report.chain ?? 'without an id yet'}).\n${signedBy(report, dir)}`,
     };
   },
 };

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ConfigError, type Config } from '../config/config.ts';
 import { openDatabase } from '../db/database.ts';
-import { migrateToLatest } from '../db/migrate.ts';
+import { migrateSchema } from '../db/migrate.ts';
 import { createSecrets } from '../crypto/hub-secrets.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
 import { loadKeySet } from '../oidc/signing-keys.ts';
@@ -19,7 +19,7 @@ export interface CliContext {
 export async function openCliContext(config: Config): Promise<CliContext & { close(): Promise<void> }> {
   const database = await openDatabase(config.database);
   try {
-    const migrated = await migrateToLatest(database.db);
+    const migrated = await migrateSchema(database.db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
     await checkMasterSecret(database.db, secrets.keys);
     return {

@@ -6,7 +6,12 @@ export const migrate: Command = {
   usage: 'migrate [--json]',
   options: {},
   optionHelp: [],
-  examples: ['uniqverse migrate', 'DATABASE_URL=postgres://uniqverse@db/uniqverse uniqverse migrate --json'],
+  notes: ['With MIGRATION_DATABASE_URL (the schema owner) the migrations run through it, and the role of DATABASE_URL is granted its rights: no UPDATE, DELETE or TRUNCATE on the audit tables (docs/runbook.md).'],
+  examples: [
+    'uniqverse migrate',
+    'DATABASE_URL=postgres://uniqverse@db/uniqverse uniqverse migrate --json',
+    'DATABASE_URL=postgres://uniqverse_app@db/uniqverse MIGRATION_DATABASE_URL=postgres://uniqverse_owner@db/uniqverse uniqverse migrate',
+  ],
   // Every command migrates before it runs (see openCliContext); this one reports what that did.
   async run(ctx) {
     const ran = ctx.migrated;

@@ -127,4 +127,30 @@ export const webhooksReplay: Command = {
   },
 };
 
-export const webhookCommands: readonly Command[] = [webhooksCreate, webhooksList, webhooksDeliveries, webhooksReplay];
+/** webhooks disable | enable | delete --webhook ID: one act on one webhook, audited as the operator. */
+function webhookAct(verb: 'disable' | 'enable' | 'delete', summary: string): Command {
+  return {
+    name: `webhooks ${verb}`,
+    summary,
+    usage: `webhooks ${verb} --webhook ID [--json]`,
+    options: { webhook: { type: 'string' } },
+    required: ['webhook'],
+    optionHelp: [{ flag: '--webhook ID', text: 'The webhook (its id from "webhooks list").' }],
+    examples: [`uniqverse webhooks ${verb} --webhook 3f0c…`],
+    async run(ctx, values) {
+      const { deleteWebhook, setWebhookEnabled } = await import('../events/webhooks.ts');
+      const { cliActor } = await import('../audit/actors.ts');
+      const id = requiredString(values, 'webhook');
+      if (verb === 'delete') await deleteWebhook(ctx.db, id, cliActor());
+      else await setWebhookEnabled(ctx.db, id, verb === 'enable', cliActor());
+      const done = { disable: 'disabled: deliveries wait until it is enabled again', enable: 'enabled', delete: 'deleted, with its delivery history' }[verb];
+      return { json: { id, [verb === 'delete' ? 'deleted' : 'status']: verb === 'delete' ? true : verb === 'enable' ? 'active' : 'disabled' }, text: `Webhook ${id} ${done}.` };
+    },
+  };
+}
+
+export const webhooksDisable = webhookAct('disable', 'Stop deliveries to a webhook (what is pending waits).');
+export const webhooksEnable = webhookAct('enable', 'Resume deliveries to a disabled webhook.');
+export const webhooksDelete = webhookAct('delete', 'Delete a webhook and its delivery history.');
+
+export const webhookCommands: readonly Command[] = [webhooksCreate, webhooksList, webhooksDeliveries, webhooksReplay, webhooksDisable, webhooksEnable, webhooksDelete];

@@ -14,6 +14,7 @@ export const settings = {
   DATA_DIR: 'Where the embedded database, the generated dev secret and dev mail live. Default ./data.',
   DATABASE_URL: 'postgres:// URL of a PostgreSQL server. Unset: embedded PGlite in $DATA_DIR/pglite.',
   DATABASE_TIMEOUT_SECONDS: 'How long the hub waits for PostgreSQL to accept a connection or answer a query before it gives up (the request answers 503) and replaces the connection; 0 waits for ever. Default 30.',
+  MIGRATION_DATABASE_URL: 'postgres:// URL of the role that owns the schema, for migrations only: with it, the hub and the CLI migrate through it, grant the role of DATABASE_URL what it needs (no UPDATE, DELETE or TRUNCATE on the audit tables) and run as that role (docs/runbook.md). Needs DATABASE_URL. Unset: DATABASE_URL\'s role migrates and owns the schema.',
   REDIS_URL: 'redis:// URL. Unset: in-process event bus and in-memory rate limits (one instance only).',
   UNIQVERSE_SECRET: 'Master secret (32+ characters) that encrypts signing keys and TOTP seeds and signs cookies. Generated into $DATA_DIR in development; required when NODE_ENV=production. UNIQVERSE_SECRET_FILE reads it from a file.',
   SMTP_URL: 'smtp:// or smtps:// URL for outgoing mail. Unset: mail is written to $DATA_DIR/mail and listed at /dev/mailbox.',
@@ -39,6 +40,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATABASE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   UNIQVERSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
@@ -64,6 +66,8 @@ export interface Config {
   issuer: string;
   dataDir: string;
   database: DatabaseTarget;
+  /** The schema owner's URL, for migrations; null when DATABASE_URL's role migrates. */
+  migrationDatabaseUrl: string | null;
   redisUrl: string | null;
   redisPrefix: string;
   secret: string;
@@ -142,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && !secureCookies) warnings.push('ISSUER is not https:// in production: passwords, cookies and tokens travel unencrypted; put the hub behind TLS and set ISSUER to its https:// address');
   if (secureCookies && !e.TRUST_PROXY) warnings.push('ISSUER is https:// but TRUST_PROXY is off: the hub itself speaks plain HTTP, so behind your TLS proxy set TRUST_PROXY=true, or the browser cookies of sign-in cannot be set');
   if (production && !e.METRICS_TOKEN) warnings.push('METRICS_TOKEN is unset in production: /metrics answers only requests from this machine (127.0.0.1, ::1); set it to let a scraper elsewhere read it');
+  if (e.MIGRATION_DATABASE_URL && !e.DATABASE_URL) throw new ConfigError('MIGRATION_DATABASE_URL: needs DATABASE_URL (the role the hub runs as); the embedded database has one user');
   if (!e.DATABASE_URL) warnings.push(`DATABASE_URL is unset: using the embedded PGlite database in ${path.join(dataDir, 'pglite')} (one process only)`);
 
   return {
@@ -150,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     dataDir,
     database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, queryTimeoutMs: e.DATABASE_TIMEOUT_SECONDS * 1000 } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,
     secret,

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.ts';
 
 const source: Knex.MigrationSource<string> = {
@@ -20,4 +20,46 @@ export async function migrateToLatest(db: Knex): Promise<string[]> {
 export async function pendingMigrations(db: Knex): Promise<string[]> {
   const [, pending] = (await db.migrate.list({ migrationSource: source })) as [unknown[], Array<{ file?: string } | string>];
   return pending.map((p) => (typeof p === 'string' ? p : String(p.file)));
+}
+
+/** Tables the runtime role may read and append to, never change: the audit chain and what vouches for it. */
+const appendOnlyTables = ['audit_log', 'audit_chain', 'audit_checkpoints'];
+/** Tables only the migrating role writes. */
+const migrationTables = ['knex_migrations', 'knex_migrations_lock'];
+
+/**
+ * What the role the hub runs as may do, granted by the schema's owner after each migration (so new
+ * tables are covered): read and write every table of the schema, except that the audit tables take
+ * only SELECT and INSERT, and the migration bookkeeping only SELECT. It owns nothing, so it cannot
+ * disable a trigger or drop a table either. Idempotent.
+ */
+export async function grantRuntimeRole(owner: Knex, role: string): Promise<void> {
+  await owner.transaction(async (trx) => {
+    const schema: string = (await trx.raw('select current_schema() as schema')).rows[0].schema;
+    await trx.raw('grant usage on schema ?? to ??', [schema, role]);
+    await trx.raw('grant select, insert, update, delete on all tables in schema ?? to ??', [schema, role]);
+    await trx.raw('grant usage, select on all sequences in schema ?? to ??', [schema, role]);
+    for (const table of appendOnlyTables) await trx.raw('revoke update, delete, truncate, references, trigger on ?? from ??', [table, role]);
+    for (const table of migrationTables) await trx.raw('revoke insert, update, delete, truncate, references, trigger on ?? from ??', [table, role]);
+  });
+}
+
+const roleOf = async (db: Knex): Promise<string> => (await db.raw('select current_user as role')).rows[0].role as string;
+
+/**
+ * Brings the schema up to date. With `migrationDatabaseUrl` (the owner's URL) the migrations run
+ * through it, and the owner then grants the role of `db` its rights (grantRuntimeRole); without,
+ * through `db` itself.
+ */
+export async function migrateSchema(db: Knex, migrationDatabaseUrl: string | null): Promise<string[]> {
+  if (!migrationDatabaseUrl) return migrateToLatest(db);
+  const owner = knexFactory({ client: 'pg', connection: migrationDatabaseUrl, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 10_000 });
+  try {
+    const ran = await migrateToLatest(owner);
+    const runtime = await roleOf(db);
+    if (runtime !== (await roleOf(owner))) await grantRuntimeRole(owner, runtime);
+    return ran;
+  } finally {
+    await owner.destroy();
+  }
 }

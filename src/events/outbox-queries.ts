@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { RecordedAudience } from './outbox.ts';
 
 export interface OutboxRow {
   seq: number;
@@ -10,6 +11,8 @@ export interface OutboxRow {
   data: Record<string, unknown>;
   created_at: Date;
   published_at: Date | null;
+  /** Set only for events routed to the services recorded when they were written (see migration 110). */
+  audience?: RecordedAudience | null;
 }
 
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
@@ -23,7 +26,7 @@ export const outboxQueries = {
    * locks last until it ends.
    */
   lockUnpublished: (trx: Knex, limit: number): Promise<OutboxRow[]> =>
-    trx('outbox').whereNull('published_at').orderBy('seq').limit(limit).forUpdate().skipLocked().select(columns),
+    trx('outbox').whereNull('published_at').orderBy('seq').limit(limit).forUpdate().skipLocked().select([...columns, 'audience']),
 
   /**
    * For each person, the oldest unpublished event that is not among `seqs`: a row another relay

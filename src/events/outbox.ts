@@ -18,7 +18,22 @@ export interface NewEvent {
   data: Record<string, unknown>;
   occurredAt?: Date;
   id?: string;
+  /**
+   * The services that may hear of it and what each may see, fixed when it is written (kept beside
+   * the event, never in it): for an event whose audience is gone by the time the relay routes it.
+   */
+  audience?: RecordedAudience;
 }
+
+/** One service that may receive an event, with the person's privacy choice for it at that moment. */
+export interface AudienceMember {
+  service_id: string;
+  share_profile: boolean;
+  share_email: boolean;
+  share_activity: boolean;
+}
+
+export type RecordedAudience = AudienceMember[];
 
 /**
  * user.* payloads are self-contained (docs/events.md): a consumer never has to ask who the person
@@ -42,6 +57,7 @@ export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent>
     user_id: event.userId ?? null,
     service: event.service ?? null,
     data: await withPerson(trx, event),
+    ...(event.audience ? { audience: JSON.stringify(event.audience) } : {}),
   };
   await trx('outbox').insert(row);
   return toEnvelope(row);

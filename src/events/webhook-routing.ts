@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { HubEvent } from './outbox.ts';
+import type { AudienceMember, HubEvent, RecordedAudience } from './outbox.ts';
 import type { OutboxRow } from './outbox-queries.ts';
 import { consentQueries, type ConsentRow } from '../portal/consent-queries.ts';
 import { withheldBy } from '../portal/data-sharing.ts';
@@ -26,21 +26,31 @@ export function typeMatches(patterns: readonly string[] | null, type: string): b
  * gets what happens after it was created, not history): its own events (its entitlements, what it
  * posted, changes to itself), and user.* and session.* events of people who hold an entitlement
  * or a grant with it, but not the session.* events of people who keep their activity from it
- * (`consent`: their privacy choice for this service, if they made one). A deleted person's entitlements and grants are gone
- * with them, so user.deleted goes to every service unless the hub still knows who they dealt with.
+ * (`consent`: their privacy choice for this service, if they made one). An event written with its
+ * audience (user.deleted: the person's entitlements, grants and choices are gone by now) goes to
+ * the services recorded in it and to no other.
  */
-export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, consent: ConsentRow | undefined): boolean {
+export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, related: Map<string, Set<string>>, consent: ConsentRow | AudienceMember | undefined, audience?: RecordedAudience | null): boolean {
   if (writtenAt < new Date(hook.created_at) || !typeMatches(hook.event_types, event.type)) return false;
   if (activity(event.type) && consent?.share_activity === false) return false;
+  if (audience) return audience.some((member) => member.service_id === hook.service_id);
   if (event.service === hook.service) return true;
   if (!event.user_id || !personal(event.type)) return false;
-  const services = related.get(event.user_id);
-  if (services?.has(hook.service_id)) return true;
-  if (event.type === 'user.deleted') {
-    const named = event.data.services;
-    return Array.isArray(named) ? named.includes(hook.service) : !services?.size;
-  }
-  return false;
+  return related.get(event.user_id)?.has(hook.service_id) ?? false;
+}
+
+/**
+ * The audience of an event about a person, to record with it while it can still be read: every
+ * service the person holds an entitlement or a live grant with, and their privacy choice for each.
+ * Call in the transaction that is about to take those away (deleteUser), before it does.
+ */
+export async function audienceOf(trx: Knex, userId: string): Promise<RecordedAudience> {
+  const related = (await webhookQueries.relatedServices(trx, [userId])).get(userId) ?? new Set<string>();
+  const choices = (await consentQueries.forUsers(trx, [userId])).get(userId);
+  return [...related].sort().map((serviceId) => {
+    const choice = choices?.get(serviceId);
+    return { service_id: serviceId, share_profile: choice?.share_profile ?? true, share_email: choice?.share_email ?? true, share_activity: choice?.share_activity ?? true };
+  });
 }
 
 /**
@@ -48,7 +58,7 @@ export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, 
  * same as in ID tokens and userinfo) are left out of the data, and `data.withheld` names them,
  * so the service knows they were not sent rather than emptied.
  */
-export function asSharedWith(event: HubEvent, consent: ConsentRow | undefined): HubEvent {
+export function asSharedWith(event: HubEvent, consent: Pick<ConsentRow, 'share_profile' | 'share_email'> | undefined): HubEvent {
   if (!consent) return event;
   const dropped = withheldBy({ profile: consent.share_profile, email: consent.share_email }).claims.filter((claim) => claim in event.data);
   if (!dropped.length) return event;
@@ -66,10 +76,11 @@ export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], eve
   const deliveries: NewDelivery[] = [];
   for (const [i, event] of events.entries()) {
     const row = rows[i]!;
+    const audience = row.audience ?? null;
     const choices = event.user_id ? consents.get(event.user_id) : undefined;
     for (const hook of hooks) {
-      const choice = choices?.get(hook.service_id);
-      if (!receives(hook, event, new Date(row.created_at), related, choice)) continue;
+      const choice = audience ? audience.find((member) => member.service_id === hook.service_id) : choices?.get(hook.service_id);
+      if (!receives(hook, event, new Date(row.created_at), related, choice, audience)) continue;
       deliveries.push({ webhook_id: hook.id, event_id: event.id, event_seq: Number(row.seq), event_type: event.type, ordering_key: event.user_id ?? '', payload: asSharedWith(event, choice) });
     }
   }

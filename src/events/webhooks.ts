@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { notFound } from '../errors.ts';
+import { serviceQueries } from '../hub/service-queries.ts';
 import { requireService } from '../hub/services.ts';
 import { parseInput } from '../validation.ts';
 import { webhookQueries } from './webhook-queries.ts';
@@ -73,15 +76,32 @@ async function requireWebhook(db: Knex, id: string) {
   return webhook;
 }
 
-/** Stops or resumes deliveries to a webhook (what is pending waits while it is disabled). */
-export async function setWebhookEnabled(db: Knex, id: string, enabled: boolean): Promise<void> {
-  await requireWebhook(db, id);
-  await webhookQueries.setStatus(db, id, enabled ? 'active' : 'disabled');
+/** What an entry says of a webhook: never its secret, and of its URL only the origin (a path or query may carry the receiver's token). */
+async function describedWebhook(trx: Knex, webhook: { id: string; service_id: string; url: string }) {
+  const service = await serviceQueries.byId(trx, webhook.service_id);
+  return { webhook_id: webhook.id, service: service?.slug ?? null, url_origin: new URL(webhook.url).origin };
 }
 
-export async function deleteWebhook(db: Knex, id: string): Promise<void> {
-  await requireWebhook(db, id);
-  await webhookQueries.remove(db, id);
+/**
+ * Stops or resumes deliveries to a webhook (what is pending waits while it is disabled).
+ * `by` (the administrator, or the operator at the CLI) is audited, webhook.disabled or
+ * webhook.enabled, in the same transaction.
+ */
+export async function setWebhookEnabled(db: Knex, id: string, enabled: boolean, by: AuditActor): Promise<void> {
+  await db.transaction(async (trx) => {
+    const webhook = await requireWebhook(trx, id);
+    await webhookQueries.setStatus(trx, webhook.id, enabled ? 'active' : 'disabled');
+    await appendAudit(trx, entryBy(by, { action: enabled ? 'webhook.enabled' : 'webhook.disabled', data: await describedWebhook(trx, webhook) }));
+  });
+}
+
+/** Deletes a webhook and its delivery history; audited (webhook.deleted, by `by`) in the same transaction. */
+export async function deleteWebhook(db: Knex, id: string, by: AuditActor): Promise<void> {
+  await db.transaction(async (trx) => {
+    const webhook = await requireWebhook(trx, id);
+    await webhookQueries.remove(trx, webhook.id);
+    await appendAudit(trx, entryBy(by, { action: 'webhook.deleted', data: await describedWebhook(trx, webhook) }));
+  });
 }
 
 const historySchema = z.object({

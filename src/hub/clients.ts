@@ -103,7 +103,19 @@ export async function createClient(db: Knex, box: SecretBox, validate: ClientMet
   return created;
 }
 
-export async function updateRedirectUris(db: Knex, validate: ClientMetadataValidator, clientId: string, redirectUris: string[], postLogoutRedirectUris?: string[]): Promise<void> {
+/**
+ * Replaces a client's redirect URIs (and, when given, its post-logout ones). `updatedBy` audits it
+ * (client.updated, the URIs before and after) in the change's own transaction, whichever console
+ * or command does it: the entry exists if and only if the change does.
+ */
+export async function updateRedirectUris(
+  db: Knex,
+  validate: ClientMetadataValidator,
+  clientId: string,
+  redirectUris: string[],
+  postLogoutRedirectUris: string[] | undefined,
+  updatedBy: AuditActor,
+): Promise<void> {
   const row: ClientRow | undefined = await db('clients').where({ client_id: clientId }).first();
   if (!row) throw new AppError('not_found', `No client ${clientId}.`);
   const uris = parseInput(z.array(uri), redirectUris);
@@ -114,7 +126,22 @@ export async function updateRedirectUris(db: Knex, validate: ClientMetadataValid
     const message = (error as { error_description?: string }).error_description ?? (error as Error).message;
     throw new AppError('invalid_input', `Invalid redirect URIs: ${message}`, { fields: { redirectUris: message } });
   }
-  await db('clients').where({ client_id: clientId }).update({ metadata, updated_at: db.fn.now() });
+  await db.transaction(async (trx) => {
+    await trx('clients').where({ client_id: clientId }).update({ metadata, updated_at: trx.fn.now() });
+    await appendAudit(
+      trx,
+      entryBy(updatedBy, {
+        action: 'client.updated',
+        data: {
+          client_id: clientId,
+          redirect_uris: metadata.redirect_uris,
+          post_logout_redirect_uris: metadata.post_logout_redirect_uris ?? [],
+          previous_redirect_uris: row.metadata.redirect_uris ?? [],
+          previous_post_logout_redirect_uris: row.metadata.post_logout_redirect_uris ?? [],
+        },
+      }),
+    );
+  });
 }
 
 /** The provider-facing metadata of a stored client, or undefined when it is unknown or its service is suspended. */

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import { notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
+import { audienceOf } from '../events/webhook-routing.ts';
 import { accountQueries } from './account-queries.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from './user-queries.ts';
@@ -43,14 +44,20 @@ export async function enableUser(db: Knex, userId: string, origin: ActorOrigin =
   });
 }
 
-/** Deletes an account and, in the same transaction, everything the provider held for it. The audit log keeps its entries. */
+/**
+ * Deletes an account and, in the same transaction, everything the provider held for it. The audit
+ * log keeps its entries. user.deleted carries the person's email and name, so it must reach only
+ * the services they dealt with, each as their privacy choice allows: that audience is read here,
+ * before the grants, entitlements and choices go, and recorded with the event.
+ */
 export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
   await db.transaction(async (trx) => {
     const user = await userQueries.byId(trx, userId);
     if (!user) throw notFound('There is no such account.');
+    const audience = await audienceOf(trx, userId);
     await endEverySession(trx, userId, 'account_deleted', origin);
     await accountQueries.deleteUser(trx, userId);
     await appendAudit(trx, { action: 'user.deleted', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: user.email } });
-    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email, name: user.name } });
+    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email, name: user.name }, audience });
   });
 }

@@ -247,9 +247,14 @@ export async function verifyPasskeyAssertion(
   return passkey;
 }
 
-export async function renamePasskey(db: Knex, userId: string, id: string, name: string): Promise<void> {
+/** Renames one of the person's passkeys; audited (passkey.renamed, the old and new name) in the same transaction. */
+export async function renamePasskey(db: Knex, userId: string, id: string, name: string, origin: Origin = {}): Promise<void> {
   const clean = parseInput(z.string().trim().min(1, 'Enter a name.').max(80, 'Use at most 80 characters.'), name);
-  if ((await passkeyQueries.rename(db, userId, id, clean)) === 0) throw notFound('No such passkey.');
+  await db.transaction(async (trx) => {
+    const before = (await passkeyQueries.forUser(trx, userId)).find((passkey) => passkey.id === id);
+    if (!before || (await passkeyQueries.rename(trx, userId, id, clean)) === 0) throw notFound('No such passkey.');
+    await appendAudit(trx, { action: 'passkey.renamed', actorId: userId, subjectId: userId, ...origin, data: { passkey_id: id, name: clean, previous_name: before.name } });
+  });
 }
 
 export async function removePasskey(db: Knex, userId: string, id: string, origin: Origin = {}): Promise<void> {

@@ -143,7 +143,7 @@ export function securityRoutes(hub: HubContext): Router {
 
   router.post(`${page}/passkeys/:id/name`, requireAccount(), (ctx) =>
     orShow(ctx, async () => {
-      await renamePasskey(db, account(ctx).user.id, ctx.params.id!, String((ctx.request.body as Record<string, unknown>).name ?? ''));
+      await renamePasskey(db, account(ctx).user.id, ctx.params.id!, String((ctx.request.body as Record<string, unknown>).name ?? ''), origin(ctx));
       done(ctx, 'passkey-renamed');
     }),
   );
