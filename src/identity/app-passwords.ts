@@ -125,8 +125,9 @@ export interface VerifiedAppPassword {
 
 /**
  * Checks an app password that a service's client presents for one of its users. A password
- * made for another service is refused like a wrong one. Every check goes through the shared
- * brute-force limits (per account and per IP); a locked account is answered like a wrong password.
+ * made for another service is refused like a wrong one. Every check goes through the brute-force
+ * limits on a budget per account and calling service (so one service's bad checks lock out
+ * neither another service nor its other users); a locked account is answered like a wrong password.
  */
 export async function verifyAppPassword(
   db: Knex,
@@ -136,7 +137,7 @@ export async function verifyAppPassword(
 ): Promise<VerifiedAppPassword | null> {
   const username = input.username.trim().slice(0, 254);
   const user = username ? await userQueries.byEmail(db, username) : undefined;
-  const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip });
+  const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip, service: input.service });
   const normalised = normaliseAppPassword(input.password);
   // Looked up by hash: the same work whether or not the account exists.
   const found = attempt.allowed ? await appPasswordQueries.byHash(db, hashAppPassword(normalised ?? `invalid:${input.password}`)) : undefined;

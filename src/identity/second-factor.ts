@@ -4,11 +4,12 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
 import type { Limits } from './rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
+import { knownDeviceOf } from './sign-in-record.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from './second-factor-queries.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
-type RequestOrigin = Origin & { ip: string };
+type RequestOrigin = Origin & { ip: string; deviceHash?: string | null };
 
 export const acrPassword = 'urn:uniqverse:pwd';
 export const acrMultiFactor = 'urn:uniqverse:mfa';
@@ -64,8 +65,8 @@ const wrongCode = () =>
 
 /**
  * The "Code" field of the second step: six digits are an authenticator-app code, anything else
- * is tried as a recovery code. Each attempt goes through the shared brute-force limits (one
- * counter per account across password, codes and passkeys); a locked account gets the same
+ * is tried as a recovery code. Each attempt goes through the brute-force limits, on the second
+ * factor's own budget (a right password does not refill it); a locked account gets the same
  * answer as a wrong code.
  */
 export async function verifySecondFactorCode(
@@ -74,10 +75,13 @@ export async function verifySecondFactorCode(
   limits: Limits,
   pending: PendingSecondFactorRow,
   input: string,
-  origin: RequestOrigin,
+  requestOrigin: RequestOrigin,
 ): Promise<SecondFactorDone> {
+  const { deviceHash, ...origin } = requestOrigin;
   const totpCode = normaliseTotpCode(input);
-  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip });
+  const knownDevice = await knownDeviceOf(db, pending.user_id, deviceHash);
+  // Its own budget (TOTP and recovery codes together): only a good second factor clears it.
+  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip, knownDevice });
   if (attempt.allowed) {
     if (totpCode) {
       if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
