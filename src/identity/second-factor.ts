@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import type { CredentialHasher } from '../crypto/credential-hash.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
 import type { Limits } from './rate-limits.ts';
@@ -71,7 +72,7 @@ const wrongCode = () =>
  */
 export async function verifySecondFactorCode(
   db: Knex,
-  box: SecretBox,
+  secrets: { totp: SecretBox; credentials: CredentialHasher },
   limits: Limits,
   pending: PendingSecondFactorRow,
   input: string,
@@ -84,12 +85,12 @@ export async function verifySecondFactorCode(
   const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip, knownDevice });
   if (attempt.allowed) {
     if (totpCode) {
-      if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
+      if (await verifyTotpCode(db, secrets.totp, pending.user_id, totpCode)) {
         await limits.succeed(attempt);
         return finishPending(db, pending.interaction_uid, 'otp');
       }
     } else {
-      const used = await useRecoveryCode(db, pending.user_id, input, origin);
+      const used = await useRecoveryCode(db, secrets.credentials, pending.user_id, input, origin);
       if (used.ok) {
         await limits.succeed(attempt);
         return { ...(await finishPending(db, pending.interaction_uid, 'otp')), recoveryCodesLeft: used.remaining };

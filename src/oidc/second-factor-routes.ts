@@ -77,7 +77,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     const origin = requestOrigin(ctx);
     let done;
     try {
-      done = await verifySecondFactorCode(db, secrets.totp, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
+      done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       return renderStep(ctx, interaction.uid, pending, { recovery, error: error.message }, error.status);

@@ -106,8 +106,8 @@ test('app-password checks: each calling service has its own budget per person, a
   const game = await makeClient(hub, { service: 'gamesvc' });
   const person = s.person;
   const other = await makePerson(hub);
-  const everywhere = (await createAppPassword(hub.db, person.id, { deviceName: 'Laptop', deviceType: 'desktop', service: 'all' })).password;
-  const othersMail = (await createAppPassword(hub.db, other.id, { deviceName: 'Phone', deviceType: 'phone', service: 'mailsvc' })).password;
+  const everywhere = (await createAppPassword(hub.db, hub.secrets.credentials, person.id, { deviceName: 'Laptop', deviceType: 'desktop', service: 'all' })).password;
+  const othersMail = (await createAppPassword(hub.db, hub.secrets.credentials, other.id, { deviceName: 'Phone', deviceType: 'phone', service: 'mailsvc' })).password;
 
   for (let i = 0; i < limitPolicy.accountAttempts; i++) t.is(await verifyAt(hub, mail, person.email, 'aaaa bbbb cccc dddd'), 401);
   t.is(await verifyAt(hub, mail, person.email, everywhere), 401, 'the mail service is locked for this person');
