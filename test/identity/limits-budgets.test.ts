@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import test from 'ava';
 import { limitPolicy } from '../../src/identity/rate-limits.ts';
 import { ageSignIn } from './strong-sign-in-helpers.ts';
-import { scene } from '../helpers/oidc.ts';
+import { basic, scene } from '../helpers/oidc.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
 import { auditCount, enrolTotp, loginForm, nextTotpCode, typeCode, typePassword } from './limits-helpers.ts';
 
@@ -35,6 +36,25 @@ test('wrong codes do not spend the password budget, and a good code clears only 
   // Nine failures at the codes too: had the two been one counter, the first would have locked it.
   for (let i = 0; i < limitPolicy.accountAttempts - 1; i++) t.is((await typeCode(s.hub, form, String(200000 + i))).status, 401);
   t.is((await typeCode(s.hub, form, await nextTotpCode(secret))).status, 303);
+});
+
+test('a good app password (a mail client checking in) does not refill the second factor either', async (t) => {
+  const s = await scene(t);
+  const secret = await enrolTotp(s.hub, s.person);
+  // An app password as any version of the hub stored it: the old SHA-256 form still verifies.
+  const appPassword = 'abcdefghijklmnop';
+  await s.hub.db('app_passwords').insert({ user_id: s.person.id, device_name: 'Mail', device_type: 'desktop', service_id: null, password_hash: createHash('sha256').update(`app-password:${appPassword}`).digest('hex') });
+  const form = await loginForm(s);
+  t.is((await typePassword(form, s.person.email, s.person.password)).status, 303);
+  for (let i = 0; i < limitPolicy.accountAttempts - 1; i++) t.is((await typeCode(s.hub, form, String(300000 + i))).status, 401);
+  const checked = await fetch(`${s.hub.url}/api/v1/app-passwords/verify`, {
+    method: 'POST',
+    headers: { authorization: basic(s.client), 'content-type': 'application/json' },
+    body: JSON.stringify({ username: s.person.email, password: appPassword }),
+  });
+  t.is(checked.status, 200);
+  t.is((await typeCode(s.hub, form, String(399999))).status, 401);
+  t.is((await typeCode(s.hub, form, await nextTotpCode(secret))).status, 401, 'ten wrong codes: locked, whatever the mail client did');
 });
 
 /** Posts a portal form with the agent's CSRF token. */
