@@ -30,7 +30,7 @@ export interface AttemptKeys {
   /**
    * A browser the account has signed in from before (the hash of its device cookie, checked
    * against known_devices by the caller): its guesses have a budget of their own, so no lock
-   * earned from other sources, and not the account's ceiling, keeps it out.
+   * earned from other sources (nor its address's lock, nor the account's ceiling) keeps it out.
    */
   knownDevice?: string | null;
   /**
@@ -190,8 +190,11 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
         return { ...attempt, allowed: true };
       }
       const service = kind === 'app_password' ? keys.service : null;
-      // A service's authenticated client checks for all its users from one address: not an IP's guesses.
-      if (!service) {
+      // A service's authenticated client checks for all its users from one address: not an IP's
+      // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
+      // where someone sprays guesses) does not keep it out either.
+      const ownBudget = Boolean(keys.accountKey && keys.knownDevice);
+      if (!service && !ownBudget) {
         held.ip = sourceOf(keys.ip);
         const byIp = await consume(guess.ip, held.ip);
         if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };

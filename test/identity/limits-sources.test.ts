@@ -87,6 +87,19 @@ test('a distributed guess meets the account\'s ceiling; known devices, other kin
   t.true(limitPolicy.accountCeiling >= 10 * limitPolicy.accountAttempts, 'high enough that one source cannot reach it');
 });
 
+test('an address locked for spraying guesses at many accounts still lets a known device of one of them in', async (t) => {
+  const limits = await createLimits({ redisUrl: testRedisUrl ?? null, redisPrefix: testRedisPrefix(), logger: createLogger('silent') });
+  t.teardown(() => limits.close());
+  const ip = '198.51.100.50';
+  for (let i = 0; i < limitPolicy.ipAttempts; i++) t.true((await limits.check('password', { accountKey: `sprayed-${i}`, ip })).allowed);
+  t.false((await limits.check('password', { accountKey: 'victim', ip })).allowed, 'the address is locked');
+  t.false((await limits.check('password', { ip, knownDevice: 'no-account-no-exemption' })).allowed);
+  t.true((await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' })).allowed, 'the known device is not');
+  // Its own budget still holds.
+  for (let i = 1; i < limitPolicy.accountAttempts; i++) await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' });
+  t.false((await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' })).allowed);
+});
+
 async function verifyAt(hub: Hub, client: { client_id: string; client_secret?: string }, username: string, password: string) {
   const response = await fetch(`${hub.url}/api/v1/app-passwords/verify`, {
     method: 'POST',
