@@ -189,7 +189,8 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
         }
         return { ...attempt, allowed: true };
       }
-      const service = kind === 'app_password' ? keys.service : null;
+      // Only with the account known: a service's budget is per person.
+      const service = kind === 'app_password' && keys.accountKey ? keys.service : null;
       // A service's authenticated client checks for all its users from one address: not an IP's
       // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
       // where someone sprays guesses) does not keep it out either.
