@@ -13,6 +13,7 @@ import { createEventSystem, type EventSystem } from './events/event-system.ts';
 import { attachLiveWebSocket, liveRoutes } from './events/live-routes.ts';
 import type { Config } from './config/config.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
+import type { CredentialHasher } from './crypto/credential-hash.ts';
 import { createSecrets } from './crypto/hub-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateSchema } from './db/migrate.ts';
@@ -56,7 +57,7 @@ export interface HubContext {
   views: Views;
   hasher: PasswordHasher;
   holder: ProviderHolder;
-  secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox };
+  secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox; credentials: CredentialHasher };
   /** Brute-force limits for every credential path (src/identity/rate-limits.ts). */
   limits: Limits;
   mailer: Mailer;

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { requestOrigin } from '../audit/audit-log.ts';
+import type { CredentialHasher } from '../crypto/credential-hash.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { safeEqual } from '../crypto/tokens.ts';
 import { AppError } from '../errors.ts';
@@ -14,7 +15,7 @@ import { parseInput } from '../validation.ts';
 
 export interface AppPasswordApiDeps {
   db: Knex;
-  secrets: { clients: SecretBox };
+  secrets: { clients: SecretBox; credentials: CredentialHasher };
   limits: Limits;
 }
 
@@ -71,7 +72,7 @@ export function appPasswordApiRoutes({ db, secrets, limits }: AppPasswordApiDeps
     }
     await jsonBody(ctx, async () => undefined);
     const input = parseInput(verifySchema, ctx.request.body ?? {});
-    const verified = await verifyAppPassword(db, limits, { service, username: input.username, password: input.password }, { ...requestOrigin(ctx), ip: ctx.ip });
+    const verified = await verifyAppPassword(db, secrets.credentials, limits, { service, username: input.username, password: input.password }, { ...requestOrigin(ctx), ip: ctx.ip });
     ctx.set('Cache-Control', 'no-store');
     if (!verified) throw new AppError('unauthorized', 'The username or app password is not right, or the app password is not for this service.');
     ctx.body = { sub: verified.sub, device: verified.device, device_type: verified.device_type, service: verified.service };

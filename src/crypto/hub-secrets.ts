@@ -1,3 +1,4 @@
+import { createCredentialHasher } from './credential-hash.ts';
 import { createSecretBox } from './secret-box.ts';
 
 /**
@@ -9,5 +10,7 @@ export function createSecrets(secret: string) {
     keys: createSecretBox(secret, 'signing-keys'),
     clients: createSecretBox(secret, 'client-secrets'),
     totp: createSecretBox(secret, 'totp-seeds'),
+    /** HMAC of recovery codes and app passwords (src/crypto/credential-hash.ts). */
+    credentials: createCredentialHasher(secret),
   };
 }

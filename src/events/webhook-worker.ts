@@ -118,6 +118,7 @@ export class WebhookWorker {
       // The lease runs out and another try follows: at least once, never lost.
       logger.error({ err: recordError, delivery: delivery.id }, 'could not record a webhook attempt');
     }
-    if (error !== null) logger.info({ delivery: delivery.id, url: delivery.url, attempt: delivery.attempts, error }, 'webhook delivery failed; will retry');
+    // The URL's path or query may carry the receiver's own token: its origin at most.
+    if (error !== null) logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, origin: URL.canParse(delivery.url) ? new URL(delivery.url).origin : null, attempt: delivery.attempts, error }, 'webhook delivery failed; will retry');
   }
 }

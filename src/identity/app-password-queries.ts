@@ -31,11 +31,11 @@ export const appPasswordQueries = {
       .orderBy('a.created_at', 'desc')
       .select('a.id', 'a.user_id', 'a.device_name', 'a.device_type', 'a.service_id', 'a.created_at', 'a.last_used_at', 'a.last_ip', 'a.revoked_at', 's.slug as service_slug', 's.name as service_name'),
   /** The live password with this hash, with its owner and service, for verification. */
-  byHash: (db: Knex, hash: string) =>
+  byHash: (db: Knex, hashes: string[]) =>
     db('app_passwords as a')
       .join('users as u', 'u.id', 'a.user_id')
       .leftJoin('services as s', 's.id', 'a.service_id')
-      .where('a.password_hash', hash)
+      .whereIn('a.password_hash', hashes)
       .whereNull('a.revoked_at')
       .first<(AppPasswordRow & { email: string; disabled_at: Date | null; service_slug: string | null }) | undefined>(
         'a.*',
@@ -47,5 +47,7 @@ export const appPasswordQueries = {
     db('app_passwords').where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
   revokeAll: (db: Knex, userId: string): Promise<AppPasswordRow[]> =>
     db('app_passwords').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
-  markUsed: (db: Knex, id: string, ip: string | null) => db('app_passwords').where({ id }).update({ last_used_at: db.fn.now(), last_ip: ip }),
+  /** Records a good use; `passwordHash` replaces a hash in the legacy form. */
+  markUsed: (db: Knex, id: string, ip: string | null, passwordHash?: string) =>
+    db('app_passwords').where({ id }).update({ last_used_at: db.fn.now(), last_ip: ip, ...(passwordHash ? { password_hash: passwordHash } : {}) }),
 };

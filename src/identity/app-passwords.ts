@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import { sha256 } from '../crypto/tokens.ts';
+import type { CredentialHasher } from '../crypto/credential-hash.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { serviceQueries } from '../hub/service-queries.ts';
@@ -23,12 +23,13 @@ const letters = 'abcdefghijklmnopqrstuvwxyz';
 const passwordLength = 16;
 
 /**
- * Stored as SHA-256, not argon2id: the password is 16 letters drawn by the hub from 26, about
- * 75 bits, so no offline search can walk the space even at GPU speed (2^75 / 10^10 per second is
- * ~10^5 years). A slow hash protects only guessable human passwords; here it would only make
- * every IMAP poll cost a hash slot. A plain hash also lets us look the password up by its hash.
+ * Stored as an HMAC keyed from the master secret (src/crypto/credential-hash.ts), not argon2id:
+ * the password is 16 letters drawn by the hub from 26, about 75 bits, so no offline search can
+ * walk the space even at GPU speed; a slow hash protects only guessable human passwords, and here
+ * it would only make every IMAP poll cost a hash slot. The key means a stolen table alone tests
+ * nothing, and a deterministic hash lets us look the password up by it.
  */
-const hashAppPassword = (normalised: string) => sha256(`app-password:${normalised}`);
+const purpose = 'app-password';
 
 /** "abcd efgh ijkl mnop": how it is shown once. */
 export const formatAppPassword = (password: string) => password.match(/.{4}/g)!.join(' ');
@@ -54,7 +55,7 @@ export interface CreatedAppPassword {
   row: AppPasswordRow;
 }
 
-export async function createAppPassword(db: Knex, userId: string, input: NewAppPassword, origin: Origin = {}): Promise<CreatedAppPassword> {
+export async function createAppPassword(db: Knex, hasher: CredentialHasher, userId: string, input: NewAppPassword, origin: Origin = {}): Promise<CreatedAppPassword> {
   await requireVerifiedEmail(db, userId);
   const data = parseInput(newAppPasswordSchema, input);
   let serviceId: string | null = null;
@@ -73,7 +74,7 @@ export async function createAppPassword(db: Knex, userId: string, input: NewAppP
       device_name: data.deviceName,
       device_type: data.deviceType,
       service_id: serviceId,
-      password_hash: hashAppPassword(password),
+      password_hash: hasher.hash(purpose, password),
     });
     // Events as docs/events.md documents them; the audit entry names the device as device_name.
     const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
@@ -127,21 +128,26 @@ export interface VerifiedAppPassword {
 
 /**
  * Checks an app password that a service's client presents for one of its users. A password
- * made for another service is refused like a wrong one. Every check goes through the shared
- * brute-force limits (per account and per IP); a locked account is answered like a wrong password.
+ * made for another service is refused like a wrong one. Every check goes through the brute-force
+ * limits on a budget per account and calling service (so one service's bad checks lock out
+ * neither another service nor its other users); a locked account is answered like a wrong password.
  */
 export async function verifyAppPassword(
   db: Knex,
+  hasher: CredentialHasher,
   limits: Limits,
   input: { service: string; username: string; password: string },
   origin: Pick<AuditEntry, 'userAgent'> & { ip: string },
 ): Promise<VerifiedAppPassword | null> {
   const username = input.username.trim().slice(0, 254);
   const user = username ? await userQueries.byEmail(db, username) : undefined;
-  const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip });
+  const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip, service: input.service });
   const normalised = normaliseAppPassword(input.password);
   // Looked up by hash: the same work whether or not the account exists.
-  const found = attempt.allowed ? await appPasswordQueries.byHash(db, hashAppPassword(normalised ?? `invalid:${input.password}`)) : undefined;
+  const candidate = normalised ?? `invalid:${input.password}`;
+  const hash = hasher.hash(purpose, candidate);
+  // One written before the HMAC still verifies by its SHA-256, and is re-hashed on this good use.
+  const found = attempt.allowed ? await appPasswordQueries.byHash(db, [hash, hasher.legacy(purpose, candidate)]) : undefined;
   const good =
     attempt.allowed && normalised !== null && found !== undefined && user !== undefined && !found.disabled_at &&
     found.user_id === user.id && (found.service_slug === null || found.service_slug === input.service);
@@ -157,7 +163,7 @@ export async function verifyAppPassword(
   }
   await limits.succeed(attempt);
   await db.transaction(async (trx) => {
-    await appPasswordQueries.markUsed(trx, found.id, origin.ip || null);
+    await appPasswordQueries.markUsed(trx, found.id, origin.ip || null, found.password_hash === hash ? undefined : hash);
     await appendAudit(trx, {
       action: 'app_password.used',
       actorId: found.user_id,

@@ -10,6 +10,9 @@ export interface KnownDeviceRow {
 }
 
 export const knownDeviceQueries = {
+  /** Whether the account has signed in from the device with this cookie hash before. */
+  isKnown: async (db: Knex, userId: string, deviceHash: string): Promise<boolean> =>
+    Boolean(await db('known_devices').where({ user_id: userId, device_hash: deviceHash }).first('device_hash')),
   /** Records a sign-in from this device; says whether it is new to the account, and whether the account had none before. */
   see: async (trx: Knex, row: Pick<KnownDeviceRow, 'user_id' | 'device_hash' | 'user_agent' | 'ip'>): Promise<{ isNew: boolean; firstEver: boolean }> => {
     const updated = await trx('known_devices')

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -5,8 +6,9 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /**
- * Every path on which someone can guess a secret. They share one counter per account and one per
- * IP, so guessing a password, then TOTP codes, then recovery codes buys nothing.
+ * Every path on which someone can guess a secret. Each kind of credential has its own budget per
+ * account (TOTP and recovery codes share the second factor's), so a right password never buys
+ * more guesses at a code; every guess also counts against its source's one counter.
  */
 export type CredentialKind =
   | 'password'
@@ -25,6 +27,25 @@ export interface AttemptKeys {
   accountKey?: string | null;
   /** ctx.ip: the socket's address, or X-Forwarded-For only when TRUST_PROXY is set. */
   ip: string;
+  /**
+   * A browser the account has signed in from before (the hash of its device cookie, checked
+   * against known_devices by the caller): its guesses have a budget of their own, so no lock
+   * earned from other sources (nor its address's lock, nor the account's ceiling) keeps it out.
+   */
+  knownDevice?: string | null;
+  /**
+   * App-password checks: the service whose authenticated client asks. Its checks have a budget of
+   * their own per account and are not counted per IP (the IP is the service's server, shared by
+   * all its users), so one service's bad checks never lock out another's, nor its own other users.
+   */
+  service?: string | null;
+}
+
+/** The counters one attempt holds a point of: what succeed() and release() give back. */
+interface Held {
+  ip?: string;
+  source?: string;
+  ceiling?: string;
 }
 
 export interface Attempt {
@@ -36,6 +57,7 @@ export interface Attempt {
   accountAttempts: number;
   /** When refused: seconds until the next attempt may be allowed. */
   retryAfter: number;
+  held: Held;
 }
 
 export interface Limits {
@@ -47,7 +69,10 @@ export interface Limits {
   check(kind: CredentialKind, keys: AttemptKeys): Promise<Attempt>;
   /** The secret was wrong: past the slow-down threshold this waits before returning. */
   fail(attempt: Attempt): Promise<void>;
-  /** The secret was right: the attempt is given back and the account's failures are forgotten. */
+  /**
+   * The secret was right: the attempt is given back and this source's failures at this kind of
+   * credential are forgotten; other kinds' counters and the account's ceiling keep theirs.
+   */
   succeed(attempt: Attempt): Promise<void>;
   /** Gives back a reserved attempt that was never judged (the hub was too busy to check it). */
   release(attempt: Attempt): Promise<void>;
@@ -55,9 +80,22 @@ export interface Limits {
 }
 
 export const limitPolicy = {
-  /** Failures per account in `windowSeconds` before it locks for `lockSeconds`. */
+  /**
+   * Failures per account, per kind of credential and per source (an IPv4 address, an IPv6 /64, a
+   * known device, or for app passwords the calling service) in `windowSeconds` before that source
+   * is locked out of that account for `lockSeconds`.
+   */
   accountAttempts: 10,
-  /** Failures per IP (every account together) before that IP locks. */
+  /**
+   * Failures per account and kind from every source that is not a known device, in
+   * `ceilingWindowSeconds`: past it those sources are refused until the window ends. A distributed
+   * guess gets at most this many tries a day; locking a person out this way takes 30 source
+   * windows of 10 failures (30 addresses or /64s, or one for 7.5 hours), and even then their known
+   * devices still sign in.
+   */
+  accountCeiling: 300,
+  ceilingWindowSeconds: 24 * 3600,
+  /** Failures per source (every account together) before that source locks. */
   ipAttempts: 50,
   windowSeconds: 15 * 60,
   lockSeconds: 15 * 60,
@@ -109,8 +147,9 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   }
 
   const guess = {
-    account: make({ keyPrefix: 'limit:acct', points: limitPolicy.accountAttempts, duration: limitPolicy.windowSeconds, blockDuration: limitPolicy.lockSeconds }),
+    account: make({ keyPrefix: 'limit:acct-src', points: limitPolicy.accountAttempts, duration: limitPolicy.windowSeconds, blockDuration: limitPolicy.lockSeconds }),
     ip: make({ keyPrefix: 'limit:ip', points: limitPolicy.ipAttempts, duration: limitPolicy.windowSeconds, blockDuration: limitPolicy.lockSeconds }),
+    ceiling: make({ keyPrefix: 'limit:acct-all', points: limitPolicy.accountCeiling, duration: limitPolicy.ceilingWindowSeconds }),
   };
   const resetMail = {
     account: make({ keyPrefix: 'limit:reset-acct', points: limitPolicy.resetMailsPerAccount, duration: 3600 }),
@@ -122,7 +161,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   };
   /** Requests that send mail or make accounts are counted, never rewarded; guesses are. */
   const counted = (kind: CredentialKind) => kind === 'reset_request' || kind === 'signup';
-  const limitersFor = (kind: CredentialKind) => (kind === 'reset_request' ? resetMail : kind === 'signup' ? signup : guess);
+  const limitersFor = (kind: CredentialKind) => (kind === 'reset_request' ? resetMail : signup);
 
   /** Refused (over the limit) → the RateLimiterRes; the store failing → LimitsUnavailable. */
   async function consume(limiter: RateLimiterAbstract, key: string): Promise<{ ok: true; res: RateLimiterRes } | { ok: false; res: RateLimiterRes }> {
@@ -138,14 +177,44 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
 
   return {
     async check(kind, keys) {
-      const limiters = limitersFor(kind);
-      const attempt: Attempt = { kind, keys, allowed: false, accountAttempts: 0, retryAfter: 0 };
-      const byIp = await consume(limiters.ip, keys.ip || 'unknown');
-      if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
-      if (keys.accountKey && kind !== 'signup') {
-        const byAccount = await consume(limiters.account, keys.accountKey.toLowerCase());
-        attempt.accountAttempts = byAccount.res.consumedPoints;
-        if (!byAccount.ok) return { ...attempt, retryAfter: retryAfter(byAccount.res) };
+      const held: Held = {};
+      const attempt: Attempt = { kind, keys, allowed: false, accountAttempts: 0, retryAfter: 0, held };
+      if (counted(kind)) {
+        const limiters = limitersFor(kind);
+        const byIp = await consume(limiters.ip, sourceOf(keys.ip));
+        if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
+        if (keys.accountKey && kind !== 'signup') {
+          const byAccount = await consume(limiters.account, keys.accountKey.toLowerCase());
+          attempt.accountAttempts = byAccount.res.consumedPoints;
+          if (!byAccount.ok) return { ...attempt, retryAfter: retryAfter(byAccount.res) };
+        }
+        return { ...attempt, allowed: true };
+      }
+      // Only with the account known: a service's budget is per person.
+      const service = kind === 'app_password' && keys.accountKey ? keys.service : null;
+      // A service's authenticated client checks for all its users from one address: not an IP's
+      // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
+      // where someone sprays guesses) does not keep it out either.
+      const ownBudget = Boolean(keys.accountKey && keys.knownDevice);
+      if (!service && !ownBudget) {
+        held.ip = sourceOf(keys.ip);
+        const byIp = await consume(guess.ip, held.ip);
+        if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
+      }
+      if (keys.accountKey) {
+        const budget = `${budgetOf(kind)}:${keys.accountKey.toLowerCase()}`;
+        const from = service ? `service:${service}` : keys.knownDevice ? `device:${keys.knownDevice}` : `source:${sourceOf(keys.ip)}`;
+        held.source = `${budget}:${from}`;
+        const bySource = await consume(guess.account, held.source);
+        attempt.accountAttempts = bySource.res.consumedPoints;
+        if (!bySource.ok) return { ...attempt, retryAfter: retryAfter(bySource.res) };
+        // App passwords are long random secrets: a ceiling across services would only let one
+        // service's checks lock out another's.
+        if (!service && !keys.knownDevice) {
+          held.ceiling = budget;
+          const all = await consume(guess.ceiling, held.ceiling);
+          if (!all.ok) return { ...attempt, retryAfter: retryAfter(all.res) };
+        }
       }
       return { ...attempt, allowed: true };
     },
@@ -158,10 +227,12 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
 
     async succeed(attempt) {
       if (!attempt.allowed || counted(attempt.kind)) return;
-      const limiters = limitersFor(attempt.kind);
+      const { held } = attempt;
       try {
-        await limiters.ip.reward(attempt.keys.ip || 'unknown', 1);
-        if (attempt.keys.accountKey) await limiters.account.delete(attempt.keys.accountKey.toLowerCase());
+        if (held.ip) await guess.ip.reward(held.ip, 1);
+        if (held.source) await guess.account.delete(held.source);
+        // Only this attempt back: a person's own sign-ins must not reopen a distributed guess.
+        if (held.ceiling) await guess.ceiling.reward(held.ceiling, 1);
       } catch (error) {
         // The person is in; failing to forget their earlier failures only makes the next lock come sooner.
         logger.warn({ err: error }, 'could not reset rate-limit counters after a good credential');
@@ -170,10 +241,11 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
 
     async release(attempt) {
       if (!attempt.allowed || counted(attempt.kind)) return;
-      const limiters = limitersFor(attempt.kind);
+      const { held } = attempt;
       try {
-        await limiters.ip.reward(attempt.keys.ip || 'unknown', 1);
-        if (attempt.keys.accountKey) await limiters.account.reward(attempt.keys.accountKey.toLowerCase(), 1);
+        if (held.ip) await guess.ip.reward(held.ip, 1);
+        if (held.source) await guess.account.reward(held.source, 1);
+        if (held.ceiling) await guess.ceiling.reward(held.ceiling, 1);
       } catch (error) {
         logger.warn({ err: error }, 'could not give back an unjudged attempt');
       }
@@ -187,3 +259,27 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
 
 /** The account key for a typed email when no account has it (unknown accounts are limited like real ones). */
 export const emailAccountKey = (email: string) => `email:${email.trim().toLowerCase()}`;
+
+/** TOTP and recovery codes are one budget, the second factor's; every other kind is its own. */
+const budgetOf = (kind: CredentialKind) => (kind === 'totp' || kind === 'recovery_code' ? 'second_factor' : kind);
+
+/**
+ * The source a guess is counted against: an IPv4 address, or an IPv6 address's /64 (one
+ * subscriber's network: a host there can take any of its 2^64 addresses).
+ */
+export function sourceOf(ip: string): string {
+  const address = (ip || '').replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  if (isIPv4(address)) return address;
+  if (!isIPv6(address)) return address || 'unknown';
+  const [head = '', tail = ''] = address.split('::');
+  const groupsOf = (part: string) => (part ? part.split(':') : []);
+  let left = groupsOf(head);
+  if (!address.includes('::')) left = groupsOf(address);
+  // An embedded IPv4 tail only ever sits in the last 32 bits, outside the /64.
+  const right = address.includes('::') ? groupsOf(tail) : [];
+  const rightCount = right.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - rightCount)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

@@ -5,9 +5,12 @@ export const recoveryCodeQueries = {
     await db('recovery_codes').where({ user_id: userId }).delete();
     await db('recovery_codes').insert(hashes.map((code_hash) => ({ user_id: userId, code_hash })));
   },
-  /** Marks the code used if it is unused; false when it is unknown or already spent. */
-  use: async (db: Knex, userId: string, hash: string): Promise<boolean> =>
-    (await db('recovery_codes').where({ user_id: userId, code_hash: hash }).whereNull('used_at').update({ used_at: db.fn.now() })) === 1,
+  /**
+   * Marks the code used if it is unused, looked up by any of its hashes (the current and the
+   * legacy form); its row keeps `storedHash`. False when it is unknown or already spent.
+   */
+  use: async (db: Knex, userId: string, hashes: string[], storedHash: string): Promise<boolean> =>
+    (await db('recovery_codes').where({ user_id: userId }).whereIn('code_hash', hashes).whereNull('used_at').update({ used_at: db.fn.now(), code_hash: storedHash })) > 0,
   remaining: async (db: Knex, userId: string): Promise<number> => {
     const row = await db('recovery_codes').where({ user_id: userId }).whereNull('used_at').count<{ count: string }[]>('* as count').first();
     return Number(row?.count ?? 0);

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import { sha256 } from '../crypto/tokens.ts';
+import type { CredentialHasher } from '../crypto/credential-hash.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { recoveryCodeQueries } from './recovery-code-queries.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
@@ -30,16 +30,16 @@ export function normaliseRecoveryCode(input: string): string | null {
   return code.length === groups * groupLength && [...code].every((c) => alphabet.includes(c)) ? code : null;
 }
 
-const hashCode = (normalised: string) => sha256(`recovery-code:${normalised}`);
+const purpose = 'recovery-code';
 
 /** Ten new codes, shown once; the old ones stop working. Only hashes are stored. */
-export async function generateRecoveryCodes(db: Knex, userId: string, origin: Origin = {}): Promise<string[]> {
+export async function generateRecoveryCodes(db: Knex, hasher: CredentialHasher, userId: string, origin: Origin = {}): Promise<string[]> {
   await requireVerifiedEmail(db, userId);
   const codes = new Set<string>();
   while (codes.size < recoveryCodeCount) codes.add(newCode());
   const list = [...codes];
   await db.transaction(async (trx) => {
-    await recoveryCodeQueries.replaceAll(trx, userId, list.map((c) => hashCode(normaliseRecoveryCode(c)!)));
+    await recoveryCodeQueries.replaceAll(trx, userId, list.map((c) => hasher.hash(purpose, normaliseRecoveryCode(c)!)));
     await appendEvent(trx, { type: 'mfa.enrolled', userId, data: { method: 'recovery_codes', count: list.length } });
     await appendAudit(trx, { action: 'recovery_codes.generated', actorId: userId, subjectId: userId, ...origin, data: { count: list.length } });
   });
@@ -48,12 +48,13 @@ export async function generateRecoveryCodes(db: Knex, userId: string, origin: Or
 
 export type RecoveryCodeResult = { ok: true; remaining: number } | { ok: false };
 
-/** Spends one code; a code works once. */
-export async function useRecoveryCode(db: Knex, userId: string, input: string, origin: Origin = {}): Promise<RecoveryCodeResult> {
+/** Spends one code; a code works once. A code stored as plain SHA-256 (before the HMAC) still works, and is re-hashed as it is spent. */
+export async function useRecoveryCode(db: Knex, hasher: CredentialHasher, userId: string, input: string, origin: Origin = {}): Promise<RecoveryCodeResult> {
   const code = normaliseRecoveryCode(input);
   if (!code) return { ok: false };
   return db.transaction(async (trx) => {
-    if (!(await recoveryCodeQueries.use(trx, userId, hashCode(code)))) return { ok: false } as const;
+    const hash = hasher.hash(purpose, code);
+    if (!(await recoveryCodeQueries.use(trx, userId, [hash, hasher.legacy(purpose, code)], hash))) return { ok: false } as const;
     const remaining = await recoveryCodeQueries.remaining(trx, userId);
     await appendAudit(trx, { action: 'recovery_code.used', actorId: userId, subjectId: userId, ...origin, data: { remaining } });
     return { ok: true, remaining } as const;

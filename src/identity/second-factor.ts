@@ -1,14 +1,16 @@
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import type { CredentialHasher } from '../crypto/credential-hash.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
 import type { Limits } from './rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
+import { knownDeviceOf } from './sign-in-record.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from './second-factor-queries.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
-type RequestOrigin = Origin & { ip: string };
+type RequestOrigin = Origin & { ip: string; deviceHash?: string | null };
 
 export const acrPassword = 'urn:uniqverse:pwd';
 export const acrMultiFactor = 'urn:uniqverse:mfa';
@@ -64,28 +66,31 @@ const wrongCode = () =>
 
 /**
  * The "Code" field of the second step: six digits are an authenticator-app code, anything else
- * is tried as a recovery code. Each attempt goes through the shared brute-force limits (one
- * counter per account across password, codes and passkeys); a locked account gets the same
+ * is tried as a recovery code. Each attempt goes through the brute-force limits, on the second
+ * factor's own budget (a right password does not refill it); a locked account gets the same
  * answer as a wrong code.
  */
 export async function verifySecondFactorCode(
   db: Knex,
-  box: SecretBox,
+  secrets: { totp: SecretBox; credentials: CredentialHasher },
   limits: Limits,
   pending: PendingSecondFactorRow,
   input: string,
-  origin: RequestOrigin,
+  requestOrigin: RequestOrigin,
 ): Promise<SecondFactorDone> {
+  const { deviceHash, ...origin } = requestOrigin;
   const totpCode = normaliseTotpCode(input);
-  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip });
+  const knownDevice = await knownDeviceOf(db, pending.user_id, deviceHash);
+  // Its own budget (TOTP and recovery codes together): only a good second factor clears it.
+  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip, knownDevice });
   if (attempt.allowed) {
     if (totpCode) {
-      if (await verifyTotpCode(db, box, pending.user_id, totpCode)) {
+      if (await verifyTotpCode(db, secrets.totp, pending.user_id, totpCode)) {
         await limits.succeed(attempt);
         return finishPending(db, pending.interaction_uid, 'otp');
       }
     } else {
-      const used = await useRecoveryCode(db, pending.user_id, input, origin);
+      const used = await useRecoveryCode(db, secrets.credentials, pending.user_id, input, origin);
       if (used.ok) {
         await limits.succeed(attempt);
         return { ...(await finishPending(db, pending.interaction_uid, 'otp')), recoveryCodesLeft: used.remaining };

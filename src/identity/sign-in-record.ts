@@ -13,6 +13,23 @@ import type { UserRow } from './user-queries.ts';
 
 export const deviceCookie = 'uq_device';
 
+const hashDevice = (device: string) => sha256(`device:${device}`);
+
+/** The hash of this browser's device cookie, as known_devices stores it; null without a well-formed one. */
+export function deviceHashOf(ctx: Context): string | null {
+  const device = ctx.cookies.get(deviceCookie);
+  return device && /^[\w-]{43}$/.test(device) ? hashDevice(device) : null;
+}
+
+/**
+ * The device an attempt on this account comes from, when the account has signed in from it
+ * before: the limits give such a browser a budget of its own (src/identity/rate-limits.ts).
+ */
+export async function knownDeviceOf(db: Knex, userId: string | undefined, deviceHash: string | null | undefined): Promise<string | null> {
+  if (!userId || !deviceHash) return null;
+  return (await knownDeviceQueries.isKnown(db, userId, deviceHash)) ? deviceHash : null;
+}
+
 export interface SignInRecordDeps {
   db: Knex;
   mailer: Mailer;
@@ -44,7 +61,7 @@ export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: U
     device = randomToken(32);
     ctx.cookies.set(deviceCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
   }
-  const deviceHash = sha256(`device:${device}`);
+  const deviceHash = hashDevice(device);
   const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
     if (interaction.session?.accountId !== user.id) {

@@ -5,6 +5,11 @@ import nodemailer from 'nodemailer';
 import type { Logger } from '../observability/logger.ts';
 
 export interface MailMessage {
+  /**
+   * What the mail is ("verify-email", "security-notice", …): the only thing the log says about it.
+   * Subjects and bodies carry codes and links, so they are never logged.
+   */
+  kind?: string;
   to: string;
   subject: string;
   /** The text part. Links a person must follow come first in it. */
@@ -37,6 +42,8 @@ export interface Mailer {
   mailDir: string | null;
 }
 
+const kindOf = (message: MailMessage) => message.kind ?? 'other';
+
 export const mailDirOf = (dataDir: string) => path.join(dataDir, 'mail');
 
 export interface MailerOptions {
@@ -56,7 +63,8 @@ export function createMailer(options: MailerOptions): Mailer {
   const pending = new Set<Promise<void>>();
 
   async function send(message: MailMessage): Promise<void> {
-    const info = await transport.sendMail({ from: options.from, ...message });
+    const { kind: _kind, ...mail } = message;
+    const info = await transport.sendMail({ from: options.from, ...mail });
     if (mailDir) {
       mkdirSync(mailDir, { recursive: true });
       const date = new Date();
@@ -64,7 +72,7 @@ export function createMailer(options: MailerOptions): Mailer {
       writeFileSync(path.join(mailDir, `${id}.eml`), (info as unknown as { message: Buffer }).message);
       const stored: StoredMail = { id, date: date.toISOString(), from: options.from, to: message.to, subject: message.subject, text: message.text };
       writeFileSync(path.join(mailDir, `${id}.json`), JSON.stringify(stored, null, 2));
-      logger.info({ to: message.to, subject: message.subject, file: `${id}.eml` }, 'mail written to the development mailbox');
+      logger.info({ kind: kindOf(message), file: `${id}.eml` }, 'mail written to the development mailbox');
     }
   }
 
@@ -73,7 +81,7 @@ export function createMailer(options: MailerOptions): Mailer {
     send,
     post(message) {
       const sending = send(message)
-        .catch((error) => logger.error({ err: error, to: message.to, subject: message.subject }, 'mail could not be sent'))
+        .catch((error) => logger.error({ err: error, kind: kindOf(message) }, 'mail could not be sent'))
         .finally(() => pending.delete(sending));
       pending.add(sending);
     },

@@ -18,26 +18,31 @@ const when = () => new Date().toISOString().replace('T', ' ').slice(0, 16) + ' U
 export function mailTemplates(views: Views, issuer: string): MailTemplates {
   return {
     verifyEmail: (input) => ({
+      kind: 'verify-email',
       to: input.to,
       subject: `Your code is ${input.code}: confirm your email for UniQVerse`,
       text: views.render('email/verify-email.njk', { ...input, email: input.to }),
     }),
     resetPassword: (input) => ({
+      kind: 'reset-password',
       to: input.to,
       subject: 'Reset your UniQVerse password',
       text: views.render('email/reset-password.njk', { ...input, email: input.to, ip: input.ip ?? 'an unknown address', when: when() }),
     }),
     securityNotice: (input) => ({
+      kind: 'security-notice',
       to: input.to,
       subject: input.subject,
       text: views.render('email/security-notice.njk', { ...input, when: when(), securityUrl: `${issuer}/account/security` }),
     }),
     changeEmail: (input) => ({
+      kind: 'change-email',
       to: input.to,
       subject: `Your code is ${input.code}: confirm your new email for UniQVerse`,
       text: views.render('email/change-email.njk', { ...input, email: input.to }),
     }),
     emailChanged: (input) => ({
+      kind: 'email-changed',
       to: input.to,
       subject: 'Your UniQVerse email was changed',
       text: views.render('email/email-changed.njk', { ...input, when: when() }),

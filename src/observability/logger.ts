@@ -1,11 +1,13 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** Standard output, or `destination` (tests read what the hub logs). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: undefined,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.client_secret'], remove: true },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -5,7 +5,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Views } from '../http/views.ts';
 import type { PasswordHasher } from '../identity/password-hashing.ts';
 import { passwordSignIn } from '../identity/password-sign-in.ts';
-import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
+import { deviceHashOf, recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
 import { signupIntentCookie } from '../identity/signup-routes.ts';
 import type { Limits } from '../identity/rate-limits.ts';
 import type { Config } from '../config/config.ts';
@@ -150,7 +150,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!email || !password) {
       return renderLogin(ctx, provider, interaction, { email, error: 'Enter your email and password.' }, 400);
     }
-    const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
     if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
     if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
     await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);

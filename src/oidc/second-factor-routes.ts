@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { formBody } from '../http/body.ts';
 import type { HubContext } from '../hub.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../identity/second-factor.ts';
-import { recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
+import { deviceHashOf, recordSignIn, type SignInRecordDeps } from '../identity/sign-in-record.ts';
 import { userQueries } from '../identity/user-queries.ts';
 import type { PendingSecondFactorRow } from '../identity/second-factor-queries.ts';
 import { loginResult } from './login-result.ts';
@@ -78,7 +78,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     const origin = requestOrigin(ctx);
     let done;
     try {
-      done = await verifySecondFactorCode(db, secrets.totp, limits, pending, code, { ...origin, ip: ctx.ip });
+      done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       return renderStep(ctx, interaction.uid, pending, { recovery, error: error.message }, error.status);

@@ -53,7 +53,7 @@ export function devicesRoutes(hub: HubContext): Router {
       service: typeof body.service === 'string' ? body.service : '',
     };
     try {
-      const created = await createAppPassword(db, account(ctx).user.id, input, requestOrigin(ctx));
+      const created = await createAppPassword(db, hub.secrets.credentials, account(ctx).user.id, input, requestOrigin(ctx));
       const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
       await render(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
     } catch (error) {

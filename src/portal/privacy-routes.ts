@@ -9,6 +9,7 @@ import { requireAccount, type SignedInAccount } from './account-session.ts';
 import { exportPersonalData } from './data-export.ts';
 import { pageParam, paginateArray } from './pagination.ts';
 import { confirmedAction } from './confirm-action.ts';
+import { recentSignInSeconds, requireRecentSignIn } from './recent-sign-in.ts';
 import { disconnectService, setConsent } from './privacy.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from './render.ts';
 import { servicesFor } from './service-access.ts';
@@ -76,16 +77,17 @@ export function privacyRoutes(hub: HubContext): Router {
   const deletePage = (ctx: Context, errors: { message?: string; fields?: Record<string, string> } = {}) =>
     render(ctx, hub.views, 'portal/delete-account.njk', { title: 'Delete your account', section: 'privacy', errors: errors.fields ?? {}, error: errors.message });
 
-  router.get('/account/privacy/delete', requireAccount(), (ctx) => deletePage(ctx));
+  // Deleting needs a sign-in from the last ten minutes, as changing the password does.
+  router.get('/account/privacy/delete', requireAccount({ maxAgeSeconds: recentSignInSeconds }), (ctx) => deletePage(ctx));
 
-  router.post('/account/privacy/delete', requireAccount(), async (ctx) => {
+  router.post('/account/privacy/delete', requireAccount(), requireRecentSignIn('/account/privacy/delete'), async (ctx) => {
     const account = ctx.state.account as SignedInAccount;
     const body = ctx.request.body as Record<string, unknown>;
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     await handleForm(
       ctx,
       async () => {
-        await deleteAccount(hub.db, hub.hasher, account.user.id, password, requestOrigin(ctx));
+        await deleteAccount(hub, account.user.id, password, { ...requestOrigin(ctx), ip: ctx.ip });
         ctx.status = 303;
         ctx.redirect(accountDeletedPath);
       },

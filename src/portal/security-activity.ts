@@ -13,6 +13,7 @@ const describe: Record<string, (data: Record<string, unknown>) => string> = {
   'signin.second_factor_failed': () => 'Sign-in refused: wrong code',
   'password.changed': () => 'Password changed',
   'password.change_failed': () => 'Password change refused: wrong current password',
+  'user.delete_failed': () => 'Account deletion refused: wrong password',
   'password.reset_requested': () => 'Password reset asked for',
   'password.reset': () => 'Password reset',
   'email.verified': () => 'Email address verified',

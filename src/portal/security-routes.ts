@@ -221,7 +221,7 @@ export function securityRoutes(hub: HubContext): Router {
     },
     // The codes are shown once, in the answer itself: no redirect.
     act: async (ctx) => {
-      const newCodes = await generateRecoveryCodes(db, account(ctx).user.id, origin(ctx));
+      const newCodes = await generateRecoveryCodes(db, hub.secrets.credentials, account(ctx).user.id, origin(ctx));
       if (!isHtmx(ctx)) return render(ctx, { newCodes });
       renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: 'partials/security-recovery-codes.njk', newCodes });
     },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { loadConfig, type Config, type DatabaseTarget } from '../../src/config/config.ts';
 import { startHub, type Hub } from '../../src/hub.ts';
+import type { Logger } from '../../src/observability/logger.ts';
 import { testDatabase, testRedisPrefix, testRedisUrl } from './backend.ts';
 
 export interface TestHubOptions {
@@ -12,6 +13,8 @@ export interface TestHubOptions {
   /** Share a database with another hub (scale-out tests). */
   database?: DatabaseTarget;
   secret?: string;
+  /** The hub's logger (a test that reads the log passes one writing to a stream). */
+  logger?: Logger;
 }
 
 /** Starts a hub of this test's own on a free port, with its own database, closed when the test ends. */
@@ -27,7 +30,7 @@ export async function startTestHub(t: ExecutionContext, options: TestHubOptions 
     ...options.env,
   });
   config.database = options.database ?? (await testDatabase(t));
-  const hub = await startHub(config);
+  const hub = await startHub(config, options.logger ? { logger: options.logger } : {});
   t.teardown(async () => {
     await hub.close();
     rmSync(dataDir, { recursive: true, force: true });

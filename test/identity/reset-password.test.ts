@@ -26,7 +26,7 @@ test('a reset link sets a new password once, ends every session and refresh toke
   const elsewhere = await authorize(s);
   const tokens = await oidc.authorizationCodeGrant(s.rp, elsewhere.callback, { pkceCodeVerifier: elsewhere.verifier, expectedState: elsewhere.state });
   t.truthy(tokens.refresh_token);
-  await createAppPassword(hub.db, person.id, { deviceName: 'Phone', deviceType: 'phone', service: 'all' });
+  await createAppPassword(hub.db, hub.secrets.credentials, person.id, { deviceName: 'Phone', deviceType: 'phone', service: 'all' });
 
   // The answer is the same for an unknown address.
   const unknown = await requestReset(hub.url, 'nobody@example.test');
