@@ -9,6 +9,21 @@ import { endConnectionOnReadTimeout } from './hung-connections.ts';
 
 export type Db = Knex;
 
+interface QueryResult {
+  method?: string;
+}
+
+/**
+ * knex-pglite names a delete's command after knex's method, 'DEL', which knex's Postgres client
+ * does not know: a delete without `returning` then gave the whole driver result where Postgres
+ * gives the row count (so `removed === 0` was never true on the embedded database).
+ */
+class EmbeddedClient extends (ClientPgLite as unknown as new (config: Knex.Config) => { processResponse(obj: QueryResult, runner: unknown): unknown }) {
+  override processResponse(obj: QueryResult, runner: unknown): unknown {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+
 // int8 (bigserial ids, counts) as numbers on both drivers; our ids stay far below 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
@@ -40,7 +55,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   // A data dir snapshot (tests) starts in under a second, where a fresh PGlite takes several.
   const pglite = target.loadDataDir ? new PGlite({ loadDataDir: target.loadDataDir }) : null;
   const db = knexFactory({
-    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    client: EmbeddedClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
     connection: pglite ? () => ({ pglite }) : target.dir ? { filename: target.dir } : {},
     // PGlite has one connection, and starting it can take tens of seconds on a loaded machine;

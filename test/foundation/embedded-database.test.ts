@@ -31,3 +31,15 @@ test('a stale lock left by a dead process is taken over', async (t) => {
   const { rows } = await database.db.raw('select 1 as one');
   t.is(rows[0].one, 1);
 });
+
+test('a delete gives the number of rows it removed, as on PostgreSQL, inside a transaction or not', async (t) => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'uq-del-')), 'pglite');
+  const { db, close } = await openDatabase({ kind: 'pglite', dir });
+  t.teardown(() => close());
+  await db.raw('create table things (id int primary key)');
+  await db('things').insert([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  t.is(await db('things').where('id', '<', 3).delete(), 2);
+  t.is(await db.transaction((trx) => trx('things').where({ id: 99 }).del()), 0);
+  t.deepEqual(await db('things').where({ id: 3 }).delete().returning('id'), [{ id: 3 }]);
+  t.is(await db('things').update({ id: 4 }), 0);
+});
