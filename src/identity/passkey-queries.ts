@@ -31,6 +31,7 @@ export const passkeyQueries = {
     db('passkeys').insert({ ...row, transports: JSON.stringify(row.transports) }).onConflict('id').ignore().returning('id'),
   rename: (db: Knex, userId: string, id: string, name: string): Promise<number> => db('passkeys').where({ id, user_id: userId }).update({ name }),
   remove: (db: Knex, userId: string, id: string): Promise<PasskeyRow[]> => db('passkeys').where({ id, user_id: userId }).delete().returning('*'),
+  removeAll: (db: Knex, userId: string): Promise<number> => db('passkeys').where({ user_id: userId }).delete(),
   /**
    * Compare-and-set of the signature counter (the library has already checked it moves forward,
    * or stays 0 for authenticators that keep none). No row updated: another assertion raced this one.

@@ -9,10 +9,13 @@ import { accountQueries } from './account-queries.ts';
 import { endEverySession } from './account-status.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { emailTokenQueries, type EmailTokenRow } from './email-token-queries.ts';
+import { passkeyQueries } from './passkey-queries.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from './rate-limits.ts';
+import { recoveryCodeQueries } from './recovery-code-queries.ts';
+import { totpQueries } from './totp-queries.ts';
 import { userQueries, type UserRow } from './user-queries.ts';
 
 export const resetMinutes = 30;
@@ -72,6 +75,25 @@ export async function openResetLink(db: Knex, token: string): Promise<{ row: Ema
  * signs no one in: the person signs in afterwards with the new password and, if they have one,
  * their second factor, so a reset never bypasses it.
  */
+/**
+ * A reset proves the mailbox, so an account whose address was never confirmed is confirmed by it.
+ * Whoever set that account up before did so without the mailbox, perhaps with someone else's
+ * address: every factor they may have left on it goes (factors need a confirmed address now,
+ * but accounts from before that rule may hold some). Returns what was removed.
+ */
+async function takeBackUnverifiedAccount(trx: Knex, user: UserRow): Promise<{ passkeys: number; totp: number; recovery_codes: number }> {
+  const removed = {
+    passkeys: await passkeyQueries.removeAll(trx, user.id),
+    totp: await totpQueries.remove(trx, user.id),
+    recovery_codes: await recoveryCodeQueries.removeAll(trx, user.id),
+  };
+  for (const [method, count] of [['passkey', removed.passkeys], ['totp', removed.totp], ['recovery_codes', removed.recovery_codes]] as const) {
+    if (count) await appendEvent(trx, { type: 'mfa.removed', userId: user.id, data: { method, reason: 'password_reset_of_unconfirmed_address' } });
+  }
+  await accountQueries.markEmailVerified(trx, user.id, user.email);
+  return removed;
+}
+
 export async function completePasswordReset(deps: PasswordResetDeps, token: string, password: unknown, origin: RequestOrigin): Promise<UserRow> {
   const tries = await deps.limits.check('reset_token', { ip: origin.ip });
   if (!tries.allowed) throw resetLinkExpired();
@@ -91,7 +113,14 @@ export async function completePasswordReset(deps: PasswordResetDeps, token: stri
     await emailTokenQueries.retireAll(trx, user.id, 'reset_password');
     const sessions = await endEverySession(trx, user.id, 'password_reset', { actorId: user.id, ...origin });
     const appPasswords = await revokeAllAppPasswords(trx, user.id, 'password_reset', { actorId: user.id, ...origin });
-    await appendAudit(trx, { action: 'password.reset', actorId: user.id, subjectId: user.id, ...origin, data: { sessions_ended: sessions, app_passwords_revoked: appPasswords } });
+    const unverified = user.email_verified ? null : await takeBackUnverifiedAccount(trx, user);
+    await appendAudit(trx, {
+      action: 'password.reset',
+      actorId: user.id,
+      subjectId: user.id,
+      ...origin,
+      data: { sessions_ended: sessions, app_passwords_revoked: appPasswords, ...(unverified ? { email_verified: true, factors_removed: unverified } : {}) },
+    });
     await appendEvent(trx, { type: 'user.updated', userId: user.id, data: { password_changed: true } });
   });
   await deps.limits.succeed(tries);

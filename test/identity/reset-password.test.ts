@@ -2,6 +2,7 @@ import test from 'ava';
 import { generate } from 'otplib';
 import * as oidc from 'openid-client';
 import { createAppPassword } from '../../src/identity/app-passwords.ts';
+import { generateRecoveryCodes } from '../../src/identity/recovery-codes.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../src/identity/totp.ts';
 import { firstLink, startMailCatcher } from '../helpers/mail-catcher.ts';
 import { authorize, scene } from '../helpers/oidc.ts';
@@ -110,4 +111,35 @@ test('a reset never skips the second factor', async (t) => {
   const url = oidc.buildAuthorizationUrl(s.rp, { redirect_uri: callbackUrl, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
   const error = await t.throwsAsync(signInThroughPages(agent, hub.url, url.href, person.email, newPassword));
   t.regex(error!.message, /second-factor|Code/);
+});
+
+test('a reset of an account whose address was never confirmed confirms it and removes every factor set up without it', async (t) => {
+  const mail = await startMailCatcher(t);
+  const s = await scene(t, { hub: { env: { SMTP_URL: mail.url } } });
+  const { hub, person } = s;
+  // Factors set up on an account from before factors needed a confirmed address: enrolled while
+  // confirmed, then the address is marked unconfirmed, as such an account's row is.
+  const enrolment = await startTotpEnrolment(hub.db, hub.secrets.totp, { id: person.id, email: person.email });
+  await confirmTotpEnrolment(hub.db, hub.secrets.totp, person.id, await generate({ secret: enrolment.secret }));
+  await generateRecoveryCodes(hub.db, hub.secrets.credentials, person.id);
+  await hub.db('users').where({ id: person.id }).update({ email_verified: false });
+
+  await requestReset(hub.url, person.email);
+  const link = firstLink((await mail.waitFor(person.email, /Reset your/)).text);
+  t.is((await post(link, { password: newPassword })).status, 200);
+
+  t.true((await hub.db('users').where({ id: person.id }).first()).email_verified, 'the reset link proved the mailbox');
+  t.is(await hub.db('totp_factors').where({ user_id: person.id }).first(), undefined);
+  t.is(await hub.db('recovery_codes').where({ user_id: person.id }).first(), undefined);
+  const entry = await hub.db('audit_log').where({ action: 'password.reset', subject_id: person.id }).first();
+  t.like(entry.data, { email_verified: true, factors_removed: { passkeys: 0, totp: 1, recovery_codes: 10 } });
+  t.deepEqual(
+    (await hub.db('outbox').where({ type: 'mfa.removed', user_id: person.id }).select('data')).map((r: { data: { method: string } }) => r.data.method).sort(),
+    ['recovery_codes', 'totp'],
+  );
+
+  // The owner now signs in with the new password alone: no second factor is left to ask for.
+  const agent = new UserAgent();
+  const url = oidc.buildAuthorizationUrl(s.rp, { redirect_uri: callbackUrl, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+  await signInThroughPages(agent, hub.url, url.href, person.email, newPassword);
 });
