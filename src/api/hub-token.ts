@@ -13,6 +13,8 @@ export interface HubTokenClaims {
   client_id: string;
   scope: string;
   exp: number;
+  /** The token's id: the provider keeps a row for it until it expires or its grant is revoked. */
+  jti?: string;
   cnf?: { jkt?: string };
   /** A client-credentials token (a service acting as itself): the provider sets sub to the client id. */
   isClient: boolean;
@@ -103,6 +105,7 @@ export class HubTokenVerifier {
       client_id: clientId,
       scope: scopeText,
       exp: payload.exp!,
+      ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
       ...(payload.cnf ? { cnf: payload.cnf as { jkt?: string } } : {}),
       isClient: sub === clientId,
       scopes: new Set(scopeText.split(' ').filter(Boolean)),

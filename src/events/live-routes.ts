@@ -2,12 +2,13 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
 import { WebSocketServer } from 'ws';
-import { bearerCaller, sessionCaller, type CallerDeps } from '../api/callers.ts';
+import type { CallerDeps } from '../api/callers.ts';
 import { InvalidToken } from '../api/hub-token.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { StreamEntry } from './bus.ts';
 import type { EventSystem } from './event-system.ts';
+import { viewerFor } from './live-access.ts';
 import type { Viewer } from './live-connection.ts';
 import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
@@ -22,16 +23,6 @@ export interface LiveDeps extends CallerDeps {
 }
 
 const truthy = (value: unknown) => value === 'true' || value === '1';
-
-/** Who may listen: a person (portal cookie or a token with the "hub" scope); an admin may ask for everything. */
-async function viewerFor(deps: LiveDeps, req: IncomingMessage, res: ServerResponse, wantAll: boolean): Promise<{ viewer: Viewer; via: 'bearer' | 'session' }> {
-  const caller = (await bearerCaller(deps, req, livePath)) ?? (await sessionCaller(deps, req, res));
-  if (!caller) throw new InvalidToken(`Sign in to the portal, or send an access token for ${deps.verifier.audience}.`, 'Bearer', 'invalid_request');
-  if (caller.kind === 'service') throw new AppError('forbidden', 'Services receive events through webhooks, not /hub/events.');
-  if (caller.claims && !caller.claims.scopes.has('hub')) throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
-  if (wantAll && !caller.user.is_admin) throw new AppError('forbidden', 'Only an administrator may watch every event (all=true).');
-  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via };
-}
 
 function sinceOf(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
