@@ -7,10 +7,24 @@ export interface Viewer {
   all: boolean;
 }
 
+/**
+ * What let a connection in (a bearer token, or the portal session), read again when it may have
+ * ended: at its expiry, and when the person's sessions, password or account change.
+ */
+export interface LiveAccess {
+  /** When it ends, in ms since epoch (null: only events end it). */
+  expiresAt: number | null;
+  /** Reads it again: when it now ends (ms; null: no expiry), or false when it no longer holds. */
+  recheck(): Promise<number | null | false>;
+}
+
+export type CloseReason = 'slow' | 'shutdown' | 'gone' | 'revoked';
+
 export type Frame =
   | { kind: 'event'; entry: StreamEntry }
   | { kind: 'ready'; streamId: string }
-  | { kind: 'resync'; reason: string };
+  | { kind: 'resync'; reason: string }
+  | { kind: 'revoked' };
 
 /** How frames reach one client: SSE over an HTTP response, or a WebSocket. */
 export interface LiveTransport {
@@ -21,7 +35,8 @@ export interface LiveTransport {
   /** Resolves when the client has taken some of what is buffered (or the connection closed). */
   writable(): Promise<void>;
   heartbeat(): void;
-  close(reason: 'slow' | 'shutdown' | 'gone'): void;
+  /** `revoked`: the token or session that let it in has ended (expired, signed out, password changed, account disabled). */
+  close(reason: CloseReason): void;
 }
 
 export interface LiveLimits {
@@ -50,13 +65,41 @@ export class LiveConnection {
   private flushing = false;
   private lastQueued: string | null = null;
   private blockedSince: number | null = null;
+  private readonly access: LiveAccess | null;
+  private expiryTimer: NodeJS.Timeout | null = null;
   closed = false;
   onClose: (() => void) | null = null;
 
-  constructor(viewer: Viewer, transport: LiveTransport, limits: LiveLimits) {
+  constructor(viewer: Viewer, transport: LiveTransport, limits: LiveLimits, access: LiveAccess | null = null) {
     this.viewer = viewer;
     this.transport = transport;
     this.limits = limits;
+    this.access = access;
+    if (access) this.closeAt(access.expiresAt);
+  }
+
+  /** At `at` the access is read again (a session the portal kept alive meanwhile ends later). */
+  private closeAt(at: number | null): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (at === null || this.closed) return;
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a later expiry is looked at again then.
+    const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => void this.recheck(), delay);
+    this.expiryTimer.unref();
+  }
+
+  /** Reads the access again; closes the connection when it no longer holds (or cannot be read: fail closed). */
+  async recheck(): Promise<void> {
+    if (!this.access || this.closed) return;
+    let until: number | null | false;
+    try {
+      until = await this.access.recheck();
+    } catch {
+      until = false;
+    }
+    if (until === false || (until !== null && until <= Date.now())) return this.close('revoked');
+    this.closeAt(until);
   }
 
   wants(entry: StreamEntry): boolean {
@@ -148,9 +191,10 @@ export class LiveConnection {
     if (this.transport.buffered() < this.limits.highWaterBytes) this.transport.heartbeat();
   }
 
-  close(reason: 'slow' | 'shutdown' | 'gone'): void {
+  close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.queue.length = 0;
     this.pending.length = 0;
     this.transport.close(reason);

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
 import type { BusSubscription, EventBus, StreamEntry } from './bus.ts';
-import { defaultLiveLimits, LiveConnection, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
+import { defaultLiveLimits, LiveConnection, type LiveAccess, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
 import type { EventMetrics } from './metrics.ts';
 import { zeroStreamId } from './stream-ids.ts';
 
@@ -11,6 +11,14 @@ export interface LiveHubOptions {
   limits?: Partial<LiveLimits>;
   heartbeatMs?: number;
 }
+
+/**
+ * Events after which a person's open streams read their token or session again: every session
+ * ended (one, or all: "sign out everywhere", an admin's "end sessions"), a password changed or
+ * reset, an account disabled or deleted. They travel in the stream every instance reads, so a
+ * change made through one instance closes the streams another one serves.
+ */
+const accessEvents = new Set(['session.revoked', 'user.updated', 'user.deleted']);
 
 /**
  * Fan-out of the stream to this instance's live connections: one reader per process (not one per
@@ -70,7 +78,14 @@ export class LiveHub {
       } catch (error) {
         this.options.logger.error({ err: error }, 'live fan-out failed for an event');
       }
+      if (userId && accessEvents.has(entry.event.type)) this.recheckPerson(userId);
     }
+  }
+
+  /** The person's connections read their access again (after the change is committed: the event comes from the outbox). */
+  private recheckPerson(userId: string): void {
+    for (const connection of this.byUser.get(userId) ?? []) void connection.recheck();
+    for (const connection of this.everything) if (connection.viewer.userId === userId) void connection.recheck();
   }
 
   private tick(): void {
@@ -83,8 +98,8 @@ export class LiveHub {
    * Serves one client: from `since` (replaying what it missed, at the client's pace) or from now.
    * The connection stays registered until it closes.
    */
-  connect(viewer: Viewer, transport: LiveTransport, since: string | null): LiveConnection {
-    const connection = new LiveConnection(viewer, transport, this.limits);
+  connect(viewer: Viewer, transport: LiveTransport, since: string | null, access: LiveAccess | null = null): LiveConnection {
+    const connection = new LiveConnection(viewer, transport, this.limits, access);
     const set = viewer.all ? this.everything : this.byUser.get(viewer.userId) ?? new Set<LiveConnection>();
     if (!viewer.all) this.byUser.set(viewer.userId, set);
     set.add(connection);

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { StreamEntry } from './bus.ts';
 import type { EventSystem } from './event-system.ts';
 import { viewerFor } from './live-access.ts';
-import type { Viewer } from './live-connection.ts';
+import type { LiveAccess, Viewer } from './live-connection.ts';
 import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
 import { parseStreamId } from './stream-ids.ts';
@@ -39,8 +39,9 @@ export function liveRoutes(deps: LiveDeps): Router {
   const names = new ServiceNames(deps.db);
   router.get(livePath, async (ctx) => {
     let viewer: Viewer;
+    let access: LiveAccess | null;
     try {
-      ({ viewer } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
+      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
@@ -61,7 +62,7 @@ export function liveRoutes(deps: LiveDeps): Router {
     });
     res.write('retry: 3000\n\n');
     const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
-    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since);
+    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since, access);
     res.on('close', () => connection.close('gone'));
   });
   return router;
@@ -91,6 +92,7 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
     socket.on('error', () => socket.destroy());
     void (async () => {
       let viewer: Viewer;
+      let access: LiveAccess | null;
       let since: string | null;
       try {
         const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')));
@@ -98,6 +100,7 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
           return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
         }
         viewer = found.viewer;
+        access = found.access;
         since = sinceOf(url.searchParams.get('since'));
       } catch (error) {
         if (error instanceof AppError) return refuse(socket, error.status, error.code, error.message, error instanceof InvalidToken ? error.challenge : undefined);
@@ -105,7 +108,7 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
         return refuse(socket, 500, 'internal', 'Something went wrong on our side.');
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since);
+        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since, access);
         ws.on('close', () => connection.close('gone'));
         ws.on('error', () => connection.close('gone'));
       });

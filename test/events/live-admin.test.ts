@@ -2,7 +2,7 @@ import test from 'ava';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { signedInAgent } from '../portal/portal-helpers.ts';
-import { eventsSettled, personToken, SseClient, WsClient } from './helpers.ts';
+import { eventsSettled, eventually, personToken, SseClient, WsClient } from './helpers.ts';
 
 /** /hub/events?all=true shows every person's events: only the admin console's own session, with its step-up. */
 test('all=true: refused to any access token, to a stale sign-in and to one without the second factor; the fresh console session gets everything', async (t) => {
@@ -58,4 +58,13 @@ test('all=true: refused to any access token, to a stale sign-in and to one witho
   t.teardown(() => ws.close());
   await grant(hub, bob.email, 'vezepygame', 'pro');
   await sse.waitForEvent('entitlement.granted', (d) => d.email === bob.email);
+
+  // The stream lasts as long as the step-up: 15 minutes after the sign-in it ends, as /admin would send the admin to sign in.
+  await age(896);
+  const ending = await SseClient.open(everything, cookie);
+  t.teardown(() => ending.close());
+  t.is(ending.status, 200);
+  await ending.waitFor((m) => m.event === 'revoked', 15_000, 'the stream to end with the step-up');
+  await eventually(() => ending.closed, 5000, 'closed');
+  t.false(sse.closed, 'the one opened with the old sign-in time has its own end, 15 minutes after its sign-in');
 });
