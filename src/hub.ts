@@ -195,7 +195,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const app = buildApp(context);
     server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
     await events.start();
-    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
+    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;
 
     const sweeper = setInterval(() => {

@@ -25,5 +25,9 @@ test('the defaults docs/configuration.md states are the ones loadConfig applies'
   t.is(stated('LOG_LEVEL'), config.logLevel);
   t.is(stated('EVENT_STREAM_LENGTH'), String(config.eventStreamLength));
   t.is(stated('WEBHOOK_TIMEOUT_SECONDS'), String(config.webhookTimeoutSeconds));
+  t.is(stated('LIVE_MAX_PER_PERSON'), String(config.live.maxPerPerson));
+  t.is(stated('LIVE_MAX_PER_ADDRESS'), String(config.live.maxPerAddress));
+  t.is(stated('LIVE_REPLAY_MAX_EVENTS'), String(config.live.replayMaxEvents));
+  t.is(stated('LIVE_REPLAY_MAX_MINUTES'), String(config.live.replayMaxMinutes));
   t.is(stated('TRUST_PROXY'), String(config.trustProxy));
 });
