@@ -30,8 +30,8 @@ async function mayWatchEverything(deps: CallerDeps, caller: PersonCaller): Promi
 /**
  * How an open stream learns that what let it in has ended. A bearer token: at its `exp`, or when
  * its grant goes (sign-out everywhere, a password change or reset, the account disabled or
- * deleted; a token from before the grant claim: only the account). The portal session: at its expiry (read again then, as using the portal
- * moves it), or when its row goes.
+ * deleted; a token from before the grant claim: only the account). The portal session: at its
+ * expiry (read again then, as using the portal moves it), or when its row goes.
  */
 function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): LiveAccess | null {
   const userId = caller.user.id;
