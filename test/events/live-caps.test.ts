@@ -114,9 +114,10 @@ function framesTransport() {
   return { transport, frames };
 }
 
-test('a reconnect is replayed only the last LIVE_REPLAY_MAX_MINUTES; a position before that gets a resync marker only when something was left out', async (t) => {
+// Serial: ava runs these before the file's concurrent tests, whose hubs (PGlite in this thread) would hold up its clock.
+test.serial('a reconnect is replayed only the last LIVE_REPLAY_MAX_MINUTES; a position before that gets a resync marker only when something was left out', async (t) => {
   const bus = new MemoryBus(1000);
-  const live = new LiveHub({ bus, logger: createLogger('silent'), metrics: createEventMetrics(new Registry(), null as unknown as Knex), limits: { replayWindowMs: 400 } });
+  const live = new LiveHub({ bus, logger: createLogger('silent'), metrics: createEventMetrics(new Registry(), null as unknown as Knex), limits: { replayWindowMs: 1500 } });
   await live.start();
   t.teardown(() => live.stop());
   let n = 0;
@@ -124,7 +125,7 @@ test('a reconnect is replayed only the last LIVE_REPLAY_MAX_MINUTES; a position 
   const start = await bus.lastId();
   for (let i = 0; i < 3; i++) await publish();
   const [quietFrom] = await publish();
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await new Promise((resolve) => setTimeout(resolve, 2000));
   // Nothing in the stream between this old position and the window: nothing to say.
   const quiet = framesTransport();
   live.connect({ userId: 'u1', all: false }, quiet.transport, quietFrom!);
