@@ -27,6 +27,7 @@ import * as m063 from './063-webhook-deliveries.ts';
 import * as m064 from './064-devices.ts';
 import * as m090 from './090-change-notices.ts';
 import * as m024 from './024-email-change-tokens.ts';
+import * as m100 from './100-service-rate-limits.ts';
 import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
 
@@ -65,6 +66,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['064-devices', m064],
   ['090-change-notices', m090],
   ['024-email-change-tokens', m024],
+  ['100-service-rate-limits', m100],
   ['110-outbox-audience', m110],
   ['111-audit-chain', m111],
 ];

@@ -7,11 +7,11 @@ import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
 import { keysList, keysRotate } from './cli/keys.ts';
 import { migrate } from './cli/migrate.ts';
 import { seedCommand } from './cli/seed-command.ts';
-import { servicesCreate } from './cli/services.ts';
+import { servicesCreate, servicesLimits } from './cli/services.ts';
 import { usersCreate } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly Command[] = [usersCreate, servicesCreate, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, ...webhookCommands];
+const commands: readonly Command[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 

@@ -19,6 +19,8 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateSchema } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { withProviderLane } from './http/provider-lane.ts';
+import { tokenThrottle } from './http/token-throttle.ts';
+import { ServiceRateLimits } from './hub/service-rate-limits.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
@@ -60,6 +62,8 @@ export interface HubContext {
   secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox; credentials: CredentialHasher };
   /** Brute-force limits for every credential path (src/identity/rate-limits.ts). */
   limits: Limits;
+  /** Each service's API rate limits, by client (src/hub/service-rate-limits.ts). */
+  serviceRates: ServiceRateLimits;
   mailer: Mailer;
   mail: MailTemplates;
   /** Prometheus metrics of this instance, served at /metrics: register yours here. */
@@ -114,7 +118,7 @@ function buildApp(hub: HubContext): Koa {
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub, [securityRoutes, devicesRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger };
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());
@@ -192,11 +196,12 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     holder.onSwap(() => hubTokens.invalidate());
     const bus = events.bus;
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
-    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
+    const serviceRates = new ServiceRateLimits(db);
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
     const app = buildApp(context);
-    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
+    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
     await events.start();
-    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
+    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;
 
     const sweeper = setInterval(() => {

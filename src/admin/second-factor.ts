@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { acrMultiFactor, needsSecondFactor } from '../identity/second-factor.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
 
-export const signedInWithSecondFactor = (account: SignedInAccount) => account.acr === acrMultiFactor || account.amr.some((m) => m !== 'pwd');
+export const signedInWithSecondFactor = (account: Pick<SignedInAccount, 'acr' | 'amr'>) => account.acr === acrMultiFactor || account.amr.some((m) => m !== 'pwd');
 
 /**
  * An administrator who has a second factor must have used it for this sign-in: otherwise they

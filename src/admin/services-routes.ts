@@ -5,6 +5,8 @@ import { requestOrigin } from '../audit/audit-log.ts';
 import { createClient, updateRedirectUris, type ClientMetadataValidator } from '../hub/clients.ts';
 import { clientQueries } from '../hub/client-queries.ts';
 import { createService, requireService } from '../hub/services.ts';
+import { ratesOf, setServiceRateLimits } from '../hub/service-rate-limits.ts';
+import { apiRateDefaults } from '../identity/rate-limits.ts';
 import type { SignedInAccount } from '../portal/account-session.ts';
 import { pageParam, paginate } from '../portal/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../portal/render.ts';
@@ -15,6 +17,7 @@ const notices = {
   suspended: 'The service is suspended: its clients cannot sign anyone in. Activate it to undo.',
   activated: 'The service is active again.',
   'uris-saved': 'Redirect URIs saved.',
+  'limits-saved': 'Rate limits saved: every hub instance applies them within 30 seconds.',
 };
 const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []);
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
@@ -58,11 +61,27 @@ export function servicesAdminRoutes(hub: HubContext): Router {
     const service = await requireService(hub.db, String(ctx.params.slug));
     const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), serviceAdminQueries.users(hub.db, service.id)]);
     render(ctx, hub.views, 'admin/service.njk', {
-      title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {}, ...extra,
+      title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
+      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,
     });
   };
 
   router.get('/admin/services/:slug', (ctx) => servicePage(ctx));
+
+  router.post('/admin/services/:slug/rate-limits', async (ctx) => {
+    const slug = String(ctx.params.slug);
+    await requireService(hub.db, slug);
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = { token: text(body.token), events: text(body.events), hub: text(body.hub) };
+    await handleForm(
+      ctx,
+      async () => {
+        await setServiceRateLimits(hub.db, slug, input, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, 'limits-saved');
+      },
+      (errors) => servicePage(ctx, { limitsForm: input, limitErrors: errors.fields ?? {}, limitError: errors.message }),
+    );
+  });
 
   router.post('/admin/services/:slug/clients', async (ctx) => {
     const service = await requireService(hub.db, String(ctx.params.slug));

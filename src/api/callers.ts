@@ -8,8 +8,19 @@ import { InvalidToken, verifyDpopProof, type HubTokenClaims, type HubTokenVerifi
 
 /** A person (through a device app's token, or the portal's session cookie) or a service acting as itself. */
 export type Caller =
-  | { kind: 'person'; user: UserRow; via: 'bearer' | 'session'; clientId: string | null; claims: HubTokenClaims | null }
+  | { kind: 'person'; user: UserRow; via: 'bearer' | 'session'; clientId: string | null; claims: HubTokenClaims | null; session?: PortalSession }
   | { kind: 'service'; service: ServiceRow; clientId: string; claims: HubTokenClaims };
+
+/** What the portal's session says about the sign-in behind a cookie caller. */
+export interface PortalSession {
+  jti: string;
+  /** Seconds since epoch of the last full sign-in. */
+  loginTs: number;
+  amr: string[];
+  acr: string | undefined;
+  /** Seconds since epoch when the session ends (as read; the portal may move it later). */
+  exp: number | undefined;
+}
 
 export interface CallerDeps {
   db: Knex;
@@ -54,5 +65,12 @@ export async function sessionCaller(deps: CallerDeps, req: IncomingMessage, res:
   if (!session.accountId) return null;
   const user = await userQueries.byId(deps.db, session.accountId);
   if (!user || user.disabled_at) return null;
-  return { kind: 'person', user, via: 'session', clientId: null, claims: null };
+  const portal: PortalSession = {
+    jti: session.jti,
+    loginTs: session.loginTs ?? 0,
+    amr: (session.amr as string[] | undefined) ?? [],
+    acr: session.acr as string | undefined,
+    exp: session.exp,
+  };
+  return { kind: 'person', user, via: 'session', clientId: null, claims: null, session: portal };
 }

@@ -4,6 +4,7 @@ import * as jose from 'jose';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { AppError } from '../errors.ts';
+import { grantClaim } from '../oidc/grant-reference.ts';
 import { hubResource } from '../oidc/provider.ts';
 import { loadKeySet } from '../oidc/signing-keys.ts';
 
@@ -13,6 +14,8 @@ export interface HubTokenClaims {
   client_id: string;
   scope: string;
   exp: number;
+  /** Which grant it came from (src/oidc/grant-reference.ts): the token holds only while that grant lives. */
+  grantRef?: string;
   cnf?: { jkt?: string };
   /** A client-credentials token (a service acting as itself): the provider sets sub to the client id. */
   isClient: boolean;
@@ -103,6 +106,7 @@ export class HubTokenVerifier {
       client_id: clientId,
       scope: scopeText,
       exp: payload.exp!,
+      ...(typeof payload[grantClaim] === 'string' ? { grantRef: payload[grantClaim] } : {}),
       ...(payload.cnf ? { cnf: payload.cnf as { jkt?: string } } : {}),
       isClient: sub === clientId,
       scopes: new Set(scopeText.split(' ').filter(Boolean)),

@@ -13,8 +13,9 @@ import { entitlementsOf, servicesFor } from './catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from './devices.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
+import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
 
-export interface ApiDeps extends CallerDeps {
+export interface ApiDeps extends CallerDeps, RateLimitDeps {
   db: Knex;
   metrics: Registry;
   /** METRICS_TOKEN; null: /metrics answers this machine only. */
@@ -37,7 +38,9 @@ export function apiRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const { db } = deps;
   const openapi = loadOpenApi();
-  const asPerson = personApi(deps);
+  const signedIn = personApi(deps);
+  const perPerson = hubRateLimit(deps);
+  const asPerson = (ctx: Context, next: Next) => signedIn(ctx, () => perPerson(ctx, next));
 
   router.get('/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');
@@ -84,7 +87,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     });
   });
 
-  router.post('/api/v1/events', serviceApi(deps, 'events'), jsonBody, async (ctx) => {
+  router.post('/api/v1/events', serviceApi(deps, 'events'), eventsRateLimit(deps), jsonBody, async (ctx) => {
     const { service } = ctx.state.caller as ServiceCaller;
     const { id } = await postServiceEvent(db, service, ctx.request.body);
     ctx.status = 202;

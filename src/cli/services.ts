@@ -48,3 +48,36 @@ export const servicesCreate: Command = {
     };
   },
 };
+
+export const servicesLimits: Command = {
+  name: 'services limits',
+  summary: 'Set a service\'s API rate limits (requests a minute), or put them back to the defaults.',
+  usage: 'services limits --slug S [--token N|default] [--events N|default] [--hub N|default] [--json]',
+  options: {
+    slug: { type: 'string' },
+    token: { type: 'string' },
+    events: { type: 'string' },
+    hub: { type: 'string' },
+  },
+  required: ['slug'],
+  optionHelp: [
+    { flag: '--slug S', text: 'The service.' },
+    { flag: '--token N', text: 'Token requests (/token) a minute per client of the service. Default 600.' },
+    { flag: '--events N', text: 'Events the service may post (POST /api/v1/events) a minute. Default 1200.' },
+    { flag: '--hub N', text: 'Hub API requests (/hub/*) a minute per person and client of the service. Default 300.' },
+  ],
+  notes: ['"default" puts a limit back to the default. Every hub instance applies a change within 30 seconds.'],
+  examples: ['uniqverse services limits --slug vezepygame --token 1200 --hub default'],
+  async run(ctx, values) {
+    const { setServiceRateLimits, ratesOf } = await import('../hub/service-rate-limits.ts');
+    const { cliActor } = await import('../audit/actors.ts');
+    const input: Record<string, unknown> = {};
+    for (const scope of ['token', 'events', 'hub'] as const) if (stringValue(values, scope) !== undefined) input[scope] = stringValue(values, scope);
+    const service = await setServiceRateLimits(ctx.db, requiredString(values, 'slug'), input, cliActor());
+    const rates = ratesOf(service);
+    return {
+      json: { slug: service.slug, rate_limits: rates },
+      text: `${service.name} (${service.slug}) a minute: ${rates.token} token requests per client, ${rates.events} events, ${rates.hub} hub requests per person and client.`,
+    };
+  },
+};

@@ -25,6 +25,10 @@ export const settings = {
   REDIS_PREFIX: 'Prefix of every Redis key and stream the hub uses. Default "uniqverse:".',
   KEY_REFRESH_SECONDS: 'How often each instance reloads signing keys from the database. Default 30.',
   EVENT_STREAM_LENGTH: 'How many recent events the stream keeps for clients that reconnect (Redis XADD MAXLEN ~, or the in-process ring). Default 10000.',
+  LIVE_MAX_PER_PERSON: 'Live streams (/hub/events, SSE and WebSocket) one person may hold open on one instance; past it 429 with Retry-After. Default 20.',
+  LIVE_MAX_PER_ADDRESS: 'Live streams one client address may hold open on one instance; past it 429 with Retry-After. Default 100.',
+  LIVE_REPLAY_MAX_EVENTS: 'At most this many missed events (the newest) are replayed to a reconnecting live stream; older ones are skipped with a resync marker. Default 500.',
+  LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
 } as const;
@@ -51,6 +55,10 @@ const envSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'use letters, digits, colons, dots, dashes').default('uniqverse:'),
   KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   EVENT_STREAM_LENGTH: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
+  LIVE_MAX_PER_PERSON: z.coerce.number().int().min(1).max(10_000).default(20),
+  LIVE_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  LIVE_REPLAY_MAX_EVENTS: z.coerce.number().int().min(0).max(100_000).default(500),
+  LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
 });
@@ -83,6 +91,8 @@ export interface Config {
   trustProxy: boolean;
   keyRefreshSeconds: number;
   eventStreamLength: number;
+  /** Caps of live streams per instance, and how much a reconnecting one is replayed. */
+  live: { maxPerPerson: number; maxPerAddress: number; replayMaxEvents: number; replayMaxMinutes: number };
   webhookTimeoutSeconds: number;
   /** Bearer token for /metrics; null: loopback only. */
   metricsToken: string | null;
@@ -167,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     keyRefreshSeconds: e.KEY_REFRESH_SECONDS,
     eventStreamLength: e.EVENT_STREAM_LENGTH,
+    live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     metricsToken: e.METRICS_TOKEN ?? null,
     warnings,

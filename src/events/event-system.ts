@@ -62,7 +62,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       webhooks.nudge();
     },
   });
-  const live = new LiveHub({ bus, logger, metrics });
+  const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;
+  const live = new LiveHub({ bus, logger, metrics, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
   let unlisten: (() => Promise<void>) | null = null;
 
   return {

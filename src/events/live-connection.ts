@@ -7,10 +7,24 @@ export interface Viewer {
   all: boolean;
 }
 
+/**
+ * What let a connection in (a bearer token, or the portal session), read again when it may have
+ * ended: at its expiry, and when the person's sessions, password or account change.
+ */
+export interface LiveAccess {
+  /** When it ends, in ms since epoch (null: only events end it). */
+  expiresAt: number | null;
+  /** Reads it again: when it now ends (ms; null: no expiry), or false when it no longer holds. */
+  recheck(): Promise<number | null | false>;
+}
+
+export type CloseReason = 'slow' | 'shutdown' | 'gone' | 'revoked';
+
 export type Frame =
   | { kind: 'event'; entry: StreamEntry }
   | { kind: 'ready'; streamId: string }
-  | { kind: 'resync'; reason: string };
+  | { kind: 'resync'; reason: string }
+  | { kind: 'revoked' };
 
 /** How frames reach one client: SSE over an HTTP response, or a WebSocket. */
 export interface LiveTransport {
@@ -21,7 +35,8 @@ export interface LiveTransport {
   /** Resolves when the client has taken some of what is buffered (or the connection closed). */
   writable(): Promise<void>;
   heartbeat(): void;
-  close(reason: 'slow' | 'shutdown' | 'gone'): void;
+  /** `revoked`: the token or session that let it in has ended (expired, signed out, password changed, account disabled). */
+  close(reason: CloseReason): void;
 }
 
 export interface LiveLimits {
@@ -31,9 +46,25 @@ export interface LiveLimits {
   highWaterBytes: number;
   /** A client that takes nothing for this long is dropped. */
   stallMs: number;
+  /** Open streams of one person on this instance (LIVE_MAX_PER_PERSON). */
+  maxPerPerson: number;
+  /** Open streams from one address on this instance (LIVE_MAX_PER_ADDRESS). */
+  maxPerAddress: number;
+  /** A reconnecting client gets at most this many of the events it missed, the newest (LIVE_REPLAY_MAX_EVENTS). */
+  replayMaxEvents: number;
+  /** …and only those of the last this many ms (LIVE_REPLAY_MAX_MINUTES). */
+  replayWindowMs: number;
 }
 
-export const defaultLiveLimits: LiveLimits = { maxQueuedEvents: 1000, highWaterBytes: 256 * 1024, stallMs: 60_000 };
+export const defaultLiveLimits: LiveLimits = {
+  maxQueuedEvents: 1000,
+  highWaterBytes: 256 * 1024,
+  stallMs: 60_000,
+  maxPerPerson: 20,
+  maxPerAddress: 100,
+  replayMaxEvents: 500,
+  replayWindowMs: 60 * 60_000,
+};
 
 /**
  * One live client. Its memory is bounded: frames wait in a queue only while the socket is above
@@ -50,13 +81,41 @@ export class LiveConnection {
   private flushing = false;
   private lastQueued: string | null = null;
   private blockedSince: number | null = null;
+  private readonly access: LiveAccess | null;
+  private expiryTimer: NodeJS.Timeout | null = null;
   closed = false;
   onClose: (() => void) | null = null;
 
-  constructor(viewer: Viewer, transport: LiveTransport, limits: LiveLimits) {
+  constructor(viewer: Viewer, transport: LiveTransport, limits: LiveLimits, access: LiveAccess | null = null) {
     this.viewer = viewer;
     this.transport = transport;
     this.limits = limits;
+    this.access = access;
+    if (access) this.closeAt(access.expiresAt);
+  }
+
+  /** At `at` the access is read again (a session the portal kept alive meanwhile ends later). */
+  private closeAt(at: number | null): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (at === null || this.closed) return;
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a later expiry is looked at again then.
+    const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => void this.recheck(), delay);
+    this.expiryTimer.unref();
+  }
+
+  /** Reads the access again; closes the connection when it no longer holds (or cannot be read: fail closed). */
+  async recheck(): Promise<void> {
+    if (!this.access || this.closed) return;
+    let until: number | null | false;
+    try {
+      until = await this.access.recheck();
+    } catch {
+      until = false;
+    }
+    if (until === false || (until !== null && until <= Date.now())) return this.close('revoked');
+    this.closeAt(until);
   }
 
   wants(entry: StreamEntry): boolean {
@@ -112,26 +171,49 @@ export class LiveConnection {
   }
 
   /**
-   * Replays what the viewer missed after `since`, page by page at the client's pace, then goes
-   * live. Live entries that arrive meanwhile wait in `pending` and are sent after, without repeats.
+   * Replays what the viewer missed after `since`, then goes live. Bounded: only the stream's
+   * last `replayWindowMs` is read, and of the viewer's events there only the newest
+   * `replayMaxEvents` are sent; when anything was left out (or the stream no longer holds it), a
+   * resync frame comes first so the client reloads its state. The kept events go out at the
+   * client's pace. Live entries that arrive meanwhile wait in `pending` and are sent after,
+   * without repeats.
    */
   async resumeFrom(bus: EventBus, since: string, position: () => string, pageSize = 500): Promise<void> {
     this.replaying = true;
     this.lastQueued = since;
-    const seen = new Set<string>();
+    const oldest = `${Math.max(0, Date.now() - this.limits.replayWindowMs)}-0`;
     let after = since;
+    let skipped = false;
+    if (compareStreamIds(since, oldest) < 0) {
+      // Older than the window: skip to it, and say so only when the stream has anything in between.
+      const probe = await bus.read(since, 1);
+      const first = probe.entries[0];
+      skipped = probe.gap || (first !== undefined && compareStreamIds(first.streamId, oldest) <= 0);
+      after = oldest;
+    }
+    const kept: StreamEntry[] = [];
+    const seen = new Set<string>();
     for (let first = true; !this.closed; first = false) {
       const page = await bus.read(after, pageSize);
-      if (first && page.gap) this.enqueue({ kind: 'resync', reason: 'Some events after this position are no longer in the stream; reload your state.' });
+      if (first && page.gap) skipped = true;
       for (const entry of page.entries) {
         after = entry.streamId;
         // A relay that crashed between publishing and marking sends an event twice: send it once.
         if (!this.wants(entry) || seen.has(entry.event.id)) continue;
         seen.add(entry.event.id);
-        this.enqueueEvent(entry);
+        kept.push(entry);
+        if (kept.length > this.limits.replayMaxEvents) {
+          kept.shift();
+          skipped = true;
+        }
       }
-      while (!this.closed && this.queue.length > this.limits.maxQueuedEvents / 2) await this.transport.writable();
       if (page.entries.length < pageSize) break;
+    }
+    if (skipped) this.enqueue({ kind: 'resync', reason: 'Some events after this position are not replayed (too old, or too many); reload your state.' });
+    for (const entry of kept) {
+      if (this.closed) break;
+      this.enqueueEvent(entry);
+      while (!this.closed && this.queue.length > this.limits.maxQueuedEvents / 2) await this.transport.writable();
     }
     this.replaying = false;
     for (const entry of this.pending.splice(0)) this.enqueueEvent(entry);
@@ -148,9 +230,10 @@ export class LiveConnection {
     if (this.transport.buffered() < this.limits.highWaterBytes) this.transport.heartbeat();
   }
 
-  close(reason: 'slow' | 'shutdown' | 'gone'): void {
+  close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.queue.length = 0;
     this.pending.length = 0;
     this.transport.close(reason);

@@ -22,6 +22,8 @@ export function sseFrame(frame: Frame): string {
       return `id: ${frame.streamId}\nevent: ready\ndata: ${JSON.stringify({ stream_id: frame.streamId })}\n\n`;
     case 'resync':
       return `event: resync\ndata: ${JSON.stringify({ reason: frame.reason })}\n\n`;
+    case 'revoked':
+      return `event: revoked\ndata: {"reason":"The token or sign-in this stream was opened with has ended."}\n\n`;
   }
 }
 
@@ -34,6 +36,8 @@ export function websocketFrame(frame: Frame): string {
       return JSON.stringify({ type: 'ready', stream_id: frame.streamId });
     case 'resync':
       return JSON.stringify({ type: 'resync', reason: frame.reason });
+    case 'revoked':
+      return '{"type":"revoked"}';
   }
 }
 

@@ -1,6 +1,7 @@
+import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BusSubscription, EventBus, StreamEntry } from './bus.ts';
-import { defaultLiveLimits, LiveConnection, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
+import { defaultLiveLimits, LiveConnection, type LiveAccess, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
 import type { EventMetrics } from './metrics.ts';
 import { zeroStreamId } from './stream-ids.ts';
 
@@ -13,6 +14,14 @@ export interface LiveHubOptions {
 }
 
 /**
+ * Events after which a person's open streams read their token or session again: every session
+ * ended (one, or all: "sign out everywhere", an admin's "end sessions"), a password changed or
+ * reset, an account disabled or deleted. They travel in the stream every instance reads, so a
+ * change made through one instance closes the streams another one serves.
+ */
+const accessEvents = new Set(['session.revoked', 'user.updated', 'user.deleted']);
+
+/**
  * Fan-out of the stream to this instance's live connections: one reader per process (not one per
  * connection), each entry handed to the connections of its person and to admins watching everything.
  */
@@ -21,6 +30,8 @@ export class LiveHub {
   private readonly limits: LiveLimits;
   private readonly byUser = new Map<string, Set<LiveConnection>>();
   private readonly everything = new Set<LiveConnection>();
+  private readonly perPerson = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
   /** Event ids seen lately: a relay that crashed between publishing and marking publishes an event twice. */
   private readonly recent = new Set<string>();
   private subscription: BusSubscription | null = null;
@@ -70,7 +81,14 @@ export class LiveHub {
       } catch (error) {
         this.options.logger.error({ err: error }, 'live fan-out failed for an event');
       }
+      if (userId && accessEvents.has(entry.event.type)) this.recheckPerson(userId);
     }
+  }
+
+  /** The person's connections read their access again (after the change is committed: the event comes from the outbox). */
+  private recheckPerson(userId: string): void {
+    for (const connection of this.byUser.get(userId) ?? []) void connection.recheck();
+    for (const connection of this.everything) if (connection.viewer.userId === userId) void connection.recheck();
   }
 
   private tick(): void {
@@ -80,11 +98,41 @@ export class LiveHub {
   }
 
   /**
+   * Takes a place for one more stream of this person from this address, or refuses (429): a
+   * person, or an address, can hold only so many of this instance's connections and their
+   * replays. The place is given back by the function returned (once, however often called); a
+   * connection made with it gives it back when it closes.
+   */
+  reserve(userId: string, address: string): () => void {
+    const { maxPerPerson, maxPerAddress } = this.limits;
+    if ((this.perPerson.get(userId) ?? 0) >= maxPerPerson) {
+      throw new AppError('rate_limited', `You have ${maxPerPerson} live streams open already: close one, or try again later.`, { retryAfter: 30 });
+    }
+    if ((this.perAddress.get(address) ?? 0) >= maxPerAddress) {
+      throw new AppError('rate_limited', `Your network has ${maxPerAddress} live streams open already: try again later.`, { retryAfter: 30 });
+    }
+    const change = (map: Map<string, number>, key: string, by: number) => {
+      const next = (map.get(key) ?? 0) + by;
+      if (next > 0) map.set(key, next);
+      else map.delete(key);
+    };
+    change(this.perPerson, userId, 1);
+    change(this.perAddress, address, 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      change(this.perPerson, userId, -1);
+      change(this.perAddress, address, -1);
+    };
+  }
+
+  /**
    * Serves one client: from `since` (replaying what it missed, at the client's pace) or from now.
    * The connection stays registered until it closes.
    */
-  connect(viewer: Viewer, transport: LiveTransport, since: string | null): LiveConnection {
-    const connection = new LiveConnection(viewer, transport, this.limits);
+  connect(viewer: Viewer, transport: LiveTransport, since: string | null, access: LiveAccess | null = null, release: (() => void) | null = null): LiveConnection {
+    const connection = new LiveConnection(viewer, transport, this.limits, access);
     const set = viewer.all ? this.everything : this.byUser.get(viewer.userId) ?? new Set<LiveConnection>();
     if (!viewer.all) this.byUser.set(viewer.userId, set);
     set.add(connection);
@@ -94,6 +142,7 @@ export class LiveHub {
       set.delete(connection);
       if (!viewer.all && !set.size) this.byUser.delete(viewer.userId);
       metrics.liveConnections.dec({ transport: transport.name });
+      release?.();
     };
     if (since === null) connection.startAt(this.positionId);
     else {

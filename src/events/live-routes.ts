@@ -2,13 +2,14 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
 import { WebSocketServer } from 'ws';
-import { bearerCaller, sessionCaller, type CallerDeps } from '../api/callers.ts';
+import type { CallerDeps } from '../api/callers.ts';
 import { InvalidToken } from '../api/hub-token.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { StreamEntry } from './bus.ts';
 import type { EventSystem } from './event-system.ts';
-import type { Viewer } from './live-connection.ts';
+import { viewerFor } from './live-access.ts';
+import type { LiveAccess, Viewer } from './live-connection.ts';
 import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
 import { parseStreamId } from './stream-ids.ts';
@@ -19,19 +20,18 @@ export const livePath = '/hub/events';
 export interface LiveDeps extends CallerDeps {
   events: EventSystem;
   logger: Logger;
+  /** TRUST_PROXY: a WebSocket's address is the last X-Forwarded-For entry, as Koa's ctx.ip for SSE. */
+  trustProxy?: boolean;
+}
+
+/** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
+function addressOf(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const last = trustProxy && typeof forwarded === 'string' ? forwarded.split(',').at(-1)?.trim() : undefined;
+  return last || req.socket.remoteAddress || 'unknown';
 }
 
 const truthy = (value: unknown) => value === 'true' || value === '1';
-
-/** Who may listen: a person (portal cookie or a token with the "hub" scope); an admin may ask for everything. */
-async function viewerFor(deps: LiveDeps, req: IncomingMessage, res: ServerResponse, wantAll: boolean): Promise<{ viewer: Viewer; via: 'bearer' | 'session' }> {
-  const caller = (await bearerCaller(deps, req, livePath)) ?? (await sessionCaller(deps, req, res));
-  if (!caller) throw new InvalidToken(`Sign in to the portal, or send an access token for ${deps.verifier.audience}.`, 'Bearer', 'invalid_request');
-  if (caller.kind === 'service') throw new AppError('forbidden', 'Services receive events through webhooks, not /hub/events.');
-  if (caller.claims && !caller.claims.scopes.has('hub')) throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
-  if (wantAll && !caller.user.is_admin) throw new AppError('forbidden', 'Only an administrator may watch every event (all=true).');
-  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via };
-}
 
 function sinceOf(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
@@ -48,8 +48,9 @@ export function liveRoutes(deps: LiveDeps): Router {
   const names = new ServiceNames(deps.db);
   router.get(livePath, async (ctx) => {
     let viewer: Viewer;
+    let access: LiveAccess | null;
     try {
-      ({ viewer } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
+      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
@@ -57,6 +58,8 @@ export function liveRoutes(deps: LiveDeps): Router {
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     const html = ctx.query.format === 'html' || ctx.get('HX-Request') === 'true';
     if (html) await names.refresh();
+    // Nothing awaited from here to connect(): the place taken is the connection's.
+    const release = deps.events.live.reserve(viewer.userId, ctx.ip);
     const { req, res } = ctx;
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
@@ -70,18 +73,18 @@ export function liveRoutes(deps: LiveDeps): Router {
     });
     res.write('retry: 3000\n\n');
     const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
-    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since);
+    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since, access, release);
     res.on('close', () => connection.close('gone'));
   });
   return router;
 }
 
-function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string): void {
+function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string, retryAfter?: number): void {
   const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' } as Record<number, string>)[status] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
-      `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}\r\n${body}`,
+      `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}\r\n${body}`,
   );
 }
 
@@ -100,21 +103,27 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
     socket.on('error', () => socket.destroy());
     void (async () => {
       let viewer: Viewer;
+      let access: LiveAccess | null;
       let since: string | null;
+      let release: () => void;
       try {
         const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')));
         if (found.via === 'session' && req.headers.origin && req.headers.origin !== issuerOrigin) {
           return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
         }
         viewer = found.viewer;
+        access = found.access;
         since = sinceOf(url.searchParams.get('since'));
+        release = deps.events.live.reserve(viewer.userId, addressOf(req, deps.trustProxy ?? false));
       } catch (error) {
-        if (error instanceof AppError) return refuse(socket, error.status, error.code, error.message, error instanceof InvalidToken ? error.challenge : undefined);
+        if (error instanceof AppError) return refuse(socket, error.status, error.code, error.message, error instanceof InvalidToken ? error.challenge : undefined, error.retryAfter);
         deps.logger.error({ err: error }, 'WebSocket upgrade failed');
         return refuse(socket, 500, 'internal', 'Something went wrong on our side.');
       }
+      // A client gone before the handshake ends never reaches connect(): its place goes back here.
+      socket.once('close', release);
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since);
+        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since, access, release);
         ws.on('close', () => connection.close('gone'));
         ws.on('error', () => connection.close('gone'));
       });

@@ -34,6 +34,8 @@ export function sseTransport(res: ServerResponse, metrics: EventMetrics, html?: 
       if (reason === 'slow') metrics.liveDropped.inc({ transport: 'sse' });
       // A slow client cannot take what is buffered: cut it. Otherwise end the response cleanly.
       if (reason === 'slow' || reason === 'gone') res.destroy();
+      // Said before the end, so a client knows its credential ended and signs in again instead of retrying.
+      else if (reason === 'revoked') res.end(res.destroyed ? undefined : sseFrame({ kind: 'revoked' }));
       else res.end();
     },
   };

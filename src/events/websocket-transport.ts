@@ -37,6 +37,11 @@ export function websocketTransport(socket: WebSocket, metrics: EventMetrics): Li
         metrics.liveDropped.inc({ transport: 'websocket' });
         socket.terminate();
       } else if (reason === 'gone') socket.terminate();
+      // 1008 (policy violation): the token or session that let it in has ended; sign in again.
+      else if (reason === 'revoked') {
+        if (socket.readyState === socket.OPEN) socket.send(websocketFrame({ kind: 'revoked' }));
+        socket.close(1008, 'access ended');
+      }
       else socket.close(1001, 'server shutting down');
     },
   };

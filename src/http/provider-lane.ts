@@ -15,7 +15,18 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 export function withProviderLane(
   app: Handler,
   provider: () => Handler,
-  { production, paths, cachedMetadata }: { production: boolean; paths: Iterable<string>; cachedMetadata: (method: string | undefined, path: string) => Cached | undefined },
+  {
+    production,
+    paths,
+    cachedMetadata,
+    throttleToken,
+  }: {
+    production: boolean;
+    paths: Iterable<string>;
+    cachedMetadata: (method: string | undefined, path: string) => Cached | undefined;
+    /** /token per client (src/http/token-throttle.ts): false when it answered the request itself. */
+    throttleToken?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
+  },
 ): Handler {
   const headers = securityHeaderList(production);
   const providerOnlyPaths = new Set(paths);
@@ -30,6 +41,14 @@ export function withProviderLane(
     res.setHeader('X-Request-Id', requestIdFrom(typeof incoming === 'string' ? incoming : undefined));
     for (const [name, value] of headers) res.setHeader(name, value);
     if (cached) sendCachedMetadata(req, res, cached);
-    else provider()(req, res);
+    else if (throttleToken && path === '/token' && req.method === 'POST') {
+      throttleToken(req, res).then(
+        (go) => go && provider()(req, res),
+        () => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ error: 'invalid_request', error_description: 'failed to read the request' }));
+        },
+      );
+    } else provider()(req, res);
   };
 }

@@ -11,6 +11,10 @@ export interface ServiceRow {
   status: string;
   scopes: string[];
   access_token_ttl: number;
+  /** Requests per minute (null: the default): /token per client, POST /api/v1/events, /hub/* per person and client. */
+  token_rate_limit: number | null;
+  events_rate_limit: number | null;
+  hub_rate_limit: number | null;
   created_at: Date;
   updated_at: Date;
 }

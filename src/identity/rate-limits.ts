@@ -76,6 +76,12 @@ export interface Limits {
   succeed(attempt: Attempt): Promise<void>;
   /** Gives back a reserved attempt that was never judged (the hub was too busy to check it). */
   release(attempt: Attempt): Promise<void>;
+  /**
+   * Counts one API request against `perMinute` for this scope and key (a fixed one-minute
+   * window, in Redis when configured). Never throws: when the store is down the request passes
+   * (these limits keep one service's bursts from others; refusing every sign-in then would be worse).
+   */
+  throttle(scope: ApiRateScope, key: string, perMinute: number): Promise<Throttled>;
   close(): Promise<void>;
 }
 
@@ -109,6 +115,30 @@ export const limitPolicy = {
   /** New accounts per IP per hour. */
   signupsPerIp: 20,
 } as const;
+
+/** The API rate limits a service has: /token per client, POST /api/v1/events, /hub/* per person and client. */
+export type ApiRateScope = 'token' | 'events' | 'hub';
+
+/** Requests per minute when the service sets none (services.*_rate_limit null). */
+export const apiRateDefaults: Record<ApiRateScope, number> = { token: 600, events: 1200, hub: 300 };
+
+export interface Throttled {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the window starts again. */
+  reset: number;
+}
+
+/** draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy and RateLimit, and Retry-After when refused. */
+export function rateLimitHeaders(scope: ApiRateScope, result: Throttled): Array<[string, string]> {
+  const headers: Array<[string, string]> = [
+    ['RateLimit-Policy', `"${scope}";q=${result.limit};w=60`],
+    ['RateLimit', `"${scope}";r=${result.remaining};t=${result.reset}`],
+  ];
+  if (!result.allowed) headers.push(['Retry-After', String(Math.max(1, result.reset))]);
+  return headers;
+}
 
 export class LimitsUnavailable extends AppError {
   constructor(cause: unknown) {
@@ -174,6 +204,12 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   }
 
   const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  // Counted, not refused, by the store: each service's limit is compared here, so one limiter per scope serves every service.
+  const api: Record<ApiRateScope, RateLimiterAbstract> = {
+    token: make({ keyPrefix: 'limit:api-token', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    events: make({ keyPrefix: 'limit:api-events', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    hub: make({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+  };
 
   return {
     async check(kind, keys) {
@@ -248,6 +284,17 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
         if (held.ceiling) await guess.ceiling.reward(held.ceiling, 1);
       } catch (error) {
         logger.warn({ err: error }, 'could not give back an unjudged attempt');
+      }
+    },
+
+    async throttle(scope, key, perMinute) {
+      try {
+        const res = await api[scope].consume(key);
+        const reset = Math.max(0, Math.ceil(res.msBeforeNext / 1000));
+        return { allowed: res.consumedPoints <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - res.consumedPoints), reset };
+      } catch (error) {
+        logger.warn({ err: error }, 'API rate-limit store unreachable: the request passes');
+        return { allowed: true, limit: perMinute, remaining: perMinute, reset: 60 };
       }
     },
 

@@ -8,6 +8,7 @@ import { entitlementQueries } from '../hub/entitlement-queries.ts';
 import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { ModelWrites } from './model-writes.ts';
+import { grantClaim, grantReference } from './grant-reference.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
 import type { AccountRow } from './account-queries.ts';
@@ -208,7 +209,9 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     },
     async extraTokenClaims(ctx, token) {
       const audience = (token as { resourceServer?: { audience?: string } }).resourceServer?.audience;
-      if (!audience || audience === hub) return undefined;
+      const grantId = (token as { grantId?: string }).grantId;
+      if (audience === hub) return grantId ? { [grantClaim]: grantReference(grantId) } : undefined;
+      if (!audience) return undefined;
       const service = await serviceByResource(audience);
       if (!service) return undefined;
       const accountId = (token as { accountId?: string }).accountId;

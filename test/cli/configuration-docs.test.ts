@@ -25,6 +25,10 @@ test('the defaults docs/configuration.md states are the ones loadConfig applies'
   t.is(stated('LOG_LEVEL'), config.logLevel);
   t.is(stated('EVENT_STREAM_LENGTH'), String(config.eventStreamLength));
   t.is(stated('WEBHOOK_TIMEOUT_SECONDS'), String(config.webhookTimeoutSeconds));
+  t.is(stated('LIVE_MAX_PER_PERSON'), String(config.live.maxPerPerson));
+  t.is(stated('LIVE_MAX_PER_ADDRESS'), String(config.live.maxPerAddress));
+  t.is(stated('LIVE_REPLAY_MAX_EVENTS'), String(config.live.replayMaxEvents));
+  t.is(stated('LIVE_REPLAY_MAX_MINUTES'), String(config.live.replayMaxMinutes));
   t.is(stated('TRUST_PROXY'), String(config.trustProxy));
   const onPostgres = loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@h/db' }).database;
   t.is(stated('DATABASE_TIMEOUT_SECONDS'), String(onPostgres.kind === 'postgres' ? onPostgres.queryTimeoutMs! / 1000 : null));
