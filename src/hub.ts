@@ -174,7 +174,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       clientSecrets: secrets.clients,
       keyBox: secrets.keys,
       logger,
-      pages: createDevicePages(views),
+      pages: createDevicePages(views, { secureCookies: config.secureCookies }),
       renderError: providerErrorPage(views),
     });
     const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);

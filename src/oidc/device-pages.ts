@@ -1,5 +1,6 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../http/views.ts';
+import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
 
 /** Provider-rendered pages (device flow, logout), drawn with our templates instead of the provider's inline HTML. */
 export interface DevicePages {
@@ -27,7 +28,24 @@ function deviceError(err: Error | undefined): string | null {
   return 'Something went wrong with that code. Start again on your device.';
 }
 
-export function createDevicePages(views: Views): DevicePages {
+/**
+ * On a refused code the provider re-renders the input form with a fresh anti-CSRF secret put in
+ * the session, after its session step has already run. A request that came without a session
+ * (no cookie, an expired one, a bare POST /device, GET /device/<anything>) holds a new, unsaved
+ * one, which the provider then fails to persist (a 500), and whose secret no browser could send
+ * back. Such a session is saved here, with its cookie, as GET /device saves it: the form works.
+ */
+async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): Promise<void> {
+  const session = ctx.oidc.session;
+  if (!session || typeof session.exp === 'number') return;
+  const ttl = sessionTtl(ctx, session);
+  // The cookies library takes `expires` (the provider's session step adds it the same way); the types omit it.
+  const flags = { ...sessionCookieFlags(secureCookies), expires: new Date(Date.now() + ttl * 1000) } as CookiesSetOptions;
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.jti, flags);
+  await session.save(ttl);
+}
+
+export function createDevicePages(views: Views, options: { secureCookies: boolean }): DevicePages {
   const html = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.body = views.render(template, context);
@@ -36,6 +54,7 @@ export function createDevicePages(views: Views): DevicePages {
     async userCodeInput(ctx, form, out, err) {
       const prefilled = typeof ctx.query?.user_code === 'string' ? ctx.query.user_code.slice(0, 20) : '';
       if (err) ctx.status = 400;
+      await keepNewSession(ctx, options.secureCookies);
       html(ctx, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled });
     },
     async userCodeConfirm(ctx, form, client, deviceInfo, userCode) {
