@@ -78,7 +78,7 @@ export function liveRoutes(deps: LiveDeps): Router {
 
 function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string): void {
   const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as Record<number, string>)[status] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
       `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}\r\n${body}`,
@@ -94,10 +94,15 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const issuerOrigin = new URL(deps.issuer).origin;
 
+  // The only 'upgrade' listener: Node hands it every request that asks to upgrade, and one left
+  // unanswered keeps its socket open for good. Only /hub/events upgrades; anything else is told so
+  // and closed. The path is cut from the raw URL: `new URL` throws on some (`//`), and a throw here
+  // would end the process.
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', issuerOrigin);
-    if (url.pathname !== livePath) return;
     socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== livePath) return refuse(socket, 404, 'not_found', 'There is nothing to upgrade to at this address.');
+    const url = new URL(req.url ?? '/', issuerOrigin);
     void (async () => {
       let viewer: Viewer;
       let since: string | null;
