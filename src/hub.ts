@@ -22,7 +22,6 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
 import { createLimits, type Limits } from './identity/rate-limits.ts';
-import { deviceCodeGuard } from './identity/device-code-guard.ts';
 import { startCredentialNotices } from './identity/credential-notices.ts';
 import { emailRoutes } from './identity/email-routes.ts';
 import { signupRoutes } from './identity/signup-routes.ts';
@@ -119,7 +118,6 @@ function buildApp(hub: HubContext): Koa {
   router.use(liveRoutes(apiDeps).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
-  app.use(deviceCodeGuard(hub.limits));
   app.use(router.allowedMethods());
 
   // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).
@@ -168,6 +166,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();
+    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    startedLimits = limits;
     const holder = await ProviderHolder.create({
       config,
       db,
@@ -176,11 +176,10 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       logger,
       pages: createDevicePages(views, { secureCookies: config.secureCookies }),
       renderError: providerErrorPage(views),
+      limits,
     });
     const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
     stopFeed = stopChangeFeed;
-    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
-    startedLimits = limits;
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
     const mail = mailTemplates(views, config.issuer);

@@ -1,5 +1,6 @@
 import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../http/views.ts';
+import { AppError } from '../errors.ts';
 import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
 
 /** Provider-rendered pages (device flow, logout), drawn with our templates instead of the provider's inline HTML. */
@@ -20,6 +21,7 @@ function formParts(form: string) {
 
 function deviceError(err: Error | undefined): string | null {
   if (!err) return null;
+  if (err instanceof AppError && err.expose) return err.message;
   const name = err.name;
   if (name === 'NoCodeError' || (err as { userCode?: string }).userCode) return 'That code is not right, or it has expired. Check the code on your device and try again.';
   if (name === 'AbortedError') return 'The sign-in on your device was cancelled.';
@@ -53,7 +55,11 @@ export function createDevicePages(views: Views, options: { secureCookies: boolea
   return {
     async userCodeInput(ctx, form, out, err) {
       const prefilled = typeof ctx.query?.user_code === 'string' ? ctx.query.user_code.slice(0, 20) : '';
-      if (err) ctx.status = 400;
+      // Ours (the device-code limit, or its store down): its status; the provider's refusals: 400.
+      if (err instanceof AppError) {
+        ctx.status = err.status;
+        if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+      } else if (err) ctx.status = 400;
       await keepNewSession(ctx, options.secureCookies);
       html(ctx, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled });
     },
