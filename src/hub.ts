@@ -18,6 +18,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { withProviderLane } from './http/provider-lane.ts';
+import { serveWhenReady } from './http/availability.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
@@ -80,8 +81,8 @@ export interface Hub extends HubContext {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Migrate on start (default true). */
-  migrate?: boolean;
+  /** Migrate on start (default true); a function migrates instead (tests use it to hold the start). */
+  migrate?: boolean | ((db: Database['db']) => Promise<unknown>);
 }
 
 export { createSecrets };
@@ -149,6 +150,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
 
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
+  // Answers 503 + Retry-After from the moment we listen until the hub is ready, and again while it closes.
+  const availability = serveWhenReady(server, { production: config.production });
   const port = await listen(server, config.port, config.host);
   // Only the default issuer (http://localhost:0) follows the port; an ISSUER set explicitly is kept (instances behind one address).
   if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
@@ -161,7 +164,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   try {
     database = await openDatabase(config.database);
     const db = database.db;
-    if (options.migrate !== false) await migrateToLatest(db);
+    if (typeof options.migrate === 'function') await options.migrate(db);
+    else if (options.migrate !== false) await migrateToLatest(db);
     const secrets = createSecrets(config.secret);
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
@@ -192,7 +196,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
     const app = buildApp(context);
-    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
+    availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
     const runningEvents = events;
@@ -211,12 +215,15 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       auditCheckpoints,
       url,
       async close() {
+        // New requests get 503 from here; the listener stops; live streams end; requests in flight
+        // get a few seconds to finish before every connection left is closed.
+        availability.closing();
+        const drained = availability.drain(5000);
         clearInterval(sweeper);
         holder.stop();
         detachLive();
         await runningEvents.stop();
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await drained;
         await auditCheckpoints.stop();
         await credentialNotices.stop();
         await mailer.close();
@@ -226,7 +233,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       },
     };
   } catch (error) {
-    server.close();
+    await availability.drain(0);
     await events?.stop().catch(() => undefined);
     await startedLimits?.close();
     await stopFeed?.().catch(() => undefined);
