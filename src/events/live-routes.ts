@@ -55,6 +55,14 @@ export function liveRoutes(deps: LiveDeps): Router {
       throw error;
     }
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
+    // carry no body would otherwise stay open, and the client waits for an answer for good.
+    if (ctx.method === 'HEAD') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/event-stream; charset=utf-8';
+      ctx.status = 200;
+      return;
+    }
     const html = ctx.query.format === 'html' || ctx.get('HX-Request') === 'true';
     if (html) await names.refresh();
     const { req, res } = ctx;

@@ -2,9 +2,11 @@ import net from 'node:net';
 import test from 'ava';
 import { startTestHub } from '../helpers/hub.ts';
 import { listeningPort } from '../helpers/oidc.ts';
+import { makePerson, makeService } from '../helpers/fixtures.ts';
+import { personToken } from './helpers.ts';
 
 /** Sends raw bytes and reads until the server closes the socket, or `ms` pass: then `closed` is false. */
-function exchange(port: number, raw: string, ms = 2000): Promise<{ text: string; closed: boolean }> {
+function exchange(port: number, raw: string, ms = 5000): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
@@ -45,4 +47,18 @@ test('an upgrade to any path but /hub/events is answered 404 and closed; a broke
 
   const alive = await fetch(`${hub.url}/healthz`);
   t.is(alive.status, 200, 'the hub still answers');
+});
+
+test('HEAD /hub/events (any spelling the router takes) is answered with the stream\'s headers and ended, not left open', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  const service = await makeService(hub);
+  const token = await personToken(hub, person, service.slug);
+  for (const path of ['/hub/events', '/HUB/EVENTS', '/hub/events/']) {
+    const answer = await fetch(`${hub.url}${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    t.is(answer.status, 200, path);
+    t.regex(answer.headers.get('content-type') ?? '', /text\/event-stream/);
+  }
+  const anonymous = await fetch(`${hub.url}/hub/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+  t.is(anonymous.status, 401);
 });
