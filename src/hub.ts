@@ -76,6 +76,8 @@ export interface Hub extends HubContext {
   /** Signs the audit chain into DATA_DIR/audit-checkpoints; flush() signs what is pending now. */
   auditCheckpoints: CheckpointWriter;
   url: string;
+  /** The hub's own routes (its Koa routers), as registered; the provider's are in its discovery document. */
+  routes: Array<{ methods: string[]; path: string }>;
   close(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ function handlerFor(provider: Provider) {
   return handler;
 }
 
-function buildApp(hub: HubContext): Koa {
+function buildApp(hub: HubContext): { app: Koa; routes: Hub['routes'] } {
   // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
   const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
@@ -126,7 +128,8 @@ function buildApp(hub: HubContext): Koa {
     ctx.respond = false;
     await handlerFor(hub.holder.current)(ctx.req, ctx.res);
   });
-  return app;
+  const routes = router.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ methods: [...layer.methods], path: String(layer.path) }));
+  return { app, routes };
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
@@ -195,7 +198,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const bus = events.bus;
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness };
-    const app = buildApp(context);
+    const { app, routes } = buildApp(context);
     availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder) }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger });
@@ -214,6 +217,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       server,
       auditCheckpoints,
       url,
+      routes,
       async close() {
         // New requests get 503 from here; the listener stops; live streams end; requests in flight
         // get a few seconds to finish before every connection left is closed.
