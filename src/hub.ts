@@ -19,13 +19,13 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateSchema } from './db/migrate.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { withProviderLane } from './http/provider-lane.ts';
+import { serveWhenReady } from './http/availability.ts';
 import { tokenThrottle } from './http/token-throttle.ts';
 import { ServiceRateLimits } from './hub/service-rate-limits.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createViews, projectRoot, type Views } from './http/views.ts';
 import { PasswordHasher } from './identity/password-hashing.ts';
 import { createLimits, type Limits } from './identity/rate-limits.ts';
-import { deviceCodeGuard } from './identity/device-code-guard.ts';
 import { startCredentialNotices } from './identity/credential-notices.ts';
 import { emailRoutes } from './identity/email-routes.ts';
 import { signupRoutes } from './identity/signup-routes.ts';
@@ -81,13 +81,15 @@ export interface Hub extends HubContext {
   /** Signs the audit chain into DATA_DIR/audit-checkpoints; flush() signs what is pending now. */
   auditCheckpoints: CheckpointWriter;
   url: string;
+  /** The hub's own routes (its Koa routers), as registered; the provider's are in its discovery document. */
+  routes: Array<{ methods: string[]; path: string }>;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   logger?: Logger;
-  /** Migrate on start (default true). */
-  migrate?: boolean;
+  /** Migrate on start (default true); a function migrates instead (tests use it to hold the start). */
+  migrate?: boolean | ((db: Database['db']) => Promise<unknown>);
 }
 
 export { createSecrets };
@@ -100,7 +102,7 @@ function handlerFor(provider: Provider) {
   return handler;
 }
 
-function buildApp(hub: HubContext): Koa {
+function buildApp(hub: HubContext): { app: Koa; routes: Hub['routes'] } {
   // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
   const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
@@ -124,7 +126,6 @@ function buildApp(hub: HubContext): Koa {
   router.use(liveRoutes(apiDeps).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
-  app.use(deviceCodeGuard(hub.limits));
   app.use(router.allowedMethods());
 
   // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).
@@ -132,7 +133,8 @@ function buildApp(hub: HubContext): Koa {
     ctx.respond = false;
     await handlerFor(hub.holder.current)(ctx.req, ctx.res);
   });
-  return app;
+  const routes = router.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ methods: [...layer.methods], path: String(layer.path) }));
+  return { app, routes };
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
@@ -156,6 +158,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
 
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
+  // Answers 503 + Retry-After from the moment we listen until the hub is ready, and again while it closes.
+  const availability = serveWhenReady(server, { production: config.production });
   const port = await listen(server, config.port, config.host);
   // Only the default issuer (http://localhost:0) follows the port; an ISSUER set explicitly is kept (instances behind one address).
   if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
@@ -168,24 +172,26 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   try {
     database = await openDatabase(config.database);
     const db = database.db;
-    if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
+    if (typeof options.migrate === 'function') await options.migrate(db);
+    else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();
+    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    startedLimits = limits;
     const holder = await ProviderHolder.create({
       config,
       db,
       clientSecrets: secrets.clients,
       keyBox: secrets.keys,
       logger,
-      pages: createDevicePages(views),
+      pages: createDevicePages(views, { secureCookies: config.secureCookies }),
       renderError: providerErrorPage(views),
+      limits,
     });
     const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
     stopFeed = stopChangeFeed;
-    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
-    startedLimits = limits;
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
     const mail = mailTemplates(views, config.issuer);
@@ -198,8 +204,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const serviceRates = new ServiceRateLimits(db);
     const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
-    const app = buildApp(context);
-    server.on('request', withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
+    const { app, routes } = buildApp(context);
+    availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;
@@ -217,13 +223,17 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       server,
       auditCheckpoints,
       url,
+      routes,
       async close() {
+        // New requests get 503 from here; the listener stops; live streams end; requests in flight
+        // get a few seconds to finish before every connection left is closed.
+        availability.closing();
+        const drained = availability.drain(5000);
         clearInterval(sweeper);
         holder.stop();
         detachLive();
         await runningEvents.stop();
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await drained;
         await auditCheckpoints.stop();
         await credentialNotices.stop();
         await mailer.close();
@@ -233,7 +243,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       },
     };
   } catch (error) {
-    server.close();
+    await availability.drain(0);
     await events?.stop().catch(() => undefined);
     await startedLimits?.close();
     await stopFeed?.().catch(() => undefined);

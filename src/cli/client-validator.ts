@@ -19,7 +19,7 @@ export async function createClientValidator(ctx: CliContext): Promise<ClientMeta
   const keys = await loadKeySet(ctx.db, ctx.secrets.keys);
   const views = createViews({ globals: { issuer: ctx.config.issuer } });
   const provider = createProvider(
-    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createDevicePages(views), renderError: providerErrorPage(views), logger: createLogger('silent') },
+    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createDevicePages(views, { secureCookies: ctx.config.secureCookies }), renderError: providerErrorPage(views), logger: createLogger('silent') },
     createProviderCaches(),
     keys.jwks,
   );

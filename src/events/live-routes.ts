@@ -56,6 +56,14 @@ export function liveRoutes(deps: LiveDeps): Router {
       throw error;
     }
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
+    // carry no body would otherwise stay open, and the client waits for an answer for good.
+    if (ctx.method === 'HEAD') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/event-stream; charset=utf-8';
+      ctx.status = 200;
+      return;
+    }
     const html = ctx.query.format === 'html' || ctx.get('HX-Request') === 'true';
     if (html) await names.refresh();
     // Nothing awaited from here to connect(): the place taken is the connection's.
@@ -81,7 +89,7 @@ export function liveRoutes(deps: LiveDeps): Router {
 
 function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string, retryAfter?: number): void {
   const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as Record<number, string>)[status] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
       `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}\r\n${body}`,
@@ -97,10 +105,15 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const issuerOrigin = new URL(deps.issuer).origin;
 
+  // The only 'upgrade' listener: Node hands it every request that asks to upgrade, and one left
+  // unanswered keeps its socket open for good. Only /hub/events upgrades; anything else is told so
+  // and closed. The path is cut from the raw URL: `new URL` throws on some (`//`), and a throw here
+  // would end the process.
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', issuerOrigin);
-    if (url.pathname !== livePath) return;
     socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== livePath) return refuse(socket, 404, 'not_found', 'There is nothing to upgrade to at this address.');
+    const url = new URL(req.url ?? '/', issuerOrigin);
     void (async () => {
       let viewer: Viewer;
       let access: LiveAccess | null;

@@ -1,5 +1,7 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../http/views.ts';
+import { AppError } from '../errors.ts';
+import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
 
 /** Provider-rendered pages (device flow, logout), drawn with our templates instead of the provider's inline HTML. */
 export interface DevicePages {
@@ -19,6 +21,7 @@ function formParts(form: string) {
 
 function deviceError(err: Error | undefined): string | null {
   if (!err) return null;
+  if (err instanceof AppError && err.expose) return err.message;
   const name = err.name;
   if (name === 'NoCodeError' || (err as { userCode?: string }).userCode) return 'That code is not right, or it has expired. Check the code on your device and try again.';
   if (name === 'AbortedError') return 'The sign-in on your device was cancelled.';
@@ -27,7 +30,24 @@ function deviceError(err: Error | undefined): string | null {
   return 'Something went wrong with that code. Start again on your device.';
 }
 
-export function createDevicePages(views: Views): DevicePages {
+/**
+ * On a refused code the provider re-renders the input form with a fresh anti-CSRF secret put in
+ * the session, after its session step has already run. A request that came without a session
+ * (no cookie, an expired one, a bare POST /device, GET /device/<anything>) holds a new, unsaved
+ * one, which the provider then fails to persist (a 500), and whose secret no browser could send
+ * back. Such a session is saved here, with its cookie, as GET /device saves it: the form works.
+ */
+async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): Promise<void> {
+  const session = ctx.oidc.session;
+  if (!session || typeof session.exp === 'number') return;
+  const ttl = sessionTtl(ctx, session);
+  // The cookies library takes `expires` (the provider's session step adds it the same way); the types omit it.
+  const flags = { ...sessionCookieFlags(secureCookies), expires: new Date(Date.now() + ttl * 1000) } as CookiesSetOptions;
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.jti, flags);
+  await session.save(ttl);
+}
+
+export function createDevicePages(views: Views, options: { secureCookies: boolean }): DevicePages {
   const html = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.body = views.render(template, context);
@@ -35,7 +55,12 @@ export function createDevicePages(views: Views): DevicePages {
   return {
     async userCodeInput(ctx, form, out, err) {
       const prefilled = typeof ctx.query?.user_code === 'string' ? ctx.query.user_code.slice(0, 20) : '';
-      if (err) ctx.status = 400;
+      // Ours (the device-code limit, or its store down): its status; the provider's refusals: 400.
+      if (err instanceof AppError) {
+        ctx.status = err.status;
+        if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+      } else if (err) ctx.status = 400;
+      await keepNewSession(ctx, options.secureCookies);
       html(ctx, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled });
     },
     async userCodeConfirm(ctx, form, client, deviceInfo, userCode) {

@@ -17,6 +17,8 @@ import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { installUnavailableAnswer } from './unavailable-answer.ts';
 import { installNotFoundPage } from './error-page.ts';
 import type { DevicePages } from './device-pages.ts';
+import { limitUserCodeLookups } from './device-code-limit.ts';
+import type { Limits } from '../identity/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -31,6 +33,8 @@ export interface ProviderDeps {
   pages: DevicePages;
   renderError: NonNullable<Configuration['renderError']>;
   logger: Logger;
+  /** Brute-force limits: device-code entry counts against the IP (src/oidc/device-code-limit.ts). Only a hub that serves passes them. */
+  limits?: Limits;
 }
 
 /** Things read on every token request, shared by every provider instance the process builds. */
@@ -242,6 +246,9 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
   provider.proxy = deps.config.trustProxy;
+  // As the hub's app: behind a trusted proxy, ctx.ip is the address that proxy saw, never one the client wrote first.
+  provider.app.maxIpsCount = 1;
+  if (deps.limits) limitUserCodeLookups(provider, deps.limits);
   installMetadataCache(provider);
   installNotFoundPage(provider, deps.renderError);
   installUnavailableAnswer(provider, deps.renderError);

@@ -119,3 +119,33 @@ test.serial('device authorization by a client that is not a device client, or un
   t.is(unknown.status, 401);
   t.is(((await unknown.json()) as { error: string }).error, 'invalid_client');
 });
+
+test.serial('device pages reached without a session (no cookie, no body, GET /device/<anything>) answer a 4xx page whose form then works', async (t) => {
+  const s = await scene(t, { client: { type: 'device' } });
+  const started = await oidc.initiateDeviceAuthorization(s.rp, { scope: 'openid' });
+  const bare = [
+    ['POST', '/device', undefined, undefined],
+    ['POST', '/device', '', 'application/x-www-form-urlencoded'],
+    ['POST', '/device', 'user_code=BCDF-GHJK', 'application/x-www-form-urlencoded'],
+    ['POST', '/device', `xsrf=forged&user_code=${started.user_code}`, 'application/x-www-form-urlencoded'],
+    ['POST', '/device', '{"user_code":"x"}', 'application/json'],
+    ['GET', '/device/auth', undefined, undefined],
+    ['GET', '/device/no-such-uid', undefined, undefined],
+  ] as const;
+  for (const [method, path, body, type] of bare) {
+    const answer = await fetch(`${s.hub.url}${path}`, { method, body, headers: type ? { 'content-type': type } : {}, redirect: 'manual' });
+    const html = await answer.text();
+    t.true(answer.status >= 400 && answer.status < 500, `${method} ${path} ${body ?? ''}: ${answer.status}`);
+    t.notRegex(html, /persist can only|\n\s+at /);
+  }
+
+  // The page a sessionless POST gets carries a form a browser can use: its secret was kept.
+  const agent = new UserAgent();
+  const refused = await agent.postForm(`${s.hub.url}/device`, { user_code: started.user_code });
+  t.is(refused.status, 400);
+  const form = formOf(await refused.text());
+  t.truthy(form.xsrf);
+  const entered = await agent.postForm(new URL(form.action!, s.hub.url).href, { xsrf: form.xsrf!, user_code: started.user_code });
+  t.is(entered.status, 200);
+  t.true((await entered.text()).includes(started.user_code), 'the confirm page is shown');
+});

@@ -1,0 +1,87 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { securityHeaderList } from './security-headers.ts';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** Seconds a client is told to wait while the hub starts or stops. */
+export const unavailableRetryAfter = 5;
+
+export interface Availability {
+  /** From now on requests go to `handler`. */
+  ready(handler: Handler): void;
+  /** From now on new requests get 503 and their connection is closed: the hub is stopping. */
+  closing(): void;
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs`, then closes every
+   * connection still open (a half-sent request, a socket an upgrade left behind). Resolves when
+   * the server is closed.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
+/**
+ * The hub listens before it can serve (with port 0 the issuer comes from the port it got). Node
+ * accepts a connection as soon as the server listens, and a request with no 'request' listener is
+ * never answered: it hung until the client gave up. This is the one 'request' listener, set at
+ * listen: until the hub is ready it answers 503 with Retry-After (and /healthz 200 "starting", so a
+ * liveness probe does not kill a hub that is migrating; /readyz is 503 until ready), and again once
+ * it is closing.
+ */
+export function serveWhenReady(server: http.Server, { production }: { production: boolean }): Availability {
+  const headers = securityHeaderList(production);
+  const sockets = new Set<Socket>();
+  let handler: Handler | null = null;
+  let state: 'starting' | 'ready' | 'closing' = 'starting';
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (state === 'ready' && handler) return handler(req, res);
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const live = state === 'starting' && path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD');
+    const status = live ? 200 : 503;
+    const body = JSON.stringify(
+      live
+        ? { status: 'starting' }
+        : { type: 'about:blank', title: 'unavailable', status, detail: state === 'starting' ? 'UniQVerse is starting. Try again in a few seconds.' : 'UniQVerse is restarting. Try again in a few seconds.' },
+    );
+    res.statusCode = status;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.setHeader('X-Request-Id', randomUUID());
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Type', live ? 'application/json' : 'application/problem+json');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    if (!live) res.setHeader('Retry-After', String(unavailableRetryAfter));
+    // Whatever body the request carries is not read: the connection goes, so nothing is left in it.
+    if (state === 'closing' || req.headers['content-length'] || req.headers['transfer-encoding']) res.setHeader('Connection', 'close');
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+
+  return {
+    ready(next) {
+      handler = next;
+      if (state === 'starting') state = 'ready';
+    },
+    closing() {
+      state = 'closing';
+    },
+    async drain(graceMs) {
+      state = 'closing';
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection whose last request finishes during the grace goes as soon as it is idle.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      clearInterval(idle);
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
