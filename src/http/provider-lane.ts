@@ -34,14 +34,16 @@ export function withProviderLane(
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const toProvider = providerOnlyPaths.has(path);
+    // The provider's router takes any case and a trailing slash: each spelling of /token is counted.
+    const tokenRequest = req.method === 'POST' && /^\/token\/?$/i.test(path);
+    const toProvider = tokenRequest || providerOnlyPaths.has(path);
     const cached = toProvider ? undefined : cachedMetadata(req.method, path);
     if (!toProvider && !cached) return app(req, res);
     const incoming = req.headers['x-request-id'];
     res.setHeader('X-Request-Id', requestIdFrom(typeof incoming === 'string' ? incoming : undefined));
     for (const [name, value] of headers) res.setHeader(name, value);
     if (cached) sendCachedMetadata(req, res, cached);
-    else if (throttleToken && path === '/token' && req.method === 'POST') {
+    else if (throttleToken && tokenRequest) {
       throttleToken(req, res).then(
         (go) => go && provider()(req, res),
         () => {

@@ -247,7 +247,7 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
   provider.proxy = deps.config.trustProxy;
   // As the hub's app: behind a trusted proxy, ctx.ip is the address that proxy saw, never one the client wrote first.
-  provider.app.maxIpsCount = 1;
+  (provider as unknown as { maxIpsCount: number }).maxIpsCount = 1;
   if (deps.limits) limitUserCodeLookups(provider, deps.limits);
   installMetadataCache(provider);
   installNotFoundPage(provider, deps.renderError);

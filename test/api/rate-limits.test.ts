@@ -50,6 +50,19 @@ test('/token per client: one client hammered to 429 (Retry-After, RateLimit head
   t.is(huge.status, 400);
 });
 
+test('/token is counted under every spelling the provider\'s router accepts', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'noisy');
+  await setServiceRateLimits(hub.db, 'noisy', { token: '3' }, cliActor());
+  const client = await makeClient(hub, { service: 'noisy', type: 'web' });
+  const form = { grant_type: 'client_credentials', resource: hubAudience(hub), scope: 'events' };
+  const statuses: number[] = [];
+  for (const path of ['/token', '/Token', '/token/', '/TOKEN/', '/tOkEn']) {
+    statuses.push((await postForm(`${hub.url}${path}`, form, { authorization: basic(client) })).status);
+  }
+  t.deepEqual(statuses, [200, 200, 200, 429, 429]);
+});
+
 test('POST /api/v1/events per service, /hub/* per person and client: 429 with Retry-After and RateLimit headers', async (t) => {
   const hub = await startTestHub(t);
   await makeService(hub, 'vezepygame');
