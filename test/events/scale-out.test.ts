@@ -4,7 +4,7 @@ import { createWebhook } from '../../src/events/webhooks.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { realBackends, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { api, eventually, personToken, SseClient, webhookReceiver } from './helpers.ts';
+import { api, eventsSettled, eventually, personToken, SseClient, webhookReceiver } from './helpers.ts';
 
 // Two instances need a shared Postgres and Redis; the embedded defaults are one process only.
 const shared = realBackends && testRedisUrl ? test : test.skip;
@@ -22,8 +22,13 @@ shared('two hub instances on one Postgres and Redis: clients on both see every e
   await createWebhook(a.db, a.events.webhookBox, { service: 'vezepygame', url: receiver.url });
 
   // Each instance has its own address in this test, so the app gets a token from each.
-  const onA = await SseClient.open(`${a.url}/hub/events`, { authorization: `Bearer ${await personToken(a, ada, 'vezepyweb')}` });
+  const tokenA = await personToken(a, ada, 'vezepyweb');
   const tokenB = await personToken(b, ada, 'vezepyweb');
+  // The streams open after what came before them (user.signup, the sign-ins) is published and read:
+  // on a loaded machine the relay may publish user.signup only after a stream opened.
+  await eventsSettled(a);
+  await eventsSettled(b);
+  const onA = await SseClient.open(`${a.url}/hub/events`, { authorization: `Bearer ${tokenA}` });
   const onB = await SseClient.open(`${b.url}/hub/events`, { authorization: `Bearer ${tokenB}` });
   t.teardown(() => onA.close());
   t.teardown(() => onB.close());
