@@ -154,6 +154,9 @@ async function authorize(s: Setup, factor: Factor, ask: Ask) {
   // Set by the callback server while the browser went through the pages.
   const landed = s.landed as URL | undefined;
   if (!landed) return { signInPages, claims: undefined };
+  // The server has answered; the browser may not have shown the answer yet. Until it has, the
+  // next page.goto would be cut short by this navigation (seen in loaded runs).
+  await page.waitForURL((url) => url.href.startsWith(s.rpCallback));
   const tokens = await oidc.authorizationCodeGrant(rp, new URL(`${landed.pathname}${landed.search}`, s.rpCallback), { pkceCodeVerifier: verifier });
   return { signInPages, claims: tokens.claims()! };
 }
