@@ -101,7 +101,9 @@ export class LiveConnection {
     if (at === null || this.closed) return;
     // setTimeout holds at most 2^31-1 ms (24.8 days); a later expiry is looked at again then.
     const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
-    this.expiryTimer = setTimeout(() => void this.recheck(), delay);
+    // A timer set late in a long turn of the event loop fires early by the clock (Node counts from
+    // the turn's start): then it is set again for what is left, and the access read once, at `at`.
+    this.expiryTimer = setTimeout(() => void (Date.now() < at && delay < 2 ** 31 - 1 ? this.closeAt(at) : this.recheck()), delay);
     this.expiryTimer.unref();
   }
 

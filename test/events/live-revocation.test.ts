@@ -161,6 +161,28 @@ test.serial('a stream ends when its token expires, and when its session expires 
   t.is(live.connectionCount, 0);
 });
 
+test.serial('an expiry timer that fires before the expiry by the clock waits for it, and reads the access once', async (t) => {
+  const bus = new MemoryBus(100);
+  const live = new LiveHub({ bus, logger: createLogger('silent'), metrics: createEventMetrics(new Registry(), null as unknown as Knex) });
+  await live.start();
+  t.teardown(() => live.stop());
+  // Timers and Date.now() keep different clocks (a timer counts from its turn's cached time, in
+  // whole milliseconds): here Date.now() runs 5 ms behind the timers once the stream is open.
+  const realNow = Date.now;
+  let behind = 0;
+  Date.now = () => realNow() - behind;
+  t.teardown(() => (Date.now = realNow));
+  const expiresAt = Date.now() + 300;
+  const reads: number[] = [];
+  const stream = recordingTransport();
+  live.connect({ userId: 'u1', all: false }, stream.transport, null, { expiresAt, recheck: async () => (reads.push(Date.now()), expiresAt) });
+  behind = 5;
+  await eventually(() => stream.ended.length, 10_000, 'the stream to end');
+  t.deepEqual(stream.ended, ['revoked']);
+  t.is(reads.length, 1, 'read once');
+  t.true(reads[0]! >= expiresAt, 'not before the expiry');
+});
+
 // Two instances need a shared Postgres and Redis; the embedded defaults are one process only.
 const shared = realBackends && testRedisUrl ? test : test.skip;
 
