@@ -56,7 +56,7 @@ export class WebhookWorker {
     this.loop.start();
   }
 
-  /** Stops leasing, cuts the deliveries in flight (their leases run out and another try follows), and waits for them. */
+  /** Stops leasing, cuts the deliveries in flight (each is recorded as a failed attempt and tried again later), and waits for them. */
   async stop(): Promise<void> {
     for (const controller of this.inFlight) controller.abort(new Error('cut short: the hub is stopping'));
     await this.loop.stop();
