@@ -12,6 +12,7 @@ import { loadClientMetadata } from '../hub/clients.ts';
 import { verifyAppPassword } from '../identity/app-passwords.ts';
 import type { Limits } from '../identity/rate-limits.ts';
 import { parseInput } from '../validation.ts';
+import { basicCredentials } from '../http/basic-credentials.ts';
 
 export interface AppPasswordApiDeps {
   db: Knex;
@@ -28,21 +29,6 @@ const clientUnauthorized = (ctx: Context) => {
   ctx.set('WWW-Authenticate', 'Basic realm="UniQVerse", charset="UTF-8"');
   return new AppError('unauthorized', 'Authenticate with your service\'s client credentials (HTTP Basic, client_id:client_secret of a web client).');
 };
-
-/** HTTP Basic as OAuth clients send it (RFC 6749 §2.3.1: each part form-urlencoded). */
-function basicCredentials(header: string): { id: string; secret: string } | null {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!match) return null;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  try {
-    const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
-    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
-  } catch {
-    return null;
-  }
-}
 
 /** The service whose confidential client is calling, or null. Secrets are compared in constant time. */
 async function callingService(db: Knex, box: SecretBox, header: string): Promise<string | null> {

@@ -1,21 +1,10 @@
 import type http from 'node:http';
 import type { ServiceRateLimits } from '../hub/service-rate-limits.ts';
 import { rateLimitHeaders, type Limits } from '../identity/rate-limits.ts';
+import { basicCredentials } from './basic-credentials.ts';
 
 /** As node-oidc-provider's own body limit: a bigger body is refused by it anyway. */
 const maxBody = 56 * 1024;
-
-/** The client id a token request names: HTTP Basic's user (form-encoded, RFC 6749 2.3.1), else the body's client_id. */
-function basicClientId(authorization: string | undefined): string | null {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-  if (!match) return null;
-  const user = Buffer.from(match[1]!, 'base64').toString('utf8').split(':')[0]!;
-  try {
-    return decodeURIComponent(user.replace(/\+/g, ' '));
-  } catch {
-    return null;
-  }
-}
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
@@ -37,7 +26,8 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
  */
 export function tokenThrottle(limits: Limits, rates: ServiceRateLimits) {
   return async function throttleToken(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
-    let clientId = basicClientId(req.headers.authorization);
+    // The client id a token request names: HTTP Basic's user, else the body's client_id.
+    let clientId = basicCredentials(req.headers.authorization)?.id ?? null;
     if (clientId === null && (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
       const body = await readBody(req);
       if (!body) {
