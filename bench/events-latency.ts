@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as jose from 'jose';
-import { loadConfig } from '../src/config/config.ts';
-import { appendEvent } from '../src/events/outbox.ts';
-import { startHub, type Hub } from '../src/hub.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { appendEvent } from '../src/outbox/outbox.ts';
+import { startHub, type Hub } from '../src/app/start.ts';
 import { createUser } from '../src/identity/users.ts';
 import { loadKeySet } from '../src/oidc/signing-keys.ts';
 

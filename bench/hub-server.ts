@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config/config.ts';
-import { startHub } from '../src/hub.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { startHub } from '../src/app/start.ts';
 import { grant, makeClient, makePerson, makeService } from '../test/helpers/fixtures.ts';
 import { benchCallback, type ChildMessage } from './target.ts';
 

@@ -4,7 +4,7 @@ import type { Target } from './target.ts';
 
 export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
 
-// The hub's long-lived browser cookie (src/identity/sign-in-record.ts): a browser it has not seen
+// The hub's long-lived browser cookie (src/sessions/sign-in-record.ts): a browser it has not seen
 // before gets a "new sign-in" mail, which a person signing in again on their own browser does not.
 const deviceCookie = 'uq_device';
 const cookieJar = (agent: UserAgent) => (agent as unknown as { cookies: Map<string, string> }).cookies;

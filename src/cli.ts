@@ -71,7 +71,7 @@ function parse(command: Command, args: string[]): Values {
 // The database, the provider and the domain modules load only when a command runs
 // (commands import theirs inside run()), so --help and a mistyped option answer at once.
 async function execute(command: Command, values: Values): Promise<CommandOutput> {
-  const { loadConfig } = await import('./config/config.ts');
+  const { loadConfig } = await import('./platform/config.ts');
   const { openCliContext } = await import('./cli/context.ts');
   const config = loadConfig();
   if (!values.json) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);

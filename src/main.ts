@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig } from './platform/config.ts';
 import { DatabaseInUseError } from './db/directory-lock.ts';
-import { startHub } from './hub.ts';
+import { startHub } from './app/start.ts';
 
 try {
   const hub = await startHub(loadConfig());

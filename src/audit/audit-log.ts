@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { canonicalJson } from './canonical-json.ts';
-import { auditQueries, type AuditRow } from './audit-queries.ts';
+import { auditQueries, type AuditRow } from '../queries/audit-log.ts';
 
 /** One security act. `action` is noun.verb in the past tense, like events: "signin.succeeded". */
 export interface AuditEntry {

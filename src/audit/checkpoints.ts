@@ -3,11 +3,11 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { deriveKey } from '../crypto/secret-box.ts';
-import type { Logger } from '../observability/logger.ts';
+import { deriveKey } from '../platform/crypto/secret-box.ts';
+import type { Logger } from '../platform/logger.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { entryHash, genesisHash } from './audit-log.ts';
-import { auditQueries } from './audit-queries.ts';
+import { auditQueries } from '../queries/audit-log.ts';
 
 /**
  * A signed statement "entries from..to of chain C had these hashes". Each hub writes it twice: as a

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { entryHash, genesisHash } from './audit-log.ts';
-import { auditQueries } from './audit-queries.ts';
+import { auditQueries } from '../queries/audit-log.ts';
 import { checkpointDir, checkpointKey, loadCheckpoints } from './checkpoints.ts';
 
 export interface ChainProblem {

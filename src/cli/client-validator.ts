@@ -1,10 +1,10 @@
-import type { ClientMetadataValidator } from '../hub/clients.ts';
-import { createViews } from '../http/views.ts';
-import { createDevicePages } from '../oidc/device-pages.ts';
-import { providerErrorPage } from '../oidc/error-page.ts';
+import type { ClientMetadataValidator } from '../catalog/clients.ts';
+import { createViews } from '../platform/views.ts';
+import { createDevicePages } from '../web/sign-in/device-flow-pages.ts';
+import { providerErrorPage } from '../web/sign-in/error-page.ts';
 import { createProvider, createProviderCaches } from '../oidc/provider.ts';
 import { ensureSigningKeys, loadKeySet } from '../oidc/signing-keys.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger } from '../platform/logger.ts';
 import type { CliContext } from './context.ts';
 
 /**

@@ -33,7 +33,7 @@ export const clientsCreate: Command = {
     checkChoice(values, 'type', clientTypes);
   },
   async run(ctx, values) {
-    const { createClient } = await import('../hub/clients.ts');
+    const { createClient } = await import('../catalog/clients.ts');
     const { createClientValidator } = await import('./client-validator.ts');
     const { cliActor } = await import('../audit/actors.ts');
     const validate = await createClientValidator(ctx);

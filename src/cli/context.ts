@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, type Config } from '../platform/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateSchema } from '../db/migrate.ts';
-import { createSecrets } from '../crypto/hub-secrets.ts';
+import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
 import { loadKeySet } from '../oidc/signing-keys.ts';
 

@@ -20,7 +20,7 @@ export const entitlementsGrant: Command = {
   notes: ['Granting the same tier and expiry again changes nothing ("change": "unchanged"); a different one replaces it.'],
   examples: ['uniqverse entitlements grant --email ada@example.com --service vezepygame --tier pro --expires 2027-01-01T00:00:00Z'],
   async run(ctx, values) {
-    const { grantEntitlement } = await import('../hub/entitlements.ts');
+    const { grantEntitlement } = await import('../catalog/entitlements.ts');
     const { cliActor } = await import('../audit/actors.ts');
     const expires = stringValue(values, 'expires');
     const input = {

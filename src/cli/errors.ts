@@ -1,7 +1,7 @@
 import { ZodError } from 'zod';
-import { ConfigError } from '../config/config.ts';
+import { ConfigError } from '../platform/config.ts';
 import { DatabaseInUseError } from '../db/directory-lock.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../platform/errors.ts';
 import { kebab, UsageError, type Command } from './command.ts';
 
 export interface Failure {

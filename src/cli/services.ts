@@ -22,7 +22,7 @@ export const servicesCreate: Command = {
   ],
   examples: ['uniqverse services create --slug vezepychat --name VEZEPyChat --url http://localhost:8006 --first-party --default-tier basic'],
   async run(ctx, values) {
-    const { createService, publicService } = await import('../hub/services.ts');
+    const { createService, publicService } = await import('../catalog/services.ts');
     const { cliActor } = await import('../audit/actors.ts');
     const service = publicService(
       await createService(
@@ -69,7 +69,7 @@ export const servicesLimits: Command = {
   notes: ['"default" puts a limit back to the default. Every hub instance applies a change within 30 seconds.'],
   examples: ['uniqverse services limits --slug vezepygame --token 1200 --hub default'],
   async run(ctx, values) {
-    const { setServiceRateLimits, ratesOf } = await import('../hub/service-rate-limits.ts');
+    const { setServiceRateLimits, ratesOf } = await import('../catalog/service-rate-limits.ts');
     const { cliActor } = await import('../audit/actors.ts');
     const input: Record<string, unknown> = {};
     for (const scope of ['token', 'events', 'hub'] as const) if (stringValue(values, scope) !== undefined) input[scope] = stringValue(values, scope);

@@ -23,7 +23,7 @@ export const webhooksCreate: Command = {
   ],
   examples: ['uniqverse webhooks create --service vezepyemail --url https://mail.example.com/hooks/veze --events user.*,email.* --json'],
   async run(ctx, values) {
-    const { createSecretBox } = await import('../crypto/secret-box.ts');
+    const { createSecretBox } = await import('../platform/crypto/secret-box.ts');
     const { createWebhook, webhookSecretPurpose } = await import('../events/webhooks.ts');
     const { audited, cliActor, entryBy } = await import('../audit/actors.ts');
     const input = {

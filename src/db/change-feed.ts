@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { CoherentCache } from '../cache.ts';
-import type { DatabaseTarget } from '../config/config.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { CoherentCache } from '../platform/cache.ts';
+import type { DatabaseTarget } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
 import { listenForNotices } from './notices.ts';
 
 /** The channel of migration 090's triggers. */

@@ -3,7 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import type { DatabaseTarget } from '../config/config.ts';
+import type { DatabaseTarget } from '../platform/config.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
 import { endConnectionOnReadTimeout } from './hung-connections.ts';
 

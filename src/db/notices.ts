@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
-import type { DatabaseTarget } from '../config/config.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { DatabaseTarget } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
 
 interface PGliteLike {
   listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;

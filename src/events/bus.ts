@@ -1,4 +1,4 @@
-import type { HubEvent } from './outbox.ts';
+import type { HubEvent } from '../outbox/outbox.ts';
 
 /** One event as it sits in the stream: its position there, and the envelope. */
 export interface StreamEntry {

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config/config.ts';
-import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { Config } from '../platform/config.ts';
+import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { EventBus } from './bus.ts';
 import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
 import { LiveHub } from './live-hub.ts';

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { AppError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
+import { AppError } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
-import type { HubEvent } from './outbox.ts';
+import type { HubEvent } from '../outbox/outbox.ts';
 
 /**
  * A subscriber of the hub's own whose effect must happen exactly once (provisioning). `handle`

@@ -1,5 +1,5 @@
-import { AppError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
+import { AppError } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { BusSubscription, EventBus, StreamEntry } from './bus.ts';
 import { defaultLiveLimits, LiveConnection, type LiveAccess, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
 import type { EventMetrics } from './metrics.ts';

@@ -1,5 +1,5 @@
 import type { BusSubscription, EventBus, ReplayPage, StreamEntry } from './bus.ts';
-import type { HubEvent } from './outbox.ts';
+import type { HubEvent } from '../outbox/outbox.ts';
 import { compareStreamIds, formatStreamId, nextStreamId, parseStreamId, type StreamId } from './stream-ids.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { outboxQueries } from './outbox-queries.ts';
+import { outboxQueries } from '../queries/outbox.ts';
 
 export type EventMetrics = ReturnType<typeof createEventMetrics>;
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { DatabaseTarget } from '../config/config.ts';
+import type { DatabaseTarget } from '../platform/config.ts';
 import { listenForNotices } from '../db/notices.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 
 /** The channel the outbox trigger notifies at every commit that added events (migration 060). */
 export const outboxChannel = 'uniqverse_outbox';

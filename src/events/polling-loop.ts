@@ -1,4 +1,4 @@
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 
 export interface PollingLoopOptions {
   /** One round; true when it found work, so the next round runs at once. */

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { grantEntitlement } from '../hub/entitlements.ts';
-import { entitlementQueries } from '../hub/entitlement-queries.ts';
-import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
-import { userQueries } from '../identity/user-queries.ts';
+import { grantEntitlement } from '../catalog/entitlements.ts';
+import { entitlementQueries } from '../queries/entitlements.ts';
+import { serviceQueries, type ServiceRow } from '../queries/services.ts';
+import { userQueries } from '../queries/users.ts';
 import type { EventConsumer } from './event-tasks.ts';
-import type { HubEvent } from './outbox.ts';
+import type { HubEvent } from '../outbox/outbox.ts';
 
 /** What a trusted service's payment.completed carries (checked when posted, and again here). */
 export const paymentSchema = z.object({

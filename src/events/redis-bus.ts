@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { BusSubscription, EventBus, ReplayPage, StreamEntry } from './bus.ts';
-import type { HubEvent } from './outbox.ts';
+import type { HubEvent } from '../outbox/outbox.ts';
 import { compareStreamIds, parseStreamId, zeroStreamId } from './stream-ids.ts';
 
 type RawEntry = [id: string, fields: string[]];

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { EventBus } from './bus.ts';
 import type { EventMetrics } from './metrics.ts';
-import { toEnvelope, type HubEvent } from './outbox.ts';
-import { outboxQueries, type OutboxRow } from './outbox-queries.ts';
+import { toEnvelope, type HubEvent } from '../outbox/outbox.ts';
+import { outboxQueries, type OutboxRow } from '../queries/outbox.ts';
 import { PollingLoop } from './polling-loop.ts';
 
 /** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */

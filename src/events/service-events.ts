@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { badRequest, conflict } from '../errors.ts';
-import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
-import { userQueries } from '../identity/user-queries.ts';
-import { parseInput } from '../validation.ts';
-import { appendEvent } from './outbox.ts';
-import { outboxQueries } from './outbox-queries.ts';
+import { badRequest, conflict } from '../platform/errors.ts';
+import { serviceQueries, type ServiceRow } from '../queries/services.ts';
+import { userQueries } from '../queries/users.ts';
+import { parseInput } from '../platform/validation.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { outboxQueries } from '../queries/outbox.ts';
 import { paymentSchema } from './provisioning.ts';
-import { webhookQueries } from './webhook-queries.ts';
+import { webhookQueries } from '../queries/webhooks.ts';
 
 /** Namespaces of the hub's own events: no service may post into them. */
 export const hubNamespaces = ['user', 'session', 'entitlement', 'device', 'app_password', 'consent', 'mfa', 'service', 'payment', 'hub'] as const;

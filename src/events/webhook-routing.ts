@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { AudienceMember, HubEvent, RecordedAudience } from './outbox.ts';
-import type { OutboxRow } from './outbox-queries.ts';
-import { consentQueries, type ConsentRow } from '../portal/consent-queries.ts';
-import { withheldBy } from '../portal/data-sharing.ts';
-import { webhookQueries, type ActiveWebhook, type NewDelivery } from './webhook-queries.ts';
+import type { AudienceMember, HubEvent, RecordedAudience } from '../outbox/outbox.ts';
+import type { OutboxRow } from '../queries/outbox.ts';
+import { consentQueries, type ConsentRow } from '../queries/service-consents.ts';
+import { withheldBy } from '../privacy/data-sharing.ts';
+import { webhookQueries, type ActiveWebhook, type NewDelivery } from '../queries/webhooks.ts';
 
 /** Events about a person that go to every service the person has to do with. */
 const personal = (type: string) => type.startsWith('user.') || type.startsWith('session.');

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { SecretBox } from '../crypto/secret-box.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
 import { abortAfter } from './loop-aware-deadline.ts';
-import { webhookQueries, type LeasedDelivery } from './webhook-queries.ts';
+import { webhookQueries, type LeasedDelivery } from '../queries/webhooks.ts';
 import { webhookHeaders } from './webhook-signing.ts';
 
 export interface WebhookWorkerOptions {

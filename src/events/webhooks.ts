@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import type { SecretBox } from '../crypto/secret-box.ts';
-import { notFound } from '../errors.ts';
-import { serviceQueries } from '../hub/service-queries.ts';
-import { requireService } from '../hub/services.ts';
-import { parseInput } from '../validation.ts';
-import { webhookQueries } from './webhook-queries.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import { notFound } from '../platform/errors.ts';
+import { serviceQueries } from '../queries/services.ts';
+import { requireService } from '../catalog/services.ts';
+import { parseInput } from '../platform/validation.ts';
+import { webhookQueries } from '../queries/webhooks.ts';
 import { newWebhookSecret } from './webhook-signing.ts';
 
 /** Purpose of the secret box that seals webhook secrets (derived from the master secret). */

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import { notFound } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
+import { notFound } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
 import { audienceOf } from '../events/webhook-routing.ts';
-import { accountQueries } from './account-queries.ts';
+import { accountQueries } from '../queries/accounts.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
-import { userQueries } from './user-queries.ts';
+import { userQueries } from '../queries/users.ts';
 
 export type ActorOrigin = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
 

@@ -2,14 +2,14 @@ import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import type { CredentialHasher } from '../crypto/credential-hash.ts';
-import { badRequest, notFound } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { serviceQueries } from '../hub/service-queries.ts';
-import { parseInput } from '../validation.ts';
-import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from './app-password-queries.ts';
+import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
+import { badRequest, notFound } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { serviceQueries } from '../queries/services.ts';
+import { parseInput } from '../platform/validation.ts';
+import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from '../queries/app-passwords.ts';
 import { emailAccountKey, type Limits } from './rate-limits.ts';
-import { userQueries } from './user-queries.ts';
+import { userQueries } from '../queries/users.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
@@ -23,7 +23,7 @@ const letters = 'abcdefghijklmnopqrstuvwxyz';
 const passwordLength = 16;
 
 /**
- * Stored as an HMAC keyed from the master secret (src/crypto/credential-hash.ts), not argon2id:
+ * Stored as an HMAC keyed from the master secret (src/platform/crypto/credential-hash.ts), not argon2id:
  * the password is 16 letters drawn by the hub from 26, about 75 bits, so no offline search can
  * walk the space even at GPU speed; a slow hash protects only guessable human passwords, and here
  * it would only make every IMAP poll cost a hash slot. The key means a stolen table alone tests

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { Logger } from '../observability/logger.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import type { MailTemplates } from '../mail/messages.ts';
-import type { AuditRow } from '../audit/audit-queries.ts';
-import { userQueries } from './user-queries.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
+import type { MailTemplates } from '../platform/mail/messages.ts';
+import type { AuditRow } from '../queries/audit-log.ts';
+import { userQueries } from '../queries/users.ts';
 
 const methodNames: Record<string, string> = { totp: 'an authenticator app', passkey: 'a passkey', recovery_codes: 'your recovery codes' };
 const method = (data: Record<string, unknown>) => methodNames[String(data.method)] ?? 'a sign-in method';

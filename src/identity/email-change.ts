@@ -2,18 +2,18 @@ import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit } from '../audit/audit-log.ts';
-import { randomToken, safeEqual, sha256 } from '../crypto/tokens.ts';
-import { AppError } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import type { MailTemplates } from '../mail/messages.ts';
-import { parseInput } from '../validation.ts';
-import { emailChangeQueries } from './email-change-queries.ts';
-import { emailTokenQueries, type EmailTokenRow } from './email-token-queries.ts';
+import { randomToken, safeEqual, sha256 } from '../platform/crypto/tokens.ts';
+import { AppError } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
+import type { MailTemplates } from '../platform/mail/messages.ts';
+import { parseInput } from '../platform/validation.ts';
+import { emailChangeQueries } from '../queries/email-change.ts';
+import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from './rate-limits.ts';
-import { userQueries } from './user-queries.ts';
+import { userQueries } from '../queries/users.ts';
 
 /** How long the code and the link sent to the new address work. */
 export const changeMinutes = 60;

@@ -1,15 +1,15 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
-import { randomToken, safeEqual, sha256 } from '../crypto/tokens.ts';
-import { appendEvent } from '../events/outbox.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import type { MailTemplates } from '../mail/messages.ts';
-import { accountQueries } from './account-queries.ts';
-import { emailTokenQueries, type EmailTokenRow } from './email-token-queries.ts';
+import { randomToken, safeEqual, sha256 } from '../platform/crypto/tokens.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
+import type { MailTemplates } from '../platform/mail/messages.ts';
+import { accountQueries } from '../queries/accounts.ts';
+import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import { emailAccountKey, type Limits } from './rate-limits.ts';
-import { userQueries, type UserRow } from './user-queries.ts';
+import { userQueries, type UserRow } from '../queries/users.ts';
 
 export const verificationHours = 24;
 /** Wrong codes a single verification mail tolerates before it is spent (the account limit applies too). */

@@ -12,10 +12,10 @@ import {
 import { UAParser } from 'ua-parser-js';
 import { z } from 'zod';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import { AppError, conflict, notFound } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { parseInput } from '../validation.ts';
-import { challengeQueries, passkeyQueries, type ChallengePurpose, type PasskeyRow } from './passkey-queries.ts';
+import { AppError, conflict, notFound } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { parseInput } from '../platform/validation.ts';
+import { challengeQueries, passkeyQueries, type ChallengePurpose, type PasskeyRow } from '../queries/passkeys.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;

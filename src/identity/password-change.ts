@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import { AppError } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { parseInput } from '../validation.ts';
+import { AppError } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { parseInput } from '../platform/validation.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
-import { passwordChangeQueries } from './password-change-queries.ts';
+import { passwordChangeQueries } from '../queries/password-change.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { Limits } from './rate-limits.ts';
-import { userQueries } from './user-queries.ts';
+import { userQueries } from '../queries/users.ts';
 
 type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { AppError } from '../errors.ts';
+import { AppError } from '../platform/errors.ts';
 
 /**
  * OWASP's argon2id baseline: m=19456 KiB, t=2, p=1. Hashed with @node-rs/argon2, which the

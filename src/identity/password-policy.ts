@@ -1,7 +1,7 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
-import { parseInput } from '../validation.ts';
+import { AppError } from '../platform/errors.ts';
+import { parseInput } from '../platform/validation.ts';
 import { passwordSchema } from './users.ts';
 
 /**

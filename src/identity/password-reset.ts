@@ -1,22 +1,22 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
-import { randomToken, sha256 } from '../crypto/tokens.ts';
-import { AppError } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import type { MailTemplates } from '../mail/messages.ts';
-import { accountQueries } from './account-queries.ts';
+import { randomToken, sha256 } from '../platform/crypto/tokens.ts';
+import { AppError } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
+import type { MailTemplates } from '../platform/mail/messages.ts';
+import { accountQueries } from '../queries/accounts.ts';
 import { endEverySession } from './account-status.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
-import { emailTokenQueries, type EmailTokenRow } from './email-token-queries.ts';
-import { passkeyQueries } from './passkey-queries.ts';
+import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
+import { passkeyQueries } from '../queries/passkeys.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from './rate-limits.ts';
-import { recoveryCodeQueries } from './recovery-code-queries.ts';
-import { totpQueries } from './totp-queries.ts';
-import { userQueries, type UserRow } from './user-queries.ts';
+import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
+import { totpQueries } from '../queries/totp-factors.ts';
+import { userQueries, type UserRow } from '../queries/users.ts';
 
 export const resetMinutes = 30;
 

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import type { CredentialHasher } from '../crypto/credential-hash.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { recoveryCodeQueries } from './recovery-code-queries.ts';
+import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;

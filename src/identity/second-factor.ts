@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
-import type { CredentialHasher } from '../crypto/credential-hash.ts';
-import type { SecretBox } from '../crypto/secret-box.ts';
-import { AppError } from '../errors.ts';
+import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import { AppError } from '../platform/errors.ts';
 import type { Limits } from './rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
-import { knownDeviceOf } from './sign-in-record.ts';
-import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from './second-factor-queries.ts';
+import { knownDeviceOf } from '../sessions/sign-in-record.ts';
+import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from '../queries/pending-second-factors.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;

@@ -1,14 +1,14 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
-import { AppError } from '../errors.ts';
-import { parseInput } from '../validation.ts';
+import { AppError } from '../platform/errors.ts';
+import { parseInput } from '../platform/validation.ts';
 import { z } from 'zod';
 import { startEmailVerification, type EmailVerificationDeps } from './email-verification.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from './rate-limits.ts';
-import type { UserRow } from './user-queries.ts';
+import type { UserRow } from '../queries/users.ts';
 import { createUser, emailSchema, nameSchema, passwordSchema } from './users.ts';
 
 export interface SignUpDeps extends EmailVerificationDeps {

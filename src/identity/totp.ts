@@ -3,10 +3,10 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { AuditEntry } from '../audit/audit-log.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import type { SecretBox } from '../crypto/secret-box.ts';
-import { AppError, conflict } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { totpQueries } from './totp-queries.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import { AppError, conflict } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { totpQueries } from '../queries/totp-factors.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;

@@ -2,11 +2,11 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { conflict } from '../errors.ts';
-import { appendEvent } from '../events/outbox.ts';
-import { parseInput } from '../validation.ts';
+import { conflict } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { parseInput } from '../platform/validation.ts';
 import type { PasswordHasher } from './password-hashing.ts';
-import { userQueries, type UserRow } from './user-queries.ts';
+import { userQueries, type UserRow } from '../queries/users.ts';
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).email('Enter a valid email address.');
 export const passwordSchema = z

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { forbidden } from '../errors.ts';
-import { userQueries } from './user-queries.ts';
+import { forbidden } from '../platform/errors.ts';
+import { userQueries } from '../queries/users.ts';
 
 export const unverifiedEmailMessage =
   'Confirm your email address first: use the link or the code in the mail we sent you. Until then no passkey, authenticator app, recovery codes or app passwords can be added.';

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { Account } from 'oidc-provider';
-import { sharedClaims } from '../portal/data-sharing.ts';
-import type { CoherentCache } from '../cache.ts';
+import { sharedClaims } from '../privacy/data-sharing.ts';
+import type { CoherentCache } from '../platform/cache.ts';
 import { accountCacheKey } from '../db/change-feed.ts';
-import { accountQueries, type AccountRow } from './account-queries.ts';
+import { accountQueries, type AccountRow } from '../queries/oidc-accounts.ts';
 
 /**
  * The provider's view of a person: unknown or disabled accounts are not found, which ends their

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { CoherentCache } from '../cache.ts';
+import type { CoherentCache } from '../platform/cache.ts';
 import { markedWrite, modelCacheKey } from '../db/change-feed.ts';
 import { cannotBeStored, isRefusedCharacter } from '../db/refused-characters.ts';
 import { ModelWrites, type ModelInsert } from './model-writes.ts';

@@ -46,7 +46,7 @@ export function installMetadataCache(provider: Provider): void {
 
 /**
  * The cached answer for a request, if there is one yet: discovery and JWKS, with GET or HEAD, once
- * the current provider has answered them once. For the provider lane (src/http/provider-lane.ts),
+ * the current provider has answered them once. For the provider lane (src/web/http/provider-lane.ts),
  * which sends it past both Koa apps: their contexts and middleware cost more than the cached
  * answer itself (bench: JWKS took as much CPU per request as the bare provider's uncached one).
  */

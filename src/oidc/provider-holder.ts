@@ -1,6 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
-import type { SecretBox } from '../crypto/secret-box.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { createProvider, createProviderCaches, type ProviderCaches, type ProviderDeps } from './provider.ts';
 import { loadKeySet } from './signing-keys.ts';
 

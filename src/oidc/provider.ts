@@ -1,27 +1,27 @@
 import type { Knex } from 'knex';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import type { Config } from '../config/config.ts';
-import { deriveKey, type SecretBox } from '../crypto/secret-box.ts';
-import { CoherentCache, TtlCache } from '../cache.ts';
-import { loadClientMetadata } from '../hub/clients.ts';
-import { entitlementQueries } from '../hub/entitlement-queries.ts';
-import { serviceQueries, type ServiceRow } from '../hub/service-queries.ts';
+import type { Config } from '../platform/config.ts';
+import { deriveKey, type SecretBox } from '../platform/crypto/secret-box.ts';
+import { CoherentCache, TtlCache } from '../platform/cache.ts';
+import { loadClientMetadata } from '../catalog/clients.ts';
+import { entitlementQueries } from '../queries/entitlements.ts';
+import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { ModelWrites } from './model-writes.ts';
 import { grantClaim, grantReference } from './grant-reference.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
-import type { AccountRow } from './account-queries.ts';
+import type { AccountRow } from '../queries/oidc-accounts.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { installUnavailableAnswer } from './unavailable-answer.ts';
-import { installNotFoundPage } from './error-page.ts';
-import type { DevicePages } from './device-pages.ts';
-import { limitUserCodeLookups } from './device-code-limit.ts';
+import { installNotFoundPage } from '../web/sign-in/error-page.ts';
+import type { DevicePages } from '../web/sign-in/device-flow-pages.ts';
+import { limitUserCodeLookups } from './device-flow-limit.ts';
 import type { Limits } from '../identity/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
-import { sessionCookieFlags, sessionTtl } from '../identity/session-policy.ts';
-import type { Logger } from '../observability/logger.ts';
+import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
+import type { Logger } from '../platform/logger.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 export const portalClientId = 'uniqverse-portal';
@@ -33,7 +33,7 @@ export interface ProviderDeps {
   pages: DevicePages;
   renderError: NonNullable<Configuration['renderError']>;
   logger: Logger;
-  /** Brute-force limits: device-code entry counts against the IP (src/oidc/device-code-limit.ts). Only a hub that serves passes them. */
+  /** Brute-force limits: device-code entry counts against the IP (src/oidc/device-flow-limit.ts). Only a hub that serves passes them. */
   limits?: Limits;
 }
 
@@ -59,7 +59,7 @@ export const hubResource = (issuer: string) => `${issuer}/hub`;
 
 /**
  * The provider's machine-to-machine endpoints (its default paths, set here so that they stay what
- * the hub sends past its outer app: src/http/provider-lane.ts). No page, route or limiter of ours
+ * the hub sends past its outer app: src/web/http/provider-lane.ts). No page, route or limiter of ours
  * is on them.
  */
 export const machineRoutes = {

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 import type { Knex } from 'knex';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import type { SecretBox } from '../crypto/secret-box.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
 
 /** ID tokens default to RS256; per-service access tokens are ES256; EdDSA is offered to clients that ask. */
 export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import test from 'ava';
 import { cliActor } from '../../src/audit/actors.ts';
-import { createService } from '../../src/hub/services.ts';
+import { createService } from '../../src/catalog/services.ts';
 import { auditEntriesAfter, type AuditRow } from '../helpers/audit.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

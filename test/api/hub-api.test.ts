@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { UserAgent } from '../helpers/user-agent.ts';

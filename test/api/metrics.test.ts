@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import test from 'ava';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { isLoopback } from '../../src/api/metrics-access.ts';
+import { ConfigError, loadConfig } from '../../src/platform/config.ts';
+import { isLoopback } from '../../src/web/api/metrics-access.ts';
 import { startTestHub } from '../helpers/hub.ts';
 
 const token = 'metrics-token-0123456789abcdef';

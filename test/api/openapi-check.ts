@@ -1,6 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ExecutionContext } from 'ava';
-import { loadOpenApi } from '../../src/api/openapi.ts';
+import { loadOpenApi } from '../../src/web/api/openapi.ts';
 
 type Response = { $ref?: string; content?: Record<string, { schema: unknown }> };
 type Document = { paths: Record<string, Record<string, { responses: Record<string, Response> }>> };

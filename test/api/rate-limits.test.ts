@@ -1,6 +1,6 @@
 import test from 'ava';
 import { cliActor } from '../../src/audit/actors.ts';
-import { setServiceRateLimits } from '../../src/hub/service-rate-limits.ts';
+import { setServiceRateLimits } from '../../src/catalog/service-rate-limits.ts';
 import { cliWorld, runCli, runJson, withWorldDatabase } from '../helpers/cli.ts';
 import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { migrations } from '../../migrations/index.ts';
-import { createSecrets } from '../../src/crypto/hub-secrets.ts';
+import { createSecrets } from '../../src/platform/crypto/hub-secrets.ts';
 import { PasswordHasher } from '../../src/identity/password-hashing.ts';
 import { verifyPasswordSignIn } from '../../src/identity/users.ts';
-import { loadClientMetadata } from '../../src/hub/clients.ts';
+import { loadClientMetadata } from '../../src/catalog/clients.ts';
 import { cliWorld, runJson, withWorldDatabase } from '../helpers/cli.ts';
 
 test('migrate, users, services, clients and entitlements each print one JSON object and change the database', async (t) => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { loadConfig, settings } from '../../src/config/config.ts';
-import { projectRoot } from '../../src/http/views.ts';
+import { loadConfig, settings } from '../../src/platform/config.ts';
+import { projectRoot } from '../../src/platform/views.ts';
 
 const docs = readFileSync(path.join(projectRoot, 'docs/configuration.md'), 'utf8');
 

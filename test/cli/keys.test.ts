@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { createSecrets } from '../../src/crypto/hub-secrets.ts';
+import { createSecrets } from '../../src/platform/crypto/hub-secrets.ts';
 import { loadKeySet } from '../../src/oidc/signing-keys.ts';
 import { makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import WebSocket from 'ws';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { compareStreamIds } from '../../src/events/stream-ids.ts';
 import { makeClient, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { signedInTokens } from '../helpers/oidc.ts';

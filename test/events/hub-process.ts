@@ -2,8 +2,8 @@
  * A hub in a child process of its own, for the crash test: it starts on the DATA_DIR /
  * DATABASE_URL / REDIS_URL it is given and prints "READY <url>" once it serves.
  */
-import { loadConfig } from '../../src/config/config.ts';
-import { startHub } from '../../src/hub.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { startHub } from '../../src/app/start.ts';
 
 const hub = await startHub(loadConfig(process.env));
 process.stdout.write(`READY ${hub.url}\n`);

@@ -5,7 +5,7 @@ import type { Frame, LiveTransport } from '../../src/events/live-connection.ts';
 import { LiveHub } from '../../src/events/live-hub.ts';
 import { MemoryBus } from '../../src/events/memory-bus.ts';
 import { createEventMetrics } from '../../src/events/metrics.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { signedInAgent } from '../portal/portal-helpers.ts';

@@ -7,8 +7,8 @@ import { Registry } from 'prom-client';
 import { LiveHub } from '../../src/events/live-hub.ts';
 import { MemoryBus } from '../../src/events/memory-bus.ts';
 import { createEventMetrics } from '../../src/events/metrics.ts';
-import { sseTransport } from '../../src/events/sse-transport.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { sseTransport } from '../../src/web/live/sse-transport.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { eventually } from './helpers.ts';
 
 /** A real bus, fan-out and SSE transport on a plain HTTP server, with limits small enough to reach. */

@@ -7,7 +7,7 @@ import type { LiveAccess, LiveTransport } from '../../src/events/live-connection
 import { LiveHub } from '../../src/events/live-hub.ts';
 import { MemoryBus } from '../../src/events/memory-bus.ts';
 import { createEventMetrics } from '../../src/events/metrics.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { realBackends, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

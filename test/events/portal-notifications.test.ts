@@ -2,7 +2,7 @@ import test from 'ava';
 import { grant, makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { createService } from '../../src/hub/services.ts';
+import { createService } from '../../src/catalog/services.ts';
 import { launchBrowser, newPage, signInInBrowser } from '../helpers/browser.ts';
 import { userAgents } from '../portal/named-agent.ts';
 import { SseClient } from './helpers.ts';

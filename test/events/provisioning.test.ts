@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TaskWorker } from '../../src/events/event-tasks.ts';
 import { provisioning } from '../../src/events/provisioning.ts';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { eventually } from './helpers.ts';

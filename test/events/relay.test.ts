@@ -1,7 +1,7 @@
 import test from 'ava';
-import { appendEvent } from '../../src/events/outbox.ts';
+import { appendEvent } from '../../src/outbox/outbox.ts';
 import { Relay } from '../../src/events/relay.ts';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { eventually, personToken, SseClient } from './helpers.ts';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { authorize } from '../helpers/oidc.ts';

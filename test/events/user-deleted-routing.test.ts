@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createWebhook } from '../../src/events/webhooks.ts';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { deleteUser } from '../../src/identity/account-status.ts';
 import { grant, makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

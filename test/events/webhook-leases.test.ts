@@ -1,5 +1,5 @@
 import test from 'ava';
-import { webhookQueries } from '../../src/events/webhook-queries.ts';
+import { webhookQueries } from '../../src/queries/webhooks.ts';
 import { createWebhook, deliveryAttempts, listDeliveries } from '../../src/events/webhooks.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import test from 'ava';
-import { appendEvent } from '../../src/events/outbox.ts';
-import { webhookQueries } from '../../src/events/webhook-queries.ts';
+import { appendEvent } from '../../src/outbox/outbox.ts';
+import { webhookQueries } from '../../src/queries/webhooks.ts';
 import { createWebhook, deliveryAttempts, listDeliveries, listWebhooks, replayDelivery } from '../../src/events/webhooks.ts';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { grant, makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { authorize } from '../helpers/oidc.ts';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CoherentCache } from '../../src/cache.ts';
+import { CoherentCache } from '../../src/platform/cache.ts';
 
 test('the coherent cache keeps nothing unless live, and never a value read before a drop or clear of its key', async (t) => {
   const cache = new CoherentCache<string>(60_000, { maxEntries: 3 });

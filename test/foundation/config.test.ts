@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'uq-config-'));
 

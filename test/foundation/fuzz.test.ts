@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { basic } from '../helpers/oidc.ts';

@@ -4,7 +4,7 @@ import knexFactory from 'knex';
 import { appendAudit } from '../../src/audit/audit-log.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { openCliContext } from '../../src/cli/context.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/platform/config.ts';
 import { deleteUser } from '../../src/identity/account-status.ts';
 import { realBackends, testDatabase } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { createWebhook, listDeliveries } from '../../src/events/webhooks.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { projectRoot } from '../../src/http/views.ts';
+import { projectRoot } from '../../src/platform/views.ts';
 
 test('starting on a port another program holds says so in one line and exits 78, with no stack trace', async (t) => {
   const holder = createServer();

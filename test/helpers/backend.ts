@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import knexFactory from 'knex';
-import type { DatabaseTarget } from '../../src/config/config.ts';
+import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { ExecutionContext } from 'ava';
-import type { DatabaseTarget } from '../../src/config/config.ts';
+import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
-import { projectRoot } from '../../src/http/views.ts';
+import { projectRoot } from '../../src/platform/views.ts';
 import { migratedSnapshot, testDatabase } from './backend.ts';
 
 /** Where a CLI test's commands run: its own data dir, secret and database. */

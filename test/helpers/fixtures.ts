@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import * as oidc from 'openid-client';
-import type { Hub } from '../../src/hub.ts';
-import { createClient, type NewClient } from '../../src/hub/clients.ts';
-import { createService } from '../../src/hub/services.ts';
-import { grantEntitlement } from '../../src/hub/entitlements.ts';
+import type { Hub } from '../../src/app/start.ts';
+import { createClient, type NewClient } from '../../src/catalog/clients.ts';
+import { createService } from '../../src/catalog/services.ts';
+import { grantEntitlement } from '../../src/catalog/entitlements.ts';
 import { createUser } from '../../src/identity/users.ts';
 
 export const callbackUrl = 'http://127.0.0.1:9/callback';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
-import { loadConfig, type Config, type DatabaseTarget } from '../../src/config/config.ts';
-import { startHub, type Hub } from '../../src/hub.ts';
-import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import { loadConfig, type Config, type DatabaseTarget } from '../../src/platform/config.ts';
+import { startHub, type Hub } from '../../src/app/start.ts';
+import { createLogger, type Logger } from '../../src/platform/logger.ts';
 import { testDatabase, testRedisPrefix, testRedisUrl } from './backend.ts';
 
 export interface TestHubOptions {

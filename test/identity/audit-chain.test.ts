@@ -6,12 +6,12 @@ import path from 'node:path';
 import test from 'ava';
 import type { Knex } from 'knex';
 import { appendAudit, entryHash } from '../../src/audit/audit-log.ts';
-import type { AuditRow } from '../../src/audit/audit-queries.ts';
+import type { AuditRow } from '../../src/queries/audit-log.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { auditVerify } from '../../src/cli/audit.ts';
 import { describeFailure } from '../../src/cli/errors.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { startHub, type Hub } from '../../src/hub.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { startHub, type Hub } from '../../src/app/start.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { testDatabase } from '../helpers/backend.ts';
 

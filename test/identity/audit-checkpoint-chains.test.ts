@@ -5,12 +5,12 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Knex } from 'knex';
 import { appendAudit, entryHash } from '../../src/audit/audit-log.ts';
-import type { AuditRow } from '../../src/audit/audit-queries.ts';
+import type { AuditRow } from '../../src/queries/audit-log.ts';
 import { canonicalJson } from '../../src/audit/canonical-json.ts';
 import { checkpointDir, checkpointKey, startCheckpointWriter } from '../../src/audit/checkpoints.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { auditVerify } from '../../src/cli/audit.ts';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { startTestHub } from '../helpers/hub.ts';
 
 async function writeEntries(hub: Hub, count: number, tag: string) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import type { Hub } from '../../src/hub.ts';
-import { createCredentialHasher } from '../../src/crypto/credential-hash.ts';
+import type { Hub } from '../../src/app/start.ts';
+import { createCredentialHasher } from '../../src/platform/crypto/credential-hash.ts';
 import { makeClient, makeService } from '../helpers/fixtures.ts';
 import { basic, scene } from '../helpers/oidc.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';

@@ -1,8 +1,8 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { createLimits, limitPolicy, LimitsUnavailable } from '../../src/identity/rate-limits.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { callbackUrl, makePerson } from '../helpers/fixtures.ts';
 import { scene, type Scene } from '../helpers/oidc.ts';

@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
 import * as oidc from 'openid-client';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../src/identity/totp.ts';
 import { callbackUrl, type Person } from '../helpers/fixtures.ts';
 import type { Scene } from '../helpers/oidc.ts';

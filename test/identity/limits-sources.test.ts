@@ -1,8 +1,8 @@
 import test from 'ava';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { createAppPassword } from '../../src/identity/app-passwords.ts';
 import { createLimits, limitPolicy, sourceOf } from '../../src/identity/rate-limits.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';
 import { basic, scene } from '../helpers/oidc.ts';

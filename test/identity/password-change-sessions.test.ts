@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import type { BrowserContext } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { callbackUrl, makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

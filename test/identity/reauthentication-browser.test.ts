@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { addVirtualAuthenticator, ageSignIn, blockPasskeyAutofill, setUpAuthenticatorApp, startLocalhostHub, totpCode } from './strong-sign-in-helpers.ts';

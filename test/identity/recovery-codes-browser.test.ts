@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Page } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { BrowserContext } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
-import { sessionPolicy } from '../../src/identity/session-policy.ts';
+import type { Hub } from '../../src/app/start.ts';
+import { sessionPolicy } from '../../src/sessions/session-policy.ts';
 import { KnexModelAdapter } from '../../src/oidc/adapter.ts';
 import { signedInAgent, signedInBrowser } from '../portal/portal-helpers.ts';
 import { makePerson } from '../helpers/fixtures.ts';

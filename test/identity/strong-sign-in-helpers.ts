@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { generate } from 'otplib';
 import * as oidc from 'openid-client';
 import type { CDPSession, Page } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub, type TestHubOptions } from '../helpers/hub.ts';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { firstLink, startMailCatcher } from '../helpers/mail-catcher.ts';
 import { addVirtualAuthenticator, blockPasskeyAutofill, credentialsOf, setUpAuthenticatorApp, startLocalhostHub } from './strong-sign-in-helpers.ts';

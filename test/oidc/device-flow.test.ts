@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { deviceCodeGrant } from '../../src/hub/clients.ts';
+import { deviceCodeGrant } from '../../src/catalog/clients.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { oauthError, scene, type Scene } from '../helpers/oidc.ts';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { setConsent } from '../../src/portal/privacy.ts';
+import { setConsent } from '../../src/privacy/privacy.ts';
 import { scene, signedInTokens, verifyAccessToken } from '../helpers/oidc.ts';
 
 /** Every string anywhere in a JSON value: an address must not hide under any claim's name. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import type { DatabaseTarget } from '../../src/config/config.ts';
+import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { rotateSigningKeys } from '../../src/oidc/signing-keys.ts';
 import { testDatabase } from '../helpers/backend.ts';
 import { relyingParty } from '../helpers/fixtures.ts';

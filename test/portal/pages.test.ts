@@ -1,7 +1,7 @@
 import test from 'ava';
 
 // One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
-import { appendEvent } from '../../src/events/outbox.ts';
+import { appendEvent } from '../../src/outbox/outbox.ts';
 import { grant, makeService } from '../helpers/fixtures.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { assertAccessible, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { passkeyQueries } from '../../src/identity/passkey-queries.ts';
+import { passkeyQueries } from '../../src/queries/passkeys.ts';
 import { auditEntriesAfter } from '../helpers/audit.ts';
 import { makePerson } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 
 // One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { callbackUrl, makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { signedInTokens } from '../helpers/oidc.ts';
 import { signedInBrowser } from './portal-helpers.ts';

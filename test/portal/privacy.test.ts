@@ -1,7 +1,7 @@
 import test from 'ava';
 
 // One at a time: each test runs a hub and a Chromium page, and the machine is small and shared.
-import type { Hub } from '../../src/hub.ts';
+import type { Hub } from '../../src/app/start.ts';
 import { grant, makeService } from '../helpers/fixtures.ts';
 import { assertAccessible, providerRows, serviceSession, signedInBrowser, userAgents } from './portal-helpers.ts';
 

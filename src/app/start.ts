@@ -1,0 +1,253 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import mount from 'koa-mount';
+import serve from 'koa-static';
+import type Provider from 'oidc-provider';
+import { Registry } from 'prom-client';
+import { HubTokenVerifier } from '../oidc/hub-token.ts';
+import { apiRoutes } from '../web/api/routes.ts';
+import { createEventSystem, type EventSystem } from '../events/event-system.ts';
+import { attachLiveWebSocket, liveRoutes } from '../web/live/live-routes.ts';
+import type { Config } from '../platform/config.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
+import { createSecrets } from '../platform/crypto/hub-secrets.ts';
+import { openDatabase, type Database } from '../db/database.ts';
+import { migrateSchema } from '../db/migrate.ts';
+import { errorHandler } from '../web/http/error-handler.ts';
+import { withProviderLane } from '../web/http/provider-lane.ts';
+import { serveWhenReady } from '../web/http/availability.ts';
+import { tokenThrottle } from '../web/http/token-throttle.ts';
+import { ServiceRateLimits } from '../catalog/service-rate-limits.ts';
+import { securityHeaders } from '../web/http/security-headers.ts';
+import { createViews, projectRoot, type Views } from '../platform/views.ts';
+import { PasswordHasher } from '../identity/password-hashing.ts';
+import { createLimits, type Limits } from '../identity/rate-limits.ts';
+import { startCredentialNotices } from '../identity/credential-notices.ts';
+import { emailRoutes } from '../web/sign-in/email-routes.ts';
+import { signupRoutes } from '../web/sign-in/signup-routes.ts';
+import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
+import { createMailer, type Mailer } from '../platform/mail/mailer.ts';
+import { mailTemplates, type MailTemplates } from '../platform/mail/messages.ts';
+import { startCheckpointWriter, type CheckpointWriter } from '../audit/checkpoints.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { deleteExpiredModels } from '../oidc/adapter.ts';
+import { startChangeFeed } from '../db/change-feed.ts';
+import { createDevicePages } from '../web/sign-in/device-flow-pages.ts';
+import { interactionRoutes } from '../web/sign-in/interactions.ts';
+import { cachedMetadataFor } from '../oidc/cached-metadata.ts';
+import { ProviderHolder } from '../oidc/provider-holder.ts';
+import { machineRoutes } from '../oidc/provider.ts';
+import { ensureSigningKeys } from '../oidc/signing-keys.ts';
+import { healthRoutes, type ReadinessCheck } from '../web/http/health.ts';
+import { portalRoutes } from '../web/portal/routes.ts';
+import { securityRoutes } from '../web/portal/security-routes.ts';
+import { devicesRoutes } from '../web/portal/devices-routes.ts';
+import { passkeySignInRoutes } from '../web/sign-in/passkey-sign-in-routes.ts';
+import { secondFactorRoutes } from '../web/sign-in/second-factor-routes.ts';
+import { appPasswordApiRoutes } from '../web/api/app-passwords-routes.ts';
+import { providerErrorPage } from '../web/sign-in/error-page.ts';
+
+/** Everything a route module may need, passed in explicitly (no module-level singletons). */
+export interface HubContext {
+  config: Config;
+  db: Database['db'];
+  logger: Logger;
+  views: Views;
+  hasher: PasswordHasher;
+  holder: ProviderHolder;
+  secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox; credentials: CredentialHasher };
+  /** Brute-force limits for every credential path (src/identity/rate-limits.ts). */
+  limits: Limits;
+  /** Each service's API rate limits, by client (src/catalog/service-rate-limits.ts). */
+  serviceRates: ServiceRateLimits;
+  mailer: Mailer;
+  mail: MailTemplates;
+  /** Prometheus metrics of this instance, served at /metrics: register yours here. */
+  metrics: Registry;
+  /** The event stream: relay, bus, live fan-out, subscribers, webhooks (src/events/event-system.ts). */
+  events: EventSystem;
+  /** Verifies access tokens for the hub's own API (<ISSUER>/hub). */
+  hubTokens: HubTokenVerifier;
+  /** What /readyz checks besides the database: Redis, when REDIS_URL is set. */
+  readiness: ReadinessCheck[];
+}
+
+export interface Hub extends HubContext {
+  server: http.Server;
+  /** Signs the audit chain into DATA_DIR/audit-checkpoints; flush() signs what is pending now. */
+  auditCheckpoints: CheckpointWriter;
+  url: string;
+  /** The hub's own routes (its Koa routers), as registered; the provider's are in its discovery document. */
+  routes: Array<{ methods: string[]; path: string }>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Migrate on start (default true); a function migrates instead (tests use it to hold the start). */
+  migrate?: boolean | ((db: Database['db']) => Promise<unknown>);
+}
+
+export { createSecrets };
+
+const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+/** The provider's own request handler (one per provider: a key change builds a new provider). */
+function handlerFor(provider: Provider) {
+  let handler = providerHandlers.get(provider);
+  if (!handler) providerHandlers.set(provider, (handler = provider.callback()));
+  return handler;
+}
+
+function buildApp(hub: HubContext): { app: Koa; routes: Hub['routes'] } {
+  // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
+  const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
+  app.silent = true;
+
+  app.use(securityHeaders({ production: hub.config.production }));
+  app.use(errorHandler(hub.views, hub.logger));
+  app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
+  app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
+  app.use(mount('/static/vendor/webauthn', serve(path.join(projectRoot, 'node_modules/@simplewebauthn/browser/dist/bundle'))));
+
+  const router = new Router();
+  router.use(healthRoutes(hub).routes());
+  router.use(interactionRoutes(hub).routes(), passkeySignInRoutes(hub).routes(), secondFactorRoutes(hub).routes());
+  router.use(signupRoutes(hub).routes());
+  router.use(emailRoutes(hub).routes());
+  router.use(mailboxRoutes(hub).routes());
+  router.use(portalRoutes(hub, [securityRoutes, devicesRoutes]).routes());
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
+  router.use(apiRoutes(apiDeps).routes());
+  router.use(appPasswordApiRoutes(hub).routes());
+  router.use(liveRoutes(apiDeps).routes());
+  router.get('/', (ctx) => ctx.redirect('/account'));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await handlerFor(hub.holder.current)(ctx.req, ctx.res);
+  });
+  const routes = router.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ methods: [...layer.methods], path: String(layer.path) }));
+  return { app, routes };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Opens the database, migrates, makes sure signing keys exist, and serves. With port 0 it
+ * listens first and takes the issuer from the port it got (tests and benchmarks).
+ */
+export async function startHub(configIn: Config, options: StartOptions = {}): Promise<Hub> {
+  const config = { ...configIn };
+  const logger = options.logger ?? createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000;
+  // Answers 503 + Retry-After from the moment we listen until the hub is ready, and again while it closes.
+  const availability = serveWhenReady(server, { production: config.production });
+  const port = await listen(server, config.port, config.host);
+  // Only the default issuer (http://localhost:0) follows the port; an ISSUER set explicitly is kept (instances behind one address).
+  if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
+  config.port = port;
+
+  let database: Database | null = null;
+  let events: EventSystem | null = null;
+  let startedLimits: Limits | null = null;
+  let stopFeed: (() => Promise<void>) | null = null;
+  try {
+    database = await openDatabase(config.database);
+    const db = database.db;
+    if (typeof options.migrate === 'function') await options.migrate(db);
+    else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
+    const secrets = createSecrets(config.secret);
+    await ensureSigningKeys(db, secrets.keys);
+    const views = createViews({ watch: false, globals: { issuer: config.issuer } });
+    const hasher = new PasswordHasher();
+    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    startedLimits = limits;
+    const holder = await ProviderHolder.create({
+      config,
+      db,
+      clientSecrets: secrets.clients,
+      keyBox: secrets.keys,
+      logger,
+      pages: createDevicePages(views, { secureCookies: config.secureCookies }),
+      renderError: providerErrorPage(views),
+      limits,
+    });
+    const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
+    stopFeed = stopChangeFeed;
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
+    const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
+    const mail = mailTemplates(views, config.issuer);
+    const credentialNotices = startCredentialNotices({ db, mailer, mail, logger });
+    const metrics = new Registry();
+    events = createEventSystem({ config, db, logger, registry: metrics });
+    const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
+    holder.onSwap(() => hubTokens.invalidate());
+    const bus = events.bus;
+    const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
+    const serviceRates = new ServiceRateLimits(db);
+    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
+    const { app, routes } = buildApp(context);
+    availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
+    await events.start();
+    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
+    const runningEvents = events;
+
+    const sweeper = setInterval(() => {
+      deleteExpiredModels(db).catch((error) => logger.warn({ err: error }, 'expired model sweep failed'));
+    }, 5 * 60_000);
+    sweeper.unref();
+
+    const url = config.issuer;
+    logger.info({ url, database: config.database.kind, redis: Boolean(config.redisUrl) }, 'UniQVerse is listening');
+    const openDb = database;
+    return {
+      ...context,
+      server,
+      auditCheckpoints,
+      url,
+      routes,
+      async close() {
+        // New requests get 503 from here; the listener stops; live streams end; requests in flight
+        // get a few seconds to finish before every connection left is closed.
+        availability.closing();
+        const drained = availability.drain(5000);
+        clearInterval(sweeper);
+        holder.stop();
+        detachLive();
+        await runningEvents.stop();
+        await drained;
+        await auditCheckpoints.stop();
+        await credentialNotices.stop();
+        await mailer.close();
+        await limits.close();
+        await stopChangeFeed();
+        await openDb.close();
+      },
+    };
+  } catch (error) {
+    await availability.drain(0);
+    await events?.stop().catch(() => undefined);
+    await startedLimits?.close();
+    await stopFeed?.().catch(() => undefined);
+    await database?.close();
+    throw error;
+  }
+}

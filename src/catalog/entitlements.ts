@@ -1,0 +1,68 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { notFound } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { userQueries } from '../queries/users.ts';
+import { parseInput } from '../platform/validation.ts';
+import { entitlementQueries } from '../queries/entitlements.ts';
+import { requireService, tierSchema } from './services.ts';
+
+const grantSchema = z.object({
+  email: z.string().trim().email('Enter a valid email address.'),
+  service: z.string().min(1, 'Name a service.'),
+  tier: tierSchema,
+  expires: z.iso.datetime({ offset: true, message: 'Use an ISO-8601 date-time such as 2027-01-01T00:00:00Z.' }).optional(),
+});
+
+export interface GrantedEntitlement {
+  email: string;
+  service: string;
+  tier: string;
+  expires_at: string | null;
+  change: 'granted' | 'changed' | 'unchanged';
+}
+
+/**
+ * Grants or changes a user's tier at a service; idempotent, and announces only real changes.
+ * Given by someone (`grantedBy`: an administrator, the operator), it is audited in the same
+ * transaction as entitlement.granted, .changed, or .confirmed when nothing changed.
+ */
+export async function grantEntitlement(db: Knex, input: z.input<typeof grantSchema>, grantedBy?: AuditActor): Promise<GrantedEntitlement> {
+  const data = parseInput(grantSchema, input);
+  return db.transaction(async (trx) => {
+    const user = await userQueries.byEmail(trx, data.email);
+    if (!user) throw notFound(`No user with email ${data.email}.`);
+    const service = await requireService(trx, data.service);
+    const expiresAt = data.expires ? new Date(data.expires) : null;
+    const existing = await entitlementQueries.find(trx, user.id, service.id);
+    const same = existing && existing.tier === data.tier && (existing.expires_at?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
+    const change = !existing ? 'granted' : same ? 'unchanged' : 'changed';
+    if (change !== 'unchanged') {
+      await trx('entitlements')
+        .insert({ user_id: user.id, service_id: service.id, tier: data.tier, expires_at: expiresAt })
+        .onConflict(['user_id', 'service_id'])
+        .merge({ tier: data.tier, expires_at: expiresAt, updated_at: trx.fn.now() });
+      await appendEvent(trx, {
+        type: `entitlement.${change}`,
+        userId: user.id,
+        service: service.slug,
+        data: {
+          email: user.email,
+          name: user.name,
+          service: service.slug,
+          tier: data.tier,
+          expires_at: expiresAt?.toISOString() ?? null,
+          ...(existing ? { previous_tier: existing.tier } : {}),
+        },
+      });
+    }
+    const result: GrantedEntitlement = { email: user.email, service: service.slug, tier: data.tier, expires_at: expiresAt?.toISOString() ?? null, change };
+    if (grantedBy) {
+      const action = `entitlement.${change === 'unchanged' ? 'confirmed' : change}`;
+      await appendAudit(trx, entryBy(grantedBy, { action, subjectId: user.id, data: { service: result.service, tier: result.tier, expires_at: result.expires_at } }));
+    }
+    return result;
+  });
+}

@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { notFound } from '../platform/errors.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { parseInput } from '../platform/validation.ts';
+import { deviceQueries, type DeviceRow } from '../queries/device-apps.ts';
+
+export const deviceKinds = ['phone', 'tablet', 'desktop', 'watch', 'console', 'tv', 'browser_extension', 'iot', 'other'] as const;
+
+const newDeviceSchema = z.object({
+  kind: z.enum(deviceKinds, { message: `kind is one of ${deviceKinds.join(', ')}.` }),
+  name: z.string().trim().min(1, 'name cannot be empty.').max(80, 'Use at most 80 characters.').optional(),
+  os: z.string({ message: 'Give the operating system, such as "iOS 18.2".' }).trim().min(1, 'Give the operating system.').max(100),
+  app_version: z.string({ message: 'Give the app version, such as "2.4.1".' }).trim().min(1, 'Give the app version.').max(50),
+  push_token: z.string().trim().min(1, 'push_token cannot be empty.').max(4096).optional(),
+});
+
+export type NewDevice = z.input<typeof newDeviceSchema>;
+
+export interface PublicDevice {
+  id: string;
+  kind: string;
+  name: string | null;
+  os: string;
+  app_version: string;
+  client_id: string | null;
+  /** Whether the hub can push to it (the token itself is not shown again). */
+  push: boolean;
+  created_at: string;
+  last_seen_at: string;
+}
+
+export function publicDevice(row: DeviceRow): PublicDevice {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    os: row.os,
+    app_version: row.app_version,
+    client_id: row.client_id,
+    push: row.push_token !== null,
+    created_at: new Date(row.created_at).toISOString(),
+    last_seen_at: new Date(row.last_seen_at).toISOString(),
+  };
+}
+
+const eventData = (device: DeviceRow) => ({ device_id: device.id, kind: device.kind, name: device.name, os: device.os, app_version: device.app_version, client_id: device.client_id });
+
+/**
+ * Registers a device of the person's. An app that registers again with the same push token
+ * refreshes its device instead of adding another.
+ */
+export async function registerDevice(db: Knex, userId: string, clientId: string | null, input: unknown): Promise<{ device: PublicDevice; created: boolean }> {
+  const data = parseInput(newDeviceSchema, input);
+  return db.transaction(async (trx) => {
+    const known = data.push_token ? await deviceQueries.byPushToken(trx, userId, data.push_token) : undefined;
+    const details = { kind: data.kind, name: data.name ?? null, os: data.os, app_version: data.app_version, client_id: clientId };
+    if (known) return { device: publicDevice(await deviceQueries.refresh(trx, known.id, details)), created: false };
+    const device = await deviceQueries.insert(trx, { ...details, user_id: userId, push_token: data.push_token ?? null });
+    await appendEvent(trx, { type: 'device.registered', userId, data: eventData(device) });
+    return { device: publicDevice(device), created: true };
+  });
+}
+
+export async function listDevices(db: Knex, userId: string): Promise<PublicDevice[]> {
+  return (await deviceQueries.active(db, userId)).map(publicDevice);
+}
+
+export async function revokeDevice(db: Knex, userId: string, deviceId: string): Promise<void> {
+  if (!z.uuid().safeParse(deviceId).success) throw notFound('No such device.');
+  await db.transaction(async (trx) => {
+    const device = await deviceQueries.activeById(trx, userId, deviceId);
+    if (!device) throw notFound('No such device.');
+    await deviceQueries.revoke(trx, device.id);
+    await appendEvent(trx, { type: 'device.revoked', userId, data: eventData(device) });
+  });
+}

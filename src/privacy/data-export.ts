@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+import type { UserRow } from '../queries/users.ts';
+import { activityPage } from '../sessions/activity.ts';
+import { servicesFor } from './service-access.ts';
+import { listSessions } from '../sessions/sessions.ts';
+
+const iso = (value: unknown) => (value ? new Date(value as string).toISOString() : null);
+
+/** Rows of a table another area adds (devices), once it exists; chosen columns only, never secrets. */
+async function rowsOf(db: Knex, table: string, columns: string[], userId: string): Promise<Array<Record<string, unknown>>> {
+  if (!(await db.schema.hasTable(table))) return [];
+  const present = (await Promise.all(columns.map(async (c) => ((await db.schema.hasColumn(table, c)) ? c : null)))).filter((c): c is string => c !== null);
+  return db(table).where({ user_id: userId }).select(present);
+}
+
+/**
+ * Everything the hub holds about a person, by name: account, services and tiers, what each
+ * service may see, sessions, sign-in methods (names and dates only), devices, app passwords
+ * (never their hashes), activity, and the audit entries about them. No secret, seed or hash.
+ */
+export async function exportPersonalData(db: Knex, user: UserRow, now = new Date()) {
+  const services = await servicesFor(db, user.id);
+  const sessions = await listSessions(db, user.id, null);
+  const activity = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = await activityPage(db, user.id, { before, limit: 100, now });
+    activity.push(...page.items.map((i) => ({ at: i.at.toISOString(), type: i.type, service: i.serviceName, what: i.text })));
+    if (page.next === null) break;
+    before = page.next;
+  }
+  const serviceNames = new Map((await db('services').select('id', 'name')).map((s: { id: string; name: string }) => [s.id, s.name]));
+  const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id);
+  const audit: Array<Record<string, unknown>> = await db('audit_log').where({ subject_id: user.id }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data');
+  return {
+    exported_at: now.toISOString(),
+    account: { id: user.id, email: user.email, email_verified: user.email_verified, name: user.name, administrator: user.is_admin, created_at: iso(user.created_at), updated_at: iso(user.updated_at) },
+    services: services.map((s) => ({
+      service: s.name,
+      url: s.url,
+      tier: s.tier,
+      expires_at: iso(s.expiresAt),
+      status: s.status,
+      connected: s.connected,
+      may_see: s.sees,
+      you_share: { profile: s.consent.profile, email: s.consent.email, activity: s.consent.activity },
+    })),
+    sessions: sessions.map((s) => ({ device: s.device.name, ip: s.ip, signed_in_at: iso(s.signedInAt), last_active_at: iso(s.lastActiveAt), services: s.services })),
+    sign_in_methods: {
+      password: Boolean(user.password_hash),
+      passkeys: (await rowsOf(db, 'passkeys', ['name', 'device_type', 'backed_up', 'created_at', 'last_used_at'], user.id)).map((p) => ({ ...p, created_at: iso(p.created_at), last_used_at: iso(p.last_used_at) })),
+      authenticator_app: (await rowsOf(db, 'totp_factors', ['confirmed_at', 'created_at'], user.id)).map((t) => ({ confirmed_at: iso(t.confirmed_at), created_at: iso(t.created_at) })),
+      recovery_codes_left: (await rowsOf(db, 'recovery_codes', ['used_at'], user.id)).filter((r) => !r.used_at).length,
+    },
+    devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id)).map((d) => ({
+      ...d,
+      created_at: iso(d.created_at),
+      last_seen_at: iso(d.last_seen_at),
+      revoked_at: iso(d.revoked_at),
+    })),
+    app_passwords: appPasswords.map((a) => ({
+      device_name: a.device_name,
+      device_type: a.device_type,
+      service: a.service_id ? (serviceNames.get(a.service_id as string) ?? null) : 'every service',
+      created_at: iso(a.created_at),
+      last_used_at: iso(a.last_used_at),
+      last_ip: a.last_ip ?? null,
+      revoked_at: iso(a.revoked_at),
+    })),
+    activity,
+    security_log: audit.map((a) => ({ at: iso(a.occurred_at), action: a.action, ip: a.ip, user_agent: a.user_agent, details: a.data })),
+  };
+}

@@ -1,0 +1,38 @@
+import type { Context, Next } from 'koa';
+import type { Knex } from 'knex';
+import type Provider from 'oidc-provider';
+import type { Logger } from '../platform/logger.ts';
+import type { ProviderHolder } from '../oidc/provider-holder.ts';
+import type { SignedInAccount } from '../web/http/account-session.ts';
+import { sessionQueries } from '../queries/sessions.ts';
+
+/** The portal notes the device and address of the session it serves (the provider keeps neither). */
+export function recordPortalSighting(db: Knex, logger: Logger) {
+  return async function noteSession(ctx: Context, next: Next) {
+    const account = ctx.state.account as SignedInAccount | undefined;
+    if (account) {
+      await sessionQueries
+        .recordSighting(db, { uid: account.sessionUid, userId: account.user.id, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
+        .catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
+    }
+    await next();
+  };
+}
+
+/**
+ * Every successful authorization (a service's sign-in, the portal's, a device's) notes its
+ * session too, on each provider the holder builds, so sessions that never visit the portal are
+ * named on the sessions page.
+ */
+export function recordAuthorizationSightings(holder: ProviderHolder, db: Knex, logger: Logger): void {
+  const listen = (provider: Provider) =>
+    provider.on('authorization.success', (ctx) => {
+      const session = ctx.oidc?.session;
+      if (!session?.accountId) return;
+      sessionQueries
+        .recordSighting(db, { uid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
+        .catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
+    });
+  listen(holder.current);
+  holder.onSwap(listen);
+}

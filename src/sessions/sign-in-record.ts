@@ -1,0 +1,93 @@
+import type { Context } from 'koa';
+import type { Knex } from 'knex';
+import { appendAudit } from '../audit/audit-log.ts';
+import { randomToken, sha256 } from '../platform/crypto/tokens.ts';
+import { appendEvent } from '../outbox/outbox.ts';
+import { clientQueries } from '../queries/clients.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
+import type { MailTemplates } from '../platform/mail/messages.ts';
+import { describeUserAgent } from '../identity/browser-names.ts';
+import { knownDeviceQueries } from '../queries/known-browsers.ts';
+import type { UserRow } from '../queries/users.ts';
+
+export const deviceCookie = 'uq_device';
+
+const hashDevice = (device: string) => sha256(`device:${device}`);
+
+/** The hash of this browser's device cookie, as known_devices stores it; null without a well-formed one. */
+export function deviceHashOf(ctx: Context): string | null {
+  const device = ctx.cookies.get(deviceCookie);
+  return device && /^[\w-]{43}$/.test(device) ? hashDevice(device) : null;
+}
+
+/**
+ * The device an attempt on this account comes from, when the account has signed in from it
+ * before: the limits give such a browser a budget of its own (src/identity/rate-limits.ts).
+ */
+export async function knownDeviceOf(db: Knex, userId: string | undefined, deviceHash: string | null | undefined): Promise<string | null> {
+  if (!userId || !deviceHash) return null;
+  return (await knownDeviceQueries.isKnown(db, userId, deviceHash)) ? deviceHash : null;
+}
+
+export interface SignInRecordDeps {
+  db: Knex;
+  mailer: Mailer;
+  mail: MailTemplates;
+  logger: Logger;
+  secureCookies: boolean;
+}
+
+/** The provider's interaction the sign-in answers, as far as recording it needs. */
+export interface SignInInteraction {
+  params: { client_id?: unknown };
+  /** Present when the browser already had a session of some account when the interaction began. */
+  session?: { accountId: string; uid: string } | undefined;
+}
+
+/**
+ * What happens once a sign-in is complete (every factor passed): the audit entry, the
+ * session.created event, and a notice by mail when this browser has not signed in to the account
+ * before. A browser is recognised by a long-lived random cookie, of which only a hash is stored.
+ *
+ * The provider creates the session (and its uid) only after this, when the browser comes back
+ * to it with the result, so session.created carries no session_id. A step-up (the browser's own
+ * session of this person asked to sign in again) creates no session and writes no event.
+ */
+export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
+  const origin = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+  let device = ctx.cookies.get(deviceCookie);
+  if (!device || !/^[\w-]{43}$/.test(device)) {
+    device = randomToken(32);
+    ctx.cookies.set(deviceCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
+  }
+  const deviceHash = hashDevice(device);
+  const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
+    await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
+    if (interaction.session?.accountId !== user.id) {
+      await appendEvent(trx, { type: 'session.created', userId: user.id, data: await sessionDetails(trx, origin, amr, interaction) });
+    }
+    return knownDeviceQueries.see(trx, { user_id: user.id, device_hash: deviceHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
+  });
+  if (isNew && !firstEver) {
+    deps.mailer.post(deps.mail.securityNotice({
+      to: user.email,
+      name: user.name,
+      subject: 'New sign-in to your UniQVerse account',
+      what: 'Your account was just signed in to from a browser or device that had not signed in before.',
+      ip: origin.ip,
+      device: origin.userAgent,
+    }));
+  }
+}
+
+/** What session.created says: the device in words, the address, the factors, and the service asked through. */
+async function sessionDetails(trx: Knex, origin: { ip: string | null; userAgent: string | null }, amr: string[], interaction: SignInInteraction) {
+  const device = describeUserAgent(origin.userAgent);
+  const data: Record<string, unknown> = { device: device.name, device_kind: device.kind, ip: origin.ip, amr };
+  const clientId = typeof interaction.params.client_id === 'string' ? interaction.params.client_id : null;
+  // Only a service's client is named: the portal's own sign-in (no clients row) is not a service's.
+  const client = clientId ? await clientQueries.byId(trx, clientId) : undefined;
+  if (client?.service_slug) Object.assign(data, { client_id: client.client_id, service: client.service_slug });
+  return data;
+}

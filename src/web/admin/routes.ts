@@ -1,0 +1,40 @@
+import Router from '@koa/router';
+import type { HubContext } from '../../app/start.ts';
+import { requireAccount } from '../http/account-session.ts';
+import { render } from '../http/render.ts';
+import { auditRoutes } from './audit-routes.ts';
+import { keysRoutes } from './keys-routes.ts';
+import { requireSecondFactor } from '../http/require-second-factor.ts';
+import { serviceAdminQueries } from '../../catalog/service-status.ts';
+import { servicesAdminRoutes } from './services-routes.ts';
+import { systemRoutes } from './system-routes.ts';
+import { userAdminQueries } from '../../queries/users-admin.ts';
+import { usersAdminRoutes } from './users-routes.ts';
+
+/** Admins only, signed in within 15 minutes, with their second factor when they have one. */
+export const adminMaxAgeSeconds = 900;
+
+/** /admin: the admin console (services, users, audit log, keys, system). */
+export function adminRoutes(hub: HubContext): Router {
+  const router = new Router();
+  router.use('/admin', requireAccount({ admin: true, maxAgeSeconds: adminMaxAgeSeconds }), requireSecondFactor(hub.db));
+
+  router.get('/admin', async (ctx) => {
+    const [users, services, sessions] = await Promise.all([
+      userAdminQueries.counts(hub.db),
+      serviceAdminQueries.list(hub.db),
+      hub.db('oidc_models').where({ model: 'Session' }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', hub.db.fn.now())).count<{ n: string }>({ n: '*' }).first(),
+    ]);
+    render(ctx, hub.views, 'admin/home.njk', {
+      title: 'Admin console',
+      section: 'admin',
+      area: 'home',
+      users,
+      services: { total: services.length, suspended: services.filter((s: { status: string }) => s.status !== 'active').length },
+      sessions: Number(sessions?.n ?? 0),
+    });
+  });
+
+  for (const area of [servicesAdminRoutes, usersAdminRoutes, auditRoutes, keysRoutes, systemRoutes]) router.use(area(hub).routes());
+  return router;
+}

@@ -1,0 +1,151 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { HubContext } from '../../app/start.ts';
+import { requestOrigin } from '../../audit/audit-log.ts';
+import { createClient, updateRedirectUris, type ClientMetadataValidator } from '../../catalog/clients.ts';
+import { clientQueries } from '../../queries/clients.ts';
+import { createService, requireService } from '../../catalog/services.ts';
+import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
+import { apiRateDefaults } from '../../identity/rate-limits.ts';
+import type { SignedInAccount } from '../http/account-session.ts';
+import { pageParam, paginate } from '../http/pagination.ts';
+import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
+import { serviceAdminQueries, setServiceStatus } from '../../catalog/service-status.ts';
+
+const notices = {
+  registered: 'The service is registered. Add a client so it can sign people in.',
+  suspended: 'The service is suspended: its clients cannot sign anyone in. Activate it to undo.',
+  activated: 'The service is active again.',
+  'uris-saved': 'Redirect URIs saved.',
+  'limits-saved': 'Rate limits saved: every hub instance applies them within 30 seconds.',
+};
+const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []);
+const text = (value: unknown) => (typeof value === 'string' ? value : '');
+
+/** /admin/services: register services and their clients, see their status, edit redirect URIs. */
+export function servicesAdminRoutes(hub: HubContext): Router {
+  const router = new Router();
+  const validate: ClientMetadataValidator = async (m) => {
+    await (hub.holder.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(m);
+  };
+  const origin = (ctx: Context) => ({ ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id });
+
+  const listPage = async (ctx: Context, form: Record<string, unknown> = {}, errors: { message?: string; fields?: Record<string, string> } = {}, status = 200) => {
+    const { items, pager } = await paginate(serviceAdminQueries.list(hub.db), pageParam(ctx.query.page), 20);
+    render(ctx, hub.views, isHtmx(ctx) && !Object.keys(form).length ? 'admin/partials/service-table.njk' : 'admin/services.njk', {
+      title: 'Services', section: 'admin', area: 'services', services: items, pager, form, errors: errors.fields ?? {}, error: errors.message, notice: noticeFrom(ctx, notices),
+    }, status);
+  };
+
+  router.get('/admin/services', (ctx) => listPage(ctx));
+
+  router.post('/admin/services', async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = { slug: text(body.slug), name: text(body.name), url: text(body.url) || undefined, firstParty: body.firstParty === 'on', defaultTier: text(body.defaultTier) || undefined };
+    await handleForm(
+      ctx,
+      async () => {
+        const service = await createService(hub.db, input, origin(ctx));
+        if (isHtmx(ctx)) {
+          ctx.set('HX-Redirect', `/admin/services/${service.slug}?notice=registered`);
+          ctx.status = 204;
+          return;
+        }
+        redirectWithNotice(ctx, `/admin/services/${service.slug}`, 'registered');
+      },
+      (errors) => (isHtmx(ctx) ? render(ctx, hub.views, 'admin/partials/service-form.njk', { form: input, errors: errors.fields, error: errors.message }) : listPage(ctx, input, errors)),
+    );
+  });
+
+  const servicePage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
+    const service = await requireService(hub.db, String(ctx.params.slug));
+    const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), serviceAdminQueries.users(hub.db, service.id)]);
+    render(ctx, hub.views, 'admin/service.njk', {
+      title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
+      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,
+    });
+  };
+
+  router.get('/admin/services/:slug', (ctx) => servicePage(ctx));
+
+  router.post('/admin/services/:slug/rate-limits', async (ctx) => {
+    const slug = String(ctx.params.slug);
+    await requireService(hub.db, slug);
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = { token: text(body.token), events: text(body.events), hub: text(body.hub) };
+    await handleForm(
+      ctx,
+      async () => {
+        await setServiceRateLimits(hub.db, slug, input, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, 'limits-saved');
+      },
+      (errors) => servicePage(ctx, { limitsForm: input, limitErrors: errors.fields ?? {}, limitError: errors.message }),
+    );
+  });
+
+  router.post('/admin/services/:slug/clients', async (ctx) => {
+    const service = await requireService(hub.db, String(ctx.params.slug));
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = { service: service.slug, type: text(body.type) as 'web', redirectUris: lines(body.redirectUris), postLogoutRedirectUris: lines(body.postLogoutRedirectUris), name: text(body.name).trim() || undefined };
+    await handleForm(
+      ctx,
+      async () => {
+        const created = await createClient(hub.db, hub.secrets.clients, validate, input, origin(ctx));
+        // The secret is shown on this answer only: it is stored sealed and never shown again.
+        render(ctx, hub.views, 'admin/client-created.njk', { title: 'Client registered', section: 'admin', area: 'services', service, created }, 201);
+      },
+      (errors) => servicePage(ctx, { clientForm: { ...body, redirectUris: text(body.redirectUris), postLogoutRedirectUris: text(body.postLogoutRedirectUris) }, clientErrors: errors.fields, clientError: errors.message }),
+    );
+  });
+
+  router.post('/admin/services/:slug/clients/:clientId/redirect-uris', async (ctx) => {
+    const service = await requireService(hub.db, String(ctx.params.slug));
+    const clientId = String(ctx.params.clientId);
+    const client = (await clientQueries.forService(hub.db, service.id)).find((c) => c.client_id === clientId);
+    if (!client) ctx.throw(404, 'This service has no such client.');
+    const body = ctx.request.body as Record<string, unknown>;
+    const uris = lines(body.redirectUris);
+    const logoutUris = lines(body.postLogoutRedirectUris);
+    await handleForm(
+      ctx,
+      async () => {
+        await updateRedirectUris(hub.db, validate, clientId, uris, logoutUris, origin(ctx));
+        hub.holder.caches.clients.delete(clientId);
+        if (!isHtmx(ctx)) return redirectWithNotice(ctx, `/admin/services/${service.slug}`, 'uris-saved');
+        const fresh = (await clientQueries.forService(hub.db, service.id)).find((c) => c.client_id === clientId);
+        render(ctx, hub.views, 'admin/partials/client.njk', { service, client: fresh, uriErrors: {}, notice: notices['uris-saved'] });
+      },
+      (errors) => {
+        const shown = { ...client!, metadata: { ...client!.metadata, redirect_uris: uris, post_logout_redirect_uris: logoutUris } };
+        if (isHtmx(ctx)) return render(ctx, hub.views, 'admin/partials/client.njk', { service, client: shown, uriErrors: { [clientId]: errors.fields.redirectUris ?? errors.message } });
+        return servicePage(ctx, { uriErrors: { [clientId]: errors.fields.redirectUris ?? errors.message }, editedClient: shown });
+      },
+    );
+  });
+
+  const statusConfirm = (status: 'active' | 'suspended') => async (ctx: Context) => {
+    const service = await requireService(hub.db, String(ctx.params.slug));
+    render(ctx, hub.views, 'portal/confirm.njk', {
+      title: status === 'suspended' ? `Suspend ${service.name}?` : `Activate ${service.name}?`,
+      section: 'admin',
+      message: status === 'suspended' ? `Nobody can sign in to ${service.name} and no new tokens are issued for it until you activate it again.` : `${service.name} can sign people in again.`,
+      action: `/admin/services/${service.slug}/${status === 'suspended' ? 'suspend' : 'activate'}`,
+      button: status === 'suspended' ? 'Suspend' : 'Activate',
+      danger: status === 'suspended',
+      cancelUrl: `/admin/services/${service.slug}`,
+    });
+  };
+  const statusChange = (status: 'active' | 'suspended') => async (ctx: Context) => {
+    await setServiceStatus(hub.db, hub.holder.caches, String(ctx.params.slug), status, origin(ctx));
+    redirectWithNotice(ctx, `/admin/services/${String(ctx.params.slug)}`, status === 'suspended' ? 'suspended' : 'activated');
+    if (isHtmx(ctx)) {
+      ctx.set('HX-Redirect', ctx.response.get('Location'));
+      ctx.status = 204;
+    }
+  };
+  router.get('/admin/services/:slug/suspend', statusConfirm('suspended'));
+  router.post('/admin/services/:slug/suspend', statusChange('suspended'));
+  router.get('/admin/services/:slug/activate', statusConfirm('active'));
+  router.post('/admin/services/:slug/activate', statusChange('active'));
+  return router;
+}

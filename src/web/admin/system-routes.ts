@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Router from '@koa/router';
+import type { HubContext } from '../../app/start.ts';
+import { outboxQueries } from '../../queries/outbox.ts';
+import { projectRoot } from '../../platform/views.ts';
+import { render } from '../http/render.ts';
+
+const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** /admin/system: version, database, Redis, and how far the event relay is behind. */
+export function systemRoutes(hub: HubContext): Router {
+  const router = new Router();
+  router.get('/admin/system', async (ctx) => {
+    const [backlog, dbVersion, migrations] = await Promise.all([
+      outboxQueries.backlog(hub.db),
+      hub.db.raw('select version() as v').then((r: { rows: Array<{ v: string }> }) => r.rows[0]?.v ?? ''),
+      hub.db('knex_migrations').count<{ n: string }>({ n: '*' }).first().catch(() => undefined),
+    ]);
+    render(ctx, hub.views, 'admin/system.njk', {
+      title: 'System',
+      section: 'admin',
+      area: 'system',
+      system: {
+        version,
+        node: process.version,
+        database: hub.config.database.kind === 'postgres' ? 'PostgreSQL server' : 'PGlite (embedded PostgreSQL)',
+        databaseVersion: dbVersion.split(' on ')[0],
+        migrations: migrations ? Number(migrations.n) : null,
+        redis: Boolean(hub.config.redisUrl),
+        relayLagSeconds: Math.round(backlog.lagSeconds * 10) / 10,
+        relayWaiting: backlog.waiting,
+        uptimeSeconds: Math.round(process.uptime()),
+        issuer: hub.config.issuer,
+      },
+    });
+  });
+  return router;
+}

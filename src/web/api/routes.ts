@@ -1,0 +1,98 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { koaBody } from 'koa-body';
+import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
+import { AppError } from '../../platform/errors.ts';
+import { listActivity } from '../../outbox/activity.ts';
+import { postServiceEvent } from '../../events/service-events.ts';
+import type { EventSystem } from '../../events/event-system.ts';
+import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './auth.ts';
+import type { CallerDeps } from './callers.ts';
+import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
+import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
+import { metricsAccess } from './metrics-access.ts';
+import { loadOpenApi } from './openapi.ts';
+import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
+
+export interface ApiDeps extends CallerDeps, RateLimitDeps {
+  db: Knex;
+  metrics: Registry;
+  /** METRICS_TOKEN; null: /metrics answers this machine only. */
+  metricsToken: string | null;
+  events: EventSystem;
+}
+
+const jsonOnly = koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb' });
+
+/** JSON bodies only: anything else is a 415 that says so. */
+async function jsonBody(ctx: Context, next: Next) {
+  if (!ctx.is('application/json')) throw new AppError('unsupported_media_type', 'Send the body as application/json.');
+  await jsonOnly(ctx, next);
+}
+
+const person = (ctx: Context) => (ctx.state.caller as PersonCaller).user;
+
+/** The REST API for device apps (/hub/*) and services (/api/v1/*), its description, and /metrics. */
+export function apiRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  const { db } = deps;
+  const openapi = loadOpenApi();
+  const signedIn = personApi(deps);
+  const perPerson = hubRateLimit(deps);
+  const asPerson = (ctx: Context, next: Next) => signedIn(ctx, () => perPerson(ctx, next));
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = openapi;
+  });
+
+  router.get('/metrics', metricsAccess(deps.metricsToken), async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = deps.metrics.contentType;
+    ctx.body = await deps.metrics.metrics();
+  });
+
+  router.get('/hub/services', asPerson, async (ctx) => {
+    ctx.body = { services: await servicesFor(db, person(ctx).id) };
+  });
+
+  router.get('/hub/entitlements', asPerson, async (ctx) => {
+    ctx.body = { entitlements: await entitlementsOf(db, person(ctx).id) };
+  });
+
+  router.get('/hub/devices', asPerson, async (ctx) => {
+    ctx.body = { devices: await listDevices(db, person(ctx).id) };
+  });
+
+  router.post('/hub/devices', asPerson, jsonBody, async (ctx) => {
+    const { device, created } = await registerDevice(db, person(ctx).id, (ctx.state.caller as PersonCaller).clientId, ctx.request.body);
+    ctx.status = created ? 201 : 200;
+    if (created) ctx.set('Location', `/hub/devices/${device.id}`);
+    ctx.body = device;
+  });
+
+  router.delete('/hub/devices/:id', asPerson, async (ctx) => {
+    await revokeDevice(db, person(ctx).id, ctx.params.id!);
+    ctx.status = 204;
+  });
+
+  router.get('/hub/activity', asPerson, async (ctx) => {
+    const { before, limit, service } = ctx.query;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await listActivity(db, person(ctx).id, {
+      ...(typeof before === 'string' ? { before } : {}),
+      ...(typeof limit === 'string' ? { limit } : {}),
+      ...(typeof service === 'string' ? { service } : {}),
+    });
+  });
+
+  router.post('/api/v1/events', serviceApi(deps, 'events'), eventsRateLimit(deps), jsonBody, async (ctx) => {
+    const { service } = ctx.state.caller as ServiceCaller;
+    const { id } = await postServiceEvent(db, service, ctx.request.body);
+    ctx.status = 202;
+    ctx.body = { id };
+  });
+
+  return router;
+}

@@ -1,0 +1,36 @@
+import Router from '@koa/router';
+import type { HubContext } from '../../app/start.ts';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** /healthz: the process answers. /readyz: the database (and Redis when configured) answer too. */
+export function healthRoutes(hub: Pick<HubContext, 'db'> & { readiness?: ReadinessCheck[] }): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const checks: Record<string, string> = {};
+    const all: ReadinessCheck[] = [{ name: 'database', check: async () => void (await hub.db.raw('select 1')) }, ...(hub.readiness ?? [])];
+    let ready = true;
+    await Promise.all(
+      all.map(async ({ name, check }) => {
+        try {
+          await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000).unref())]);
+          checks[name] = 'ok';
+        } catch (error) {
+          ready = false;
+          checks[name] = (error as Error).message || 'failed';
+        }
+      }),
+    );
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ok' : 'unavailable', checks };
+  });
+  return router;
+}

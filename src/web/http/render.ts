@@ -1,0 +1,48 @@
+import type { Context } from 'koa';
+import { AppError, type FieldErrors } from '../../platform/errors.ts';
+import type { Views } from '../../platform/views.ts';
+
+/** True for a request htmx made (it wants a fragment, not a page). */
+export const isHtmx = (ctx: Context) => ctx.get('HX-Request') === 'true';
+
+/** Renders a template as the answer; portal pages are personal, so never cached. */
+export function render(ctx: Context, views: Views, template: string, data: Record<string, unknown>, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = views.render(template, { account: ctx.state.account, htmxFragment: isHtmx(ctx), ...data });
+}
+
+/**
+ * After a form without JavaScript: back to the page with a short notice (post, redirect, get).
+ * Notices are named by code, so nothing from the URL is ever shown as it came.
+ */
+export function redirectWithNotice(ctx: Context, path: string, notice: string): void {
+  const url = new URL(path, 'http://x');
+  url.searchParams.set('notice', notice);
+  ctx.status = 303;
+  ctx.redirect(url.pathname + url.search);
+}
+
+export function noticeFrom(ctx: Context, notices: Record<string, string>): string | undefined {
+  const code = ctx.query.notice;
+  return typeof code === 'string' ? notices[code] : undefined;
+}
+
+/** A form's field errors, when the error is one a person can fix by changing what they typed. */
+export function formErrors(error: unknown): { message: string; fields: FieldErrors } | null {
+  if (!(error instanceof AppError) || error.status >= 500 || error.code === 'csrf_failed' || error.code === 'forbidden') return null;
+  return { message: error.message, fields: error.fields ?? {} };
+}
+
+/** Runs a form action; a fixable error re-renders the form with the messages next to the fields. */
+export async function handleForm(ctx: Context, action: () => Promise<void>, showForm: (errors: { message: string; fields: FieldErrors }) => Promise<void> | void): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    const errors = formErrors(error);
+    if (!errors) throw error;
+    await showForm(errors);
+    if (ctx.status < 400) ctx.status = (error as AppError).status;
+  }
+}

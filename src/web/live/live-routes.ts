@@ -1,0 +1,151 @@
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Router from '@koa/router';
+import { WebSocketServer } from 'ws';
+import type { CallerDeps } from '../api/callers.ts';
+import { InvalidToken } from '../../oidc/hub-token.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { StreamEntry } from '../../events/bus.ts';
+import type { EventSystem } from '../../events/event-system.ts';
+import { viewerFor } from './live-access.ts';
+import type { LiveAccess, Viewer } from '../../events/live-connection.ts';
+import { notificationHtml, ServiceNames } from './notifications.ts';
+import { sseTransport } from './sse-transport.ts';
+import { parseStreamId } from '../../events/stream-ids.ts';
+import { websocketTransport } from './websocket-transport.ts';
+
+export const livePath = '/hub/events';
+
+export interface LiveDeps extends CallerDeps {
+  events: EventSystem;
+  logger: Logger;
+  /** TRUST_PROXY: a WebSocket's address is the last X-Forwarded-For entry, as Koa's ctx.ip for SSE. */
+  trustProxy?: boolean;
+}
+
+/** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
+function addressOf(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const last = trustProxy && typeof forwarded === 'string' ? forwarded.split(',').at(-1)?.trim() : undefined;
+  return last || req.socket.remoteAddress || 'unknown';
+}
+
+const truthy = (value: unknown) => value === 'true' || value === '1';
+
+function sinceOf(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string' || !parseStreamId(value)) throw new AppError('invalid_input', 'since / Last-Event-ID must be a stream id such as 1714000000000-0.');
+  return value.trim();
+}
+
+/**
+ * GET /hub/events as Server-Sent Events: JSON envelopes, or toasts for the portal's notification
+ * area when htmx asks (HX-Request) or ?format=html.
+ */
+export function liveRoutes(deps: LiveDeps): Router {
+  const router = new Router();
+  const names = new ServiceNames(deps.db);
+  router.get(livePath, async (ctx) => {
+    let viewer: Viewer;
+    let access: LiveAccess | null;
+    try {
+      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
+    } catch (error) {
+      if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
+      throw error;
+    }
+    const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
+    // carry no body would otherwise stay open, and the client waits for an answer for good.
+    if (ctx.method === 'HEAD') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/event-stream; charset=utf-8';
+      ctx.status = 200;
+      return;
+    }
+    const html = ctx.query.format === 'html' || ctx.get('HX-Request') === 'true';
+    if (html) await names.refresh();
+    // Nothing awaited from here to connect(): the place taken is the connection's.
+    const release = deps.events.live.reserve(viewer.userId, ctx.ip);
+    const { req, res } = ctx;
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    ctx.respond = false;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 3000\n\n');
+    const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
+    const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since, access, release);
+    res.on('close', () => connection.close('gone'));
+  });
+  return router;
+}
+
+function refuse(socket: Duplex, status: number, title: string, detail: string, challenge?: string, retryAfter?: number): void {
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+      `${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}\r\n${body}`,
+  );
+}
+
+/**
+ * WebSocket at /hub/events on the hub's own HTTP server (`noServer` upgrade). The same viewers
+ * as SSE; `?since=<stream id>` replays what was missed. A browser's cookie counts only from our
+ * own origin (no cross-site WebSocket hijacking).
+ */
+export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const issuerOrigin = new URL(deps.issuer).origin;
+
+  // The only 'upgrade' listener: Node hands it every request that asks to upgrade, and one left
+  // unanswered keeps its socket open for good. Only /hub/events upgrades; anything else is told so
+  // and closed. The path is cut from the raw URL: `new URL` throws on some (`//`), and a throw here
+  // would end the process.
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== livePath) return refuse(socket, 404, 'not_found', 'There is nothing to upgrade to at this address.');
+    const url = new URL(req.url ?? '/', issuerOrigin);
+    void (async () => {
+      let viewer: Viewer;
+      let access: LiveAccess | null;
+      let since: string | null;
+      let release: () => void;
+      try {
+        const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')));
+        if (found.via === 'session' && req.headers.origin && req.headers.origin !== issuerOrigin) {
+          return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
+        }
+        viewer = found.viewer;
+        access = found.access;
+        since = sinceOf(url.searchParams.get('since'));
+        release = deps.events.live.reserve(viewer.userId, addressOf(req, deps.trustProxy ?? false));
+      } catch (error) {
+        if (error instanceof AppError) return refuse(socket, error.status, error.code, error.message, error instanceof InvalidToken ? error.challenge : undefined, error.retryAfter);
+        deps.logger.error({ err: error }, 'WebSocket upgrade failed');
+        return refuse(socket, 500, 'internal', 'Something went wrong on our side.');
+      }
+      // A client gone before the handshake ends never reaches connect(): its place goes back here.
+      socket.once('close', release);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const connection = deps.events.live.connect(viewer, websocketTransport(ws, deps.events.metrics), since, access, release);
+        ws.on('close', () => connection.close('gone'));
+        ws.on('error', () => connection.close('gone'));
+      });
+    })();
+  };
+  server.on('upgrade', onUpgrade);
+  return () => {
+    server.off('upgrade', onUpgrade);
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
+}

@@ -1,0 +1,29 @@
+import Router from '@koa/router';
+import type { HubContext } from '../../app/start.ts';
+import { notFound } from '../../platform/errors.ts';
+import { listStoredMail } from '../../platform/mail/mailer.ts';
+
+const linksIn = (text: string) => [...new Set(text.match(/https?:\/\/[^\s<>"]+/g) ?? [])];
+
+/** Development only (not when NODE_ENV=production, not with SMTP): the mail the hub wrote to DATA_DIR/mail. */
+export function mailboxRoutes(hub: HubContext): Router {
+  const router = new Router();
+  const dir = hub.mailer.mailDir;
+  if (hub.config.production || !dir) return router;
+  const render = (template: string, context: Record<string, unknown>) => hub.views.render(template, context);
+
+  router.get('/dev/mailbox', (ctx) => {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = render('dev/mailbox.njk', { title: 'Development mailbox', dir, messages: listStoredMail(dir) });
+  });
+
+  router.get('/dev/mailbox/:id', (ctx) => {
+    const message = listStoredMail(dir).find((m) => m.id === ctx.params.id);
+    if (!message) throw notFound('There is no such message in the development mailbox.');
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = render('dev/mailbox.njk', { title: message.subject, dir, message, links: linksIn(message.text) });
+  });
+  return router;
+}

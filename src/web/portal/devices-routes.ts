@@ -1,0 +1,96 @@
+import Router from '@koa/router';
+import type { Context as RouterContext } from 'koa';
+import { requestOrigin } from '../../audit/audit-log.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
+import type { HubContext } from '../../app/start.ts';
+import { serviceQueries } from '../../queries/services.ts';
+import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../../identity/app-passwords.ts';
+import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
+import { confirmedAction } from '../http/confirm-action.ts';
+import { requireRecentSignIn } from '../http/recent-sign-in.ts';
+import { isHtmx, render as renderView } from '../http/render.ts';
+
+const page = '/account/devices';
+
+const notices: Record<string, string> = {
+  'app-password-revoked': 'App password revoked. The device that used it can no longer sign in with it.',
+};
+
+/** /account/devices: app passwords, one per device, shown once, revocable. */
+export function devicesRoutes(hub: HubContext): Router {
+  const { db, views } = hub;
+  const router = new Router();
+  const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
+
+  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+    const me = account(ctx);
+    const [appPasswords, services] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db)]);
+    const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render('portal/devices.njk', {
+      title: 'Devices',
+      section: 'devices',
+      account: me,
+      appPasswords,
+      services: services.filter((s) => s.status === 'active'),
+      deviceTypes,
+      form: { service: allServices, deviceType: 'phone' },
+      fields: {},
+      flash: notice,
+      ...extra,
+    });
+  }
+
+  router.get(page, requireAccount(), (ctx) => render(ctx));
+
+  router.post(`${page}/app-passwords`, requireAccount(), requireRecentSignIn(page), async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    const input = {
+      deviceName: typeof body.deviceName === 'string' ? body.deviceName : '',
+      deviceType: typeof body.deviceType === 'string' ? body.deviceType : '',
+      service: typeof body.service === 'string' ? body.service : '',
+    };
+    try {
+      const created = await createAppPassword(db, hub.secrets.credentials, account(ctx).user.id, input, requestOrigin(ctx));
+      const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
+      await render(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500 || error.code === 'busy') throw error;
+      await render(ctx, { error: error.message, fields: error.fields ?? {}, form: input }, error.status);
+    }
+  });
+
+  confirmedAction(router, views, `${page}/app-passwords/:id/revoke`, {
+    ask: async (ctx) => {
+      const appPassword = (await listAppPasswords(db, account(ctx).user.id)).find((a) => a.id === ctx.params.id);
+      if (!appPassword) throw notFound('That app password was already revoked.');
+      return {
+        title: `Revoke the app password for ${appPassword.device_name}?`,
+        message: `${appPassword.device_name} can no longer sign in with it. To use it again, create a new app password and type it there.`,
+        button: 'Revoke',
+        cancelUrl: page,
+        section: 'devices',
+      };
+    },
+    act: async (ctx) => {
+      const me = account(ctx);
+      let notice = notices['app-password-revoked'];
+      try {
+        await revokeAppPassword(db, me.user.id, ctx.params.id!, requestOrigin(ctx));
+      } catch (error) {
+        // Revoked in another tab already: show the list as it is now.
+        if (!isHtmx(ctx) || !(error instanceof AppError) || error.code !== 'not_found') throw error;
+        notice = 'That app password was already revoked.';
+      }
+      if (!isHtmx(ctx)) {
+        ctx.status = 303;
+        return ctx.redirect(`${page}?notice=app-password-revoked`);
+      }
+      renderView(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
+    },
+  });
+
+  return router;
+}

@@ -1,0 +1,86 @@
+import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
+import type { Views } from '../../platform/views.ts';
+import { AppError } from '../../platform/errors.ts';
+import { sessionCookieFlags, sessionTtl } from '../../sessions/session-policy.ts';
+
+/** Provider-rendered pages (device flow, logout), drawn with our templates instead of the provider's inline HTML. */
+export interface DevicePages {
+  userCodeInput(ctx: KoaContextWithOIDC, form: string, out?: unknown, err?: Error): Promise<void>;
+  userCodeConfirm(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, deviceInfo: { [key: string]: unknown }, userCode: string): Promise<void>;
+  deviceSuccess(ctx: KoaContextWithOIDC): Promise<void>;
+  logout(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  postLogoutSuccess(ctx: KoaContextWithOIDC): Promise<void>;
+}
+
+/** The provider hands us its own form HTML; we keep only what it must post back (action and anti-CSRF token). */
+function formParts(form: string) {
+  const action = /action="([^"]+)"/.exec(form)?.[1] ?? '';
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+  return { action, xsrf };
+}
+
+function deviceError(err: Error | undefined): string | null {
+  if (!err) return null;
+  if (err instanceof AppError && err.expose) return err.message;
+  const name = err.name;
+  if (name === 'NoCodeError' || (err as { userCode?: string }).userCode) return 'That code is not right, or it has expired. Check the code on your device and try again.';
+  if (name === 'AbortedError') return 'The sign-in on your device was cancelled.';
+  if (name === 'AlreadyUsedError') return 'That code was already used.';
+  if (name === 'ExpiredError') return 'That code has expired. Start again on your device.';
+  return 'Something went wrong with that code. Start again on your device.';
+}
+
+/**
+ * On a refused code the provider re-renders the input form with a fresh anti-CSRF secret put in
+ * the session, after its session step has already run. A request that came without a session
+ * (no cookie, an expired one, a bare POST /device, GET /device/<anything>) holds a new, unsaved
+ * one, which the provider then fails to persist (a 500), and whose secret no browser could send
+ * back. Such a session is saved here, with its cookie, as GET /device saves it: the form works.
+ */
+async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): Promise<void> {
+  const session = ctx.oidc.session;
+  if (!session || typeof session.exp === 'number') return;
+  const ttl = sessionTtl(ctx, session);
+  // The cookies library takes `expires` (the provider's session step adds it the same way); the types omit it.
+  const flags = { ...sessionCookieFlags(secureCookies), expires: new Date(Date.now() + ttl * 1000) } as CookiesSetOptions;
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.jti, flags);
+  await session.save(ttl);
+}
+
+export function createDevicePages(views: Views, options: { secureCookies: boolean }): DevicePages {
+  const html = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
+    ctx.type = 'html';
+    ctx.body = views.render(template, context);
+  };
+  return {
+    async userCodeInput(ctx, form, out, err) {
+      const prefilled = typeof ctx.query?.user_code === 'string' ? ctx.query.user_code.slice(0, 20) : '';
+      // Ours (the device-code limit, or its store down): its status; the provider's refusals: 400.
+      if (err instanceof AppError) {
+        ctx.status = err.status;
+        if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+      } else if (err) ctx.status = 400;
+      await keepNewSession(ctx, options.secureCookies);
+      html(ctx, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled });
+    },
+    async userCodeConfirm(ctx, form, client, deviceInfo, userCode) {
+      html(ctx, 'interaction/device-confirm.njk', {
+        title: 'Confirm the device',
+        ...formParts(form),
+        userCode,
+        clientName: client.clientName ?? client.clientId,
+        deviceIp: deviceInfo?.ip,
+        deviceUa: deviceInfo?.ua,
+      });
+    },
+    async deviceSuccess(ctx) {
+      html(ctx, 'interaction/device-success.njk', { title: 'Device connected', clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
+    },
+    async logout(ctx, form) {
+      html(ctx, 'interaction/logout.njk', { title: 'Sign out', ...formParts(form), clientName: ctx.oidc.client?.clientName });
+    },
+    async postLogoutSuccess(ctx) {
+      html(ctx, 'interaction/logged-out.njk', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+    },
+  };
+}

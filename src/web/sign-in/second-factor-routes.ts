@@ -1,0 +1,99 @@
+import Router, { type RouterContext } from '@koa/router';
+import { requestOrigin } from '../../audit/audit-log.ts';
+import { AppError } from '../../platform/errors.ts';
+import { formBody } from '../http/body.ts';
+import type { HubContext } from '../../app/start.ts';
+import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
+import { deviceHashOf, recordSignIn, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
+import { userQueries } from '../../queries/users.ts';
+import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
+import { loginResult } from '../../oidc/login-result.ts';
+
+type Deps = Pick<HubContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger'>;
+
+/**
+ * Called by the password step (src/web/sign-in/interactions.ts) when the account has a second factor:
+ * the sign-in is not finished; the interaction remembers whose password was right, server-side.
+ */
+export async function askForSecondFactor(ctx: RouterContext, db: Deps['db'], interactionUid: string, userId: string, amr: string[]): Promise<void> {
+  await beginSecondFactor(db, interactionUid, userId, amr);
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${interactionUid}/second-factor`);
+}
+
+/**
+ * The second step of a password sign-in (src/web/sign-in/interactions.ts sends people here when their
+ * account has a second factor): a code from the authenticator app or a recovery code, or a
+ * passkey (public/js/passkey-sign-in.js, routes in passkey-sign-in-routes.ts).
+ */
+export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger }: Deps): Router {
+  const router = new Router();
+  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
+
+  const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render(template, context);
+  };
+
+  /** The interaction and its pending second step, or a redirect back to the sign-in page. */
+  async function pendingStep(ctx: RouterContext) {
+    const provider = holder.current;
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw new AppError('bad_request', 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
+    const pending = interaction.prompt.name === 'login' ? await pendingSecondFactor(db, interaction.uid) : undefined;
+    if (!pending) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      return null;
+    }
+    return { provider, interaction, pending };
+  }
+
+  const renderStep = async (ctx: RouterContext, uid: string, pending: PendingSecondFactorRow, extra: Record<string, unknown> = {}, status = 200) => {
+    const factors = await secondFactorsOf(db, pending.user_id);
+    const recovery = ctx.query.with === 'recovery' || extra.recovery === true;
+    page(ctx, recovery ? 'interaction/second-factor-recovery.njk' : 'interaction/second-factor.njk', {
+      title: recovery ? 'Use a recovery code' : '2-step verification',
+      uid,
+      factors,
+      ...extra,
+    }, status);
+  };
+
+  router.get('/interaction/:uid/second-factor', async (ctx) => {
+    const step = await pendingStep(ctx);
+    if (step) await renderStep(ctx, step.interaction.uid, step.pending);
+  });
+
+  router.post('/interaction/:uid/second-factor', formBody, async (ctx) => {
+    const step = await pendingStep(ctx);
+    if (!step) return;
+    const { provider, interaction, pending } = step;
+    const body = ctx.request.body as Record<string, unknown>;
+    const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';
+    const recovery = body.method === 'recovery';
+    if (!code.trim()) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'Enter the code.' }, 400);
+    const origin = requestOrigin(ctx);
+    let done;
+    try {
+      done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      return renderStep(ctx, interaction.uid, pending, { recovery, error: error.message }, error.status);
+    }
+    const user = await userQueries.byId(db, done.userId);
+    if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
+    await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
+    const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
+    if (done.recoveryCodesLeft !== undefined) {
+      // Say how many are left before moving on: the person may need to make new ones.
+      return page(ctx, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });
+    }
+    ctx.status = 303;
+    ctx.redirect(location);
+  });
+
+  return router;
+}
