@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-/** Failures are counted by the shared brute-force limits (src/identity/rate-limits.ts) instead. */
+/** Failures are counted by the shared brute-force limits (src/platform/rate-limits.ts) instead. */
 export async function up(db: Knex): Promise<void> {
   await db.schema.dropTableIfExists('credential_failures');
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * Per-service API rate limits, set by an administrator (CLI `services limits`, the admin
- * console), in requests per minute; null: the default of src/identity/rate-limits.ts
+ * console), in requests per minute; null: the default of src/platform/rate-limits.ts
  * (`apiRateDefaults`). token: /token per client of the service; events: POST /api/v1/events by
  * the service; hub: /hub/* per person and client of the service.
  */

@@ -1,88 +1,44 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import Koa from 'koa';
-import Router from '@koa/router';
-import mount from 'koa-mount';
-import serve from 'koa-static';
-import type Provider from 'oidc-provider';
 import { Registry } from 'prom-client';
 import { HubTokenVerifier } from '../oidc/hub-token.ts';
-import { apiRoutes } from '../web/api/routes.ts';
 import { createEventSystem, type EventSystem } from '../events/event-system.ts';
-import { attachLiveWebSocket, liveRoutes } from '../web/live/live-routes.ts';
+import { attachLiveWebSocket } from '../web/live/live-routes.ts';
 import type { Config } from '../platform/config.ts';
-import type { SecretBox } from '../platform/crypto/secret-box.ts';
-import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrateSchema } from '../db/migrate.ts';
-import { errorHandler } from '../web/http/error-handler.ts';
 import { withProviderLane } from '../web/http/provider-lane.ts';
 import { serveWhenReady } from '../web/http/availability.ts';
 import { tokenThrottle } from '../web/http/token-throttle.ts';
 import { ServiceRateLimits } from '../catalog/service-rate-limits.ts';
-import { securityHeaders } from '../web/http/security-headers.ts';
-import { createViews, projectRoot, type Views } from '../platform/views.ts';
+import { createViews } from '../platform/views.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
-import { createLimits, type Limits } from '../identity/rate-limits.ts';
+import { createLimits, type Limits } from '../platform/rate-limits.ts';
 import { startCredentialNotices } from '../identity/credential-notices.ts';
-import { emailRoutes } from '../web/sign-in/email-routes.ts';
-import { signupRoutes } from '../web/sign-in/signup-routes.ts';
-import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
-import { createMailer, type Mailer } from '../platform/mail/mailer.ts';
-import { mailTemplates, type MailTemplates } from '../platform/mail/messages.ts';
+import { createMailer } from '../platform/mail/mailer.ts';
+import { mailTemplates } from '../platform/mail/messages.ts';
 import { startCheckpointWriter, type CheckpointWriter } from '../audit/checkpoints.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { deleteExpiredModels } from '../oidc/adapter.ts';
 import { startChangeFeed } from '../db/change-feed.ts';
-import { createDevicePages } from '../web/sign-in/device-flow-pages.ts';
-import { interactionRoutes } from '../web/sign-in/interactions.ts';
+import { createProviderPages } from '../web/sign-in/device-flow-pages.ts';
 import { cachedMetadataFor } from '../oidc/cached-metadata.ts';
 import { ProviderHolder } from '../oidc/provider-holder.ts';
 import { machineRoutes } from '../oidc/provider.ts';
 import { ensureSigningKeys } from '../oidc/signing-keys.ts';
-import { healthRoutes, type ReadinessCheck } from '../web/http/health.ts';
-import { portalRoutes } from '../web/portal/routes.ts';
-import { securityRoutes } from '../web/portal/security-routes.ts';
-import { devicesRoutes } from '../web/portal/devices-routes.ts';
-import { passkeySignInRoutes } from '../web/sign-in/passkey-sign-in-routes.ts';
-import { secondFactorRoutes } from '../web/sign-in/second-factor-routes.ts';
-import { appPasswordApiRoutes } from '../web/api/app-passwords-routes.ts';
+import type { ReadinessCheck } from '../web/http/health.ts';
+import type { AppContext } from '../web/http/app-context.ts';
+import { buildApp, handlerFor, type HubRoutes } from './http-app.ts';
 import { providerErrorPage } from '../web/sign-in/error-page.ts';
 
-/** Everything a route module may need, passed in explicitly (no module-level singletons). */
-export interface HubContext {
-  config: Config;
-  db: Database['db'];
-  logger: Logger;
-  views: Views;
-  hasher: PasswordHasher;
-  holder: ProviderHolder;
-  secrets: { keys: SecretBox; clients: SecretBox; totp: SecretBox; credentials: CredentialHasher };
-  /** Brute-force limits for every credential path (src/identity/rate-limits.ts). */
-  limits: Limits;
-  /** Each service's API rate limits, by client (src/catalog/service-rate-limits.ts). */
-  serviceRates: ServiceRateLimits;
-  mailer: Mailer;
-  mail: MailTemplates;
-  /** Prometheus metrics of this instance, served at /metrics: register yours here. */
-  metrics: Registry;
-  /** The event stream: relay, bus, live fan-out, subscribers, webhooks (src/events/event-system.ts). */
-  events: EventSystem;
-  /** Verifies access tokens for the hub's own API (<ISSUER>/hub). */
-  hubTokens: HubTokenVerifier;
-  /** What /readyz checks besides the database: Redis, when REDIS_URL is set. */
-  readiness: ReadinessCheck[];
-}
-
-export interface Hub extends HubContext {
+export interface Hub extends AppContext {
   server: http.Server;
   /** Signs the audit chain into DATA_DIR/audit-checkpoints; flush() signs what is pending now. */
   auditCheckpoints: CheckpointWriter;
   url: string;
   /** The hub's own routes (its Koa routers), as registered; the provider's are in its discovery document. */
-  routes: Array<{ methods: string[]; path: string }>;
+  routes: HubRoutes;
   close(): Promise<void>;
 }
 
@@ -93,49 +49,6 @@ export interface StartOptions {
 }
 
 export { createSecrets };
-
-const providerHandlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-/** The provider's own request handler (one per provider: a key change builds a new provider). */
-function handlerFor(provider: Provider) {
-  let handler = providerHandlers.get(provider);
-  if (!handler) providerHandlers.set(provider, (handler = provider.callback()));
-  return handler;
-}
-
-function buildApp(hub: HubContext): { app: Koa; routes: Hub['routes'] } {
-  // maxIpsCount 1: with a trusted proxy, ctx.ip is the address that proxy saw, not one the client wrote into X-Forwarded-For.
-  const app = new Koa({ proxy: hub.config.trustProxy, maxIpsCount: 1 });
-  app.silent = true;
-
-  app.use(securityHeaders({ production: hub.config.production }));
-  app.use(errorHandler(hub.views, hub.logger));
-  app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));
-  app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
-  app.use(mount('/static/vendor/webauthn', serve(path.join(projectRoot, 'node_modules/@simplewebauthn/browser/dist/bundle'))));
-
-  const router = new Router();
-  router.use(healthRoutes(hub).routes());
-  router.use(interactionRoutes(hub).routes(), passkeySignInRoutes(hub).routes(), secondFactorRoutes(hub).routes());
-  router.use(signupRoutes(hub).routes());
-  router.use(emailRoutes(hub).routes());
-  router.use(mailboxRoutes(hub).routes());
-  router.use(portalRoutes(hub, [securityRoutes, devicesRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
-  router.use(apiRoutes(apiDeps).routes());
-  router.use(appPasswordApiRoutes(hub).routes());
-  router.use(liveRoutes(apiDeps).routes());
-  router.get('/', (ctx) => ctx.redirect('/account'));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-
-  // Everything else is the OpenID Connect provider's (discovery, /auth, /token, /jwks, /me, …).
-  app.use(async (ctx) => {
-    ctx.respond = false;
-    await handlerFor(hub.holder.current)(ctx.req, ctx.res);
-  });
-  const routes = router.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ methods: [...layer.methods], path: String(layer.path) }));
-  return { app, routes };
-}
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -186,7 +99,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       clientSecrets: secrets.clients,
       keyBox: secrets.keys,
       logger,
-      pages: createDevicePages(views, { secureCookies: config.secureCookies }),
+      pages: createProviderPages(views, { secureCookies: config.secureCookies }),
       renderError: providerErrorPage(views),
       limits,
     });
@@ -203,7 +116,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const bus = events.bus;
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const serviceRates = new ServiceRateLimits(db);
-    const context: HubContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
+    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
     availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
     await events.start();

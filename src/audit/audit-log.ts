@@ -67,6 +67,9 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
 }
 
 /** Where a request came from, for entries written by routes. */
+/** Who did something and from where, as an audit entry records it. */
+export type ActorOrigin = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
+
 export function requestOrigin(ctx: { ip: string; get(name: string): string }): Pick<AuditEntry, 'ip' | 'userAgent'> {
   return { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
 }

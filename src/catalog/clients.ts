@@ -8,6 +8,9 @@ import { AppError } from '../platform/errors.ts';
 import { parseInput } from '../platform/validation.ts';
 import { clientQueries, type ClientRow } from '../queries/clients.ts';
 import { requireService } from './services.ts';
+
+/** The portal's own client (first party, no service of its own): it is no row of the clients table. */
+export const portalClientId = 'uniqverse-portal';
 import type { ServiceRow } from '../queries/services.ts';
 
 export const deviceCodeGrant = 'urn:ietf:params:oauth:grant-type:device_code';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { TtlCache } from '../platform/cache.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
-import { apiRateDefaults, type ApiRateScope } from '../identity/rate-limits.ts';
+import { apiRateDefaults, type ApiRateScope } from '../platform/rate-limits.ts';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { AppError, notFound } from '../platform/errors.ts';

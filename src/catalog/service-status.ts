@@ -2,16 +2,21 @@ import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { requireService } from './services.ts';
-import type { ProviderCaches } from '../oidc/provider.ts';
-import type { Origin } from '../sessions/sessions.ts';
+import type { ActorOrigin } from '../audit/audit-log.ts';
 
 export type ServiceStatus = 'active' | 'suspended';
+
+/** What keeps services and clients in memory on this instance (the provider's caches). */
+export interface CatalogCaches {
+  services: { clear(): void };
+  clients: { clear(): void };
+}
 
 /**
  * Suspends a service (its clients stop signing anyone in, its tokens stop being issued) or makes
  * it active again; the provider's caches forget it at once on this instance.
  */
-export async function setServiceStatus(db: Knex, caches: ProviderCaches, slug: string, status: ServiceStatus, origin: Origin): Promise<void> {
+export async function setServiceStatus(db: Knex, caches: CatalogCaches, slug: string, status: ServiceStatus, origin: ActorOrigin): Promise<void> {
   const service = await requireService(db, slug);
   if (service.status === status) return;
   await db.transaction(async (trx) => {

@@ -1,6 +1,6 @@
 import type { ClientMetadataValidator } from '../catalog/clients.ts';
 import { createViews } from '../platform/views.ts';
-import { createDevicePages } from '../web/sign-in/device-flow-pages.ts';
+import { createProviderPages } from '../web/sign-in/device-flow-pages.ts';
 import { providerErrorPage } from '../web/sign-in/error-page.ts';
 import { createProvider, createProviderCaches } from '../oidc/provider.ts';
 import { ensureSigningKeys, loadKeySet } from '../oidc/signing-keys.ts';
@@ -19,7 +19,7 @@ export async function createClientValidator(ctx: CliContext): Promise<ClientMeta
   const keys = await loadKeySet(ctx.db, ctx.secrets.keys);
   const views = createViews({ globals: { issuer: ctx.config.issuer } });
   const provider = createProvider(
-    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createDevicePages(views, { secureCookies: ctx.config.secureCookies }), renderError: providerErrorPage(views), logger: createLogger('silent') },
+    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createProviderPages(views, { secureCookies: ctx.config.secureCookies }), renderError: providerErrorPage(views), logger: createLogger('silent') },
     createProviderCaches(),
     keys.jwks,
   );

@@ -40,20 +40,6 @@ export function receives(hook: ActiveWebhook, event: HubEvent, writtenAt: Date, 
 }
 
 /**
- * The audience of an event about a person, to record with it while it can still be read: every
- * service the person holds an entitlement or a live grant with, and their privacy choice for each.
- * Call in the transaction that is about to take those away (deleteUser), before it does.
- */
-export async function audienceOf(trx: Knex, userId: string): Promise<RecordedAudience> {
-  const related = (await webhookQueries.relatedServices(trx, [userId])).get(userId) ?? new Set<string>();
-  const choices = (await consentQueries.forUsers(trx, [userId])).get(userId);
-  return [...related].sort().map((serviceId) => {
-    const choice = choices?.get(serviceId);
-    return { service_id: serviceId, share_profile: choice?.share_profile ?? true, share_email: choice?.share_email ?? true, share_activity: choice?.share_activity ?? true };
-  });
-}
-
-/**
  * The event as this service may see it: the claims the person keeps from it (name, email: the
  * same as in ID tokens and userinfo) are left out of the data, and `data.withheld` names them,
  * so the service knows they were not sent rather than emptied.

@@ -1,13 +1,12 @@
 import type { Knex } from 'knex';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
-import { audienceOf } from '../events/webhook-routing.ts';
+import { audienceOf } from '../outbox/audience.ts';
 import { accountQueries } from '../queries/accounts.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from '../queries/users.ts';
 
-export type ActorOrigin = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
 
 /**
  * Ends every session, grant, refresh token and code of the account at once, in the caller's

@@ -8,7 +8,7 @@ import { appendEvent } from '../outbox/outbox.ts';
 import { serviceQueries } from '../queries/services.ts';
 import { parseInput } from '../platform/validation.ts';
 import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from '../queries/app-passwords.ts';
-import { emailAccountKey, type Limits } from './rate-limits.ts';
+import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 

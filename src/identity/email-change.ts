@@ -12,7 +12,7 @@ import { emailChangeQueries } from '../queries/email-change.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
-import type { Limits } from './rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
 
 /** How long the code and the link sent to the new address work. */

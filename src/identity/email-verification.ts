@@ -8,7 +8,7 @@ import type { MailTemplates } from '../platform/mail/messages.ts';
 import { accountQueries } from '../queries/accounts.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
-import { emailAccountKey, type Limits } from './rate-limits.ts';
+import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
 
 export const verificationHours = 24;

@@ -8,7 +8,7 @@ import { revokeAllAppPasswords } from './app-passwords.ts';
 import { passwordChangeQueries } from '../queries/password-change.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
-import type { Limits } from './rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
 
 type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };

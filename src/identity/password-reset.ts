@@ -13,7 +13,7 @@ import { passkeyQueries } from '../queries/passkeys.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
-import type { Limits } from './rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
 import { totpQueries } from '../queries/totp-factors.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { PasswordHasher } from './password-hashing.ts';
-import { emailAccountKey, type Limits } from './rate-limits.ts';
-import { knownDeviceOf } from '../sessions/sign-in-record.ts';
+import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
+import { knownDeviceOf } from './known-browsers.ts';
 import { userQueries } from '../queries/users.ts';
 import { checkPassword, type SignInResult } from './users.ts';
 

@@ -3,9 +3,9 @@ import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { AppError } from '../platform/errors.ts';
-import type { Limits } from './rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
-import { knownDeviceOf } from '../sessions/sign-in-record.ts';
+import { knownDeviceOf } from './known-browsers.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from '../queries/pending-second-factors.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 

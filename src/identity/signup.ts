@@ -7,7 +7,7 @@ import { startEmailVerification, type EmailVerificationDeps } from './email-veri
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
-import type { Limits } from './rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import type { UserRow } from '../queries/users.ts';
 import { createUser, emailSchema, nameSchema, passwordSchema } from './users.ts';
 

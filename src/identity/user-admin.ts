@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError, notFound } from '../platform/errors.ts';
-import { disableUser as disableAccount, enableUser as enableAccount, type ActorOrigin } from './account-status.ts';
+import type { ActorOrigin } from '../audit/audit-log.ts';
+import { disableUser as disableAccount, enableUser as enableAccount } from './account-status.ts';
 import { userAdminQueries, type AdminUserRow } from '../queries/users-admin.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,6 +1,6 @@
 import Provider from 'oidc-provider';
 import { AppError } from '../platform/errors.ts';
-import type { Limits } from '../identity/rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 
 /**
  * Device codes are short, so entering them is a credential path too. The limit sits where the

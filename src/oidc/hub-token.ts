@@ -4,7 +4,7 @@ import * as jose from 'jose';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { AppError } from '../platform/errors.ts';
-import { grantClaim } from './grant-reference.ts';
+import { grantClaim } from '../platform/crypto/grant-reference.ts';
 import { hubResource } from './provider.ts';
 import { loadKeySet } from './signing-keys.ts';
 
@@ -14,7 +14,7 @@ export interface HubTokenClaims {
   client_id: string;
   scope: string;
   exp: number;
-  /** Which grant it came from (src/oidc/grant-reference.ts): the token holds only while that grant lives. */
+  /** Which grant it came from (src/platform/crypto/grant-reference.ts): the token holds only while that grant lives. */
   grantRef?: string;
   cnf?: { jkt?: string };
   /** A client-credentials token (a service acting as itself): the provider sets sub to the client id. */

@@ -3,34 +3,32 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC, type Res
 import type { Config } from '../platform/config.ts';
 import { deriveKey, type SecretBox } from '../platform/crypto/secret-box.ts';
 import { CoherentCache, TtlCache } from '../platform/cache.ts';
-import { loadClientMetadata } from '../catalog/clients.ts';
+import { loadClientMetadata, portalClientId } from '../catalog/clients.ts';
 import { entitlementQueries } from '../queries/entitlements.ts';
 import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { ClientAdapter, KnexModelAdapter, type ModelRow } from './adapter.ts';
 import { ModelWrites } from './model-writes.ts';
-import { grantClaim, grantReference } from './grant-reference.ts';
+import { grantClaim, grantReference } from '../platform/crypto/grant-reference.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
 import type { AccountRow } from '../queries/oidc-accounts.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { installUnavailableAnswer } from './unavailable-answer.ts';
-import { installNotFoundPage } from '../web/sign-in/error-page.ts';
-import type { DevicePages } from '../web/sign-in/device-flow-pages.ts';
+import { installNotFoundPage, type ProviderPages } from './provider-pages.ts';
 import { limitUserCodeLookups } from './device-flow-limit.ts';
-import type { Limits } from '../identity/rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
 import type { Logger } from '../platform/logger.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
-export const portalClientId = 'uniqverse-portal';
 
 export interface ProviderDeps {
   config: Config;
   db: Knex;
   clientSecrets: SecretBox;
-  pages: DevicePages;
+  pages: ProviderPages;
   renderError: NonNullable<Configuration['renderError']>;
   logger: Logger;
   /** Brute-force limits: device-code entry counts against the IP (src/oidc/device-flow-limit.ts). Only a hub that serves passes them. */

@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { HubEvent, RecordedAudience } from '../queries/outbox.ts';
 
-/** The envelope every consumer sees (DESIGN.md, docs/events.md). */
-export interface HubEvent {
-  id: string;
-  type: string;
-  occurred_at: string;
-  user_id?: string;
-  service?: string;
-  data: Record<string, unknown>;
-}
+export type { AudienceMember, HubEvent, RecordedAudience } from '../queries/outbox.ts';
 
 export interface NewEvent {
   type: string;
@@ -24,16 +17,6 @@ export interface NewEvent {
    */
   audience?: RecordedAudience;
 }
-
-/** One service that may receive an event, with the person's privacy choice for it at that moment. */
-export interface AudienceMember {
-  service_id: string;
-  share_profile: boolean;
-  share_email: boolean;
-  share_activity: boolean;
-}
-
-export type RecordedAudience = AudienceMember[];
 
 /**
  * user.* payloads are self-contained (docs/events.md): a consumer never has to ask who the person

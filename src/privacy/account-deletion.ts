@@ -3,9 +3,9 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { AppError } from '../platform/errors.ts';
 import { deleteUser } from '../identity/account-status.ts';
 import type { PasswordHasher } from '../identity/password-hashing.ts';
-import type { Limits } from '../identity/rate-limits.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
-import type { Origin } from '../sessions/sessions.ts';
+import type { ActorOrigin } from '../audit/audit-log.ts';
 
 export interface AccountDeletionDeps {
   db: Knex;
@@ -25,7 +25,7 @@ const wrongPassword = () => new AppError('invalid_input', 'That is not your pass
  * faster than anywhere else; a locked attempt is answered exactly as a wrong password, and every
  * failure is audited (`user.delete_failed`, with `locked`).
  */
-export async function deleteAccount(deps: AccountDeletionDeps, userId: string, password: string, origin: Origin & { ip: string }): Promise<void> {
+export async function deleteAccount(deps: AccountDeletionDeps, userId: string, password: string, origin: ActorOrigin & { ip: string }): Promise<void> {
   const { db, hasher, limits } = deps;
   const user = await userQueries.byId(db, userId);
   if (!user) throw new AppError('not_found', 'This account no longer exists.');

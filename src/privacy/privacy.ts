@@ -6,7 +6,7 @@ import { consentQueries } from '../queries/service-consents.ts';
 import { grantQueries, type StoredGrant } from '../queries/grants.ts';
 import { withheldBy, type Sharing } from './data-sharing.ts';
 import { servicesFor } from './service-access.ts';
-import type { Origin } from '../sessions/sessions.ts';
+import type { ActorOrigin } from '../audit/audit-log.ts';
 
 export interface ConsentChoice {
   profile: boolean;
@@ -57,7 +57,7 @@ async function serviceOf(db: Knex, userId: string, slug: string) {
  * (src/web/sign-in/interactions.ts grantRequested, src/oidc/account.ts); turning one back on lets the
  * next sign-in grant it. The choice is announced to the service.
  */
-export async function setConsent(db: Knex, userId: string, slug: string, choice: ConsentChoice, origin: Origin = {}): Promise<void> {
+export async function setConsent(db: Knex, userId: string, slug: string, choice: ConsentChoice, origin: ActorOrigin = {}): Promise<void> {
   const service = await serviceOf(db, userId, slug);
   await db.transaction(async (trx) => {
     await consentQueries.save(trx, { user_id: userId, service_id: service.id, share_profile: choice.profile, share_email: choice.email, share_activity: choice.activity });
@@ -72,7 +72,7 @@ export async function setConsent(db: Knex, userId: string, slug: string, choice:
 }
 
 /** Ends a service's connection: its grants, and every access and refresh token under them. */
-export async function disconnectService(db: Knex, userId: string, slug: string, origin: Origin = {}): Promise<void> {
+export async function disconnectService(db: Knex, userId: string, slug: string, origin: ActorOrigin = {}): Promise<void> {
   const service = await serviceOf(db, userId, slug);
   await db.transaction(async (trx) => {
     await grantQueries.revoke(trx, service.grantIds);

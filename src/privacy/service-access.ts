@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { servicesOfClients } from './client-services.ts';
+import { servicesOfClients } from '../catalog/client-services.ts';
 import { consentQueries } from '../queries/service-consents.ts';
 import { grantQueries } from '../queries/grants.ts';
 

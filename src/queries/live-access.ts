@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { grantReference } from '../oidc/grant-reference.ts';
+import { grantReference } from '../platform/crypto/grant-reference.ts';
 
 /**
  * What a live stream's credential still is, read from the database itself (not an instance's

@@ -1,5 +1,24 @@
 import type { Knex } from 'knex';
-import type { RecordedAudience } from '../outbox/outbox.ts';
+
+/** The envelope every consumer sees (DESIGN.md, docs/events.md). */
+export interface HubEvent {
+  id: string;
+  type: string;
+  occurred_at: string;
+  user_id?: string;
+  service?: string;
+  data: Record<string, unknown>;
+}
+
+/** One service that may receive an event, with the person's privacy choice for it at that moment. */
+export interface AudienceMember {
+  service_id: string;
+  share_profile: boolean;
+  share_email: boolean;
+  share_activity: boolean;
+}
+
+export type RecordedAudience = AudienceMember[];
 
 export interface OutboxRow {
   seq: number;

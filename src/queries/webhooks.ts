@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { HubEvent } from '../outbox/outbox.ts';
+import type { HubEvent } from './outbox.ts';
 
 export interface WebhookRow {
   id: string;

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { describeUserAgent, type DeviceDescription } from '../identity/browser-names.ts';
-import { servicesOfClients } from '../privacy/client-services.ts';
+import { servicesOfClients } from '../catalog/client-services.ts';
 import { grantQueries } from '../queries/grants.ts';
 import { sessionQueries, type StoredSession } from '../queries/sessions.ts';
 
@@ -18,7 +18,6 @@ export interface SessionView {
   mfa: boolean;
 }
 
-export type Origin = Pick<AuditEntry, 'ip' | 'userAgent' | 'actorId'>;
 
 /** Every live session of a person, the current one first, then the most recently active. */
 export async function listSessions(db: Knex, userId: string, currentUid: string | null): Promise<SessionView[]> {
@@ -45,7 +44,7 @@ export async function listSessions(db: Knex, userId: string, currentUid: string 
  * Ends these sessions in the caller's transaction: each session, its grants and their tokens,
  * with one session.revoked event per session and one audit entry for them all.
  */
-export async function endSessionsWithin(trx: Knex, userId: string, sessions: StoredSession[], reason: string, origin: Origin): Promise<number> {
+export async function endSessionsWithin(trx: Knex, userId: string, sessions: StoredSession[], reason: string, origin: ActorOrigin): Promise<number> {
   if (!sessions.length) return 0;
   for (const session of sessions) {
     await sessionQueries.destroy(trx, session);
@@ -62,7 +61,7 @@ export async function endSessionsWithin(trx: Knex, userId: string, sessions: Sto
   return sessions.length;
 }
 
-const endSessions = (db: Knex, userId: string, sessions: StoredSession[], reason: string, origin: Origin): Promise<number> =>
+const endSessions = (db: Knex, userId: string, sessions: StoredSession[], reason: string, origin: ActorOrigin): Promise<number> =>
   sessions.length ? db.transaction((trx) => endSessionsWithin(trx, userId, sessions, reason, origin)) : Promise.resolve(0);
 
 /** Every live session of a person but the one in use. */
@@ -73,7 +72,7 @@ const otherSessions = async (db: Knex, userId: string, keepUid: string) => (awai
  * every other session with its grants and tokens, and the grants left over from sessions that
  * already ended (a service's refresh token outlives the browser session it was issued in).
  */
-export async function endAllButSession(trx: Knex, userId: string, keepUid: string, reason: string, origin: Origin): Promise<{ sessions: number; grants: number }> {
+export async function endAllButSession(trx: Knex, userId: string, keepUid: string, reason: string, origin: ActorOrigin): Promise<{ sessions: number; grants: number }> {
   const sessions = await endSessionsWithin(trx, userId, await otherSessions(trx, userId, keepUid), reason, origin);
   const kept = await sessionQueries.byUid(trx, userId, keepUid);
   const keptGrants = new Set(Object.values(kept?.payload.authorizations ?? {}).map((a) => a.grantId));
@@ -83,13 +82,13 @@ export async function endAllButSession(trx: Knex, userId: string, keepUid: strin
 }
 
 /** Signs one of a person's sessions out: the session, its grants and its tokens end. */
-export async function endSession(db: Knex, userId: string, uid: string, origin: Origin = {}): Promise<void> {
+export async function endSession(db: Knex, userId: string, uid: string, origin: ActorOrigin = {}): Promise<void> {
   const session = await sessionQueries.byUid(db, userId, uid);
   if (!session) throw notFound('That session has already ended.');
   await endSessions(db, userId, [session], 'signed_out', origin);
 }
 
 /** "Sign out everywhere else": every session but the one in use. */
-export async function endOtherSessions(db: Knex, userId: string, keepUid: string, origin: Origin = {}): Promise<number> {
+export async function endOtherSessions(db: Knex, userId: string, keepUid: string, origin: ActorOrigin = {}): Promise<number> {
   return endSessions(db, userId, await otherSessions(db, userId, keepUid), 'signed_out_elsewhere', origin);
 }

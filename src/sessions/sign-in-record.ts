@@ -1,7 +1,5 @@
-import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
-import { randomToken, sha256 } from '../platform/crypto/tokens.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { clientQueries } from '../queries/clients.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -11,31 +9,18 @@ import { describeUserAgent } from '../identity/browser-names.ts';
 import { knownDeviceQueries } from '../queries/known-browsers.ts';
 import type { UserRow } from '../queries/users.ts';
 
-export const deviceCookie = 'uq_device';
-
-const hashDevice = (device: string) => sha256(`device:${device}`);
-
-/** The hash of this browser's device cookie, as known_devices stores it; null without a well-formed one. */
-export function deviceHashOf(ctx: Context): string | null {
-  const device = ctx.cookies.get(deviceCookie);
-  return device && /^[\w-]{43}$/.test(device) ? hashDevice(device) : null;
-}
-
-/**
- * The device an attempt on this account comes from, when the account has signed in from it
- * before: the limits give such a browser a budget of its own (src/identity/rate-limits.ts).
- */
-export async function knownDeviceOf(db: Knex, userId: string | undefined, deviceHash: string | null | undefined): Promise<string | null> {
-  if (!userId || !deviceHash) return null;
-  return (await knownDeviceQueries.isKnown(db, userId, deviceHash)) ? deviceHash : null;
-}
-
 export interface SignInRecordDeps {
   db: Knex;
   mailer: Mailer;
   mail: MailTemplates;
   logger: Logger;
-  secureCookies: boolean;
+}
+
+/** Where a sign-in came from: the address, the user agent, and the hash of the browser's long-lived cookie. */
+export interface SignInSource {
+  ip: string | null;
+  userAgent: string | null;
+  deviceHash: string;
 }
 
 /** The provider's interaction the sign-in answers, as far as recording it needs. */
@@ -54,14 +39,8 @@ export interface SignInInteraction {
  * to it with the result, so session.created carries no session_id. A step-up (the browser's own
  * session of this person asked to sign in again) creates no session and writes no event.
  */
-export async function recordSignIn(deps: SignInRecordDeps, ctx: Context, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
-  const origin = { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
-  let device = ctx.cookies.get(deviceCookie);
-  if (!device || !/^[\w-]{43}$/.test(device)) {
-    device = randomToken(32);
-    ctx.cookies.set(deviceCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
-  }
-  const deviceHash = hashDevice(device);
+export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
+  const { deviceHash, ...origin } = source;
   const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
     if (interaction.session?.accountId !== user.id) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import type { Hub } from '../../src/app/start.ts';
-import { createLimits, limitPolicy, LimitsUnavailable } from '../../src/identity/rate-limits.ts';
+import { createLimits, limitPolicy, LimitsUnavailable } from '../../src/platform/rate-limits.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { callbackUrl, makePerson } from '../helpers/fixtures.ts';

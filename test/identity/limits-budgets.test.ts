@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { limitPolicy } from '../../src/identity/rate-limits.ts';
+import { limitPolicy } from '../../src/platform/rate-limits.ts';
 import { ageSignIn } from './strong-sign-in-helpers.ts';
 import { basic, scene } from '../helpers/oidc.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { limitPolicy } from '../../src/identity/rate-limits.ts';
+import { limitPolicy } from '../../src/platform/rate-limits.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 

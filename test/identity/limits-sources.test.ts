@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Hub } from '../../src/app/start.ts';
 import { createAppPassword } from '../../src/identity/app-passwords.ts';
-import { createLimits, limitPolicy, sourceOf } from '../../src/identity/rate-limits.ts';
+import { createLimits, limitPolicy, sourceOf } from '../../src/platform/rate-limits.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { verifyAuditChain } from '../../audit/verify.ts';
-import { pageParam, paginate } from '../http/pagination.ts';
+import { pageParam, paginate } from '../../queries/pagination.ts';
 import { isHtmx, render } from '../http/render.ts';
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 200) : '');
@@ -23,7 +23,7 @@ function auditQuery(db: Knex, filters: { action: string; who: string }) {
 }
 
 /** /admin/audit: browse and filter the audit log, and verify its hash chain. */
-export function auditRoutes(hub: HubContext): Router {
+export function auditRoutes(hub: Pick<AppContext, 'config' | 'db' | 'views'>): Router {
   const router = new Router();
   router.get('/admin/audit', async (ctx) => {
     const filters = { action: text(ctx.query.action), who: text(ctx.query.who) };

@@ -1,15 +1,15 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { listSigningKeys, rotateSigningKeys } from '../../oidc/signing-keys.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginateArray } from '../http/pagination.ts';
+import { pageParam, paginateArray } from '../../queries/pagination.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 
 const notices = { rotated: 'New keys are published. They start signing once every instance has loaded them.' };
 
 /** /admin/keys: the signing keys, and rotation (the next key is published before it signs). */
-export function keysRoutes(hub: HubContext): Router {
+export function keysRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | 'secrets' | 'views'>): Router {
   const router = new Router();
   const activationDelaySeconds = 2 * hub.config.keyRefreshSeconds;
 

@@ -1,21 +1,18 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requireAccount } from '../http/account-session.ts';
 import { render } from '../http/render.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { keysRoutes } from './keys-routes.ts';
-import { requireSecondFactor } from '../http/require-second-factor.ts';
+import { adminMaxAgeSeconds, requireSecondFactor } from '../http/admin-access.ts';
 import { serviceAdminQueries } from '../../catalog/service-status.ts';
 import { servicesAdminRoutes } from './services-routes.ts';
 import { systemRoutes } from './system-routes.ts';
 import { userAdminQueries } from '../../queries/users-admin.ts';
 import { usersAdminRoutes } from './users-routes.ts';
 
-/** Admins only, signed in within 15 minutes, with their second factor when they have one. */
-export const adminMaxAgeSeconds = 900;
-
 /** /admin: the admin console (services, users, audit log, keys, system). */
-export function adminRoutes(hub: HubContext): Router {
+export function adminRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | 'secrets' | 'views'>): Router {
   const router = new Router();
   router.use('/admin', requireAccount({ admin: true, maxAgeSeconds: adminMaxAgeSeconds }), requireSecondFactor(hub.db));
 

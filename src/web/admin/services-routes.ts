@@ -1,14 +1,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { createClient, updateRedirectUris, type ClientMetadataValidator } from '../../catalog/clients.ts';
 import { clientQueries } from '../../queries/clients.ts';
 import { createService, requireService } from '../../catalog/services.ts';
 import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
-import { apiRateDefaults } from '../../identity/rate-limits.ts';
+import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../http/pagination.ts';
+import { pageParam, paginate } from '../../queries/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { serviceAdminQueries, setServiceStatus } from '../../catalog/service-status.ts';
 
@@ -23,7 +23,7 @@ const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** /admin/services: register services and their clients, see their status, edit redirect URIs. */
-export function servicesAdminRoutes(hub: HubContext): Router {
+export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'secrets' | 'views'>): Router {
   const router = new Router();
   const validate: ClientMetadataValidator = async (m) => {
     await (hub.holder.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(m);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { outboxQueries } from '../../queries/outbox.ts';
 import { projectRoot } from '../../platform/views.ts';
 import { render } from '../http/render.ts';
@@ -9,7 +9,7 @@ import { render } from '../http/render.ts';
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** /admin/system: version, database, Redis, and how far the event relay is behind. */
-export function systemRoutes(hub: HubContext): Router {
+export function systemRoutes(hub: Pick<AppContext, 'config' | 'db' | 'views'>): Router {
   const router = new Router();
   router.get('/admin/system', async (ctx) => {
     const [backlog, dbVersion, migrations] = await Promise.all([

@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
 import { grantEntitlement } from '../../catalog/entitlements.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../http/pagination.ts';
+import { pageParam, paginate } from '../../queries/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';
@@ -23,7 +23,7 @@ const notices = {
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 
 /** /admin/users: search, open, disable or enable, grant or change entitlements, end sessions. */
-export function usersAdminRoutes(hub: HubContext): Router {
+export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   const serviceOptions = async () => (await serviceQueries.all(hub.db)).map((s) => ({ value: s.slug, label: s.name }));
   const origin = (ctx: Context) => ({ ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id });

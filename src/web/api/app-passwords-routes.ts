@@ -10,7 +10,7 @@ import { AppError } from '../../platform/errors.ts';
 import { jsonBody } from '../http/body.ts';
 import { loadClientMetadata } from '../../catalog/clients.ts';
 import { verifyAppPassword } from '../../identity/app-passwords.ts';
-import type { Limits } from '../../identity/rate-limits.ts';
+import type { Limits } from '../../platform/rate-limits.ts';
 import { parseInput } from '../../platform/validation.ts';
 import { basicCredentials } from '../http/basic-credentials.ts';
 

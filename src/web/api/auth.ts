@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../../platform/errors.ts';
-import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from './callers.ts';
+import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
 
 export type PersonCaller = Extract<Caller, { kind: 'person' }>;

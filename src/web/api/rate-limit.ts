@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../../platform/errors.ts';
 import { ratesOf, type ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
-import { apiRateDefaults, rateLimitHeaders, type ApiRateScope, type Limits } from '../../identity/rate-limits.ts';
+import { apiRateDefaults, rateLimitHeaders, type ApiRateScope, type Limits } from '../../platform/rate-limits.ts';
 import type { PersonCaller, ServiceCaller } from './auth.ts';
 
 export interface RateLimitDeps {

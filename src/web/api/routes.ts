@@ -8,7 +8,7 @@ import { listActivity } from '../../outbox/activity.ts';
 import { postServiceEvent } from '../../events/service-events.ts';
 import type { EventSystem } from '../../events/event-system.ts';
 import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './auth.ts';
-import type { CallerDeps } from './callers.ts';
+import type { CallerDeps } from '../http/callers.ts';
 import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
 import { metricsAccess } from './metrics-access.ts';

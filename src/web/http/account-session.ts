@@ -7,7 +7,7 @@ import { extendedExpiry, sessionCookieFlags } from '../../sessions/session-polic
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { KnexModelAdapter } from '../../oidc/adapter.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
-import { portalClientId } from '../../oidc/provider.ts';
+import { portalClientId } from '../../catalog/clients.ts';
 import type { Csrf } from './csrf.ts';
 import { AppError } from '../../platform/errors.ts';
 

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from './app-context.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -7,7 +7,7 @@ export interface ReadinessCheck {
 }
 
 /** /healthz: the process answers. /readyz: the database (and Redis when configured) answer too. */
-export function healthRoutes(hub: Pick<HubContext, 'db'> & { readiness?: ReadinessCheck[] }): Router {
+export function healthRoutes(hub: Pick<AppContext, 'db'> & { readiness?: ReadinessCheck[] }): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');

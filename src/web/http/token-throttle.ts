@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
-import { rateLimitHeaders, type Limits } from '../../identity/rate-limits.ts';
+import { rateLimitHeaders, type Limits } from '../../platform/rate-limits.ts';
 import { basicCredentials } from './basic-credentials.ts';
 
 /** As node-oidc-provider's own body limit: a bigger body is refused by it anyway. */

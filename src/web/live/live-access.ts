@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { adminMaxAgeSeconds } from '../admin/routes.ts';
-import { signedInWithSecondFactor } from '../http/require-second-factor.ts';
-import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../api/callers.ts';
+import { adminMaxAgeSeconds, signedInWithSecondFactor } from '../http/admin-access.ts';
+import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
 import { AppError } from '../../platform/errors.ts';
 import { needsSecondFactor } from '../../identity/second-factor.ts';

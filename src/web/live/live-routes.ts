@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
 import { WebSocketServer } from 'ws';
-import type { CallerDeps } from '../api/callers.ts';
+import type { CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';

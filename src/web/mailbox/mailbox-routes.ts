@@ -1,12 +1,12 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { notFound } from '../../platform/errors.ts';
 import { listStoredMail } from '../../platform/mail/mailer.ts';
 
 const linksIn = (text: string) => [...new Set(text.match(/https?:\/\/[^\s<>"]+/g) ?? [])];
 
 /** Development only (not when NODE_ENV=production, not with SMTP): the mail the hub wrote to DATA_DIR/mail. */
-export function mailboxRoutes(hub: HubContext): Router {
+export function mailboxRoutes(hub: Pick<AppContext, 'config' | 'mailer' | 'views'>): Router {
   const router = new Router();
   const dir = hub.mailer.mailDir;
   if (hub.config.production || !dir) return router;

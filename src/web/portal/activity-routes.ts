@@ -1,11 +1,11 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { activityPage, activityServices } from '../../sessions/activity.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { isHtmx, render } from '../http/render.ts';
 
 /** /account/activity: what happened across the person's services, newest first, by day, per service. */
-export function activityRoutes(hub: HubContext): Router {
+export function activityRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   router.get('/account/activity', requireAccount(), async (ctx) => {
     const account = ctx.state.account as SignedInAccount;

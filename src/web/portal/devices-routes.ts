@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context as RouterContext } from 'koa';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../../identity/app-passwords.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
@@ -17,7 +17,7 @@ const notices: Record<string, string> = {
 };
 
 /** /account/devices: app passwords, one per device, shown once, revocable. */
-export function devicesRoutes(hub: HubContext): Router {
+export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>): Router {
   const { db, views } = hub;
   const router = new Router();
   const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../platform/errors.ts';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import {
   cancelEmailChange,
   changeMinutes,
@@ -25,7 +25,7 @@ const takenMessage = 'This address cannot be used: another account signs in with
  * /account/security/email/verify or by the link in the mail (opened signed in as the same
  * account). Failures of the form show on /account/security/email, next to the field.
  */
-export function emailChangeRoutes(hub: HubContext): Router {
+export function emailChangeRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 'limits' | 'mail' | 'mailer' | 'views'>): Router {
   const router = new Router();
   const deps = { db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: hub.config.issuer };
   const account = (ctx: Context) => ctx.state.account as SignedInAccount;

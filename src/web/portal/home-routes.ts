@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { activityPage } from '../../sessions/activity.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { render } from '../http/render.ts';
@@ -7,7 +7,7 @@ import { securitySummary } from '../../sessions/security-summary.ts';
 import { servicesFor } from '../../privacy/service-access.ts';
 
 /** /account: a greeting, the person's services as tiles, the security check-up and the latest activity. */
-export function homeRoutes(hub: HubContext): Router {
+export function homeRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   router.get('/account', requireAccount(), async (ctx) => {
     const account = ctx.state.account as SignedInAccount;

@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { notFound } from '../../platform/errors.ts';
 import { accountDeletedPath } from './account-deleted.ts';
 import { deleteAccount } from '../../privacy/account-deletion.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { exportPersonalData } from '../../privacy/data-export.ts';
-import { pageParam, paginateArray } from '../http/pagination.ts';
+import { pageParam, paginateArray } from '../../queries/pagination.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { disconnectService, setConsent } from '../../privacy/privacy.ts';
@@ -18,7 +18,7 @@ const notices = { saved: 'Your choices are saved.', disconnected: 'The service i
 const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
 
 /** /account/privacy: what each service may receive, disconnecting one, a download of one's data, and deletion. */
-export function privacyRoutes(hub: HubContext): Router {
+export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' | 'views'>): Router {
   const router = new Router();
   const serviceFor = async (ctx: Context) => {
     const account = ctx.state.account as SignedInAccount;

@@ -1,27 +1,26 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { createCsrf } from '../http/csrf.ts';
 import { formBody } from '../http/body.ts';
-import { adminRoutes } from '../admin/routes.ts';
 import { accountSignInRoutes, loadAccount } from '../http/account-session.ts';
 import { accountDeletedRoutes } from './account-deleted.ts';
 import { activityRoutes } from './activity-routes.ts';
 import { emailChangeRoutes } from './email-change-routes.ts';
 import { homeRoutes } from './home-routes.ts';
 import { privacyRoutes } from './privacy-routes.ts';
-import { recordAuthorizationSightings, recordPortalSighting } from '../../sessions/session-sightings.ts';
+import { recordAuthorizationSightings, recordPortalSighting } from '../http/session-sightings.ts';
 import { servicesRoutes } from './services-routes.ts';
 import { sessionsRoutes } from './sessions-routes.ts';
-import { portalClientId } from '../../oidc/provider.ts';
+import { portalClientId } from '../../catalog/clients.ts';
 
-/** The portal's own sections; other areas (security, devices) come in through `areas`. */
-const portalAreas: Array<(hub: HubContext) => Router> = [homeRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes, adminRoutes];
+/** The portal's own sections; other areas (security, devices, the admin console) come in through `areas`. */
+const portalAreas: Array<(hub: AppContext) => Router> = [homeRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes];
 
 /**
  * The account portal's routes. Every route below sees ctx.state.account (or none), and every
  * state change passes the CSRF check. Areas add their own routers through `areas`.
  */
-export function portalRoutes(hub: HubContext, areas: Array<(hub: HubContext) => Router> = []): Router {
+export function portalRoutes(hub: AppContext, areas: Array<(hub: AppContext) => Router> = []): Router {
   const router = new Router();
   const csrf = createCsrf(hub.config.secret);
   recordAuthorizationSightings(hub.holder, hub.db, hub.logger);

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context as RouterContext } from 'koa';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { changePassword } from '../../identity/password-change.ts';
 import { listPasskeys, passkeyRegistrationOptions, registerPasskey, relyingPartyFor, removePasskey, renamePasskey } from '../../identity/passkeys.ts';
 import { generateRecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -12,7 +12,7 @@ import { requireAccount, type SignedInAccount } from '../http/account-session.ts
 import { confirmedAction } from '../http/confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { isHtmx, render as renderView } from '../http/render.ts';
-import { pageParam } from '../http/pagination.ts';
+import { pageParam } from '../../queries/pagination.ts';
 import { securityActivity } from '../../sessions/security-activity.ts';
 import { endAllButSession } from '../../sessions/sessions.ts';
 
@@ -42,7 +42,7 @@ function passwordChangedNotice(query: Record<string, unknown>): string {
 }
 
 /** /account/security: password, email, passkeys, authenticator app, recovery codes, and the person's security activity. */
-export function securityRoutes(hub: HubContext): Router {
+export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 'limits' | 'secrets' | 'views'>): Router {
   const { db, views, hasher, limits } = hub;
   const router = new Router();
   const rp = relyingPartyFor(hub.config.issuer);

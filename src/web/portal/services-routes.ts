@@ -1,12 +1,12 @@
 import Router from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginateArray } from '../http/pagination.ts';
+import { pageParam, paginateArray } from '../../queries/pagination.ts';
 import { isHtmx, render } from '../http/render.ts';
 import { servicesFor } from '../../privacy/service-access.ts';
 
 /** /account/services: every service the person can use, its tier and expiry, and what it may see. */
-export function servicesRoutes(hub: HubContext): Router {
+export function servicesRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   router.get('/account/services', requireAccount(), async (ctx) => {
     const account = ctx.state.account as SignedInAccount;

@@ -1,11 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { notFound } from '../../platform/errors.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
-import { pageParam, paginateArray } from '../http/pagination.ts';
+import { pageParam, paginateArray } from '../../queries/pagination.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { endOtherSessions, endSession, listSessions } from '../../sessions/sessions.ts';
 
@@ -13,7 +13,7 @@ const notices = { 'signed-out': 'That session is signed out.', 'signed-out-other
 const uidPattern = /^[\w-]{8,64}$/;
 
 /** /account/sessions: every signed-in browser and device, with "Sign out" on each and everywhere else. */
-export function sessionsRoutes(hub: HubContext): Router {
+export function sessionsRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   const listData = async (ctx: Context) => {
     const account = ctx.state.account as SignedInAccount;

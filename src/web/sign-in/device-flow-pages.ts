@@ -1,16 +1,8 @@
 import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
+import type { ProviderPages } from '../../oidc/provider-pages.ts';
 import type { Views } from '../../platform/views.ts';
 import { AppError } from '../../platform/errors.ts';
 import { sessionCookieFlags, sessionTtl } from '../../sessions/session-policy.ts';
-
-/** Provider-rendered pages (device flow, logout), drawn with our templates instead of the provider's inline HTML. */
-export interface DevicePages {
-  userCodeInput(ctx: KoaContextWithOIDC, form: string, out?: unknown, err?: Error): Promise<void>;
-  userCodeConfirm(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, deviceInfo: { [key: string]: unknown }, userCode: string): Promise<void>;
-  deviceSuccess(ctx: KoaContextWithOIDC): Promise<void>;
-  logout(ctx: KoaContextWithOIDC, form: string): Promise<void>;
-  postLogoutSuccess(ctx: KoaContextWithOIDC): Promise<void>;
-}
 
 /** The provider hands us its own form HTML; we keep only what it must post back (action and anti-CSRF token). */
 function formParts(form: string) {
@@ -47,7 +39,7 @@ async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): 
   await session.save(ttl);
 }
 
-export function createDevicePages(views: Views, options: { secureCookies: boolean }): DevicePages {
+export function createProviderPages(views: Views, options: { secureCookies: boolean }): ProviderPages {
   const html = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.body = views.render(template, context);

@@ -1,5 +1,5 @@
 import Router, { type RouterContext } from '@koa/router';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { formBody } from '../http/body.ts';
 import { AppError } from '../../platform/errors.ts';
 import { resendVerification, verifyEmailByCode, verifyEmailByLink } from '../../identity/email-verification.ts';
@@ -12,7 +12,7 @@ const field = (body: unknown, name: string, max: number) => {
 };
 
 /** Email verification (/verify-email: link or code) and password reset (/reset). */
-export function emailRoutes(hub: HubContext): Router {
+export function emailRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 'limits' | 'mail' | 'mailer' | 'views'>): Router {
   const router = new Router();
   const { views, config } = hub;
   const resetDeps = { db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer };

@@ -1,4 +1,3 @@
-import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import type { Views } from '../../platform/views.ts';
 
@@ -25,20 +24,4 @@ export function providerErrorPage(views: Views): NonNullable<Configuration['rend
       code,
     });
   };
-}
-
-/**
- * Every path no other route claims ends at the provider, whose unmatched paths (and wrong
- * methods on its own, such as GET /token) answered a bare text/plain "Not Found". This gives them
- * our 404 page, or an OAuth-style JSON error to a client that asks for JSON.
- */
-export function installNotFoundPage(provider: Provider, renderError: NonNullable<Configuration['renderError']>): void {
-  provider.use(async (ctx, next) => {
-    await next();
-    if (ctx.status !== 404 || ctx.body !== undefined) return;
-    ctx.status = 404;
-    const out = { error: 'not_found', error_description: 'There is nothing at this address.' };
-    if (ctx.accepts('html', 'json') === 'json') ctx.body = out;
-    else await renderError(ctx as never, { error: 'not_found' }, undefined as never);
-  });
 }

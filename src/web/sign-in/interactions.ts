@@ -5,9 +5,9 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Views } from '../../platform/views.ts';
 import type { PasswordHasher } from '../../identity/password-hashing.ts';
 import { passwordSignIn } from '../../identity/password-sign-in.ts';
-import { deviceHashOf, recordSignIn, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
+import { deviceHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { signupIntentCookie } from './signup-routes.ts';
-import type { Limits } from '../../identity/rate-limits.ts';
+import type { Limits } from '../../platform/rate-limits.ts';
 import type { Config } from '../../platform/config.ts';
 import { userQueries } from '../../queries/users.ts';
 import { formBody } from '../http/body.ts';
@@ -24,9 +24,9 @@ export interface InteractionDeps {
   views: Views;
   limits: Limits;
   config: Pick<Config, 'secureCookies'>;
-  mailer: SignInRecordDeps['mailer'];
-  mail: SignInRecordDeps['mail'];
-  logger: SignInRecordDeps['logger'];
+  mailer: SignInCookieDeps['mailer'];
+  mail: SignInCookieDeps['mail'];
+  logger: SignInCookieDeps['logger'];
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -83,7 +83,7 @@ function consentAsks(interaction: Interaction, withheld: Withheld): { asks: stri
 
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { holder, db, hasher, views, limits } = deps;
-  const signInRecord: SignInRecordDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies };
   const router = new Router();
 
   const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {

@@ -3,14 +3,14 @@ import type Provider from 'oidc-provider';
 import { appendAudit, requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
 import { formBody } from '../http/body.ts';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { passkeyAuthenticationOptions, relyingPartyFor, verifyPasskeyAssertion } from '../../identity/passkeys.ts';
 import { acrMultiFactor, finishSecondFactorWithPasskey, pendingSecondFactor } from '../../identity/second-factor.ts';
-import { recordSignIn, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
+import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 
-type Deps = Pick<HubContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger'>;
+type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger'>;
 
 /** A passkey with user verification is two factors in one: something you have, and a PIN or biometric. */
 export const passkeyAmr = ['hwk', 'user', 'mfa'];
@@ -24,7 +24,7 @@ const refused = () => new AppError('invalid_input', 'The passkey was not accepte
  */
 export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, logger }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
   const rp = relyingPartyFor(config.issuer);
 
   async function loginInteraction(ctx: RouterContext) {

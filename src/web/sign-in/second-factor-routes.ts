@@ -2,14 +2,14 @@ import Router, { type RouterContext } from '@koa/router';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
 import { formBody } from '../http/body.ts';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
-import { deviceHashOf, recordSignIn, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
+import { deviceHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries } from '../../queries/users.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 
-type Deps = Pick<HubContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger'>;
+type Deps = Pick<AppContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger'>;
 
 /**
  * Called by the password step (src/web/sign-in/interactions.ts) when the account has a second factor:
@@ -28,7 +28,7 @@ export async function askForSecondFactor(ctx: RouterContext, db: Deps['db'], int
  */
 export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInRecordDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
 
   const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
     ctx.status = status;

@@ -1,9 +1,9 @@
 import Router, { type RouterContext } from '@koa/router';
 import type Provider from 'oidc-provider';
-import type { HubContext } from '../../app/start.ts';
+import type { AppContext } from '../http/app-context.ts';
 import { formBody } from '../http/body.ts';
 import { formProblem } from '../http/form-errors.ts';
-import { recordSignIn } from '../../sessions/sign-in-record.ts';
+import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 
 /** Set by /signup on its way through the portal's sign-in, so the sign-in page opens on the sign-up form. */
@@ -16,7 +16,7 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * where it came from: /interaction/:uid/signup for a service's request, and /signup (on its own)
  * goes through the account portal's own request and lands on /account.
  */
-export function signupRoutes(hub: HubContext): Router {
+export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 'holder' | 'limits' | 'logger' | 'mail' | 'mailer' | 'views'>): Router {
   const router = new Router();
   const { holder, views, config } = hub;
 

@@ -2,8 +2,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { AppError } from '../platform/errors.ts';
-import type { Logger } from '../platform/logger.ts';
+import { AppError } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 /**
  * Every path on which someone can guess a secret. Each kind of credential has its own budget per

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { portalClientId } from '../oidc/provider.ts';
+import { portalClientId } from './clients.ts';
 
 export interface ClientService {
   clientId: string;

@@ -4,6 +4,9 @@ import { AppError } from '../../platform/errors.ts';
 import { acrMultiFactor, needsSecondFactor } from '../../identity/second-factor.ts';
 import type { SignedInAccount } from './account-session.ts';
 
+/** Admins only, signed in within 15 minutes, with their second factor when they have one. */
+export const adminMaxAgeSeconds = 900;
+
 export const signedInWithSecondFactor = (account: Pick<SignedInAccount, 'acr' | 'amr'>) => account.acr === acrMultiFactor || account.amr.some((m) => m !== 'pwd');
 
 /**

@@ -1,10 +1,10 @@
 import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
-import type { Logger } from '../platform/logger.ts';
-import type { ProviderHolder } from '../oidc/provider-holder.ts';
-import type { SignedInAccount } from '../web/http/account-session.ts';
-import { sessionQueries } from '../queries/sessions.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { ProviderHolder } from '../../oidc/provider-holder.ts';
+import type { SignedInAccount } from './account-session.ts';
+import { sessionQueries } from '../../queries/sessions.ts';
 
 /** The portal notes the device and address of the session it serves (the provider keeps neither). */
 export function recordPortalSighting(db: Knex, logger: Logger) {

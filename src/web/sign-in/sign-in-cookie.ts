@@ -1,0 +1,27 @@
+import type { Context } from 'koa';
+import { deviceCookie, hashDevice, isBrowserToken } from '../../identity/known-browsers.ts';
+import { randomToken } from '../../platform/crypto/tokens.ts';
+import type { UserRow } from '../../queries/users.ts';
+import { recordSignIn as recordSignInFrom, type SignInInteraction, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
+
+/** What recording a sign-in from a request needs: the cookie's Secure flag besides the domain's deps. */
+export type SignInCookieDeps = SignInRecordDeps & { secureCookies: boolean };
+
+/** The hash of this browser's long-lived cookie, as known_devices stores it; null without a well-formed one. */
+export function deviceHashOf(ctx: Context): string | null {
+  const device = ctx.cookies.get(deviceCookie);
+  return isBrowserToken(device) ? hashDevice(device) : null;
+}
+
+/**
+ * Records a complete sign-in (src/sessions/sign-in-record.ts) from this request: its address, its
+ * user agent and the browser's long-lived cookie, set here when the browser has none yet.
+ */
+export function recordSignIn(deps: SignInCookieDeps, ctx: Context, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
+  let device = ctx.cookies.get(deviceCookie);
+  if (!isBrowserToken(device)) {
+    device = randomToken(32);
+    ctx.cookies.set(deviceCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
+  }
+  return recordSignInFrom(deps, { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, deviceHash: hashDevice(device) }, user, amr, interaction);
+}
