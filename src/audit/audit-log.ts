@@ -67,9 +67,12 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
 }
 
 /** Where a request came from, for entries written by routes. */
-/** Who did something and from where, as an audit entry records it. */
-export type ActorOrigin = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
+/** Where a request came from, as an audit entry records it. */
+export type AuditOrigin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
-export function requestOrigin(ctx: { ip: string; get(name: string): string }): Pick<AuditEntry, 'ip' | 'userAgent'> {
+/** Who did something, and from where. */
+export type ActorOrigin = AuditOrigin & Pick<AuditEntry, 'actorId'>;
+
+export function requestOrigin(ctx: { ip: string; get(name: string): string }): AuditOrigin {
   return { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
 }

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type AuditEntry, type AuditOrigin } from '../audit/audit-log.ts';
 import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
 import { badRequest, notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
@@ -12,7 +12,6 @@ import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
 export const deviceTypes = ['phone', 'tablet', 'desktop', 'watch', 'console', 'tv', 'browser extension', 'iot'] as const;
 export type DeviceType = (typeof deviceTypes)[number];
@@ -55,7 +54,7 @@ export interface CreatedAppPassword {
   row: AppPasswordRow;
 }
 
-export async function createAppPassword(db: Knex, hasher: CredentialHasher, userId: string, input: NewAppPassword, origin: Origin = {}): Promise<CreatedAppPassword> {
+export async function createAppPassword(db: Knex, hasher: CredentialHasher, userId: string, input: NewAppPassword, origin: AuditOrigin = {}): Promise<CreatedAppPassword> {
   await requireVerifiedEmail(db, userId);
   const data = parseInput(newAppPasswordSchema, input);
   let serviceId: string | null = null;
@@ -88,7 +87,7 @@ const auditDetails = ({ device, ...rest }: { device: string } & Record<string, u
 
 export const listAppPasswords = (db: Knex, userId: string): Promise<AppPasswordListing[]> => appPasswordQueries.activeForUser(db, userId);
 
-export async function revokeAppPassword(db: Knex, userId: string, id: string, origin: Origin = {}): Promise<void> {
+export async function revokeAppPassword(db: Knex, userId: string, id: string, origin: AuditOrigin = {}): Promise<void> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('No such app password.');
   await db.transaction(async (trx) => {
     const [row] = await appPasswordQueries.revoke(trx, userId, id);
@@ -97,7 +96,7 @@ export async function revokeAppPassword(db: Knex, userId: string, id: string, or
   });
 }
 
-async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, who: Origin & { actorId?: string | null }) {
+async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, who: AuditOrigin & { actorId?: string | null }) {
   for (const row of rows) {
     const service = row.service_id ? (await serviceQueries.byId(trx, row.service_id))?.slug ?? null : null;
     const details = { app_password_id: row.id, device: row.device_name, service: service ?? allServices, reason };
@@ -110,7 +109,7 @@ async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, 
  * Revokes every live app password of the account, e.g. when its password is reset or changed.
  * Runs in the caller's transaction when given one. Returns how many were revoked.
  */
-export async function revokeAllAppPasswords(db: Knex, userId: string, reason = 'password_reset', who: Origin & { actorId?: string | null } = {}): Promise<number> {
+export async function revokeAllAppPasswords(db: Knex, userId: string, reason = 'password_reset', who: AuditOrigin & { actorId?: string | null } = {}): Promise<number> {
   const run = async (trx: Knex) => {
     const rows = await appPasswordQueries.revokeAll(trx, userId);
     await revokedEvents(trx, rows, reason, who);

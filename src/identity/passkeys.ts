@@ -11,14 +11,13 @@ import {
 } from '@simplewebauthn/server';
 import { UAParser } from 'ua-parser-js';
 import { z } from 'zod';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type AuditOrigin } from '../audit/audit-log.ts';
 import { AppError, conflict, notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { parseInput } from '../platform/validation.ts';
 import { challengeQueries, passkeyQueries, type ChallengePurpose, type PasskeyRow } from '../queries/passkeys.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
 /** Who we are to authenticators: the RP ID is the issuer's host name, the only accepted origin the issuer's. */
 export interface RelyingParty {
@@ -144,7 +143,7 @@ export async function registerPasskey(
   userId: string,
   sessionUid: string,
   responseText: unknown,
-  options: { name?: string; origin?: Origin } = {},
+  options: { name?: string; origin?: AuditOrigin } = {},
 ): Promise<PasskeyRow> {
   await requireVerifiedEmail(db, userId);
   const response = parseCredential(registrationSchema, responseText) as RegistrationResponseJSON;
@@ -248,7 +247,7 @@ export async function verifyPasskeyAssertion(
 }
 
 /** Renames one of the person's passkeys; audited (passkey.renamed, the old and new name) in the same transaction. */
-export async function renamePasskey(db: Knex, userId: string, id: string, name: string, origin: Origin = {}): Promise<void> {
+export async function renamePasskey(db: Knex, userId: string, id: string, name: string, origin: AuditOrigin = {}): Promise<void> {
   const clean = parseInput(z.string().trim().min(1, 'Enter a name.').max(80, 'Use at most 80 characters.'), name);
   await db.transaction(async (trx) => {
     const before = (await passkeyQueries.forUser(trx, userId)).find((passkey) => passkey.id === id);
@@ -257,7 +256,7 @@ export async function renamePasskey(db: Knex, userId: string, id: string, name: 
   });
 }
 
-export async function removePasskey(db: Knex, userId: string, id: string, origin: Origin = {}): Promise<void> {
+export async function removePasskey(db: Knex, userId: string, id: string, origin: AuditOrigin = {}): Promise<void> {
   await db.transaction(async (trx) => {
     const [removed] = await passkeyQueries.remove(trx, userId, id);
     if (!removed) throw notFound('No such passkey.');

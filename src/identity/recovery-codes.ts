@@ -1,12 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type AuditOrigin } from '../audit/audit-log.ts';
 import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
 export const recoveryCodeCount = 10;
 /** No 0/o, 1/l/i: codes are read off paper. 31 symbols × 12 ≈ 59 bits each; guessing is also rate-limited. */
@@ -33,7 +32,7 @@ export function normaliseRecoveryCode(input: string): string | null {
 const purpose = 'recovery-code';
 
 /** Ten new codes, shown once; the old ones stop working. Only hashes are stored. */
-export async function generateRecoveryCodes(db: Knex, hasher: CredentialHasher, userId: string, origin: Origin = {}): Promise<string[]> {
+export async function generateRecoveryCodes(db: Knex, hasher: CredentialHasher, userId: string, origin: AuditOrigin = {}): Promise<string[]> {
   await requireVerifiedEmail(db, userId);
   const codes = new Set<string>();
   while (codes.size < recoveryCodeCount) codes.add(newCode());
@@ -49,7 +48,7 @@ export async function generateRecoveryCodes(db: Knex, hasher: CredentialHasher, 
 export type RecoveryCodeResult = { ok: true; remaining: number } | { ok: false };
 
 /** Spends one code; a code works once. A code stored as plain SHA-256 (before the HMAC) still works, and is re-hashed as it is spent. */
-export async function useRecoveryCode(db: Knex, hasher: CredentialHasher, userId: string, input: string, origin: Origin = {}): Promise<RecoveryCodeResult> {
+export async function useRecoveryCode(db: Knex, hasher: CredentialHasher, userId: string, input: string, origin: AuditOrigin = {}): Promise<RecoveryCodeResult> {
   const code = normaliseRecoveryCode(input);
   if (!code) return { ok: false };
   return db.transaction(async (trx) => {
@@ -61,7 +60,7 @@ export async function useRecoveryCode(db: Knex, hasher: CredentialHasher, userId
   });
 }
 
-export async function removeRecoveryCodes(db: Knex, userId: string, origin: Origin = {}): Promise<void> {
+export async function removeRecoveryCodes(db: Knex, userId: string, origin: AuditOrigin = {}): Promise<void> {
   await db.transaction(async (trx) => {
     if ((await recoveryCodeQueries.removeAll(trx, userId)) === 0) return;
     await appendEvent(trx, { type: 'mfa.removed', userId, data: { method: 'recovery_codes' } });

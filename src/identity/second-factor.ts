@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type AuditOrigin } from '../audit/audit-log.ts';
 import type { CredentialHasher } from '../platform/crypto/credential-hash.ts';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { AppError } from '../platform/errors.ts';
@@ -9,8 +9,7 @@ import { knownDeviceOf } from './known-browsers.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from '../queries/pending-second-factors.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
-type RequestOrigin = Origin & { ip: string; deviceHash?: string | null };
+type RequestOrigin = AuditOrigin & { ip: string; deviceHash?: string | null };
 
 export const acrPassword = 'urn:uniqverse:pwd';
 export const acrMultiFactor = 'urn:uniqverse:mfa';

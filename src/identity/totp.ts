@@ -1,15 +1,13 @@
 import type { Knex } from 'knex';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
-import type { AuditEntry } from '../audit/audit-log.ts';
-import { appendAudit } from '../audit/audit-log.ts';
+import { appendAudit, type AuditOrigin } from '../audit/audit-log.ts';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { AppError, conflict } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { totpQueries } from '../queries/totp-factors.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
-type Origin = Pick<AuditEntry, 'ip' | 'userAgent'>;
 
 /** Authenticator-app defaults (SHA-1, 6 digits, 30 s), which every app understands. */
 const period = 30;
@@ -75,7 +73,7 @@ async function matchingTimeStep(secret: string, code: string, afterTimeStep: num
 }
 
 /** Confirms the enrolment with a first code from the app; the factor is on from here. */
-export async function confirmTotpEnrolment(db: Knex, box: SecretBox, userId: string, input: string, origin: Origin = {}): Promise<void> {
+export async function confirmTotpEnrolment(db: Knex, box: SecretBox, userId: string, input: string, origin: AuditOrigin = {}): Promise<void> {
   await requireVerifiedEmail(db, userId);
   const row = await totpQueries.forUser(db, userId);
   if (!row) throw new AppError('invalid_input', 'Start the authenticator app set-up again.', { fields: { code: 'Start the set-up again.' } });
@@ -107,7 +105,7 @@ export async function verifyTotpCode(db: Knex, box: SecretBox, userId: string, i
   return totpQueries.useTimeStep(db, userId, step);
 }
 
-export async function removeTotp(db: Knex, userId: string, origin: Origin = {}): Promise<boolean> {
+export async function removeTotp(db: Knex, userId: string, origin: AuditOrigin = {}): Promise<boolean> {
   return db.transaction(async (trx) => {
     const row = await totpQueries.forUser(trx, userId);
     if (!row) return false;
