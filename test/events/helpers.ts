@@ -121,11 +121,21 @@ export class SseClient {
   }
 
   waitFor(predicate: (m: SseMessage) => boolean, ms = 10_000, what = 'an SSE message'): Promise<SseMessage> {
-    return eventually(() => this.messages.find(predicate), ms, what);
+    return this.explained(eventually(() => this.messages.find(predicate), ms, what));
   }
 
   waitForEvent(type: string, where: (data: Record<string, unknown>) => boolean = () => true, ms = 10_000) {
-    return eventually(() => this.events.find((e) => e.type === type && where(e.envelope.data)), ms, `SSE event ${type}`);
+    return this.explained(eventually(() => this.events.find((e) => e.type === type && where(e.envelope.data)), ms, `SSE event ${type}`));
+  }
+
+  /** A wait that timed out says whether the stream had ended and what it did receive. */
+  private async explained<T>(wait: Promise<T>): Promise<T> {
+    try {
+      return await wait;
+    } catch (error) {
+      const received = this.messages.map((m) => `${m.event}${m.id ? ` ${m.id}` : ''}${m.data ? `: ${m.data.slice(0, 100)}` : ''}`);
+      throw new Error(`${(error as Error).message}; the stream ${this.closed ? 'had ended' : 'was open'} and had received ${received.length ? received.join(' | ') : 'nothing'}`);
+    }
   }
 
   async close(): Promise<void> {
