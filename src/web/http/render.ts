@@ -5,7 +5,12 @@ import type { Views } from '../../platform/views.ts';
 /** True for a request htmx made (it wants a fragment, not a page). */
 export const isHtmx = (ctx: Context) => ctx.get('HX-Request') === 'true';
 
-/** Renders a template as the answer; portal pages are personal, so never cached. */
+/**
+ * The one way an HTML page or htmx fragment of ours is answered: the Koa routes, the error handler
+ * and the provider's own pages (src/web/sign-in/device-flow-pages.ts, error-page.ts) all draw
+ * through it. Every page is personal or carries an anti-CSRF token, so none is ever cached. Each
+ * template also gets the signed-in account (when there is one) and whether htmx asked for a fragment.
+ */
 export function render(ctx: Context, views: Views, template: string, data: Record<string, unknown>, status = 200): void {
   ctx.status = status;
   ctx.type = 'html';

@@ -22,14 +22,11 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
   const router = new Router();
   const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
 
-  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+  async function devicesPage(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
     const me = account(ctx);
     const [appPasswords, services] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db)]);
     const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('portal/devices.njk', {
+    renderView(ctx, views, 'portal/devices.njk', {
       title: 'Devices',
       section: 'devices',
       account: me,
@@ -40,10 +37,10 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
       fields: {},
       flash: notice,
       ...extra,
-    });
+    }, status);
   }
 
-  router.get(page, requireAccount(), (ctx) => render(ctx));
+  router.get(page, requireAccount(), (ctx) => devicesPage(ctx));
 
   router.post(`${page}/app-passwords`, requireAccount(), requireRecentSignIn(page), async (ctx) => {
     const body = ctx.request.body as Record<string, unknown>;
@@ -55,10 +52,10 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
     try {
       const created = await createAppPassword(db, hub.secrets.credentials, account(ctx).user.id, input, requestOrigin(ctx));
       const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
-      await render(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
+      await devicesPage(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500 || error.code === 'busy') throw error;
-      await render(ctx, { error: error.message, fields: error.fields ?? {}, form: input }, error.status);
+      await devicesPage(ctx, { error: error.message, fields: error.fields ?? {}, form: input }, error.status);
     }
   });
 
