@@ -1,5 +1,4 @@
 import type { Context } from 'koa';
-import { AppError, type FieldErrors } from '../../platform/errors.ts';
 import type { Views } from '../../platform/views.ts';
 
 /** True for a request htmx made (it wants a fragment, not a page). */
@@ -32,22 +31,4 @@ export function redirectWithNotice(ctx: Context, path: string, notice: string): 
 export function noticeFrom(ctx: Context, notices: Record<string, string>): string | undefined {
   const code = ctx.query.notice;
   return typeof code === 'string' ? notices[code] : undefined;
-}
-
-/** A form's field errors, when the error is one a person can fix by changing what they typed. */
-export function formErrors(error: unknown): { message: string; fields: FieldErrors } | null {
-  if (!(error instanceof AppError) || error.status >= 500 || error.code === 'csrf_failed' || error.code === 'forbidden') return null;
-  return { message: error.message, fields: error.fields ?? {} };
-}
-
-/** Runs a form action; a fixable error re-renders the form with the messages next to the fields. */
-export async function handleForm(ctx: Context, action: () => Promise<void>, showForm: (errors: { message: string; fields: FieldErrors }) => Promise<void> | void): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    const errors = formErrors(error);
-    if (!errors) throw error;
-    await showForm(errors);
-    if (ctx.status < 400) ctx.status = (error as AppError).status;
-  }
 }

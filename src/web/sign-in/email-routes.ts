@@ -4,7 +4,7 @@ import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
 import { AppError } from '../../platform/errors.ts';
 import { resendVerification, verifyEmailByCode, verifyEmailByLink } from '../../identity/email-verification.ts';
-import { formProblem } from '../http/form-errors.ts';
+import { handleForm } from '../http/form-errors.ts';
 import { completePasswordReset, openResetLink, requestPasswordReset, resetMinutes } from '../../identity/password-reset.ts';
 
 const field = (body: unknown, name: string, max: number) => {
@@ -62,15 +62,19 @@ export function emailRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | '
 
   router.post('/reset/:token', formBody, async (ctx) => {
     const token = ctx.params.token!;
-    try {
-      await completePasswordReset(resetDeps, token, field(ctx.request.body, 'password', 1024), origin(ctx));
-    } catch (error) {
-      const problem = formProblem(error);
-      if (!problem.fields.password) throw error;
-      const { user } = await openResetLink(hub.db, token);
-      return render(ctx, views, 'interaction/reset-password.njk', { title: 'Choose a new password', email: user.email, action: `/reset/${encodeURIComponent(token)}`, error: problem.message, fields: problem.fields }, problem.status);
-    }
-    done(ctx, 'Password changed', 'Your new password is set. You were signed out everywhere; sign in again with it.', '/account/signin', 'Sign in');
+    await handleForm(
+      ctx,
+      async () => {
+        await completePasswordReset(resetDeps, token, field(ctx.request.body, 'password', 1024), origin(ctx));
+        done(ctx, 'Password changed', 'Your new password is set. You were signed out everywhere; sign in again with it.', '/account/signin', 'Sign in');
+      },
+      async (problem) => {
+        // Only the new password can be fixed here: a dead link (or too many tries at it) is a page of its own.
+        if (!problem.fields.password) throw problem.error;
+        const { user } = await openResetLink(hub.db, token);
+        render(ctx, views, 'interaction/reset-password.njk', { title: 'Choose a new password', email: user.email, action: `/reset/${encodeURIComponent(token)}`, error: problem.summary, fields: problem.fields });
+      },
+    );
   });
 
   return router;

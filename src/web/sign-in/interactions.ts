@@ -12,6 +12,8 @@ import type { Config } from '../../platform/config.ts';
 import { userQueries } from '../../queries/users.ts';
 import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { acrPassword, needsSecondFactor } from '../../identity/second-factor.ts';
 import { loginResult } from '../../oidc/login-result.ts';
@@ -144,11 +146,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!email || !password) {
       return renderLogin(ctx, provider, interaction, { email, error: 'Enter your email and password.' }, 400);
     }
-    const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
-    if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
-    if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
-    await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-    await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+    await handleForm(
+      ctx,
+      async () => {
+        const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
+        // One answer for a wrong password, an unknown email, a disabled or a locked account.
+        if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
+        if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
+        await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
+        await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+      },
+      (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
+    );
   });
 
   router.post('/interaction/:uid/confirm', async (ctx) => {

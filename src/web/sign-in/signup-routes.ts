@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import type { AppContext } from '../http/app-context.ts';
 import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
-import { formProblem } from '../http/form-errors.ts';
+import { handleForm } from '../http/form-errors.ts';
 import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 
@@ -58,19 +58,19 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
     const interaction = await openInteraction(ctx);
     const body = ctx.request.body as Record<string, unknown>;
     const origin = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
-    let user;
-    try {
-      user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
-    } catch (error) {
-      const problem = formProblem(error);
-      return signupPage(ctx, interaction, { name: body.name, email: body.email, error: problem.message, fields: problem.fields }, problem.status);
-    }
-    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
-    const to = await holder.current.interactionResult(ctx.req, ctx.res, {
-      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
-    }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(to);
+    await handleForm(
+      ctx,
+      async () => {
+        const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
+        await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
+        const to = await holder.current.interactionResult(ctx.req, ctx.res, {
+          login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
+        }, { mergeWithLastSubmission: false });
+        ctx.status = 303;
+        ctx.redirect(to);
+      },
+      (problem) => signupPage(ctx, interaction, { name: body.name, email: body.email, error: problem.summary, fields: problem.fields }),
+    );
   });
 
   return router;
