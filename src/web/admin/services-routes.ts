@@ -9,7 +9,8 @@ import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits
 import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
 import { pageParam, paginate } from '../../queries/pagination.ts';
-import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
+import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { serviceAdminQueries, setServiceStatus } from '../../catalog/service-status.ts';
 
 const notices = {

@@ -4,6 +4,7 @@ import { AppError } from '../../platform/errors.ts';
 import { isRefusedCharacter, refusedCharacterMessage } from '../../db/refused-characters.ts';
 import { databaseRetryAfter, databaseUnavailableMessage, isDatabaseUnavailable } from '../../db/unavailable.ts';
 import type { Views } from '../../platform/views.ts';
+import { render } from './render.ts';
 
 interface HttpLikeError {
   status?: number;
@@ -43,18 +44,16 @@ export function errorHandler(views: Views, logger: Logger) {
       const message = exposed ? (error.error_description ?? error.message) : 'Something went wrong on our side. Try again; if it keeps happening, tell us the request id.';
       const requestId = ctx.state.requestId as string | undefined;
       if (status >= 500) logger.error({ err: caught, requestId, path: ctx.path }, 'request failed');
-      ctx.status = status;
       if (error.retryAfter) ctx.set('Retry-After', String(error.retryAfter));
-      ctx.set('Cache-Control', 'no-store');
       if (wantsJson(ctx)) {
+        ctx.status = status;
+        ctx.set('Cache-Control', 'no-store');
         ctx.type = 'application/problem+json';
         ctx.body = { type: 'about:blank', title: code, status, detail: message, ...(error.fields ? { errors: error.fields } : {}), ...(requestId ? { request_id: requestId } : {}) };
       } else if (ctx.get('HX-Request')) {
-        ctx.type = 'html';
-        ctx.body = views.render('partials/alert.njk', { error: message });
+        render(ctx, views, 'partials/alert.njk', { error: message }, status);
       } else {
-        ctx.type = 'html';
-        ctx.body = views.render('error.njk', { title: status === 404 ? 'Page not found' : status < 500 ? 'That did not work' : 'Something went wrong', message, code, requestId });
+        render(ctx, views, 'error.njk', { title: status === 404 ? 'Page not found' : status < 500 ? 'That did not work' : 'Something went wrong', message, code, requestId }, status);
       }
     }
   };

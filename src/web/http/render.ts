@@ -1,11 +1,15 @@
 import type { Context } from 'koa';
-import { AppError, type FieldErrors } from '../../platform/errors.ts';
 import type { Views } from '../../platform/views.ts';
 
 /** True for a request htmx made (it wants a fragment, not a page). */
 export const isHtmx = (ctx: Context) => ctx.get('HX-Request') === 'true';
 
-/** Renders a template as the answer; portal pages are personal, so never cached. */
+/**
+ * The one way an HTML page or htmx fragment of ours is answered: the Koa routes, the error handler
+ * and the provider's own pages (src/web/sign-in/device-flow-pages.ts, error-page.ts) all draw
+ * through it. Every page is personal or carries an anti-CSRF token, so none is ever cached. Each
+ * template also gets the signed-in account (when there is one) and whether htmx asked for a fragment.
+ */
 export function render(ctx: Context, views: Views, template: string, data: Record<string, unknown>, status = 200): void {
   ctx.status = status;
   ctx.type = 'html';
@@ -27,22 +31,4 @@ export function redirectWithNotice(ctx: Context, path: string, notice: string): 
 export function noticeFrom(ctx: Context, notices: Record<string, string>): string | undefined {
   const code = ctx.query.notice;
   return typeof code === 'string' ? notices[code] : undefined;
-}
-
-/** A form's field errors, when the error is one a person can fix by changing what they typed. */
-export function formErrors(error: unknown): { message: string; fields: FieldErrors } | null {
-  if (!(error instanceof AppError) || error.status >= 500 || error.code === 'csrf_failed' || error.code === 'forbidden') return null;
-  return { message: error.message, fields: error.fields ?? {} };
-}
-
-/** Runs a form action; a fixable error re-renders the form with the messages next to the fields. */
-export async function handleForm(ctx: Context, action: () => Promise<void>, showForm: (errors: { message: string; fields: FieldErrors }) => Promise<void> | void): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    const errors = formErrors(error);
-    if (!errors) throw error;
-    await showForm(errors);
-    if (ctx.status < 400) ctx.status = (error as AppError).status;
-  }
 }

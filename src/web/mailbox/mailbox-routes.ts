@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppContext } from '../http/app-context.ts';
 import { notFound } from '../../platform/errors.ts';
 import { listStoredMail } from '../../platform/mail/mailer.ts';
+import { render } from '../http/render.ts';
 
 const linksIn = (text: string) => [...new Set(text.match(/https?:\/\/[^\s<>"]+/g) ?? [])];
 
@@ -10,20 +11,13 @@ export function mailboxRoutes(hub: Pick<AppContext, 'config' | 'mailer' | 'views
   const router = new Router();
   const dir = hub.mailer.mailDir;
   if (hub.config.production || !dir) return router;
-  const render = (template: string, context: Record<string, unknown>) => hub.views.render(template, context);
 
-  router.get('/dev/mailbox', (ctx) => {
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = render('dev/mailbox.njk', { title: 'Development mailbox', dir, messages: listStoredMail(dir) });
-  });
+  router.get('/dev/mailbox', (ctx) => render(ctx, hub.views, 'dev/mailbox.njk', { title: 'Development mailbox', dir, messages: listStoredMail(dir) }));
 
   router.get('/dev/mailbox/:id', (ctx) => {
     const message = listStoredMail(dir).find((m) => m.id === ctx.params.id);
     if (!message) throw notFound('There is no such message in the development mailbox.');
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = render('dev/mailbox.njk', { title: message.subject, dir, message, links: linksIn(message.text) });
+    render(ctx, hub.views, 'dev/mailbox.njk', { title: message.subject, dir, message, links: linksIn(message.text) });
   });
   return router;
 }

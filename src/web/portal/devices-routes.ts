@@ -8,7 +8,8 @@ import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAp
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { requireRecentSignIn } from '../http/recent-sign-in.ts';
-import { isHtmx, render as renderView } from '../http/render.ts';
+import { isHtmx, render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
 
 const page = '/account/devices';
 
@@ -22,14 +23,11 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
   const router = new Router();
   const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
 
-  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+  async function devicesPage(ctx: RouterContext, extra: Record<string, unknown> = {}) {
     const me = account(ctx);
     const [appPasswords, services] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db)]);
     const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('portal/devices.njk', {
+    render(ctx, views, 'portal/devices.njk', {
       title: 'Devices',
       section: 'devices',
       account: me,
@@ -43,7 +41,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
     });
   }
 
-  router.get(page, requireAccount(), (ctx) => render(ctx));
+  router.get(page, requireAccount(), (ctx) => devicesPage(ctx));
 
   router.post(`${page}/app-passwords`, requireAccount(), requireRecentSignIn(page), async (ctx) => {
     const body = ctx.request.body as Record<string, unknown>;
@@ -52,14 +50,15 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
       deviceType: typeof body.deviceType === 'string' ? body.deviceType : '',
       service: typeof body.service === 'string' ? body.service : '',
     };
-    try {
-      const created = await createAppPassword(db, hub.secrets.credentials, account(ctx).user.id, input, requestOrigin(ctx));
-      const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
-      await render(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
-    } catch (error) {
-      if (!(error instanceof AppError) || error.status >= 500 || error.code === 'busy') throw error;
-      await render(ctx, { error: error.message, fields: error.fields ?? {}, form: input }, error.status);
-    }
+    await handleForm(
+      ctx,
+      async () => {
+        const created = await createAppPassword(db, hub.secrets.credentials, account(ctx).user.id, input, requestOrigin(ctx));
+        const service = created.row.service_id ? await serviceQueries.byId(db, created.row.service_id) : undefined;
+        await devicesPage(ctx, { created: { password: created.password, device: created.row.device_name, service: service?.name ?? null } });
+      },
+      (problem) => devicesPage(ctx, { error: problem.message, fields: problem.fields, form: input }),
+    );
   });
 
   confirmedAction(router, views, `${page}/app-passwords/:id/revoke`, {
@@ -88,7 +87,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
         ctx.status = 303;
         return ctx.redirect(`${page}?notice=app-password-revoked`);
       }
-      renderView(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
+      render(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
     },
   });
 

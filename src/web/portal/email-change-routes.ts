@@ -14,6 +14,7 @@ import {
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { redirectWithNotice, render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
 
 const page = '/account/security/email';
 
@@ -64,16 +65,15 @@ export function emailChangeRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hashe
 
   router.post(page, requireAccount(), requireRecentSignIn('/account/security'), async (ctx) => {
     const newEmail = field(ctx, 'newEmail', 300);
-    try {
-      await requestEmailChange(deps, account(ctx).user.id, { newEmail, password: field(ctx, 'password', 1024) }, origin(ctx));
-    } catch (error) {
-      if (!(error instanceof AppError) || (error.code !== 'invalid_input' && error.code !== 'rate_limited')) throw error;
-      if (error.retryAfter) ctx.set('Retry-After', String(error.retryAfter));
-      const fields = error.fields ?? {};
-      return showForm(ctx, { error: Object.keys(fields).length ? 'Check the fields marked below.' : error.message, emailErrors: fields, newEmail: newEmail?.trim() }, error.status);
-    }
-    ctx.status = 303;
-    ctx.redirect(`${page}/verify`);
+    await handleForm(
+      ctx,
+      async () => {
+        await requestEmailChange(deps, account(ctx).user.id, { newEmail, password: field(ctx, 'password', 1024) }, origin(ctx));
+        ctx.status = 303;
+        ctx.redirect(`${page}/verify`);
+      },
+      (problem) => showForm(ctx, { error: problem.summary, emailErrors: problem.fields, newEmail: newEmail?.trim() }),
+    );
   });
 
   // The waiting change, for the Security page (htmx loads it into the Email section).

@@ -11,7 +11,8 @@ import { pageParam, paginateArray } from '../../queries/pagination.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { disconnectService, setConsent } from '../../privacy/privacy.ts';
-import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
+import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { servicesFor } from '../../privacy/service-access.ts';
 
 const notices = { saved: 'Your choices are saved.', disconnected: 'The service is disconnected.' };

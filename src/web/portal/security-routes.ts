@@ -11,7 +11,8 @@ import { confirmTotpEnrolment, removeTotp, startTotpEnrolment, totpStatus } from
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
-import { isHtmx, render as renderView } from '../http/render.ts';
+import { isHtmx, render } from '../http/render.ts';
+import { handleForm, type FormProblem } from '../http/form-errors.ts';
 import { pageParam } from '../../queries/pagination.ts';
 import { securityActivity } from '../../sessions/security-activity.ts';
 import { endAllButSession } from '../../sessions/sessions.ts';
@@ -61,10 +62,10 @@ export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' 
     return { title: 'Security', section: 'security', account: me, factors, passkeys, totpSince: totp.confirmedAt, twoStep: hasSecondFactor(factors), fresh: isRecent(me), passwordErrors: {}, activity };
   }
 
-  async function render(ctx: RouterContext, extra: Record<string, unknown> = {}, status = 200) {
+  async function securityPage(ctx: RouterContext, extra: Record<string, unknown> = {}) {
     const code = ctx.query.notice;
     const flash = code === 'password-changed' ? passwordChangedNotice(ctx.query) : typeof code === 'string' ? notices[code] : undefined;
-    renderView(ctx, views, 'portal/security.njk', { ...(await pageData(ctx)), flash, ...extra }, status);
+    render(ctx, views, 'portal/security.njk', { ...(await pageData(ctx)), flash, ...extra });
   }
 
   const done = (ctx: RouterContext, notice: string, counts: Record<string, number> = {}) => {
@@ -83,26 +84,20 @@ export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' 
       await change();
     } catch (error) {
       if (!isHtmx(ctx) || !(error instanceof AppError) || error.code !== 'not_found') throw error;
-      return renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: error.message });
+      return render(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: error.message });
     }
     if (!isHtmx(ctx)) return done(ctx, notice);
-    renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: notices[notice] });
+    render(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: fragment, notice: notices[notice] });
   }
 
-  /** A fixable error shows on the page with the form; anything else goes to the error handler. */
-  async function orShow(ctx: RouterContext, action: () => Promise<void>, extra: (error: AppError) => Record<string, unknown> = () => ({})) {
-    try {
-      await action();
-    } catch (error) {
-      if (!(error instanceof AppError) || error.status >= 500 || error.code === 'csrf_failed' || error.code === 'busy') throw error;
-      await render(ctx, { error: error.message, ...extra(error) }, error.status);
-    }
-  }
+  /** An error a form shows (src/web/http/form-errors.ts) is drawn on the page; anything else goes to the error handler. */
+  const orShow = (ctx: RouterContext, action: () => Promise<void>, extra: (problem: FormProblem) => Record<string, unknown> = () => ({})) =>
+    handleForm(ctx, action, (problem) => securityPage(ctx, { error: problem.message, ...extra(problem) }));
 
   router.get(page, requireAccount(), async (ctx) => {
     // The security activity's pager asks for its list alone (htmx 4 names the target as tag#id).
-    if (isHtmx(ctx) && /(^|#)security-activity$/.test(ctx.get('HX-Target'))) return renderView(ctx, views, 'partials/security-activity.njk', await pageData(ctx));
-    return render(ctx);
+    if (isHtmx(ctx) && /(^|#)security-activity$/.test(ctx.get('HX-Target'))) return render(ctx, views, 'partials/security-activity.njk', await pageData(ctx));
+    return securityPage(ctx);
   });
 
   router.post(`${page}/password`, requireAccount(), recent, (ctx) =>
@@ -120,7 +115,7 @@ export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' 
         );
         done(ctx, 'password-changed', { sessions: result.sessionsEnded, app_passwords: result.appPasswordsRevoked });
       },
-      (error) => ({ passwordErrors: error.fields ?? {} }),
+      (problem) => ({ passwordErrors: problem.fields }),
     ),
   );
 
@@ -170,21 +165,24 @@ export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' 
   router.get(`${page}/authenticator`, requireAccount({ maxAgeSeconds: recentSignInSeconds }), (ctx) =>
     orShow(ctx, async () => {
       const me = account(ctx);
-      await render(ctx, { enrolment: await startTotpEnrolment(db, hub.secrets.totp, me.user) });
+      await securityPage(ctx, { enrolment: await startTotpEnrolment(db, hub.secrets.totp, me.user) });
     }),
   );
 
   router.post(`${page}/authenticator`, requireAccount(), recent, async (ctx) => {
     const me = account(ctx);
-    try {
-      await confirmTotpEnrolment(db, hub.secrets.totp, me.user.id, String((ctx.request.body as Record<string, unknown>).code ?? ''), origin(ctx));
-    } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'invalid_input') throw error;
-      // Same seed, same QR code: the person only has to type a fresh code.
-      const enrolment = await startTotpEnrolment(db, hub.secrets.totp, me.user);
-      return render(ctx, { enrolment, codeError: error.fields?.code ?? error.message, error: error.message }, 400);
-    }
-    done(ctx, 'totp-on');
+    await handleForm(
+      ctx,
+      async () => {
+        await confirmTotpEnrolment(db, hub.secrets.totp, me.user.id, String((ctx.request.body as Record<string, unknown>).code ?? ''), origin(ctx));
+        done(ctx, 'totp-on');
+      },
+      async (problem) => {
+        // Same seed, same QR code: the person only has to type a fresh code.
+        const enrolment = await startTotpEnrolment(db, hub.secrets.totp, me.user);
+        await securityPage(ctx, { enrolment, codeError: problem.fields.code ?? problem.message, error: problem.message });
+      },
+    );
   });
 
   confirmedAction(router, views, `${page}/authenticator/remove`, {
@@ -222,8 +220,8 @@ export function securityRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' 
     // The codes are shown once, in the answer itself: no redirect.
     act: async (ctx) => {
       const newCodes = await generateRecoveryCodes(db, hub.secrets.credentials, account(ctx).user.id, origin(ctx));
-      if (!isHtmx(ctx)) return render(ctx, { newCodes });
-      renderView(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: 'partials/security-recovery-codes.njk', newCodes });
+      if (!isHtmx(ctx)) return securityPage(ctx, { newCodes });
+      render(ctx, views, 'partials/security-update.njk', { ...(await pageData(ctx)), changed: 'partials/security-recovery-codes.njk', newCodes });
     },
   });
 

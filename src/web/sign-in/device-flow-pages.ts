@@ -3,6 +3,7 @@ import type { ProviderPages } from '../../oidc/provider-pages.ts';
 import type { Views } from '../../platform/views.ts';
 import { AppError } from '../../platform/errors.ts';
 import { sessionCookieFlags, sessionTtl } from '../../sessions/session-policy.ts';
+import { render } from '../http/render.ts';
 
 /** The provider hands us its own form HTML; we keep only what it must post back (action and anti-CSRF token). */
 function formParts(form: string) {
@@ -40,23 +41,17 @@ async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): 
 }
 
 export function createProviderPages(views: Views, options: { secureCookies: boolean }): ProviderPages {
-  const html = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
-    ctx.type = 'html';
-    ctx.body = views.render(template, context);
-  };
   return {
     async userCodeInput(ctx, form, out, err) {
       const prefilled = typeof ctx.query?.user_code === 'string' ? ctx.query.user_code.slice(0, 20) : '';
       // Ours (the device-code limit, or its store down): its status; the provider's refusals: 400.
-      if (err instanceof AppError) {
-        ctx.status = err.status;
-        if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
-      } else if (err) ctx.status = 400;
+      if (err instanceof AppError && err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+      const status = err instanceof AppError ? err.status : err ? 400 : 200;
       await keepNewSession(ctx, options.secureCookies);
-      html(ctx, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled });
+      render(ctx, views, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled }, status);
     },
     async userCodeConfirm(ctx, form, client, deviceInfo, userCode) {
-      html(ctx, 'interaction/device-confirm.njk', {
+      render(ctx, views, 'interaction/device-confirm.njk', {
         title: 'Confirm the device',
         ...formParts(form),
         userCode,
@@ -66,13 +61,13 @@ export function createProviderPages(views: Views, options: { secureCookies: bool
       });
     },
     async deviceSuccess(ctx) {
-      html(ctx, 'interaction/device-success.njk', { title: 'Device connected', clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
+      render(ctx, views, 'interaction/device-success.njk', { title: 'Device connected', clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
     },
     async logout(ctx, form) {
-      html(ctx, 'interaction/logout.njk', { title: 'Sign out', ...formParts(form), clientName: ctx.oidc.client?.clientName });
+      render(ctx, views, 'interaction/logout.njk', { title: 'Sign out', ...formParts(form), clientName: ctx.oidc.client?.clientName });
     },
     async postLogoutSuccess(ctx) {
-      html(ctx, 'interaction/logged-out.njk', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+      render(ctx, views, 'interaction/logged-out.njk', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Configuration } from 'oidc-provider';
 import type { Views } from '../../platform/views.ts';
+import { render } from '../http/render.ts';
 
 const friendly: Record<string, string> = {
   invalid_redirect_uri: 'The app sent you here with a return address it has not registered, so we stopped before sending you anywhere.',
@@ -16,12 +17,11 @@ export function providerErrorPage(views: Views): NonNullable<Configuration['rend
   return async (ctx, out) => {
     const code = String(out.error ?? 'server_error');
     const detail = typeof out.error_description === 'string' ? out.error_description : '';
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('error.njk', {
+    // The provider has set the status (its error's, 404, or 503 from src/oidc/unavailable-answer.ts).
+    render(ctx, views, 'error.njk', {
       title: code === 'not_found' ? 'Page not found' : 'That did not work',
       message: friendly[code] ? `${friendly[code]}${detail ? ` (${detail})` : ''}` : detail || 'Something went wrong with this sign-in.',
       code,
-    });
+    }, ctx.status);
   };
 }

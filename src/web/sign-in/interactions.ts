@@ -11,6 +11,9 @@ import type { Limits } from '../../platform/rate-limits.ts';
 import type { Config } from '../../platform/config.ts';
 import { userQueries } from '../../queries/users.ts';
 import { formBody } from '../http/body.ts';
+import { render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { acrPassword, needsSecondFactor } from '../../identity/second-factor.ts';
 import { loginResult } from '../../oidc/login-result.ts';
@@ -86,13 +89,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const signInRecord: SignInCookieDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies };
   const router = new Router();
 
-  const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render(template, context);
-  };
-
   async function clientFor(provider: Provider, interaction: Interaction) {
     const client = await provider.Client.find(interaction.params.client_id as string);
     return { client, name: client?.clientName ?? (interaction.params.client_id as string) };
@@ -113,7 +109,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   const renderLogin = async (ctx: RouterContext, provider: Provider, interaction: Interaction, extra: Record<string, unknown> = {}, status = 200) => {
     const { name } = await clientFor(provider, interaction);
-    page(ctx, 'interaction/login.njk', {
+    render(ctx, views, 'interaction/login.njk', {
       title: 'Sign in',
       uid: interaction.uid,
       clientName: name === 'uniqverse-portal' || name === 'UniQVerse account' ? null : name,
@@ -136,7 +132,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const withheld = await withheldFrom(db, interaction);
     if (client?.['urn:uniqverse:first_party' as never] === true) return finishConsent(ctx, provider, await grantRequested(provider, interaction, withheld));
     const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
-    page(ctx, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld) });
+    render(ctx, views, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld) });
   });
 
   router.post('/interaction/:uid/login', formBody, async (ctx) => {
@@ -150,11 +146,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!email || !password) {
       return renderLogin(ctx, provider, interaction, { email, error: 'Enter your email and password.' }, 400);
     }
-    const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
-    if (!result.ok) return renderLogin(ctx, provider, interaction, { email, error: 'Wrong email or password.' }, 401);
-    if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
-    await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-    await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+    await handleForm(
+      ctx,
+      async () => {
+        const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
+        // One answer for a wrong password, an unknown email, a disabled or a locked account.
+        if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
+        if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
+        await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
+        await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+      },
+      (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
+    );
   });
 
   router.post('/interaction/:uid/confirm', async (ctx) => {

@@ -2,6 +2,8 @@ import Router, { type RouterContext } from '@koa/router';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
 import { formBody } from '../http/body.ts';
+import { render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
 import type { AppContext } from '../http/app-context.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
 import { deviceHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
@@ -30,13 +32,6 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
   const router = new Router();
   const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
 
-  const page = (ctx: RouterContext, template: string, context: Record<string, unknown>, status = 200) => {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render(template, context);
-  };
-
   /** The interaction and its pending second step, or a redirect back to the sign-in page. */
   async function pendingStep(ctx: RouterContext) {
     const provider = holder.current;
@@ -54,7 +49,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
   const renderStep = async (ctx: RouterContext, uid: string, pending: PendingSecondFactorRow, extra: Record<string, unknown> = {}, status = 200) => {
     const factors = await secondFactorsOf(db, pending.user_id);
     const recovery = ctx.query.with === 'recovery' || extra.recovery === true;
-    page(ctx, recovery ? 'interaction/second-factor-recovery.njk' : 'interaction/second-factor.njk', {
+    render(ctx, views, recovery ? 'interaction/second-factor-recovery.njk' : 'interaction/second-factor.njk', {
       title: recovery ? 'Use a recovery code' : '2-step verification',
       uid,
       factors,
@@ -76,23 +71,23 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     const recovery = body.method === 'recovery';
     if (!code.trim()) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'Enter the code.' }, 400);
     const origin = requestOrigin(ctx);
-    let done;
-    try {
-      done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
-    } catch (error) {
-      if (!(error instanceof AppError) || error.status >= 500) throw error;
-      return renderStep(ctx, interaction.uid, pending, { recovery, error: error.message }, error.status);
-    }
-    const user = await userQueries.byId(db, done.userId);
-    if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
-    await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-    const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
-    if (done.recoveryCodesLeft !== undefined) {
-      // Say how many are left before moving on: the person may need to make new ones.
-      return page(ctx, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });
-    }
-    ctx.status = 303;
-    ctx.redirect(location);
+    await handleForm(
+      ctx,
+      async () => {
+        const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
+        const user = await userQueries.byId(db, done.userId);
+        if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
+        await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
+        const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
+        if (done.recoveryCodesLeft !== undefined) {
+          // Say how many are left before moving on: the person may need to make new ones.
+          return render(ctx, views, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });
+        }
+        ctx.status = 303;
+        ctx.redirect(location);
+      },
+      (problem) => renderStep(ctx, interaction.uid, pending, { recovery, error: problem.message }),
+    );
   });
 
   return router;

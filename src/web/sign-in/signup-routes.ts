@@ -2,7 +2,8 @@ import Router, { type RouterContext } from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { AppContext } from '../http/app-context.ts';
 import { formBody } from '../http/body.ts';
-import { formProblem } from '../http/form-errors.ts';
+import { render } from '../http/render.ts';
+import { handleForm } from '../http/form-errors.ts';
 import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 
@@ -20,20 +21,17 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
   const router = new Router();
   const { holder, views, config } = hub;
 
-  async function render(ctx: RouterContext, interaction: Interaction, values: Record<string, unknown> = {}, status = 200) {
+  async function signupPage(ctx: RouterContext, interaction: Interaction, values: Record<string, unknown> = {}, status = 200) {
     const client = await holder.current.Client.find(interaction.params.client_id as string);
     const clientName = client?.clientName && client.clientId !== 'uniqverse-portal' ? client.clientName : null;
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('interaction/signup.njk', {
+    render(ctx, views, 'interaction/signup.njk', {
       title: 'Create your account',
       action: `/interaction/${interaction.uid}/signup`,
       signInUrl: `/interaction/${interaction.uid}`,
       clientName,
       fields: {},
       ...values,
-    });
+    }, status);
   }
 
   async function openInteraction(ctx: RouterContext): Promise<Interaction> {
@@ -53,26 +51,26 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
   router.get('/interaction/:uid/signup', async (ctx) => {
     const interaction = await openInteraction(ctx);
     ctx.cookies.set(signupIntentCookie, null, { path: '/interaction' });
-    await render(ctx, interaction, { email: (interaction.params.login_hint as string | undefined) ?? '' });
+    await signupPage(ctx, interaction, { email: (interaction.params.login_hint as string | undefined) ?? '' });
   });
 
   router.post('/interaction/:uid/signup', formBody, async (ctx) => {
     const interaction = await openInteraction(ctx);
     const body = ctx.request.body as Record<string, unknown>;
     const origin = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
-    let user;
-    try {
-      user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
-    } catch (error) {
-      const problem = formProblem(error);
-      return render(ctx, interaction, { name: body.name, email: body.email, error: problem.message, fields: problem.fields }, problem.status);
-    }
-    await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
-    const to = await holder.current.interactionResult(ctx.req, ctx.res, {
-      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
-    }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(to);
+    await handleForm(
+      ctx,
+      async () => {
+        const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
+        await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
+        const to = await holder.current.interactionResult(ctx.req, ctx.res, {
+          login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
+        }, { mergeWithLastSubmission: false });
+        ctx.status = 303;
+        ctx.redirect(to);
+      },
+      (problem) => signupPage(ctx, interaction, { name: body.name, email: body.email, error: problem.summary, fields: problem.fields }),
+    );
   });
 
   return router;
