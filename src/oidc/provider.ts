@@ -11,7 +11,7 @@ import { ModelWrites } from './model-writes.ts';
 import { grantClaim, grantReference } from '../platform/crypto/grant-reference.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
-import type { AccountRow } from '../queries/oidc-accounts.ts';
+import type { AccountRow } from '../queries/users.ts';
 import { installMetadataCache } from './cached-metadata.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { installUnavailableAnswer } from './unavailable-answer.ts';

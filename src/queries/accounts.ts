@@ -2,13 +2,6 @@ import type { Knex } from 'knex';
 
 /** Changes to a user's row and to everything the provider holds for them, made by this area (verification, reset, disabling). */
 export const accountQueries = {
-  markEmailVerified: (trx: Knex, userId: string, email: string) =>
-    trx('users').where({ id: userId }).whereRaw('lower(email) = lower(?)', [email]).update({ email_verified: true, updated_at: trx.fn.now() }, ['id']),
-  setPasswordHash: (trx: Knex, userId: string, passwordHash: string) =>
-    trx('users').where({ id: userId }).update({ password_hash: passwordHash, updated_at: trx.fn.now() }),
-  setDisabled: (trx: Knex, userId: string, disabled: boolean) =>
-    trx('users').where({ id: userId }).update({ disabled_at: disabled ? trx.fn.now() : null, updated_at: trx.fn.now() }, ['id']),
-  deleteUser: (trx: Knex, userId: string) => trx('users').where({ id: userId }).delete(),
   /** How many sessions the provider holds for the account (before they are ended). */
   countSessions: async (trx: Knex, userId: string): Promise<number> => {
     const [row] = await trx('oidc_models').where({ model: 'Session', account_id: userId }).count<{ count: string | number }[]>('* as count');

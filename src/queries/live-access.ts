@@ -27,9 +27,4 @@ export const liveAccessQueries = {
       .select<Array<{ id: string }>>('m.id');
     return grants.some((g) => grantReference(g.id) === ref);
   },
-
-  /** Whether the account is there and enabled (a token without an id). */
-  async accountEnabled(db: Knex, userId: string): Promise<boolean> {
-    return Boolean(await db('users').where({ id: userId }).whereNull('disabled_at').first('id'));
-  },
 };

@@ -8,7 +8,7 @@ import { adminMaxAgeSeconds, requireSecondFactor } from '../http/admin-access.ts
 import { serviceAdminQueries } from '../../catalog/service-status.ts';
 import { servicesAdminRoutes } from './services-routes.ts';
 import { systemRoutes } from './system-routes.ts';
-import { userAdminQueries } from '../../queries/users-admin.ts';
+import { userQueries } from '../../queries/users.ts';
 import { usersAdminRoutes } from './users-routes.ts';
 
 /** /admin: the admin console (services, users, audit log, keys, system). */
@@ -18,7 +18,7 @@ export function adminRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | '
 
   router.get('/admin', async (ctx) => {
     const [users, services, sessions] = await Promise.all([
-      userAdminQueries.counts(hub.db),
+      userQueries.counts(hub.db),
       serviceAdminQueries.list(hub.db),
       hub.db('oidc_models').where({ model: 'Session' }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', hub.db.fn.now())).count<{ n: string }>({ n: '*' }).first(),
     ]);

@@ -12,7 +12,7 @@ import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../h
 import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';
 import { disableUser, enableUser, requireUser } from '../../identity/user-admin.ts';
-import { userAdminQueries } from '../../queries/users-admin.ts';
+import { userQueries } from '../../queries/users.ts';
 
 const notices = {
   disabled: 'The account is disabled and signed out everywhere. Enable it to undo.',
@@ -30,7 +30,7 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
 
   router.get('/admin/users', async (ctx) => {
     const q = text(ctx.query.q).slice(0, 100);
-    const { items, pager } = await paginate(userAdminQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q });
+    const { items, pager } = await paginate(userQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q });
     render(ctx, hub.views, isHtmx(ctx) ? 'admin/partials/user-table.njk' : 'admin/users.njk', { title: 'Users', section: 'admin', area: 'users', users: items, pager, q });
   });
 
