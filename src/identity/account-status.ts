@@ -3,7 +3,7 @@ import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { audienceOf } from '../outbox/audience.ts';
-import { accountQueries } from '../queries/accounts.ts';
+import { modelQueries, sessionQueries } from '../queries/oidc-models.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from '../queries/users.ts';
 
@@ -15,8 +15,8 @@ import { userQueries } from '../queries/users.ts';
  * account's grants are gone.)
  */
 export async function endEverySession(trx: Knex, userId: string, reason: string, origin: ActorOrigin = {}): Promise<number> {
-  const sessions = await accountQueries.countSessions(trx, userId);
-  await accountQueries.endProviderState(trx, userId);
+  const sessions = await sessionQueries.countForUser(trx, userId);
+  await modelQueries.deleteAllOf(trx, userId);
   await appendAudit(trx, { action: 'session.revoked', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { scope: 'all', reason, sessions } });
   await appendEvent(trx, { type: 'session.revoked', userId, data: { scope: 'all', reason } });
   return sessions;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { servicesOfClients } from '../catalog/client-services.ts';
 import { consentQueries } from '../queries/service-consents.ts';
-import { grantQueries } from '../queries/grants.ts';
+import { grantQueries } from '../queries/oidc-models.ts';
 
 export interface ServiceAccess {
   id: string;

@@ -20,6 +20,9 @@ export const entitlementQueries = {
       .select('tier');
     return rows.map((r: { tier: string }) => r.tier);
   },
+  /** Which services each of these people holds an entitlement with. */
+  servicesOf: (trx: Knex, userIds: string[]): Promise<Array<{ user_id: string; service_id: string }>> =>
+    trx('entitlements').whereIn('user_id', userIds).select('user_id', 'service_id'),
   forUser: (db: Knex, userId: string) =>
     db('entitlements as e')
       .join('services as s', 's.id', 'e.service_id')

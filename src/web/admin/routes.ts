@@ -8,6 +8,7 @@ import { adminMaxAgeSeconds, requireSecondFactor } from '../http/admin-access.ts
 import { serviceAdminQueries } from '../../catalog/service-status.ts';
 import { servicesAdminRoutes } from './services-routes.ts';
 import { systemRoutes } from './system-routes.ts';
+import { sessionQueries } from '../../queries/oidc-models.ts';
 import { userQueries } from '../../queries/users.ts';
 import { usersAdminRoutes } from './users-routes.ts';
 
@@ -20,7 +21,7 @@ export function adminRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | '
     const [users, services, sessions] = await Promise.all([
       userQueries.counts(hub.db),
       serviceAdminQueries.list(hub.db),
-      hub.db('oidc_models').where({ model: 'Session' }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', hub.db.fn.now())).count<{ n: string }>({ n: '*' }).first(),
+      sessionQueries.countLive(hub.db),
     ]);
     render(ctx, hub.views, 'admin/home.njk', {
       title: 'Admin console',
