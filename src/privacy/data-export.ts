@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
+import { serviceQueries } from '../queries/services.ts';
 import { activityPage } from '../sessions/activity.ts';
 import { servicesFor } from './service-access.ts';
 import { listSessions } from '../sessions/sessions.ts';
@@ -29,7 +30,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     if (page.next === null) break;
     before = page.next;
   }
-  const serviceNames = new Map((await db('services').select('id', 'name')).map((s: { id: string; name: string }) => [s.id, s.name]));
+  const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id);
   const audit: Array<Record<string, unknown>> = await db('audit_log').where({ subject_id: user.id }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data');
   return {

@@ -5,10 +5,10 @@ import { render } from '../http/render.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { keysRoutes } from './keys-routes.ts';
 import { adminMaxAgeSeconds, requireSecondFactor } from '../http/admin-access.ts';
-import { serviceAdminQueries } from '../../catalog/service-status.ts';
 import { servicesAdminRoutes } from './services-routes.ts';
 import { systemRoutes } from './system-routes.ts';
 import { sessionQueries } from '../../queries/oidc-models.ts';
+import { serviceQueries } from '../../queries/services.ts';
 import { userQueries } from '../../queries/users.ts';
 import { usersAdminRoutes } from './users-routes.ts';
 
@@ -20,7 +20,7 @@ export function adminRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | '
   router.get('/admin', async (ctx) => {
     const [users, services, sessions] = await Promise.all([
       userQueries.counts(hub.db),
-      serviceAdminQueries.list(hub.db),
+      serviceQueries.listWithClientCounts(hub.db),
       sessionQueries.countLive(hub.db),
     ]);
     render(ctx, hub.views, 'admin/home.njk', {
