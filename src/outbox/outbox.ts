@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { HubEvent, RecordedAudience } from '../queries/outbox.ts';
+import { outboxQueries, type HubEvent, type RecordedAudience } from '../queries/outbox.ts';
 import { userQueries } from '../queries/users.ts';
 
 export type { AudienceMember, HubEvent, RecordedAudience } from '../queries/outbox.ts';
@@ -43,7 +43,7 @@ export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent>
     data: await withPerson(trx, event),
     ...(event.audience ? { audience: JSON.stringify(event.audience) } : {}),
   };
-  await trx('outbox').insert(row);
+  await outboxQueries.insert(trx, row);
   return toEnvelope(row);
 }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
+import { auditQueries } from '../queries/audit-log.ts';
 import { serviceQueries } from '../queries/services.ts';
 import { activityPage } from '../sessions/activity.ts';
 import { servicesFor } from './service-access.ts';
@@ -32,7 +33,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   }
   const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id);
-  const audit: Array<Record<string, unknown>> = await db('audit_log').where({ subject_id: user.id }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data');
+  const audit = await auditQueries.forExport(db, user.id);
   return {
     exported_at: now.toISOString(),
     account: { id: user.id, email: user.email, email_verified: user.email_verified, name: user.name, administrator: user.is_admin, created_at: iso(user.created_at), updated_at: iso(user.updated_at) },
