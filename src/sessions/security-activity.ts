@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { describeUserAgent } from '../identity/browser-names.ts';
 import { auditQueries } from '../queries/audit-log.ts';
-import { paginate, type Pager } from '../queries/pagination.ts';
+import { paginate, type Pager } from '../db/pagination.ts';
 
 /** The audit entries a person sees about their own account, in words. Others (admin acts on services, keys) are not theirs. */
 const describe: Record<string, (data: Record<string, unknown>) => string> = {

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { AppContext } from '../http/app-context.ts';
 import { verifyAuditChain } from '../../audit/verify.ts';
 import { auditQueries } from '../../queries/audit-log.ts';
-import { pageParam, paginate } from '../../queries/pagination.ts';
+import { pageParam, paginate } from '../../db/pagination.ts';
 import { isHtmx, render } from '../http/render.ts';
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 200) : '');

@@ -10,7 +10,7 @@ import { createService, requireService } from '../../catalog/services.ts';
 import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../../queries/pagination.ts';
+import { pageParam, paginate } from '../../db/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { setServiceStatus } from '../../catalog/service-status.ts';
 

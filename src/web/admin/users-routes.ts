@@ -7,7 +7,7 @@ import { grantEntitlement } from '../../catalog/entitlements.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../../queries/pagination.ts';
+import { pageParam, paginate } from '../../db/pagination.ts';
 import { handleForm, isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';

@@ -12,7 +12,7 @@ import { requireAccount, type SignedInAccount } from '../http/account-session.ts
 import { confirmedAction } from '../http/confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { isHtmx, render as renderView } from '../http/render.ts';
-import { pageParam } from '../../queries/pagination.ts';
+import { pageParam } from '../../db/pagination.ts';
 import { securityActivity } from '../../sessions/security-activity.ts';
 import { endAllButSession } from '../../sessions/sessions.ts';
 
