@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { clientQueries } from '../queries/clients.ts';
 import { portalClientId } from './clients.ts';
 
 export interface ClientService {
@@ -14,9 +15,7 @@ export async function servicesOfClients(db: Knex, clientIds: string[]): Promise<
   const map = new Map<string, ClientService>();
   const ids = [...new Set(clientIds)];
   if (ids.includes(portalClientId)) map.set(portalClientId, { clientId: portalClientId, slug: null, name: 'UniQVerse account', url: null });
-  const rows: Array<{ client_id: string; slug: string; name: string; url: string | null; metadata: { client_name?: string } }> = ids.length
-    ? await db('clients as c').join('services as s', 's.id', 'c.service_id').whereIn('c.client_id', ids).select('c.client_id', 's.slug', 's.name', 's.url', 'c.metadata')
-    : [];
+  const rows = ids.length ? await clientQueries.withServices(db, ids) : [];
   for (const row of rows) map.set(row.client_id, { clientId: row.client_id, slug: row.slug, name: row.name, url: row.url });
   for (const id of ids) if (!map.has(id)) map.set(id, { clientId: id, slug: null, name: id, url: null });
   return map;

@@ -90,7 +90,7 @@ export async function createClient(db: Knex, box: SecretBox, validate: ClientMet
     throw new AppError('invalid_input', `Invalid client: ${message}`, { fields: { redirectUris: message } });
   }
   await db.transaction(async (trx) => {
-    await trx('clients').insert({
+    await clientQueries.insert(trx, {
       client_id: clientId,
       service_id: service.id,
       type: data.type,
@@ -119,7 +119,7 @@ export async function updateRedirectUris(
   postLogoutRedirectUris: string[] | undefined,
   updatedBy: AuditActor,
 ): Promise<void> {
-  const row: ClientRow | undefined = await db('clients').where({ client_id: clientId }).first();
+  const row: ClientRow | undefined = await clientQueries.rowById(db, clientId);
   if (!row) throw new AppError('not_found', `No client ${clientId}.`);
   const uris = parseInput(z.array(uri), redirectUris);
   const metadata = { ...row.metadata, redirect_uris: uris, ...(postLogoutRedirectUris ? { post_logout_redirect_uris: parseInput(z.array(uri), postLogoutRedirectUris) } : {}) };
@@ -130,7 +130,7 @@ export async function updateRedirectUris(
     throw new AppError('invalid_input', `Invalid redirect URIs: ${message}`, { fields: { redirectUris: message } });
   }
   await db.transaction(async (trx) => {
-    await trx('clients').where({ client_id: clientId }).update({ metadata, updated_at: trx.fn.now() });
+    await clientQueries.setMetadata(trx, clientId, metadata);
     await appendAudit(
       trx,
       entryBy(updatedBy, {

@@ -40,10 +40,7 @@ export async function grantEntitlement(db: Knex, input: z.input<typeof grantSche
     const same = existing && existing.tier === data.tier && (existing.expires_at?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
     const change = !existing ? 'granted' : same ? 'unchanged' : 'changed';
     if (change !== 'unchanged') {
-      await trx('entitlements')
-        .insert({ user_id: user.id, service_id: service.id, tier: data.tier, expires_at: expiresAt })
-        .onConflict(['user_id', 'service_id'])
-        .merge({ tier: data.tier, expires_at: expiresAt, updated_at: trx.fn.now() });
+      await entitlementQueries.put(trx, { user_id: user.id, service_id: service.id, tier: data.tier, expires_at: expiresAt });
       await appendEvent(trx, {
         type: `entitlement.${change}`,
         userId: user.id,

@@ -5,7 +5,8 @@ import { apiRateDefaults, type ApiRateScope } from '../platform/rate-limits.ts';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { AppError, notFound } from '../platform/errors.ts';
-import type { ServiceRow } from '../queries/services.ts';
+import { clientQueries } from '../queries/clients.ts';
+import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 
 export type ServiceRates = Record<ApiRateScope, number>;
 
@@ -32,14 +33,7 @@ export class ServiceRateLimits {
     if (cannotBeStored(clientId) || clientId.length > 256) return ratesOf(undefined);
     return (
       (await this.cache.get(clientId, async () => {
-        const row = await this.db('clients')
-          .leftJoin('services', 'services.id', 'clients.service_id')
-          .where('clients.client_id', clientId)
-          .first<{ token_rate_limit: number | null; events_rate_limit: number | null; hub_rate_limit: number | null } | undefined>(
-            'services.token_rate_limit',
-            'services.events_rate_limit',
-            'services.hub_rate_limit',
-          );
+        const row = await clientQueries.serviceRateLimits(this.db, clientId);
         // An unknown client id gets the defaults (and is refused by the provider anyway).
         return ratesOf(row);
       })) ?? ratesOf(undefined)
@@ -70,7 +64,7 @@ export async function setServiceRateLimits(db: Knex, slug: string, input: Partia
   for (const scope of Object.keys(columns) as ApiRateScope[]) if (scope in input) changes[columns[scope]] = parseRate(input[scope], scope);
   if (!Object.keys(changes).length) throw new AppError('invalid_input', 'Give at least one limit: token, events or hub.');
   return db.transaction(async (trx) => {
-    const [service] = await trx('services').where({ slug }).update({ ...changes, updated_at: trx.fn.now() }).returning<ServiceRow[]>('*');
+    const service = await serviceQueries.setRateLimits(trx, slug, changes);
     if (!service) throw notFound('There is no such service.');
     await appendAudit(trx, entryBy(by, { action: 'service.rate_limits_changed', subjectId: null, data: { slug, ...changes } }));
     return service;

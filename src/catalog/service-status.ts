@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
 import { appendEvent } from '../outbox/outbox.ts';
+import { serviceQueries } from '../queries/services.ts';
 import { requireService } from './services.ts';
 import type { ActorOrigin } from '../audit/audit-log.ts';
 
@@ -20,7 +21,7 @@ export async function setServiceStatus(db: Knex, caches: CatalogCaches, slug: st
   const service = await requireService(db, slug);
   if (service.status === status) return;
   await db.transaction(async (trx) => {
-    await trx('services').where({ id: service.id }).update({ status, updated_at: trx.fn.now() });
+    await serviceQueries.setStatus(trx, service.id, status);
     const data = { slug: service.slug, status, previous_status: service.status };
     await appendEvent(trx, { type: 'service.status_changed', service: service.slug, data });
     await appendAudit(trx, { action: 'service.status_changed', actorId: origin.actorId, ip: origin.ip, userAgent: origin.userAgent, data });
@@ -28,16 +29,3 @@ export async function setServiceStatus(db: Knex, caches: CatalogCaches, slug: st
   caches.services.clear();
   caches.clients.clear();
 }
-
-export const serviceAdminQueries = {
-  list: (db: Knex) =>
-    db('services as s')
-      .leftJoin('clients as c', 'c.service_id', 's.id')
-      .groupBy('s.id')
-      .orderBy('s.name')
-      .select('s.id', 's.slug', 's.name', 's.url', 's.status', 's.first_party', 's.default_tier', 's.created_at', db.raw('count(c.client_id)::int as clients')),
-  users: async (db: Knex, serviceId: string): Promise<number> => {
-    const row = await db('entitlements').where({ service_id: serviceId }).count<{ n: string }>({ n: '*' }).first();
-    return Number(row?.n ?? 0);
-  },
-};

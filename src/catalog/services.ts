@@ -57,10 +57,7 @@ export async function createService(db: Knex, input: NewService, registeredBy?: 
     if (await serviceQueries.bySlug(trx, data.slug)) throw conflict(`A service with slug "${data.slug}" already exists.`, { slug: 'Already taken.' });
     const resource = data.resource ?? resourceForSlug(data.slug);
     if (await serviceQueries.byResource(trx, resource)) throw conflict(`Resource ${resource} is already used by another service.`, { resource: 'Already used.' });
-    const [row] = await trx('services')
-      .insert({ slug: data.slug, name: data.name, url: data.url ?? null, resource, first_party: data.firstParty, default_tier: data.defaultTier ?? null })
-      .returning('*');
-    const service = row as ServiceRow;
+    const service = await serviceQueries.insert(trx, { slug: data.slug, name: data.name, url: data.url ?? null, resource, first_party: data.firstParty, default_tier: data.defaultTier ?? null });
     await appendEvent(trx, { type: 'service.registered', service: service.slug, data: publicService(service) as unknown as Record<string, unknown> });
     if (registeredBy) {
       await appendAudit(trx, entryBy(registeredBy, { action: 'service.registered', data: { slug: service.slug, first_party: service.first_party, default_tier: service.default_tier } }));

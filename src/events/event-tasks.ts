@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
 import type { HubEvent } from '../outbox/outbox.ts';
+import { taskQueries } from '../queries/event-tasks.ts';
 
 /**
  * A subscriber of the hub's own whose effect must happen exactly once (provisioning). `handle`
@@ -15,44 +16,6 @@ export interface EventConsumer {
   types: readonly string[];
   handle(trx: Knex, event: HubEvent): Promise<void>;
 }
-
-interface TaskRow {
-  consumer: string;
-  event_id: string;
-  event_seq: number;
-  event: HubEvent;
-  attempts: number;
-}
-
-export const taskQueries = {
-  enqueue: async (trx: Knex, rows: Array<{ consumer: string; event: HubEvent; seq: number }>) => {
-    if (!rows.length) return;
-    await trx('event_tasks')
-      .insert(rows.map((r) => ({ consumer: r.consumer, event_id: r.event.id, event_seq: r.seq, event: r.event })))
-      .onConflict(['consumer', 'event_id'])
-      .ignore();
-  },
-  due: (db: Knex, limit: number): Promise<Array<Pick<TaskRow, 'consumer' | 'event_id'>>> =>
-    db('event_tasks').where('next_attempt_at', '<=', db.fn.now()).orderBy('event_seq').limit(limit).select('consumer', 'event_id'),
-  /** Takes the task for this transaction, or nothing if another instance holds or finished it. */
-  take: (trx: Knex, consumer: string, eventId: string): Promise<TaskRow | undefined> =>
-    trx('event_tasks').where({ consumer, event_id: eventId }).where('next_attempt_at', '<=', trx.fn.now()).forUpdate().skipLocked().first(),
-  finish: (trx: Knex, consumer: string, eventId: string) => trx('event_tasks').where({ consumer, event_id: eventId }).delete(),
-  postpone: (db: Knex, consumer: string, eventId: string, error: string) =>
-    db('event_tasks')
-      .where({ consumer, event_id: eventId })
-      .update({
-        attempts: db.raw('attempts + 1'),
-        last_error: error.slice(0, 1000),
-        // 2 s, 4 s, 8 s … at most 10 minutes apart.
-        next_attempt_at: db.raw(`now() + least(power(2, attempts + 1), 600) * interval '1 second'`),
-      }),
-  pending: (db: Knex, consumer?: string) => {
-    const query = db('event_tasks').orderBy('event_seq').select('consumer', 'event_id', 'attempts', 'last_error', 'next_attempt_at');
-    if (consumer) query.where({ consumer });
-    return query;
-  },
-};
 
 /** What the relay records for the consumers, in its own transaction. */
 export function taskEnqueuer(consumers: readonly EventConsumer[]) {
@@ -124,7 +87,7 @@ export class TaskWorker {
         // A 4xx-type failure will not go away by retrying (the person or service is gone): retire the task.
         if (error instanceof AppError && error.status < 500) {
           logger.warn({ err: error, consumer: consumer.name, event: task.event_id }, 'event subscriber refused an event; dropping it');
-          await db('event_tasks').where({ consumer: task.consumer, event_id: task.event_id }).delete();
+          await taskQueries.finish(db, task.consumer, task.event_id);
           metrics.taskRuns.inc({ consumer: consumer.name, outcome: 'refused' });
         } else {
           logger.error({ err: error, consumer: consumer.name, event: task.event_id }, 'event subscriber failed; will retry');

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { grantEntitlement } from '../catalog/entitlements.ts';
 import { entitlementQueries } from '../queries/entitlements.ts';
-import { serviceQueries, type ServiceRow } from '../queries/services.ts';
+import { serviceQueries } from '../queries/services.ts';
 import { userQueries } from '../queries/users.ts';
 import type { EventConsumer } from './event-tasks.ts';
 import type { HubEvent } from '../outbox/outbox.ts';
@@ -14,14 +14,11 @@ export const paymentSchema = z.object({
   expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
 });
 
-const servicesWithDefaultTier = (trx: Knex): Promise<ServiceRow[]> =>
-  trx('services').whereNotNull('default_tier').where({ status: 'active' }).orderBy('name');
-
 /** A new person gets each service's default tier, unless they already hold something there (never a downgrade). */
 async function provisionNewUser(trx: Knex, event: HubEvent): Promise<void> {
   const user = event.user_id ? await userQueries.byId(trx, event.user_id) : undefined;
   if (!user) return;
-  for (const service of await servicesWithDefaultTier(trx)) {
+  for (const service of await serviceQueries.activeWithDefaultTier(trx)) {
     if (await entitlementQueries.find(trx, user.id, service.id)) continue;
     await grantEntitlement(trx, { email: user.email, service: service.slug, tier: service.default_tier! });
   }

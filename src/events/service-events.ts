@@ -7,7 +7,7 @@ import { parseInput } from '../platform/validation.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { outboxQueries } from '../queries/outbox.ts';
 import { paymentSchema } from './provisioning.ts';
-import { webhookQueries } from '../queries/webhooks.ts';
+import { relatedServices } from '../outbox/audience.ts';
 
 /** Namespaces of the hub's own events: no service may post into them. */
 export const hubNamespaces = ['user', 'session', 'entitlement', 'device', 'app_password', 'consent', 'mfa', 'service', 'payment', 'hub'] as const;
@@ -71,7 +71,7 @@ export async function postServiceEvent(db: Knex, service: ServiceRow, input: unk
     if (existing) return existing;
     const user = await userQueries.byId(trx, data.user);
     if (!user || user.disabled_at) throw badRequest(`No active person with sub ${data.user}.`, { user: 'Unknown person.' });
-    const related = await webhookQueries.relatedServices(trx, [user.id]);
+    const related = await relatedServices(trx, [user.id]);
     if (!related.get(user.id)?.has(service.id)) {
       throw badRequest('This person has no entitlement or grant with this service.', { user: 'Not a person of this service.' });
     }

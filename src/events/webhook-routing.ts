@@ -3,6 +3,7 @@ import type { AudienceMember, HubEvent, RecordedAudience } from '../outbox/outbo
 import type { OutboxRow } from '../queries/outbox.ts';
 import { consentQueries, type ConsentRow } from '../queries/service-consents.ts';
 import { withheldBy } from '../privacy/data-sharing.ts';
+import { relatedServices } from '../outbox/audience.ts';
 import { webhookQueries, type ActiveWebhook, type NewDelivery } from '../queries/webhooks.ts';
 
 /** Events about a person that go to every service the person has to do with. */
@@ -57,7 +58,7 @@ export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], eve
   const hooks = await webhookQueries.active(trx);
   if (!hooks.length) return 0;
   const people = [...new Set(events.filter((e) => e.user_id && personal(e.type)).map((e) => e.user_id!))];
-  const related = await webhookQueries.relatedServices(trx, people);
+  const related = await relatedServices(trx, people);
   const consents = await consentQueries.forUsers(trx, [...new Set(events.filter((e) => e.user_id).map((e) => e.user_id!))]);
   const deliveries: NewDelivery[] = [];
   for (const [i, event] of events.entries()) {

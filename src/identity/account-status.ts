@@ -3,7 +3,7 @@ import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { audienceOf } from '../outbox/audience.ts';
-import { accountQueries } from '../queries/accounts.ts';
+import { modelQueries, sessionQueries } from '../queries/oidc-models.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from '../queries/users.ts';
 
@@ -15,8 +15,8 @@ import { userQueries } from '../queries/users.ts';
  * account's grants are gone.)
  */
 export async function endEverySession(trx: Knex, userId: string, reason: string, origin: ActorOrigin = {}): Promise<number> {
-  const sessions = await accountQueries.countSessions(trx, userId);
-  await accountQueries.endProviderState(trx, userId);
+  const sessions = await sessionQueries.countForUser(trx, userId);
+  await modelQueries.deleteAllOf(trx, userId);
   await appendAudit(trx, { action: 'session.revoked', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { scope: 'all', reason, sessions } });
   await appendEvent(trx, { type: 'session.revoked', userId, data: { scope: 'all', reason } });
   return sessions;
@@ -25,7 +25,7 @@ export async function endEverySession(trx: Knex, userId: string, reason: string,
 /** Disables an account: it can no longer sign in (findAccount refuses it) and everything it held ends now. */
 export async function disableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
   await db.transaction(async (trx) => {
-    const updated = await accountQueries.setDisabled(trx, userId, true);
+    const updated = await userQueries.setDisabled(trx, userId, true);
     if (!updated.length) throw notFound('There is no such account.');
     await endEverySession(trx, userId, 'account_disabled', origin);
     await revokeAllAppPasswords(trx, userId, 'account_disabled', origin);
@@ -36,7 +36,7 @@ export async function disableUser(db: Knex, userId: string, origin: ActorOrigin 
 
 export async function enableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
   await db.transaction(async (trx) => {
-    const updated = await accountQueries.setDisabled(trx, userId, false);
+    const updated = await userQueries.setDisabled(trx, userId, false);
     if (!updated.length) throw notFound('There is no such account.');
     await appendAudit(trx, { action: 'user.enabled', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: {} });
     await appendEvent(trx, { type: 'user.updated', userId, data: { disabled: false } });
@@ -55,7 +55,7 @@ export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin =
     if (!user) throw notFound('There is no such account.');
     const audience = await audienceOf(trx, userId);
     await endEverySession(trx, userId, 'account_deleted', origin);
-    await accountQueries.deleteUser(trx, userId);
+    await userQueries.remove(trx, userId);
     await appendAudit(trx, { action: 'user.deleted', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: user.email } });
     await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email, name: user.name }, audience });
   });

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
-import type { AuditRow } from '../queries/audit-log.ts';
+import { auditQueries } from '../queries/audit-log.ts';
+import { noticeCursorQueries } from '../queries/credential-notice-cursor.ts';
 import { userQueries } from '../queries/users.ts';
 
 const methodNames: Record<string, string> = { totp: 'an authenticator app', passkey: 'a passkey', recovery_codes: 'your recovery codes' };
@@ -34,14 +35,12 @@ export interface CredentialNoticeDeps {
 export async function sendCredentialNotices(deps: CredentialNoticeDeps, batch = 100): Promise<number> {
   const outgoing: Array<{ to: string; name: string; subject: string; what: string; ip: string | null; device: string | null }> = [];
   await deps.db.transaction(async (trx) => {
-    const cursor = await trx('credential_notice_cursor').where({ id: 1 }).forUpdate().first('last_seq');
-    if (!cursor) return;
-    const last = Number(cursor.last_seq);
+    const last = await noticeCursorQueries.lock(trx);
+    if (last === undefined) return;
     // Writers take seq under a lock held to commit, so everything up to max(seq) is committed.
-    const [top] = await trx('audit_log').max<{ max: number | string | null }[]>('seq as max');
-    const end = Number(top?.max ?? 0);
+    const end = await auditQueries.maxSeq(trx);
     if (end <= last) return;
-    const rows: AuditRow[] = await trx('audit_log').where('seq', '>', last).andWhere('seq', '<=', end).whereIn('action', noticeActions).orderBy('seq').limit(batch);
+    const rows = await auditQueries.withActionsBetween(trx, last, end, noticeActions, batch);
     const reached = rows.length === batch ? Number(rows.at(-1)!.seq) : end;
     for (const row of rows) {
       if (!row.subject_id) continue;
@@ -49,7 +48,7 @@ export async function sendCredentialNotices(deps: CredentialNoticeDeps, batch = 
       if (!user || user.disabled_at) continue;
       outgoing.push({ to: user.email, name: user.name, ...notices[row.action]!(row.data), ip: row.ip, device: row.user_agent });
     }
-    await trx('credential_notice_cursor').where({ id: 1 }).update({ last_seq: reached });
+    await noticeCursorQueries.advance(trx, reached);
   });
   for (const notice of outgoing) deps.mailer.post(deps.mail.securityNotice(notice));
   return outgoing.length;

@@ -8,7 +8,6 @@ import { appendEvent } from '../outbox/outbox.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { parseInput } from '../platform/validation.ts';
-import { emailChangeQueries } from '../queries/email-change.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
@@ -129,14 +128,14 @@ async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'c
   try {
     outcome = await deps.db.transaction(async (trx): Promise<ConfirmResult & { name?: string }> => {
       if (!(await emailTokenQueries.use(trx, row.id))) return { ok: false, reason: 'invalid' };
-      const user = await emailChangeQueries.lockUser(trx, row.user_id);
+      const user = await userQueries.lock(trx, row.user_id);
       if (!user || user.disabled_at || user.email.toLowerCase() === row.email.toLowerCase()) return { ok: false, reason: 'invalid' };
-      if (await emailChangeQueries.otherAccountWith(trx, row.email, user.id)) {
+      if (await userQueries.otherAccountWith(trx, row.email, user.id)) {
         await emailTokenQueries.retireAll(trx, user.id, 'change_email');
         await appendAudit(trx, { action: 'email.change_refused', actorId: user.id, subjectId: user.id, ...origin, data: { new_email: row.email, reason: 'taken' } });
         return { ok: false, reason: 'taken' };
       }
-      await emailChangeQueries.setEmail(trx, user.id, row.email);
+      await userQueries.setEmail(trx, user.id, row.email);
       for (const purpose of ['change_email', 'verify_email', 'reset_password'] as const) await emailTokenQueries.retireAll(trx, user.id, purpose);
       await appendAudit(trx, { action: 'email.changed', actorId: user.id, subjectId: user.id, ...origin, data: { old_email: user.email, new_email: row.email, method } });
       await appendEvent(trx, { type: 'user.updated', userId: user.id, data: { changed: ['email'], email: row.email, name: user.name, email_verified: true } });

@@ -5,7 +5,6 @@ import { randomToken, safeEqual, sha256 } from '../platform/crypto/tokens.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
-import { accountQueries } from '../queries/accounts.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
@@ -48,7 +47,7 @@ async function markVerified(db: Knex, row: EmailTokenRow, method: 'link' | 'code
   return db.transaction(async (trx) => {
     if (!(await emailTokenQueries.use(trx, row.id))) return false;
     // Bound to the address the mail went to: after an email change the old link proves nothing.
-    const updated = await accountQueries.markEmailVerified(trx, row.user_id, row.email);
+    const updated = await userQueries.markEmailVerified(trx, row.user_id, row.email);
     if (!updated.length) return false;
     await emailTokenQueries.retireAll(trx, row.user_id, 'verify_email');
     await appendAudit(trx, { action: 'email.verified', actorId: row.user_id, subjectId: row.user_id, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: row.email, method } });

@@ -5,7 +5,6 @@ import { AppError } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { parseInput } from '../platform/validation.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
-import { passwordChangeQueries } from '../queries/password-change.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { Limits } from '../platform/rate-limits.ts';
@@ -81,7 +80,7 @@ export async function changePassword(
   }
   const hash = await hasher.hash(data.newPassword);
   return db.transaction(async (trx) => {
-    await passwordChangeQueries.setPasswordHash(trx, userId, hash);
+    await userQueries.setPasswordHash(trx, userId, hash);
     const ended = await endOtherSessions(trx, userId, keepSessionUid, 'password_changed', { actorId: userId, ...origin });
     const appPasswords = await revokeAllAppPasswords(trx, userId, 'password_changed', { actorId: userId, ...origin });
     await appendEvent(trx, { type: 'user.updated', userId, data: { changed: ['password'] } });

@@ -5,7 +5,6 @@ import { AppError } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
-import { accountQueries } from '../queries/accounts.ts';
 import { endEverySession } from './account-status.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
@@ -90,7 +89,7 @@ async function takeBackUnverifiedAccount(trx: Knex, user: UserRow): Promise<{ pa
   for (const [method, count] of [['passkey', removed.passkeys], ['totp', removed.totp], ['recovery_codes', removed.recovery_codes]] as const) {
     if (count) await appendEvent(trx, { type: 'mfa.removed', userId: user.id, data: { method, reason: 'password_reset_of_unconfirmed_address' } });
   }
-  await accountQueries.markEmailVerified(trx, user.id, user.email);
+  await userQueries.markEmailVerified(trx, user.id, user.email);
   return removed;
 }
 
@@ -109,7 +108,7 @@ export async function completePasswordReset(deps: PasswordResetDeps, token: stri
   const hash = await deps.hasher.hash(newPassword);
   await deps.db.transaction(async (trx) => {
     if (!(await emailTokenQueries.use(trx, row.id))) throw resetLinkExpired();
-    await accountQueries.setPasswordHash(trx, user.id, hash);
+    await userQueries.setPasswordHash(trx, user.id, hash);
     await emailTokenQueries.retireAll(trx, user.id, 'reset_password');
     const sessions = await endEverySession(trx, user.id, 'password_reset', { actorId: user.id, ...origin });
     const appPasswords = await revokeAllAppPasswords(trx, user.id, 'password_reset', { actorId: user.id, ...origin });

@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 import { AppError, notFound } from '../platform/errors.ts';
 import type { ActorOrigin } from '../audit/audit-log.ts';
 import { disableUser as disableAccount, enableUser as enableAccount } from './account-status.ts';
-import { userAdminQueries, type AdminUserRow } from '../queries/users-admin.ts';
+import { userQueries, type AdminUserRow } from '../queries/users.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function requireUser(db: Knex, id: string): Promise<AdminUserRow> {
-  const user = uuidPattern.test(id) ? await userAdminQueries.byId(db, id) : undefined;
+  const user = uuidPattern.test(id) ? await userQueries.adminById(db, id) : undefined;
   if (!user) throw notFound('There is no such user.');
   return user;
 }

@@ -3,7 +3,7 @@ import type { Account } from 'oidc-provider';
 import { sharedClaims } from '../privacy/data-sharing.ts';
 import type { CoherentCache } from '../platform/cache.ts';
 import { accountCacheKey } from '../db/change-feed.ts';
-import { accountQueries, type AccountRow } from '../queries/oidc-accounts.ts';
+import { userQueries, type AccountRow } from '../queries/users.ts';
 
 /**
  * The provider's view of a person: unknown or disabled accounts are not found, which ends their
@@ -15,7 +15,7 @@ import { accountQueries, type AccountRow } from '../queries/oidc-accounts.ts';
  */
 export async function findAccount(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<Account | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
-  const load = () => accountQueries.withSharing(db, sub, clientId);
+  const load = () => userQueries.withSharing(db, sub, clientId);
   const user = cache ? await cache.through(accountCacheKey(sub, clientId), load) : await load();
   if (!user || user.disabled_at) return undefined;
   const sharing = { profile: user.share_profile ?? true, email: user.share_email ?? true };

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { CoherentCache } from '../platform/cache.ts';
-import { markedWrite, modelCacheKey } from '../db/change-feed.ts';
+import { modelCacheKey } from '../db/change-feed.ts';
 import { cannotBeStored, isRefusedCharacter } from '../db/refused-characters.ts';
-import { ModelWrites, type ModelInsert } from './model-writes.ts';
+import { grantQueries, modelQueries, type ModelInsert, type ModelRow } from '../queries/oidc-models.ts';
+import { ModelWrites } from './model-writes.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -15,12 +16,6 @@ const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
  * are written: cached (see CoherentCache). Codes and the like are read once; they go to the database.
  */
 export const cachedModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'Grant', 'Session']);
-
-export interface ModelRow {
-  payload: AdapterPayload;
-  expires_at: Date | null;
-  consumed_at: Date | null;
-}
 
 function toPayload(row: ModelRow | undefined, now = new Date()): AdapterPayload | undefined {
   if (!row) return undefined;
@@ -47,15 +42,6 @@ export class KnexModelAdapter implements Adapter {
     this.writes = writes;
   }
 
-  private rows() {
-    return this.db('oidc_models').where({ model: this.model });
-  }
-
-  /** Our own writes drop exactly what they change; the change feed empties the cache for any other. */
-  private async ownWrite<T>(builder: Knex.QueryBuilder): Promise<T[]> {
-    return (await markedWrite<T>(this.db, builder)).rows;
-  }
-
   private keysOf(id: string, uid: unknown): string[] {
     return [modelCacheKey(this.model, 'id', id), ...(typeof uid === 'string' ? [modelCacheKey(this.model, 'uid', uid)] : [])];
   }
@@ -68,7 +54,7 @@ export class KnexModelAdapter implements Adapter {
 
   private async findBy(by: 'id' | 'uid', value: string): Promise<AdapterPayload | undefined> {
     if (cannotBeStored(value)) return undefined;
-    const load = () => this.rows().andWhere({ [by]: value }).first('id', 'payload', 'expires_at', 'consumed_at') as Promise<(ModelRow & { id: string }) | undefined>;
+    const load = () => modelQueries.findBy(this.db, this.model, by, value);
     if (!this.cache) return toPayload(await load());
     const row = await this.cache.through(modelCacheKey(this.model, by, value), load, (r) => this.keysOf((r as ModelRow & { id: string }).id, r.payload.uid), (r) => (r.expires_at ? new Date(r.expires_at).getTime() : null));
     return toPayload(row);
@@ -103,7 +89,7 @@ export class KnexModelAdapter implements Adapter {
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (cannotBeStored(userCode)) return undefined;
-    return toPayload(await this.rows().andWhere({ user_code: userCode }).first('payload', 'expires_at', 'consumed_at'));
+    return toPayload(await modelQueries.findByUserCode(this.db, this.model, userCode));
   }
 
   findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -115,15 +101,16 @@ export class KnexModelAdapter implements Adapter {
     const consumed = await this.writes.consume(this.model, id);
     this.forget(id);
     if (!consumed && consumable.has(this.model)) {
-      const row = await this.rows().andWhere({ id }).first('grant_id');
+      const row = await modelQueries.grantIdOf(this.db, this.model, id);
       if (row?.grant_id) await revokeGrant(this.db, row.grant_id);
       throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
     }
   }
 
   async destroy(id: string): Promise<void> {
+    // Our own writes drop exactly what they change; the change feed empties the cache for any other.
     this.forget(id);
-    await this.ownWrite(this.rows().andWhere({ id }).delete());
+    await modelQueries.destroy(this.db, this.model, id);
     this.forget(id);
   }
 
@@ -136,14 +123,7 @@ export class KnexModelAdapter implements Adapter {
   async extendExpiry(id: string, exp: number): Promise<boolean> {
     const expiresAt = new Date(exp * 1000);
     this.forget(id);
-    const { count } = await markedWrite(
-      this.db,
-      this.rows()
-        .andWhere({ id })
-        .andWhere('expires_at', '>', this.db.fn.now())
-        .andWhere('expires_at', '<', expiresAt)
-        .update({ expires_at: expiresAt, payload: this.db.raw("jsonb_set(payload, '{exp}', to_jsonb(?::bigint))", [exp]) }),
-    );
+    const count = await modelQueries.extendExpiry(this.db, this.model, id, expiresAt, exp);
     this.forget(id);
     return count > 0;
   }
@@ -154,22 +134,18 @@ export class KnexModelAdapter implements Adapter {
    * token ends the grant's tokens but keeps the consent.
    */
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.rows().andWhere({ grant_id: grantId }).delete();
+    await modelQueries.deleteByGrant(this.db, this.model, grantId);
   }
 }
 
 /** A replayed code or refresh token means it leaked: every token and code of the grant ends, and the grant itself. */
 export async function revokeGrant(db: Knex, grantId: string): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('oidc_models').where({ grant_id: grantId }).delete();
-    await trx('oidc_models').where({ model: 'Grant', id: grantId }).delete();
-  });
+  await db.transaction((trx) => grantQueries.revokeOne(trx, grantId));
 }
 
 /** Deletes expired rows; run periodically. */
 export async function deleteExpiredModels(db: Knex): Promise<number> {
-  // Marked: a cached entry never outlives its row's expiry, so the sweep need not empty the cache.
-  return (await markedWrite(db, db('oidc_models').where('expires_at', '<', db.fn.now()).delete())).count;
+  return modelQueries.deleteExpired(db);
 }
 
 /** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through a cache. */

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import { signingKeyQueries } from '../queries/signing-keys.ts';
 
 /** ID tokens default to RS256; per-service access tokens are ES256; EdDSA is offered to clients that ask. */
 export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -42,7 +43,7 @@ async function insertKey(trx: Knex, box: SecretBox, alg: SigningAlg, activatesAt
   const kid = `${alg.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   const { privateJwk, publicJwk } = generate(alg);
   const meta = { kid, alg, use: 'sig' };
-  await trx('signing_keys').insert({
+  await signingKeyQueries.insert(trx, {
     kid,
     alg,
     private_jwk_sealed: box.seal(JSON.stringify({ ...privateJwk, ...meta })),
@@ -52,13 +53,11 @@ async function insertKey(trx: Knex, box: SecretBox, alg: SigningAlg, activatesAt
   return kid;
 }
 
-const keysLock = (trx: Knex) => trx.raw(`select pg_advisory_xact_lock(hashtext('uniqverse:signing_keys'))`);
-
 /** First start: one active key per alg. Serialised so that two instances starting together agree. */
 export async function ensureSigningKeys(db: Knex, box: SecretBox): Promise<string[]> {
   return db.transaction(async (trx) => {
-    await keysLock(trx);
-    const present = new Set((await trx('signing_keys').whereNull('expires_at').distinct('alg')).map((r: { alg: string }) => r.alg));
+    await signingKeyQueries.lock(trx);
+    const present = await signingKeyQueries.unretiredAlgs(trx);
     const created: string[] = [];
     for (const alg of signingAlgs) if (!present.has(alg)) created.push(await insertKey(trx, box, alg, new Date()));
     return created;
@@ -79,8 +78,8 @@ export async function rotateSigningKeys(
   const activatesAt = new Date(now.getTime() + activationDelaySeconds * 1000);
   const retireAt = new Date(activatesAt.getTime() + retiredKeyLifetimeSeconds * 1000);
   return db.transaction(async (trx) => {
-    await keysLock(trx);
-    await trx('signing_keys').whereNull('expires_at').update({ expires_at: retireAt });
+    await signingKeyQueries.lock(trx);
+    await signingKeyQueries.retireAll(trx, retireAt);
     const added = [];
     for (const alg of signingAlgs) {
       added.push({ kid: await insertKey(trx, box, alg, activatesAt), alg, activates_at: activatesAt.toISOString() });
@@ -91,10 +90,7 @@ export async function rotateSigningKeys(
 }
 
 export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Promise<KeySet> {
-  const rows: KeyRow[] = await db('signing_keys')
-    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
-    .orderBy('activates_at', 'desc')
-    .select('kid', 'alg', 'private_jwk_sealed', 'activates_at', 'expires_at');
+  const rows = (await signingKeyQueries.published(db, now)) as KeyRow[];
 
   const keys: JsonWebKey[] = [];
   const signing: string[] = [];
@@ -120,5 +116,5 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
 }
 
 export async function listSigningKeys(db: Knex) {
-  return db('signing_keys').orderBy('created_at', 'desc').select('kid', 'alg', 'created_at', 'activates_at', 'expires_at');
+  return signingKeyQueries.list(db);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { HubEvent, RecordedAudience } from '../queries/outbox.ts';
+import { outboxQueries, type HubEvent, type RecordedAudience } from '../queries/outbox.ts';
+import { userQueries } from '../queries/users.ts';
 
 export type { AudienceMember, HubEvent, RecordedAudience } from '../queries/outbox.ts';
 
@@ -24,7 +25,7 @@ export interface NewEvent {
  */
 async function withPerson(trx: Knex, event: NewEvent): Promise<Record<string, unknown>> {
   if (!event.type.startsWith('user.') || !event.userId || ('email' in event.data && 'name' in event.data)) return event.data;
-  const user: { email: string; name: string } | undefined = await trx('users').where({ id: event.userId }).first('email', 'name');
+  const user = await userQueries.emailAndName(trx, event.userId);
   return user ? { email: user.email, name: user.name, ...event.data } : event.data;
 }
 
@@ -42,7 +43,7 @@ export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent>
     data: await withPerson(trx, event),
     ...(event.audience ? { audience: JSON.stringify(event.audience) } : {}),
   };
-  await trx('outbox').insert(row);
+  await outboxQueries.insert(trx, row);
   return toEnvelope(row);
 }
 

@@ -1,16 +1,25 @@
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
+import { presentColumns } from '../db/schema-probe.ts';
+import { appPasswordQueries } from '../queries/app-passwords.ts';
+import { auditQueries } from '../queries/audit-log.ts';
+import { deviceQueries } from '../queries/device-apps.ts';
+import { passkeyQueries } from '../queries/passkeys.ts';
+import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
+import { totpQueries } from '../queries/totp-factors.ts';
+import { serviceQueries } from '../queries/services.ts';
 import { activityPage } from '../sessions/activity.ts';
 import { servicesFor } from './service-access.ts';
 import { listSessions } from '../sessions/sessions.ts';
 
 const iso = (value: unknown) => (value ? new Date(value as string).toISOString() : null);
 
+type ExportRows = (db: Knex, userId: string, columns: string[]) => Promise<Array<Record<string, unknown>>>;
+
 /** Rows of a table another area adds (devices), once it exists; chosen columns only, never secrets. */
-async function rowsOf(db: Knex, table: string, columns: string[], userId: string): Promise<Array<Record<string, unknown>>> {
-  if (!(await db.schema.hasTable(table))) return [];
-  const present = (await Promise.all(columns.map(async (c) => ((await db.schema.hasColumn(table, c)) ? c : null)))).filter((c): c is string => c !== null);
-  return db(table).where({ user_id: userId }).select(present);
+async function rowsOf(db: Knex, table: string, columns: string[], userId: string, read: ExportRows): Promise<Array<Record<string, unknown>>> {
+  const present = await presentColumns(db, table, columns);
+  return present ? read(db, userId, present) : [];
 }
 
 /**
@@ -29,9 +38,9 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     if (page.next === null) break;
     before = page.next;
   }
-  const serviceNames = new Map((await db('services').select('id', 'name')).map((s: { id: string; name: string }) => [s.id, s.name]));
-  const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id);
-  const audit: Array<Record<string, unknown>> = await db('audit_log').where({ subject_id: user.id }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data');
+  const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
+  const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id, appPasswordQueries.exportRows);
+  const audit = await auditQueries.forExport(db, user.id);
   return {
     exported_at: now.toISOString(),
     account: { id: user.id, email: user.email, email_verified: user.email_verified, name: user.name, administrator: user.is_admin, created_at: iso(user.created_at), updated_at: iso(user.updated_at) },
@@ -48,11 +57,11 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     sessions: sessions.map((s) => ({ device: s.device.name, ip: s.ip, signed_in_at: iso(s.signedInAt), last_active_at: iso(s.lastActiveAt), services: s.services })),
     sign_in_methods: {
       password: Boolean(user.password_hash),
-      passkeys: (await rowsOf(db, 'passkeys', ['name', 'device_type', 'backed_up', 'created_at', 'last_used_at'], user.id)).map((p) => ({ ...p, created_at: iso(p.created_at), last_used_at: iso(p.last_used_at) })),
-      authenticator_app: (await rowsOf(db, 'totp_factors', ['confirmed_at', 'created_at'], user.id)).map((t) => ({ confirmed_at: iso(t.confirmed_at), created_at: iso(t.created_at) })),
-      recovery_codes_left: (await rowsOf(db, 'recovery_codes', ['used_at'], user.id)).filter((r) => !r.used_at).length,
+      passkeys: (await rowsOf(db, 'passkeys', ['name', 'device_type', 'backed_up', 'created_at', 'last_used_at'], user.id, passkeyQueries.exportRows)).map((p) => ({ ...p, created_at: iso(p.created_at), last_used_at: iso(p.last_used_at) })),
+      authenticator_app: (await rowsOf(db, 'totp_factors', ['confirmed_at', 'created_at'], user.id, totpQueries.exportRows)).map((t) => ({ confirmed_at: iso(t.confirmed_at), created_at: iso(t.created_at) })),
+      recovery_codes_left: (await rowsOf(db, 'recovery_codes', ['used_at'], user.id, recoveryCodeQueries.exportRows)).filter((r) => !r.used_at).length,
     },
-    devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id)).map((d) => ({
+    devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id, deviceQueries.exportRows)).map((d) => ({
       ...d,
       created_at: iso(d.created_at),
       last_seen_at: iso(d.last_seen_at),

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { consentQueries } from '../queries/service-consents.ts';
-import { grantQueries, type StoredGrant } from '../queries/grants.ts';
+import { grantQueries, type StoredGrant } from '../queries/oidc-models.ts';
 import { withheldBy, type Sharing } from './data-sharing.ts';
 import { servicesFor } from './service-access.ts';
 import type { ActorOrigin } from '../audit/audit-log.ts';

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { servicesOfClients } from '../catalog/client-services.ts';
 import { consentQueries } from '../queries/service-consents.ts';
-import { grantQueries } from '../queries/grants.ts';
+import { grantQueries } from '../queries/oidc-models.ts';
+import { serviceQueries } from '../queries/services.ts';
 
 export interface ServiceAccess {
   id: string;
@@ -38,18 +39,6 @@ const scopeWords: Record<string, string> = {
   offline_access: 'Access while you are away',
 };
 
-interface ServiceJoinRow {
-  id: string;
-  slug: string;
-  name: string;
-  url: string | null;
-  first_party: boolean;
-  status: string;
-  default_tier: string | null;
-  tier: string | null;
-  expires_at: Date | null;
-}
-
 /**
  * Every service a person can use (their entitlements, every first-party service, and any service
  * they signed in to), with the
@@ -59,11 +48,7 @@ export async function servicesFor(db: Knex, userId: string): Promise<ServiceAcce
   const grants = await grantQueries.forUser(db, userId);
   const clients = await servicesOfClients(db, grants.map((g) => g.payload.clientId));
   const connected = [...new Set([...clients.values()].map((c) => c.slug).filter((slug): slug is string => slug !== null))];
-  const rows: ServiceJoinRow[] = await db('services as s')
-    .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
-    .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true).orWhereIn('s.slug', connected))
-    .orderBy('s.name')
-    .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at');
+  const rows = await serviceQueries.forPerson(db, userId, connected);
   const consents = await consentQueries.forUser(db, userId);
   const now = Date.now();
   return rows.map((row) => {

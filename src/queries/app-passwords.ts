@@ -47,6 +47,8 @@ export const appPasswordQueries = {
     db('app_passwords').where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
   revokeAll: (db: Knex, userId: string): Promise<AppPasswordRow[]> =>
     db('app_passwords').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
+  /** The person's app passwords, these columns only (never a hash): the data export. */
+  exportRows: (db: Knex, userId: string, columns: string[]): Promise<Array<Record<string, unknown>>> => db('app_passwords').where({ user_id: userId }).select(columns),
   /** Records a good use; `passwordHash` replaces a hash in the legacy form. */
   markUsed: (db: Knex, id: string, ip: string | null, passwordHash?: string) =>
     db('app_passwords').where({ id }).update({ last_used_at: db.fn.now(), last_ip: ip, ...(passwordHash ? { password_hash: passwordHash } : {}) }),

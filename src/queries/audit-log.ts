@@ -45,4 +45,32 @@ export const auditQueries = {
     db('audit_log').where({ subject_id: subjectId }).orderBy('seq', 'desc').limit(limit),
   byAction: (db: Knex, action: string, limit = 50): Promise<AuditRow[]> =>
     db('audit_log').where({ action }).orderBy('seq', 'desc').limit(limit),
+  /** The highest seq written (writers take seq under a lock held to commit, so everything up to it is committed). */
+  maxSeq: async (trx: Knex): Promise<number> => {
+    const [top] = await trx('audit_log').max<{ max: number | string | null }[]>('seq as max');
+    return Number(top?.max ?? 0);
+  },
+  /** Entries with one of these actions after `afterSeq` and up to `toSeq`, in order, at most `limit`. */
+  withActionsBetween: (trx: Knex, afterSeq: number, toSeq: number, actions: string[], limit: number): Promise<AuditRow[]> =>
+    trx('audit_log').where('seq', '>', afterSeq).andWhere('seq', '<=', toSeq).whereIn('action', actions).orderBy('seq').limit(limit),
+  /** A person's entries with one of these actions, newest first (a query to page). */
+  forSubjectWithActions: (db: Knex, subjectId: string, actions: string[]) =>
+    db('audit_log').where({ subject_id: subjectId }).whereIn('action', actions).orderBy('seq', 'desc').select('occurred_at', 'action', 'ip', 'user_agent', 'data'),
+  /** Every entry about a person, oldest first, without the chain's hashes (the data export). */
+  forExport: (db: Knex, subjectId: string): Promise<Array<Pick<AuditRow, 'occurred_at' | 'action' | 'ip' | 'user_agent' | 'data'>>> =>
+    db('audit_log').where({ subject_id: subjectId }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data'),
+  /** The console's log, newest first, filtered by action (prefix) and by whom it concerns (email); a query to page. */
+  search: (db: Knex, filters: { action: string; who: string }) => {
+    const query = db('audit_log as a')
+      .leftJoin('users as s', 's.id', 'a.subject_id')
+      .leftJoin('users as u', 'u.id', 'a.actor_id')
+      .orderBy('a.seq', 'desc')
+      .select('a.seq', 'a.occurred_at', 'a.action', 'a.ip', 'a.user_agent', 'a.data', 'a.subject_id', 'a.actor_id', 's.email as subject_email', 'u.email as actor_email');
+    if (filters.action) query.whereILike('a.action', `${filters.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (filters.who) {
+      const like = `%${filters.who.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query.where((w) => w.whereILike('s.email', like).orWhereILike('u.email', like));
+    }
+    return query;
+  },
 };

@@ -30,4 +30,10 @@ export const deviceQueries = {
     return updated as DeviceRow;
   },
   revoke: (db: Knex, id: string) => db('devices').where({ id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }),
+  countActive: async (db: Knex, userId: string): Promise<number> => {
+    const row = await db('devices').where({ user_id: userId }).whereNull('revoked_at').count<{ n: string }>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  },
+  /** The person's devices, these columns only (never a push token): the data export. */
+  exportRows: (db: Knex, userId: string, columns: string[]): Promise<Array<Record<string, unknown>>> => db('devices').where({ user_id: userId }).select(columns),
 };

@@ -20,6 +20,20 @@ export const entitlementQueries = {
       .select('tier');
     return rows.map((r: { tier: string }) => r.tier);
   },
+  /** Which services each of these people holds an entitlement with. */
+  servicesOf: (trx: Knex, userIds: string[]): Promise<Array<{ user_id: string; service_id: string }>> =>
+    trx('entitlements').whereIn('user_id', userIds).select('user_id', 'service_id'),
+  /** Grants the tier, or changes the one the person holds at the service. */
+  put: (trx: Knex, row: Pick<EntitlementRow, 'user_id' | 'service_id' | 'tier' | 'expires_at'>) =>
+    trx('entitlements')
+      .insert(row)
+      .onConflict(['user_id', 'service_id'])
+      .merge({ tier: row.tier, expires_at: row.expires_at, updated_at: trx.fn.now() }),
+  /** How many people hold a tier at the service. */
+  countForService: async (db: Knex, serviceId: string): Promise<number> => {
+    const row = await db('entitlements').where({ service_id: serviceId }).count<{ n: string }>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  },
   forUser: (db: Knex, userId: string) =>
     db('entitlements as e')
       .join('services as s', 's.id', 'e.service_id')

@@ -37,6 +37,9 @@ export interface OutboxRow {
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
 
 export const outboxQueries = {
+  /** Writes an event (in the caller's transaction); `audience` is the recorded audience as JSON. */
+  insert: (trx: Knex, row: Pick<OutboxRow, 'id' | 'type' | 'occurred_at' | 'user_id' | 'service' | 'data'> & { audience?: string }) => trx('outbox').insert(row),
+
   /** A cheap look before a relay round opens a transaction: most polls find nothing. */
   anyUnpublished: async (db: Knex): Promise<boolean> => Boolean(await db('outbox').whereNull('published_at').first('seq')),
 
@@ -82,4 +85,10 @@ export const outboxQueries = {
   },
 
   byId: (db: Knex, id: string): Promise<OutboxRow | undefined> => db('outbox').where({ id }).first([...columns, 'published_at']),
+
+  /** The services that appear in a person's activity, for the filter. */
+  servicesOf: async (db: Knex, userId: string): Promise<string[]> => {
+    const rows: Array<{ service: string }> = await db('outbox').where({ user_id: userId }).whereNotNull('service').distinct('service');
+    return rows.map((r) => r.service).sort();
+  },
 };

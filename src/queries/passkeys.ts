@@ -32,6 +32,12 @@ export const passkeyQueries = {
   rename: (db: Knex, userId: string, id: string, name: string): Promise<number> => db('passkeys').where({ id, user_id: userId }).update({ name }),
   remove: (db: Knex, userId: string, id: string): Promise<PasskeyRow[]> => db('passkeys').where({ id, user_id: userId }).delete().returning('*'),
   removeAll: (db: Knex, userId: string): Promise<number> => db('passkeys').where({ user_id: userId }).delete(),
+  count: async (db: Knex, userId: string): Promise<number> => {
+    const row = await db('passkeys').where({ user_id: userId }).count<{ n: string }>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  },
+  /** The person's passkeys, these columns only (never a key): the data export. */
+  exportRows: (db: Knex, userId: string, columns: string[]): Promise<Array<Record<string, unknown>>> => db('passkeys').where({ user_id: userId }).select(columns),
   /**
    * Compare-and-set of the signature counter (the library has already checked it moves forward,
    * or stays 0 for authenticators that keep none). No row updated: another assertion raced this one.

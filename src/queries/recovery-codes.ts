@@ -16,4 +16,6 @@ export const recoveryCodeQueries = {
     return Number(row?.count ?? 0);
   },
   removeAll: (db: Knex, userId: string): Promise<number> => db('recovery_codes').where({ user_id: userId }).delete(),
+  /** The person's codes, these columns only (never a hash): the data export. */
+  exportRows: (db: Knex, userId: string, columns: string[]): Promise<Array<Record<string, unknown>>> => db('recovery_codes').where({ user_id: userId }).select(columns),
 };

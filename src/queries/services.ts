@@ -19,9 +19,53 @@ export interface ServiceRow {
   updated_at: Date;
 }
 
+/** A service as a person's services page lists it, with the tier they hold there (if any). */
+export interface PersonServiceRow {
+  id: string;
+  slug: string;
+  name: string;
+  url: string | null;
+  first_party: boolean;
+  status: string;
+  default_tier: string | null;
+  tier: string | null;
+  expires_at: Date | null;
+}
+
 export const serviceQueries = {
   all: (db: Knex): Promise<ServiceRow[]> => db('services').orderBy('name'),
   bySlug: (db: Knex, slug: string): Promise<ServiceRow | undefined> => db('services').where({ slug }).first(),
   byId: (db: Knex, id: string): Promise<ServiceRow | undefined> => db('services').where({ id }).first(),
   byResource: (db: Knex, resource: string): Promise<ServiceRow | undefined> => db('services').where({ resource }).first(),
+  /** Every service's name by its slug (notifications). */
+  namesBySlug: (db: Knex): Promise<Array<{ slug: string; name: string }>> => db('services').select('slug', 'name'),
+  /** Every service's name by its id (the data export). */
+  namesById: (db: Knex): Promise<Array<{ id: string; name: string }>> => db('services').select('id', 'name'),
+  /** Active services that give new people a tier, by name. */
+  activeWithDefaultTier: (trx: Knex): Promise<ServiceRow[]> =>
+    trx('services').whereNotNull('default_tier').where({ status: 'active' }).orderBy('name'),
+  /** The console's list: each service with how many clients it has. */
+  listWithClientCounts: (db: Knex) =>
+    db('services as s')
+      .leftJoin('clients as c', 'c.service_id', 's.id')
+      .groupBy('s.id')
+      .orderBy('s.name')
+      .select('s.id', 's.slug', 's.name', 's.url', 's.status', 's.first_party', 's.default_tier', 's.created_at', db.raw('count(c.client_id)::int as clients')),
+  /** The services a person holds an entitlement with, every first-party one, and those named in `connected` (slugs), with their tier. */
+  forPerson: (db: Knex, userId: string, connected: string[]): Promise<PersonServiceRow[]> =>
+    db('services as s')
+      .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
+      .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true).orWhereIn('s.slug', connected))
+      .orderBy('s.name')
+      .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at'),
+  insert: async (trx: Knex, row: Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier'>): Promise<ServiceRow> => {
+    const [created] = await trx('services').insert(row).returning('*');
+    return created as ServiceRow;
+  },
+  setStatus: (trx: Knex, id: string, status: string) => trx('services').where({ id }).update({ status, updated_at: trx.fn.now() }),
+  /** Sets the given limits (null: back to the default); the changed row, or undefined when there is no such service. */
+  setRateLimits: async (trx: Knex, slug: string, changes: Partial<Pick<ServiceRow, 'token_rate_limit' | 'events_rate_limit' | 'hub_rate_limit'>>): Promise<ServiceRow | undefined> => {
+    const [service] = await trx('services').where({ slug }).update({ ...changes, updated_at: trx.fn.now() }).returning<ServiceRow[]>('*');
+    return service;
+  },
 };

@@ -27,4 +27,11 @@ export const totpQueries = {
       .andWhere((q) => q.whereNull('last_time_step').orWhere('last_time_step', '<', timeStep))
       .update({ last_time_step: timeStep })) === 1,
   remove: (db: Knex, userId: string): Promise<number> => db('totp_factors').where({ user_id: userId }).delete(),
+  /** 1 when the person has a confirmed factor, else 0. */
+  countConfirmed: async (db: Knex, userId: string): Promise<number> => {
+    const row = await db('totp_factors').where({ user_id: userId }).whereNotNull('confirmed_at').count<{ n: string }>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  },
+  /** The person's factor, these columns only (never the seed): the data export. */
+  exportRows: (db: Knex, userId: string, columns: string[]): Promise<Array<Record<string, unknown>>> => db('totp_factors').where({ user_id: userId }).select(columns),
 };

@@ -84,26 +84,6 @@ export const webhookQueries = {
       .where('s.status', 'active')
       .select('w.id', 'w.service_id', 's.slug as service', 'w.event_types', 'w.created_at'),
 
-  /** For each person, the services they hold an entitlement or a live OIDC grant with. */
-  relatedServices: async (trx: Knex, userIds: string[]): Promise<Map<string, Set<string>>> => {
-    const related = new Map<string, Set<string>>();
-    if (!userIds.length) return related;
-    const entitled: Array<{ user_id: string; service_id: string }> = await trx('entitlements').whereIn('user_id', userIds).select('user_id', 'service_id');
-    const granted: Array<{ user_id: string; service_id: string }> = await trx('oidc_models as g')
-      .join('clients as c', 'c.client_id', trx.raw(`g.payload->>'clientId'`))
-      .where('g.model', 'Grant')
-      .whereIn('g.account_id', userIds)
-      .whereNotNull('c.service_id')
-      .where((q) => q.whereNull('g.expires_at').orWhere('g.expires_at', '>', trx.fn.now()))
-      .distinct('g.account_id as user_id', 'c.service_id');
-    for (const { user_id: userId, service_id: serviceId } of [...entitled, ...granted]) {
-      let set = related.get(userId);
-      if (!set) related.set(userId, (set = new Set()));
-      set.add(serviceId);
-    }
-    return related;
-  },
-
   /** For each person, the services they keep their activity from (privacy page: "Your activity" off). */
   insertDeliveries: async (trx: Knex, rows: NewDelivery[]) => {
     for (let i = 0; i < rows.length; i += 500) {

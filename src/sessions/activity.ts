@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { serviceQueries } from '../queries/services.ts';
 import { listActivity } from '../outbox/activity.ts';
-import { activityQueries } from '../queries/activity.ts';
+import { outboxQueries } from '../queries/outbox.ts';
 
 export interface ActivityItem {
   type: string;
@@ -73,5 +73,5 @@ export async function activityPage(db: Knex, userId: string, options: { before?:
 
 export async function activityServices(db: Knex, userId: string): Promise<Array<{ slug: string; name: string }>> {
   const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
-  return (await activityQueries.servicesOf(db, userId)).map((slug) => ({ slug, name: names.get(slug) ?? slug }));
+  return (await outboxQueries.servicesOf(db, userId)).map((slug) => ({ slug, name: names.get(slug) ?? slug }));
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { describeUserAgent } from '../identity/browser-names.ts';
-import { paginate, type Pager } from '../queries/pagination.ts';
+import { auditQueries } from '../queries/audit-log.ts';
+import { paginate, type Pager } from '../db/pagination.ts';
 
 /** The audit entries a person sees about their own account, in words. Others (admin acts on services, keys) are not theirs. */
 const describe: Record<string, (data: Record<string, unknown>) => string> = {
@@ -53,7 +54,7 @@ interface AuditRow {
 
 /** A page of the person's own security activity, newest first: what, when, from which device and address. */
 export async function securityActivity(db: Knex, userId: string, page: number, perPage = 10): Promise<{ items: SecurityEvent[]; pager: Pager }> {
-  const query = db('audit_log').where({ subject_id: userId }).whereIn('action', securityActions).orderBy('seq', 'desc').select('occurred_at', 'action', 'ip', 'user_agent', 'data');
+  const query = auditQueries.forSubjectWithActions(db, userId, securityActions);
   const { items, pager } = await paginate<AuditRow>(query, page, perPage);
   return {
     pager,

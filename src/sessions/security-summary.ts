@@ -1,4 +1,9 @@
 import type { Knex } from 'knex';
+import { tableExists } from '../db/schema-probe.ts';
+import { deviceQueries } from '../queries/device-apps.ts';
+import { passkeyQueries } from '../queries/passkeys.ts';
+import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
+import { totpQueries } from '../queries/totp-factors.ts';
 import type { UserRow } from '../queries/users.ts';
 import { listSessions } from './sessions.ts';
 
@@ -14,25 +19,15 @@ export interface SecuritySummary {
   checkup: Array<{ text: string; href: string; action: string }>;
 }
 
-/** Tables other areas add as they land (devices), per database; only a found table is remembered. */
-const knownTables = new WeakMap<Knex, Set<string>>();
-async function count(db: Knex, table: string, where: (q: Knex.QueryBuilder) => void): Promise<number> {
-  let known = knownTables.get(db);
-  if (!known) knownTables.set(db, (known = new Set()));
-  if (!known.has(table)) {
-    if (!(await db.schema.hasTable(table))) return 0;
-    known.add(table);
-  }
-  const row = await db(table).where(where).count<{ n: string }>({ n: '*' }).first();
-  return Number(row?.n ?? 0);
-}
+/** A count from a table other areas add as they land (devices); 0 while it is not there. */
+const count = async (db: Knex, table: string, read: () => Promise<number>): Promise<number> => ((await tableExists(db, table)) ? read() : 0);
 
 export async function securitySummary(db: Knex, user: UserRow, currentSessionUid: string | null): Promise<SecuritySummary> {
   const [totp, passkeys, recoveryCodesLeft, devices, sessions] = await Promise.all([
-    count(db, 'totp_factors', (q) => q.where({ user_id: user.id }).whereNotNull('confirmed_at')),
-    count(db, 'passkeys', (q) => q.where({ user_id: user.id })),
-    count(db, 'recovery_codes', (q) => q.where({ user_id: user.id }).whereNull('used_at')),
-    count(db, 'devices', (q) => q.where({ user_id: user.id }).whereNull('revoked_at')),
+    count(db, 'totp_factors', () => totpQueries.countConfirmed(db, user.id)),
+    count(db, 'passkeys', () => passkeyQueries.count(db, user.id)),
+    count(db, 'recovery_codes', () => recoveryCodeQueries.remaining(db, user.id)),
+    count(db, 'devices', () => deviceQueries.countActive(db, user.id)),
     listSessions(db, user.id, currentSessionUid),
   ]);
   const latest = sessions.filter((s) => s.signedInAt).sort((a, b) => b.signedInAt!.getTime() - a.signedInAt!.getTime())[0];

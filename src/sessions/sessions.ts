@@ -4,8 +4,8 @@ import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { describeUserAgent, type DeviceDescription } from '../identity/browser-names.ts';
 import { servicesOfClients } from '../catalog/client-services.ts';
-import { grantQueries } from '../queries/grants.ts';
-import { sessionQueries, type StoredSession } from '../queries/sessions.ts';
+import { grantQueries, sessionQueries, type StoredSession } from '../queries/oidc-models.ts';
+import { sightingQueries } from '../queries/session-sightings.ts';
 
 export interface SessionView {
   uid: string;
@@ -22,7 +22,7 @@ export interface SessionView {
 /** Every live session of a person, the current one first, then the most recently active. */
 export async function listSessions(db: Knex, userId: string, currentUid: string | null): Promise<SessionView[]> {
   const sessions = await sessionQueries.activeForUser(db, userId);
-  const sightings = await sessionQueries.sightings(db, sessions.map((s) => s.uid));
+  const sightings = await sightingQueries.forSessions(db, sessions.map((s) => s.uid));
   const clients = await servicesOfClients(db, sessions.flatMap((s) => Object.keys(s.payload.authorizations ?? {})));
   const views = sessions.map((s): SessionView => {
     const seen = sightings.get(s.uid);
@@ -48,6 +48,7 @@ export async function endSessionsWithin(trx: Knex, userId: string, sessions: Sto
   if (!sessions.length) return 0;
   for (const session of sessions) {
     await sessionQueries.destroy(trx, session);
+    await sightingQueries.forget(trx, session.uid);
     await appendEvent(trx, { type: 'session.revoked', userId, data: { session_id: session.uid, reason } });
   }
   await appendAudit(trx, {

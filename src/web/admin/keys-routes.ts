@@ -3,7 +3,7 @@ import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { listSigningKeys, rotateSigningKeys } from '../../oidc/signing-keys.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginateArray } from '../../queries/pagination.ts';
+import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 
 const notices = { rotated: 'New keys are published. They start signing once every instance has loaded them.' };

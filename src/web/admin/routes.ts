@@ -5,10 +5,11 @@ import { render } from '../http/render.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { keysRoutes } from './keys-routes.ts';
 import { adminMaxAgeSeconds, requireSecondFactor } from '../http/admin-access.ts';
-import { serviceAdminQueries } from '../../catalog/service-status.ts';
 import { servicesAdminRoutes } from './services-routes.ts';
 import { systemRoutes } from './system-routes.ts';
-import { userAdminQueries } from '../../queries/users-admin.ts';
+import { sessionQueries } from '../../queries/oidc-models.ts';
+import { serviceQueries } from '../../queries/services.ts';
+import { userQueries } from '../../queries/users.ts';
 import { usersAdminRoutes } from './users-routes.ts';
 
 /** /admin: the admin console (services, users, audit log, keys, system). */
@@ -18,9 +19,9 @@ export function adminRoutes(hub: Pick<AppContext, 'config' | 'db' | 'holder' | '
 
   router.get('/admin', async (ctx) => {
     const [users, services, sessions] = await Promise.all([
-      userAdminQueries.counts(hub.db),
-      serviceAdminQueries.list(hub.db),
-      hub.db('oidc_models').where({ model: 'Session' }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', hub.db.fn.now())).count<{ n: string }>({ n: '*' }).first(),
+      userQueries.counts(hub.db),
+      serviceQueries.listWithClientCounts(hub.db),
+      sessionQueries.countLive(hub.db),
     ]);
     render(ctx, hub.views, 'admin/home.njk', {
       title: 'Admin console',

@@ -4,14 +4,16 @@ import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { createClient, updateRedirectUris, type ClientMetadataValidator } from '../../catalog/clients.ts';
 import { clientQueries } from '../../queries/clients.ts';
+import { entitlementQueries } from '../../queries/entitlements.ts';
+import { serviceQueries } from '../../queries/services.ts';
 import { createService, requireService } from '../../catalog/services.ts';
 import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../../queries/pagination.ts';
+import { pageParam, paginate } from '../../db/pagination.ts';
 import { handleForm } from '../http/form-errors.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
-import { serviceAdminQueries, setServiceStatus } from '../../catalog/service-status.ts';
+import { setServiceStatus } from '../../catalog/service-status.ts';
 
 const notices = {
   registered: 'The service is registered. Add a client so it can sign people in.',
@@ -32,7 +34,7 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
   const origin = (ctx: Context) => ({ ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id });
 
   const listPage = async (ctx: Context, form: Record<string, unknown> = {}, errors: { message?: string; fields?: Record<string, string> } = {}, status = 200) => {
-    const { items, pager } = await paginate(serviceAdminQueries.list(hub.db), pageParam(ctx.query.page), 20);
+    const { items, pager } = await paginate(serviceQueries.listWithClientCounts(hub.db), pageParam(ctx.query.page), 20);
     render(ctx, hub.views, isHtmx(ctx) && !Object.keys(form).length ? 'admin/partials/service-table.njk' : 'admin/services.njk', {
       title: 'Services', section: 'admin', area: 'services', services: items, pager, form, errors: errors.fields ?? {}, error: errors.message, notice: noticeFrom(ctx, notices),
     }, status);
@@ -60,7 +62,7 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
 
   const servicePage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
     const service = await requireService(hub.db, String(ctx.params.slug));
-    const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), serviceAdminQueries.users(hub.db, service.id)]);
+    const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), entitlementQueries.countForService(hub.db, service.id)]);
     render(ctx, hub.views, 'admin/service.njk', {
       title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
       rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,

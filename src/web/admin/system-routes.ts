@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
 import type { AppContext } from '../http/app-context.ts';
+import { appliedMigrationCount, serverVersion } from '../../db/server-info.ts';
 import { outboxQueries } from '../../queries/outbox.ts';
 import { projectRoot } from '../../platform/views.ts';
 import { render } from '../http/render.ts';
@@ -14,8 +15,8 @@ export function systemRoutes(hub: Pick<AppContext, 'config' | 'db' | 'views'>): 
   router.get('/admin/system', async (ctx) => {
     const [backlog, dbVersion, migrations] = await Promise.all([
       outboxQueries.backlog(hub.db),
-      hub.db.raw('select version() as v').then((r: { rows: Array<{ v: string }> }) => r.rows[0]?.v ?? ''),
-      hub.db('knex_migrations').count<{ n: string }>({ n: '*' }).first().catch(() => undefined),
+      serverVersion(hub.db),
+      appliedMigrationCount(hub.db),
     ]);
     render(ctx, hub.views, 'admin/system.njk', {
       title: 'System',
@@ -26,7 +27,7 @@ export function systemRoutes(hub: Pick<AppContext, 'config' | 'db' | 'views'>): 
         node: process.version,
         database: hub.config.database.kind === 'postgres' ? 'PostgreSQL server' : 'PGlite (embedded PostgreSQL)',
         databaseVersion: dbVersion.split(' on ')[0],
-        migrations: migrations ? Number(migrations.n) : null,
+        migrations,
         redis: Boolean(hub.config.redisUrl),
         relayLagSeconds: Math.round(backlog.lagSeconds * 10) / 10,
         relayWaiting: backlog.waiting,

@@ -7,13 +7,13 @@ import { grantEntitlement } from '../../catalog/entitlements.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginate } from '../../queries/pagination.ts';
+import { pageParam, paginate } from '../../db/pagination.ts';
 import { handleForm } from '../http/form-errors.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';
 import { disableUser, enableUser, requireUser } from '../../identity/user-admin.ts';
-import { userAdminQueries } from '../../queries/users-admin.ts';
+import { userQueries } from '../../queries/users.ts';
 
 const notices = {
   disabled: 'The account is disabled and signed out everywhere. Enable it to undo.',
@@ -31,7 +31,7 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
 
   router.get('/admin/users', async (ctx) => {
     const q = text(ctx.query.q).slice(0, 100);
-    const { items, pager } = await paginate(userAdminQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q });
+    const { items, pager } = await paginate(userQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q });
     render(ctx, hub.views, isHtmx(ctx) ? 'admin/partials/user-table.njk' : 'admin/users.njk', { title: 'Users', section: 'admin', area: 'users', users: items, pager, q });
   });
 

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { AppContext } from './app-context.ts';
+import { ping } from '../../db/server-info.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -15,7 +16,7 @@ export function healthRoutes(hub: Pick<AppContext, 'db'> & { readiness?: Readine
   });
   router.get('/readyz', async (ctx) => {
     const checks: Record<string, string> = {};
-    const all: ReadinessCheck[] = [{ name: 'database', check: async () => void (await hub.db.raw('select 1')) }, ...(hub.readiness ?? [])];
+    const all: ReadinessCheck[] = [{ name: 'database', check: () => ping(hub.db) }, ...(hub.readiness ?? [])];
     let ready = true;
     await Promise.all(
       all.map(async ({ name, check }) => {

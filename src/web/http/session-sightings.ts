@@ -4,15 +4,15 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../../platform/logger.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import type { SignedInAccount } from './account-session.ts';
-import { sessionQueries } from '../../queries/sessions.ts';
+import { sightingQueries } from '../../queries/session-sightings.ts';
 
 /** The portal notes the device and address of the session it serves (the provider keeps neither). */
 export function recordPortalSighting(db: Knex, logger: Logger) {
   return async function noteSession(ctx: Context, next: Next) {
     const account = ctx.state.account as SignedInAccount | undefined;
     if (account) {
-      await sessionQueries
-        .recordSighting(db, { uid: account.sessionUid, userId: account.user.id, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
+      await sightingQueries
+        .record(db, { uid: account.sessionUid, userId: account.user.id, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
         .catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
     }
     await next();
@@ -29,8 +29,8 @@ export function recordAuthorizationSightings(holder: ProviderHolder, db: Knex, l
     provider.on('authorization.success', (ctx) => {
       const session = ctx.oidc?.session;
       if (!session?.accountId) return;
-      sessionQueries
-        .recordSighting(db, { uid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
+      sightingQueries
+        .record(db, { uid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
         .catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
     });
   listen(holder.current);

@@ -4,7 +4,8 @@ import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../ht
 import { InvalidToken } from '../../oidc/hub-token.ts';
 import { AppError } from '../../platform/errors.ts';
 import { needsSecondFactor } from '../../identity/second-factor.ts';
-import { liveAccessQueries } from '../../queries/live-access.ts';
+import { grantQueries, sessionQueries } from '../../queries/oidc-models.ts';
+import { userQueries } from '../../queries/users.ts';
 import type { LiveAccess, Viewer } from '../../events/live-connection.ts';
 
 type PersonCaller = Extract<Caller, { kind: 'person' }>;
@@ -37,7 +38,7 @@ function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): Liv
   if (caller.claims) {
     const { exp, grantRef, client_id: clientId } = caller.claims;
     const until = exp * 1000;
-    const held = () => (grantRef ? liveAccessQueries.grantHeld(deps.db, userId, clientId, grantRef) : liveAccessQueries.accountEnabled(deps.db, userId));
+    const held = () => (grantRef ? grantQueries.held(deps.db, userId, clientId, grantRef) : userQueries.isEnabled(deps.db, userId));
     return { expiresAt: until, recheck: async () => ((await held()) ? until : false) };
   }
   const session = caller.session;
@@ -48,7 +49,7 @@ function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): Liv
   return {
     expiresAt: earlier(session.exp ? session.exp * 1000 : null),
     recheck: async () => {
-      const expiry = await liveAccessQueries.sessionExpiry(deps.db, session.jti, userId);
+      const expiry = await sessionQueries.expiryOf(deps.db, session.jti, userId);
       return expiry === undefined ? false : earlier(expiry === null ? null : expiry.getTime());
     },
   };

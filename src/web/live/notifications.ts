@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { HubEvent } from '../../outbox/outbox.ts';
+import { serviceQueries } from '../../queries/services.ts';
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -66,7 +67,7 @@ export class ServiceNames {
   async refresh(): Promise<void> {
     if (Date.now() - this.loadedAt < 60_000) return;
     this.loadedAt = Date.now();
-    const rows: Array<{ slug: string; name: string }> = await this.db('services').select('slug', 'name');
+    const rows = await serviceQueries.namesBySlug(this.db);
     this.names = new Map(rows.map((r) => [r.slug, r.name]));
   }
 

@@ -7,7 +7,7 @@ import { accountDeletedPath } from './account-deleted.ts';
 import { deleteAccount } from '../../privacy/account-deletion.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { exportPersonalData } from '../../privacy/data-export.ts';
-import { pageParam, paginateArray } from '../../queries/pagination.ts';
+import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { disconnectService, setConsent } from '../../privacy/privacy.ts';

@@ -13,7 +13,7 @@ import { confirmedAction } from '../http/confirm-action.ts';
 import { isRecent, recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { isHtmx, render } from '../http/render.ts';
 import { handleForm, type FormProblem } from '../http/form-errors.ts';
-import { pageParam } from '../../queries/pagination.ts';
+import { pageParam } from '../../db/pagination.ts';
 import { securityActivity } from '../../sessions/security-activity.ts';
 import { endAllButSession } from '../../sessions/sessions.ts';
 

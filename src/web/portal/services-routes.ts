@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { AppContext } from '../http/app-context.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
-import { pageParam, paginateArray } from '../../queries/pagination.ts';
+import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { isHtmx, render } from '../http/render.ts';
 import { servicesFor } from '../../privacy/service-access.ts';
 

@@ -5,7 +5,7 @@ import { requestOrigin } from '../../audit/audit-log.ts';
 import { notFound } from '../../platform/errors.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
-import { pageParam, paginateArray } from '../../queries/pagination.ts';
+import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
 import { endOtherSessions, endSession, listSessions } from '../../sessions/sessions.ts';
 

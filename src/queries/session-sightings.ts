@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+
+/** Where and on what a session was last seen (the provider keeps neither). */
+export interface SightingRow {
+  session_uid: string;
+  user_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  first_seen_at: Date;
+  last_seen_at: Date;
+}
+
+export const sightingQueries = {
+  forSessions: async (db: Knex, uids: string[]): Promise<Map<string, SightingRow>> => {
+    if (!uids.length) return new Map();
+    const rows: SightingRow[] = await db('session_sightings').whereIn('session_uid', uids);
+    return new Map(rows.map((r) => [r.session_uid, r]));
+  },
+
+  /** Records a sighting; writes at most once a minute per session, so reads stay cheap. */
+  record: (db: Knex, sighting: { uid: string; userId: string; userAgent: string | null; ip: string | null }) =>
+    db('session_sightings')
+      .insert({ session_uid: sighting.uid, user_id: sighting.userId, user_agent: sighting.userAgent, ip: sighting.ip })
+      .onConflict('session_uid')
+      .merge({ user_agent: sighting.userAgent, ip: sighting.ip, last_seen_at: db.fn.now() })
+      .where('session_sightings.last_seen_at', '<', db.raw("now() - interval '1 minute'")),
+
+  /** Forgets an ended session's sighting. */
+  forget: (trx: Knex, sessionUid: string) => trx('session_sightings').where({ session_uid: sessionUid }).delete(),
+};
