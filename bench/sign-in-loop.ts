@@ -6,12 +6,12 @@ export const percentile = (sorted: number[], p: number) => (sorted.length ? sort
 
 // The hub's long-lived browser cookie (src/sessions/sign-in-record.ts): a browser it has not seen
 // before gets a "new sign-in" mail, which a person signing in again on their own browser does not.
-const deviceCookie = 'uq_device';
+const browserCookie = 'uq_device';
 const cookieJar = (agent: UserAgent) => (agent as unknown as { cookies: Map<string, string> }).cookies;
 
 /**
  * Complete sign-ins in a loop, each with no session (a person signing in again on a browser
- * they used before, so it keeps only its device cookie): authorization request, the password
+ * they used before, so it keeps only its browser cookie): authorization request, the password
  * form, consent, the callback, and the code redeemed for tokens. `concurrency` people
  * sign in at once; none starts after the deadline. Counts whole sign-ins per second and the p99
  * of one whole sign-in.
@@ -29,10 +29,10 @@ export async function measureSignIns(target: Target, seconds: number, concurrenc
         const begin = performance.now();
         try {
           const agent = new UserAgent();
-          // The same browser coming back: it keeps its device cookie, not its session.
-          if (device) cookieJar(agent).set(deviceCookie, device);
+          // The same browser coming back: it keeps its browser cookie, not its session.
+          if (device) cookieJar(agent).set(browserCookie, device);
           await signIn(target, agent, { scope: 'openid email profile' });
-          device ??= cookieJar(agent).get(deviceCookie);
+          device ??= cookieJar(agent).get(browserCookie);
           latencies.push(performance.now() - begin);
         } catch (error) {
           failed++;

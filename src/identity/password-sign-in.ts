@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
-import { knownDeviceOf } from './known-browsers.ts';
+import { knownBrowserOf } from './known-browsers.ts';
 import { userQueries } from '../queries/users.ts';
 import { checkPassword, type SignInResult } from './users.ts';
 
@@ -14,8 +14,8 @@ export interface PasswordSignInDeps {
 
 export type RequestOrigin = Pick<AuditEntry, 'userAgent'> & { ip: string };
 
-/** The hash of the browser's device cookie (deviceHashOf), when it sent one. */
-export type SignInOrigin = RequestOrigin & { deviceHash?: string | null };
+/** The hash of the browser's browser cookie (browserHashOf), when it sent one. */
+export type SignInOrigin = RequestOrigin & { browserHash?: string | null };
 
 /**
  * The password step of every sign-in form. The attempt is reserved before the password is
@@ -23,13 +23,13 @@ export type SignInOrigin = RequestOrigin & { deviceHash?: string | null };
  * disabled account and a wrong password all come back as the same { ok: false }.
  */
 export async function passwordSignIn(deps: PasswordSignInDeps, email: string, password: string, signInOrigin: SignInOrigin): Promise<SignInResult> {
-  const { deviceHash, ...origin } = signInOrigin;
+  const { browserHash, ...origin } = signInOrigin;
   const { db, hasher, limits } = deps;
   // A full queue answers 503 before any other work, so a storm costs the hub as little as possible.
   hasher.assertNotSaturated();
   const known = await userQueries.byEmail(db, email.trim());
-  const knownDevice = await knownDeviceOf(db, known?.id, deviceHash);
-  const attempt = await limits.check('password', { accountKey: known?.id ?? emailAccountKey(email), ip: origin.ip, knownDevice });
+  const knownBrowser = await knownBrowserOf(db, known?.id, browserHash);
+  const attempt = await limits.check('password', { accountKey: known?.id ?? emailAccountKey(email), ip: origin.ip, knownBrowser });
   const failed = async (locked: boolean) => {
     await appendAudit(db, {
       action: 'signin.failed',

@@ -5,11 +5,11 @@ import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Limits } from '../platform/rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
-import { knownDeviceOf } from './known-browsers.ts';
+import { knownBrowserOf } from './known-browsers.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from '../queries/pending-second-factors.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
-type RequestOrigin = AuditOrigin & { ip: string; deviceHash?: string | null };
+type RequestOrigin = AuditOrigin & { ip: string; browserHash?: string | null };
 
 export const acrPassword = 'urn:uniqverse:pwd';
 export const acrMultiFactor = 'urn:uniqverse:mfa';
@@ -77,11 +77,11 @@ export async function verifySecondFactorCode(
   input: string,
   requestOrigin: RequestOrigin,
 ): Promise<SecondFactorDone> {
-  const { deviceHash, ...origin } = requestOrigin;
+  const { browserHash, ...origin } = requestOrigin;
   const totpCode = normaliseTotpCode(input);
-  const knownDevice = await knownDeviceOf(db, pending.user_id, deviceHash);
+  const knownBrowser = await knownBrowserOf(db, pending.user_id, browserHash);
   // Its own budget (TOTP and recovery codes together): only a good second factor clears it.
-  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip, knownDevice });
+  const attempt = await limits.check(totpCode ? 'totp' : 'recovery_code', { accountKey: pending.user_id, ip: origin.ip, knownBrowser });
   if (attempt.allowed) {
     if (totpCode) {
       if (await verifyTotpCode(db, secrets.totp, pending.user_id, totpCode)) {

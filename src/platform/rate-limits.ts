@@ -28,11 +28,11 @@ export interface AttemptKeys {
   /** ctx.ip: the socket's address, or X-Forwarded-For only when TRUST_PROXY is set. */
   ip: string;
   /**
-   * A browser the account has signed in from before (the hash of its device cookie, checked
+   * A browser the account has signed in from before (the hash of its browser cookie, checked
    * against known_devices by the caller): its guesses have a budget of their own, so no lock
    * earned from other sources (nor its address's lock, nor the account's ceiling) keeps it out.
    */
-  knownDevice?: string | null;
+  knownBrowser?: string | null;
   /**
    * App-password checks: the service whose authenticated client asks. Its checks have a budget of
    * their own per account and are not counted per IP (the IP is the service's server, shared by
@@ -231,7 +231,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
       // A service's authenticated client checks for all its users from one address: not an IP's
       // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
       // where someone sprays guesses) does not keep it out either.
-      const ownBudget = Boolean(keys.accountKey && keys.knownDevice);
+      const ownBudget = Boolean(keys.accountKey && keys.knownBrowser);
       if (!service && !ownBudget) {
         held.ip = sourceOf(keys.ip);
         const byIp = await consume(guess.ip, held.ip);
@@ -239,14 +239,14 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
       }
       if (keys.accountKey) {
         const budget = `${budgetOf(kind)}:${keys.accountKey.toLowerCase()}`;
-        const from = service ? `service:${service}` : keys.knownDevice ? `device:${keys.knownDevice}` : `source:${sourceOf(keys.ip)}`;
+        const from = service ? `service:${service}` : keys.knownBrowser ? `device:${keys.knownBrowser}` : `source:${sourceOf(keys.ip)}`;
         held.source = `${budget}:${from}`;
         const bySource = await consume(guess.account, held.source);
         attempt.accountAttempts = bySource.res.consumedPoints;
         if (!bySource.ok) return { ...attempt, retryAfter: retryAfter(bySource.res) };
         // App passwords are long random secrets: a ceiling across services would only let one
         // service's checks lock out another's.
-        if (!service && !keys.knownDevice) {
+        if (!service && !keys.knownBrowser) {
           held.ceiling = budget;
           const all = await consume(guess.ceiling, held.ceiling);
           if (!all.ok) return { ...attempt, retryAfter: retryAfter(all.res) };

@@ -9,10 +9,10 @@ export interface KnownDeviceRow {
   last_seen_at: Date;
 }
 
-export const knownDeviceQueries = {
+export const knownBrowserQueries = {
   /** Whether the account has signed in from the device with this cookie hash before. */
-  isKnown: async (db: Knex, userId: string, deviceHash: string): Promise<boolean> =>
-    Boolean(await db('known_devices').where({ user_id: userId, device_hash: deviceHash }).first('device_hash')),
+  isKnown: async (db: Knex, userId: string, browserHash: string): Promise<boolean> =>
+    Boolean(await db('known_devices').where({ user_id: userId, device_hash: browserHash }).first('device_hash')),
   /** Records a sign-in from this device; says whether it is new to the account, and whether the account had none before. */
   see: async (trx: Knex, row: Pick<KnownDeviceRow, 'user_id' | 'device_hash' | 'user_agent' | 'ip'>): Promise<{ isNew: boolean; firstEver: boolean }> => {
     const updated = await trx('known_devices')

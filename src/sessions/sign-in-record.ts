@@ -6,7 +6,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { describeUserAgent } from '../identity/browser-names.ts';
-import { knownDeviceQueries } from '../queries/known-browsers.ts';
+import { knownBrowserQueries } from '../queries/known-browsers.ts';
 import type { UserRow } from '../queries/users.ts';
 
 export interface SignInRecordDeps {
@@ -20,7 +20,7 @@ export interface SignInRecordDeps {
 export interface SignInSource {
   ip: string | null;
   userAgent: string | null;
-  deviceHash: string;
+  browserHash: string;
 }
 
 /** The provider's interaction the sign-in answers, as far as recording it needs. */
@@ -40,13 +40,13 @@ export interface SignInInteraction {
  * session of this person asked to sign in again) creates no session and writes no event.
  */
 export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
-  const { deviceHash, ...origin } = source;
+  const { browserHash, ...origin } = source;
   const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
     if (interaction.session?.accountId !== user.id) {
       await appendEvent(trx, { type: 'session.created', userId: user.id, data: await sessionDetails(trx, origin, amr, interaction) });
     }
-    return knownDeviceQueries.see(trx, { user_id: user.id, device_hash: deviceHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
+    return knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
   });
   if (isNew && !firstEver) {
     deps.mailer.post(deps.mail.securityNotice({

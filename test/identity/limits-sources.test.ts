@@ -44,7 +44,7 @@ test('sourceOf: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 by its /64 whatever i
   t.is(sourceOf(''), 'unknown');
 });
 
-test('a browser that signed in before still signs in while its own address is locked by someone else\'s guesses; a made-up device cookie does not', async (t) => {
+test('a browser that signed in before still signs in while its own address is locked by someone else\'s guesses; a made-up browser cookie does not', async (t) => {
   const s = await scene(t);
   const mine = new UserAgent();
   t.is((await typePassword(await loginForm(s, mine), s.person.email, s.person.password)).status, 303);
@@ -62,7 +62,7 @@ test('a browser that signed in before still signs in while its own address is lo
     body: new URLSearchParams({ email: s.person.email, password: s.person.password }),
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `${cookie}; uq_device=${'A'.repeat(43)}` },
   });
-  t.is(withCookie.status, 401, 'a device cookie the account never signed in from is no key');
+  t.is(withCookie.status, 401, 'a browser cookie the account never signed in from is no key');
 
   t.is((await typePassword(await loginForm(s, mine), s.person.email, s.person.password)).status, 303, 'the known browser signs in');
 });
@@ -81,7 +81,7 @@ test('a distributed guess meets the account\'s ceiling; known devices, other kin
   }
   t.is(allowed, limitPolicy.accountCeiling);
   t.false((await limits.check('password', { accountKey, ip: '192.0.2.99' })).allowed, 'a fresh address is refused past the ceiling');
-  t.true((await limits.check('password', { accountKey, ip: '192.0.2.99', knownDevice: 'a-known-device-hash' })).allowed, 'a known device still gets in');
+  t.true((await limits.check('password', { accountKey, ip: '192.0.2.99', knownBrowser: 'a-known-device-hash' })).allowed, 'a known device still gets in');
   t.true((await limits.check('totp', { accountKey, ip: '192.0.2.99' })).allowed, 'codes have their own budget');
   t.true((await limits.check('app_password', { accountKey, ip: '192.0.2.99', service: 'mail' })).allowed, 'a service\'s checks have theirs');
   t.true(limitPolicy.accountCeiling >= 10 * limitPolicy.accountAttempts, 'high enough that one source cannot reach it');
@@ -93,11 +93,11 @@ test('an address locked for spraying guesses at many accounts still lets a known
   const ip = '198.51.100.50';
   for (let i = 0; i < limitPolicy.ipAttempts; i++) t.true((await limits.check('password', { accountKey: `sprayed-${i}`, ip })).allowed);
   t.false((await limits.check('password', { accountKey: 'victim', ip })).allowed, 'the address is locked');
-  t.false((await limits.check('password', { ip, knownDevice: 'no-account-no-exemption' })).allowed);
-  t.true((await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' })).allowed, 'the known device is not');
+  t.false((await limits.check('password', { ip, knownBrowser: 'no-account-no-exemption' })).allowed);
+  t.true((await limits.check('password', { accountKey: 'victim', ip, knownBrowser: 'victims-laptop' })).allowed, 'the known device is not');
   // Its own budget still holds.
-  for (let i = 1; i < limitPolicy.accountAttempts; i++) await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' });
-  t.false((await limits.check('password', { accountKey: 'victim', ip, knownDevice: 'victims-laptop' })).allowed);
+  for (let i = 1; i < limitPolicy.accountAttempts; i++) await limits.check('password', { accountKey: 'victim', ip, knownBrowser: 'victims-laptop' });
+  t.false((await limits.check('password', { accountKey: 'victim', ip, knownBrowser: 'victims-laptop' })).allowed);
 });
 
 async function verifyAt(hub: Hub, client: { client_id: string; client_secret?: string }, username: string, password: string) {

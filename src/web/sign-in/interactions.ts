@@ -5,7 +5,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Views } from '../../platform/views.ts';
 import type { PasswordHasher } from '../../identity/password-hashing.ts';
 import { passwordSignIn } from '../../identity/password-sign-in.ts';
-import { deviceHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
+import { browserHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { signupIntentCookie } from './signup-routes.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
 import type { Config } from '../../platform/config.ts';
@@ -149,7 +149,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await handleForm(
       ctx,
       async () => {
-        const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, deviceHash: deviceHashOf(ctx) });
+        const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, browserHash: browserHashOf(ctx) });
         // One answer for a wrong password, an unknown email, a disabled or a locked account.
         if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
         if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);

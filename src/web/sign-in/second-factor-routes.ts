@@ -6,7 +6,7 @@ import { render } from '../http/render.ts';
 import { handleForm } from '../http/form-errors.ts';
 import type { AppContext } from '../http/app-context.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
-import { deviceHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
+import { browserHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries } from '../../queries/users.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
@@ -74,7 +74,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     await handleForm(
       ctx,
       async () => {
-        const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, deviceHash: deviceHashOf(ctx) });
+        const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, browserHash: browserHashOf(ctx) });
         const user = await userQueries.byId(db, done.userId);
         if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
         await recordSignIn(signInRecord, ctx, user, done.amr, interaction);

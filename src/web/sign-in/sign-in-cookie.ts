@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { deviceCookie, hashDevice, isBrowserToken } from '../../identity/known-browsers.ts';
+import { browserCookie, hashBrowserToken, isBrowserToken } from '../../identity/known-browsers.ts';
 import { randomToken } from '../../platform/crypto/tokens.ts';
 import type { UserRow } from '../../queries/users.ts';
 import { recordSignIn as recordSignInFrom, type SignInInteraction, type SignInRecordDeps } from '../../sessions/sign-in-record.ts';
@@ -8,9 +8,9 @@ import { recordSignIn as recordSignInFrom, type SignInInteraction, type SignInRe
 export type SignInCookieDeps = SignInRecordDeps & { secureCookies: boolean };
 
 /** The hash of this browser's long-lived cookie, as known_devices stores it; null without a well-formed one. */
-export function deviceHashOf(ctx: Context): string | null {
-  const device = ctx.cookies.get(deviceCookie);
-  return isBrowserToken(device) ? hashDevice(device) : null;
+export function browserHashOf(ctx: Context): string | null {
+  const device = ctx.cookies.get(browserCookie);
+  return isBrowserToken(device) ? hashBrowserToken(device) : null;
 }
 
 /**
@@ -18,10 +18,10 @@ export function deviceHashOf(ctx: Context): string | null {
  * user agent and the browser's long-lived cookie, set here when the browser has none yet.
  */
 export function recordSignIn(deps: SignInCookieDeps, ctx: Context, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
-  let device = ctx.cookies.get(deviceCookie);
+  let device = ctx.cookies.get(browserCookie);
   if (!isBrowserToken(device)) {
     device = randomToken(32);
-    ctx.cookies.set(deviceCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
+    ctx.cookies.set(browserCookie, device, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 400 * 24 * 3600_000, overwrite: true });
   }
-  return recordSignInFrom(deps, { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, deviceHash: hashDevice(device) }, user, amr, interaction);
+  return recordSignInFrom(deps, { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, browserHash: hashBrowserToken(device) }, user, amr, interaction);
 }
