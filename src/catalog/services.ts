@@ -28,15 +28,7 @@ export type NewService = z.input<typeof newServiceSchema>;
 /** The audience of a service's access tokens: a stable URN unless the service names its own. */
 export const resourceForSlug = (slug: string) => `urn:veze:service:${slug}`;
 
-export interface PublicService {
-  slug: string;
-  name: string;
-  url: string | null;
-  resource: string;
-  first_party: boolean;
-  default_tier: string | null;
-  status: string;
-}
+export type PublicService = Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier' | 'status'>;
 
 export function publicService(row: ServiceRow): PublicService {
   return {
