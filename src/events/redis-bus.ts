@@ -82,8 +82,12 @@ export class RedisBus implements EventBus {
   }
 
   async subscribe(fromId: string, onEntries: (entries: StreamEntry[]) => void): Promise<BusSubscription> {
-    // Blocking reads wait on purpose: no command timeout here.
-    const reader = this.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: 0 });
+    // Blocking reads wait on purpose: no command timeout here. ioredis takes any number, 0 too, as
+    // a timeout in ms, so it must be left unset: `commandTimeout: 0` failed every read at once
+    // ("Command timed out"), and the reader got through only when Redis won that race. A read
+    // whose answer never comes (a network gone quiet) ends after its BLOCK and a grace that
+    // outlasts a busy event loop; what it missed is read again from the same position.
+    const reader = this.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, blockingTimeout: 30_000, blockingTimeoutGrace: 5_000 });
     reader.on('error', (error) => this.options.logger.debug({ err: error }, 'redis (event reader) error'));
     this.readers.add(reader);
     let position = fromId === '$' ? await this.lastId() : fromId;
