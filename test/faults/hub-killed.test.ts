@@ -1,16 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { createSecretBox } from '../../src/platform/crypto/secret-box.ts';
 import { openDatabase } from '../../src/db/database.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createClient } from '../../src/catalog/clients.ts';
 import { createService } from '../../src/catalog/services.ts';
 import { PasswordHasher } from '../../src/identity/password-hashing.ts';
@@ -18,7 +16,7 @@ import { createUser } from '../../src/identity/users.ts';
 import { RedisBus } from '../../src/events/redis-bus.ts';
 import { zeroStreamId } from '../../src/events/stream-ids.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import { migratedSnapshot, testDatabase, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
+import { copyMigratedPglite, testDatabase, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { callbackUrl } from '../helpers/fixtures.ts';
 import { eventually } from '../helpers/oidc.ts';
 import { drive, holdings, Ledger, lostTokens, type Party } from './load.ts';
@@ -56,13 +54,12 @@ test('the hub killed with SIGKILL mid-sign-in: after a restart on the same datab
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uq-fault-kill-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const secret = randomBytes(32).toString('base64url');
-  // Postgres: a database of the test's own. PGlite: a data dir made from the worker's migrated
-  // snapshot (a fresh PGlite would spend most of the test starting and migrating), set up in memory
-  // and written out as the dump PGlite itself makes, so no PGlite is started on the dir but the hub's.
+  // Postgres: a migrated database of the test's own. PGlite: the hub's DATA_DIR/pglite, a copy of
+  // the worker's migrated template (a fresh PGlite would spend most of the test starting and migrating).
   const target: DatabaseTarget = process.env.TEST_DATABASE_URL ? await testDatabase(t) : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
+  if (target.kind === 'pglite') await copyMigratedPglite(target.dir!);
   phase('database');
-  const setup = await openDatabase(target.kind === 'postgres' ? target : { kind: 'pglite', dir: null, loadDataDir: await migratedSnapshot() });
-  if (target.kind === 'postgres') await migrateToLatest(setup.db);
+  const setup = await openDatabase(target);
   await createService(setup.db, { slug: 'vezepyweb', name: 'VEZEPyWeb' });
   const client = await createClient(setup.db, createSecretBox(secret, 'client-secrets'), async () => undefined, { service: 'vezepyweb', type: 'web', redirectUris: [callbackUrl] });
   const hasher = new PasswordHasher();
@@ -72,14 +69,6 @@ test('the hub killed with SIGKILL mid-sign-in: after a restart on the same datab
     const password = `correct horse battery ${i}`;
     await createUser(setup.db, hasher, { email, password, name: `Person ${i}`, admin: false, emailVerified: true });
     people.push({ email, password });
-  }
-  if (target.kind === 'pglite') {
-    const pglite = (setup.db.client as unknown as { pglite: PGlite }).pglite;
-    const tarball = path.join(dataDir, 'seed.tar');
-    writeFileSync(tarball, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
-    mkdirSync(target.dir!, { recursive: true });
-    execFileSync('tar', ['-xf', tarball, '-C', target.dir!]);
-    rmSync(tarball);
   }
   await setup.close();
 

@@ -32,7 +32,7 @@ test('the hub runs as a least-privilege role: migrations and grants by the owner
     await admin.raw('drop role if exists ??', [role]).catch(() => undefined);
     await admin.destroy();
   });
-  const target = await testDatabase(t);
+  const target = await testDatabase(t, { empty: true });
   if (target.kind !== 'postgres') throw new Error('expected a Postgres database');
   const ownerUrl = target.url;
   const runtimeUrl = withUser(ownerUrl, role);

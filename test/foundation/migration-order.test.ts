@@ -68,9 +68,7 @@ test('every file in migrations/ is listed in migrations/index.ts, once', (t) => 
 });
 
 test('a fresh database applies them in exactly that order', async (t) => {
-  const target = await testDatabase(t);
-  // A database with nothing applied yet (the embedded test databases start from a migrated copy).
-  const database = await openDatabase(target.kind === 'pglite' ? { kind: 'pglite', dir: null } : target);
+  const database = await openDatabase(await testDatabase(t, { empty: true }));
   t.teardown(() => database.close());
   await migrateToLatest(database.db);
   const applied: Array<{ name: string }> = await database.db('knex_migrations').orderBy('id').select('name');

@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { ExecutionContext } from 'ava';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { projectRoot } from '../../src/platform/views.ts';
-import { migratedSnapshot, testDatabase } from './backend.ts';
+import { copyMigratedPglite, testDatabase } from './backend.ts';
 
 /** Where a CLI test's commands run: its own data dir, secret and database. */
 export interface CliWorld {
@@ -26,21 +25,17 @@ export interface CliRun {
 }
 
 /**
- * A database of the test's own for the CLI: a new, empty Postgres database when TEST_DATABASE_URL
- * is set, otherwise the embedded PGlite in a temporary DATA_DIR, as `npm run seed` would use it.
- * Creating a PGlite from nothing takes many seconds, so unless `fresh` is asked for, the PGlite
- * directory starts as a copy of the migrated snapshot the other tests use.
+ * A database of the test's own for the CLI: a new Postgres database when TEST_DATABASE_URL is set,
+ * otherwise the embedded PGlite in a temporary DATA_DIR, as `npm run seed` would use it. Migrating
+ * from nothing takes seconds, so unless `fresh` is asked for (an empty database), it starts as a
+ * copy of the migrated template the other tests use.
  */
 export async function cliWorld(t: ExecutionContext, { env = {}, fresh = false }: { env?: Record<string, string>; fresh?: boolean } = {}): Promise<CliWorld> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uq-cli-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const secret = randomBytes(32).toString('base64url');
-  const database: DatabaseTarget = process.env.TEST_DATABASE_URL ? await testDatabase(t) : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
-  if (database.kind === 'pglite' && !fresh) {
-    const copy = new PGlite(database.dir!, { loadDataDir: await migratedSnapshot() });
-    await copy.waitReady;
-    await copy.close();
-  }
+  const database: DatabaseTarget = process.env.TEST_DATABASE_URL ? await testDatabase(t, { empty: fresh }) : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
+  if (database.kind === 'pglite' && !fresh) await copyMigratedPglite(database.dir!);
   return {
     env: {
       DATA_DIR: dataDir,

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
@@ -97,13 +94,8 @@ test.serial('key rotation: a pending key is published before it signs', async (t
   t.not(jose.decodeProtectedHeader(token).kid, es256, 'not signing with a key that other instances may not publish yet');
 });
 
-/** A database that outlives one hub: a DATA_DIR-backed PGlite (memory ones vanish), or a Postgres database of the test's own. */
-async function durableDatabase(t: Parameters<typeof testDatabase>[0]): Promise<DatabaseTarget> {
-  if (process.env.TEST_DATABASE_URL) return testDatabase(t);
-  const dir = mkdtempSync(path.join(tmpdir(), 'uq-restart-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return { kind: 'pglite', dir: path.join(dir, 'pglite') };
-}
+/** A database that outlives one hub: every test database does (a PGlite directory, or a Postgres database). */
+const durableDatabase = (t: Parameters<typeof testDatabase>[0]): Promise<DatabaseTarget> => testDatabase(t);
 
 test.serial('restart: keys, users and refresh tokens survive a stop and a start on the same database', async (t) => {
   const database = await durableDatabase(t);
