@@ -48,7 +48,8 @@ export function measureRequests(handler: Handler, metrics: Pick<HubMetrics, 'htt
   }
   return (req, res) => {
     (res as TimedResponse)[startedAt] = performance.now();
-    res.once('close', record);
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener per request.
+    res.on('close', record);
     handler(req, res);
   };
 }
