@@ -1,10 +1,12 @@
 import test from 'ava';
 import { createWebhook } from '../../src/events/webhooks.ts';
+import { createAppPassword } from '../../src/identity/app-passwords.ts';
+import { generateRecoveryCodes } from '../../src/identity/recovery-codes.ts';
 import { rotateSigningKeys, signingAlgs } from '../../src/oidc/signing-keys.ts';
 import { limitPolicy } from '../../src/platform/rate-limits.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { grant, makePerson } from '../helpers/fixtures.ts';
-import { eventually, sceneOn } from '../helpers/oidc.ts';
+import { basic, eventually, sceneOn } from '../helpers/oidc.ts';
 import { webhookReceiver } from '../events/helpers.ts';
 import { enrolTotp, loginForm, nextTotpCode, typeCode, typePassword } from '../identity/limits-helpers.ts';
 import { metricsToken, samples, scrape, total } from './scrape.ts';
@@ -32,6 +34,35 @@ test('second-factor sign-ins are counted by method, and a locked password by its
   t.is(total(all, 'uniqverse_sign_ins_total', { method: 'totp', outcome: 'success' }), 1);
   t.is(total(all, 'uniqverse_sign_ins_total', { method: 'password', outcome: 'invalid_credentials' }), limitPolicy.accountAttempts + 1);
   t.is(total(all, 'uniqverse_rate_limit_refusals_total', { limit: 'password' }), 1, 'the attempt past the limit is refused by it');
+});
+
+test('recovery codes and app passwords are counted as such, an app password check by the service that asks', async (t) => {
+  const hub = await startTestHub(t, { env: { METRICS_TOKEN: metricsToken } });
+  const s = await sceneOn(hub);
+  await enrolTotp(hub, s.person);
+  const [code] = await generateRecoveryCodes(hub.db, hub.secrets.credentials, s.person.id);
+  const form = await loginForm(s);
+  t.is((await typePassword(form, s.person.email, s.person.password)).status, 303);
+  t.is((await typeCode(hub, form, 'abcd-efgh-ijkl')).status, 401);
+  t.true([200, 303].includes((await typeCode(hub, form, code!)).status));
+
+  const { password } = await createAppPassword(hub.db, hub.secrets.credentials, s.person.id, { deviceName: 'Mail', deviceType: 'desktop', service: s.service.slug });
+  const check = (secret: string) =>
+    fetch(`${hub.url}/api/v1/app-passwords/verify`, {
+      method: 'POST',
+      headers: { authorization: basic(s.client), 'content-type': 'application/json' },
+      body: JSON.stringify({ username: s.person.email, password: secret }),
+    });
+  t.is((await check(password)).status, 200);
+  t.is((await check('zzzzzzzzzzzzzzzz')).status, 401);
+
+  const all = await read(hub);
+  t.is(total(all, 'uniqverse_sign_ins_total', { method: 'recovery_code', outcome: 'invalid_credentials' }), 1);
+  t.is(total(all, 'uniqverse_sign_ins_total', { method: 'recovery_code', outcome: 'success' }), 1);
+  t.is(total(all, 'uniqverse_sign_ins_total', { method: 'totp' }), 0);
+  t.is(total(all, 'uniqverse_sign_ins_total', { method: 'app_password', outcome: 'success' }), 1);
+  t.is(total(all, 'uniqverse_sign_ins_total', { method: 'app_password', outcome: 'invalid_credentials' }), 1);
+  t.is(total(all, 'uniqverse_http_request_duration_seconds_count', { route: '/api/v1/app-passwords/verify', service: s.service.slug }), 2);
 });
 
 test('webhook attempts are counted by service and outcome', async (t) => {

@@ -9,6 +9,7 @@ import type { AppContext } from '../http/app-context.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
 import { browserHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries } from '../../queries/users.ts';
+import { normaliseTotpCode } from '../../identity/totp.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 
@@ -75,7 +76,8 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     await handleForm(
       ctx,
       () =>
-        countSignIn(hubMetrics, recovery ? 'recovery_code' : 'totp', async () => {
+        // Counted as what the hub checks it as (src/identity/second-factor.ts): six digits are a TOTP code, else a recovery code.
+        countSignIn(hubMetrics, normaliseTotpCode(code) ? 'totp' : 'recovery_code', async () => {
           const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, browserHash: browserHashOf(ctx) });
           const user = await userQueries.byId(db, done.userId);
           if (!user || user.disabled_at) {
