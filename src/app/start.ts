@@ -31,6 +31,9 @@ import type { ReadinessCheck } from '../web/http/health.ts';
 import type { AppContext } from '../web/http/app-context.ts';
 import { buildApp, handlerFor, type HubRoutes } from './http-app.ts';
 import { providerErrorPage } from '../web/sign-in/error-page.ts';
+import { createHubMetrics } from '../platform/hub-metrics.ts';
+import { measureRequests } from '../web/http/request-metrics.ts';
+import { registerInstanceMetrics } from './instance-metrics.ts';
 
 export interface Hub extends AppContext {
   server: http.Server;
@@ -91,7 +94,9 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();
-    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger });
+    const metrics = new Registry();
+    const hubMetrics = createHubMetrics(metrics);
+    const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger, onRefused: (limit) => hubMetrics.rateLimitRefusals.inc({ limit }) });
     startedLimits = limits;
     const holder = await ProviderHolder.create({
       config,
@@ -102,6 +107,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       pages: createProviderPages(views, { secureCookies: config.secureCookies }),
       renderError: providerErrorPage(views),
       limits,
+      metrics: hubMetrics,
     });
     const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
     stopFeed = stopChangeFeed;
@@ -109,16 +115,17 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
     const mail = mailTemplates(views, config.issuer);
     const credentialNotices = startCredentialNotices({ db, mailer, mail, logger });
-    const metrics = new Registry();
+    registerInstanceMetrics(metrics, { db, hasher, holder, auditCheckpoints });
     events = createEventSystem({ config, db, logger, registry: metrics });
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
     holder.onSwap(() => hubTokens.invalidate());
     const bus = events.bus;
     const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
     const serviceRates = new ServiceRateLimits(db);
-    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
+    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, hubMetrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
-    availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
+    const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
+    availability.ready(measureRequests(lane, hubMetrics));
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;

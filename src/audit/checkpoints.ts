@@ -194,6 +194,11 @@ export interface CheckpointWriter {
   flush(): Promise<number>;
   /** Final flush, at shutdown. */
   stop(): Promise<void>;
+  /**
+   * For the metrics (epoch ms): when this instance last wrote a checkpoint, and since when entries
+   * have been waiting to be signed (null: none are; seen every `intervalMs`).
+   */
+  status(): { lastWrittenAt: number | null; unsignedSince: number | null };
 }
 
 interface WriterState {
@@ -219,6 +224,8 @@ export function startCheckpointWriter(options: CheckpointWriterOptions): Checkpo
   const writer = writerName(options.dataDir);
   let state: WriterState | null = null;
   let lastWrite = Date.now();
+  let lastWritten: number | null = null;
+  let unsignedSince: number | null = null;
 
   async function prepare(): Promise<WriterState> {
     if (state) return state;
@@ -235,7 +242,10 @@ export function startCheckpointWriter(options: CheckpointWriterOptions): Checkpo
     const s = await prepare();
     for (;;) {
       const rows = await auditQueries.page(db, s.signedTo, maxPerFile);
-      if (rows.length === 0) return s.signedTo;
+      if (rows.length === 0) {
+        unsignedSince = null;
+        return s.signedTo;
+      }
       let prev = s.signedHash;
       let expectSeq = s.signedTo + 1;
       for (const row of rows) {
@@ -254,6 +264,7 @@ export function startCheckpointWriter(options: CheckpointWriterOptions): Checkpo
       s.signedTo = body.to;
       s.signedHash = prev;
       lastWrite = Date.now();
+      lastWritten = lastWrite;
     }
   }
 
@@ -265,6 +276,7 @@ export function startCheckpointWriter(options: CheckpointWriterOptions): Checkpo
       .last(db)
       .then((last) => {
         const pending = (last?.seq ?? 0) - (state?.signedTo ?? 0);
+        if (pending > 0) unsignedSince ??= Date.now();
         if (pending >= every || (pending > 0 && Date.now() - lastWrite >= maxAgeMs)) return flush();
         return undefined;
       })
@@ -274,6 +286,7 @@ export function startCheckpointWriter(options: CheckpointWriterOptions): Checkpo
 
   return {
     flush,
+    status: () => ({ lastWrittenAt: lastWritten, unsignedSince }),
     async stop() {
       clearInterval(timer);
       await flush().catch((error) => logger.warn({ err: error }, 'final audit checkpoint failed'));

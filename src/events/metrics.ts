@@ -36,7 +36,7 @@ export function createEventMetrics(registry: Registry, db: Knex) {
     liveConnections: new Gauge({ name: 'uniqverse_live_connections', help: 'Open live connections (/hub/events) on this instance.', labelNames: ['transport'], registers }),
     liveDropped: new Counter({ name: 'uniqverse_live_dropped_total', help: 'Live connections this instance closed because the client read too slowly.', labelNames: ['transport'], registers }),
     liveSent: new Counter({ name: 'uniqverse_live_events_sent_total', help: 'Events written to live connections.', registers }),
-    webhookAttempts: new Counter({ name: 'uniqverse_webhook_attempts_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers }),
+    webhookAttempts: new Counter({ name: 'uniqverse_webhook_attempts_total', help: 'Webhook delivery attempts by outcome (delivered, rejected: the receiver answered non-2xx, error: no answer) and service.', labelNames: ['outcome', 'service'], registers }),
     taskRuns: new Counter({ name: 'uniqverse_event_task_runs_total', help: 'Runs of the hub\'s own event subscribers by consumer and outcome.', labelNames: ['consumer', 'outcome'], registers }),
   };
 }

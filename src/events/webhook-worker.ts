@@ -110,7 +110,7 @@ export class WebhookWorker {
     const outcome = { status_code: status, error, duration_ms: Date.now() - started };
     try {
       if (await webhookQueries.settle(db, delivery, outcome)) {
-        metrics.webhookAttempts.inc({ outcome: error === null ? 'delivered' : status === null ? 'error' : 'rejected' });
+        metrics.webhookAttempts.inc({ outcome: error === null ? 'delivered' : status === null ? 'error' : 'rejected', service: delivery.service });
       } else {
         logger.warn({ delivery: delivery.id, attempt: delivery.attempts }, 'a webhook attempt outlived its lease; the attempt that took it over records the outcome');
       }

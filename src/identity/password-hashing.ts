@@ -42,6 +42,16 @@ export class PasswordHasher {
     }
   }
 
+  /** Hashes running now (at most one per core). */
+  get runningHashes(): number {
+    return this.running;
+  }
+
+  /** Hashes waiting for a slot. */
+  get queuedHashes(): number {
+    return this.waiting.length;
+  }
+
   /** Throws the same 503 the queue would, without queueing: for callers that want to refuse early. */
   assertNotSaturated(): void {
     if (this.running >= this.maxConcurrent && this.waiting.length >= this.maxQueued) {

@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { createProvider, createProviderCaches, type ProviderCaches, type ProviderDeps } from './provider.ts';
-import { loadKeySet } from './signing-keys.ts';
+import { loadKeySet, type KeySet } from './signing-keys.ts';
 
 /**
  * node-oidc-provider reads its key set once, at construction. Keys live in the database and
@@ -13,6 +13,8 @@ import { loadKeySet } from './signing-keys.ts';
  */
 export class ProviderHolder {
   current: Provider;
+  /** The keys signing now, as of the last load of the key set. */
+  signers: KeySet['signers'];
   private fingerprint: string;
   private timer: NodeJS.Timeout | null = null;
   readonly caches: ProviderCaches;
@@ -20,17 +22,18 @@ export class ProviderHolder {
 
   private readonly deps: ProviderDeps & { keyBox: SecretBox };
 
-  private constructor(deps: ProviderDeps & { keyBox: SecretBox }, provider: Provider, fingerprint: string, caches: ProviderCaches) {
+  private constructor(deps: ProviderDeps & { keyBox: SecretBox }, provider: Provider, keys: KeySet, caches: ProviderCaches) {
     this.deps = deps;
     this.current = provider;
-    this.fingerprint = fingerprint;
+    this.fingerprint = keys.fingerprint;
+    this.signers = keys.signers;
     this.caches = caches;
   }
 
   static async create(deps: ProviderDeps & { keyBox: SecretBox }): Promise<ProviderHolder> {
     const keys = await loadKeySet(deps.db, deps.keyBox);
     const caches = createProviderCaches();
-    const holder = new ProviderHolder(deps, createProvider(deps, caches, keys.jwks), keys.fingerprint, caches);
+    const holder = new ProviderHolder(deps, createProvider(deps, caches, keys.jwks), keys, caches);
     holder.schedule(keys.nextChangeAt);
     return holder;
   }
@@ -43,6 +46,7 @@ export class ProviderHolder {
   async refresh(): Promise<boolean> {
     const keys = await loadKeySet(this.deps.db as Knex, this.deps.keyBox);
     this.schedule(keys.nextChangeAt);
+    this.signers = keys.signers;
     if (keys.fingerprint === this.fingerprint) return false;
     this.current = createProvider(this.deps, this.caches, keys.jwks);
     this.fingerprint = keys.fingerprint;

@@ -22,6 +22,8 @@ import type { Limits } from '../platform/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { HubMetrics } from '../platform/hub-metrics.ts';
+import { installProviderMetrics } from './provider-metrics.ts';
 
 export const hubScopes = ['hub', 'events'] as const;
 
@@ -34,6 +36,8 @@ export interface ProviderDeps {
   logger: Logger;
   /** Brute-force limits: device-code entry counts against the IP (src/oidc/device-flow-limit.ts). Only a hub that serves passes them. */
   limits?: Limits;
+  /** Request labels, tokens issued, refresh tokens reused (src/oidc/provider-metrics.ts). Only a hub that serves passes them. */
+  metrics?: Pick<HubMetrics, 'tokensIssued' | 'refreshTokenReuse'>;
 }
 
 /** Things read on every token request, shared by every provider instance the process builds. */
@@ -248,6 +252,8 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   // As the hub's app: behind a trusted proxy, ctx.ip is the address that proxy saw, never one the client wrote first.
   (provider as unknown as { maxIpsCount: number }).maxIpsCount = 1;
   if (deps.limits) limitUserCodeLookups(provider, deps.limits);
+  // Outermost of our middleware: it sees every answer, also those the ones below give themselves.
+  if (deps.metrics) installProviderMetrics(provider, deps.metrics);
   installMetadataCache(provider);
   installNotFoundPage(provider, deps.renderError);
   installUnavailableAnswer(provider, deps.renderError);

@@ -150,12 +150,15 @@ export interface LimitsOptions {
   redisUrl: string | null;
   redisPrefix: string;
   logger: Logger;
+  /** Told of every refusal, by limit: a credential kind, or `api_<scope>` (the hub counts them: uniqverse_rate_limit_refusals_total). */
+  onRefused?: (limit: string) => void;
 }
 
 type LimiterOptions = { points: number; duration: number; blockDuration?: number; keyPrefix: string };
 
 export async function createLimits(options: LimitsOptions): Promise<Limits> {
   const { logger } = options;
+  const refused = options.onRefused ?? (() => undefined);
   let redis: Redis | null = null;
   let make: (o: LimiterOptions) => RateLimiterAbstract;
   if (options.redisUrl) {
@@ -211,48 +214,54 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
     hub: make({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
   };
 
-  return {
-    async check(kind, keys) {
-      const held: Held = {};
-      const attempt: Attempt = { kind, keys, allowed: false, accountAttempts: 0, retryAfter: 0, held };
-      if (counted(kind)) {
-        const limiters = limitersFor(kind);
-        const byIp = await consume(limiters.ip, sourceOf(keys.ip));
-        if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
-        if (keys.accountKey && kind !== 'signup') {
-          const byAccount = await consume(limiters.account, keys.accountKey.toLowerCase());
-          attempt.accountAttempts = byAccount.res.consumedPoints;
-          if (!byAccount.ok) return { ...attempt, retryAfter: retryAfter(byAccount.res) };
-        }
-        return { ...attempt, allowed: true };
-      }
-      // Only with the account known: a service's budget is per person.
-      const service = kind === 'app_password' && keys.accountKey ? keys.service : null;
-      // A service's authenticated client checks for all its users from one address: not an IP's
-      // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
-      // where someone sprays guesses) does not keep it out either.
-      const ownBudget = Boolean(keys.accountKey && keys.knownBrowser);
-      if (!service && !ownBudget) {
-        held.ip = sourceOf(keys.ip);
-        const byIp = await consume(guess.ip, held.ip);
-        if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
-      }
-      if (keys.accountKey) {
-        const budget = `${budgetOf(kind)}:${keys.accountKey.toLowerCase()}`;
-        const from = service ? `service:${service}` : keys.knownBrowser ? `device:${keys.knownBrowser}` : `source:${sourceOf(keys.ip)}`;
-        held.source = `${budget}:${from}`;
-        const bySource = await consume(guess.account, held.source);
-        attempt.accountAttempts = bySource.res.consumedPoints;
-        if (!bySource.ok) return { ...attempt, retryAfter: retryAfter(bySource.res) };
-        // App passwords are long random secrets: a ceiling across services would only let one
-        // service's checks lock out another's.
-        if (!service && !keys.knownBrowser) {
-          held.ceiling = budget;
-          const all = await consume(guess.ceiling, held.ceiling);
-          if (!all.ok) return { ...attempt, retryAfter: retryAfter(all.res) };
-        }
+  async function checkAttempt(kind: CredentialKind, keys: AttemptKeys): Promise<Attempt> {
+    const held: Held = {};
+    const attempt: Attempt = { kind, keys, allowed: false, accountAttempts: 0, retryAfter: 0, held };
+    if (counted(kind)) {
+      const limiters = limitersFor(kind);
+      const byIp = await consume(limiters.ip, sourceOf(keys.ip));
+      if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
+      if (keys.accountKey && kind !== 'signup') {
+        const byAccount = await consume(limiters.account, keys.accountKey.toLowerCase());
+        attempt.accountAttempts = byAccount.res.consumedPoints;
+        if (!byAccount.ok) return { ...attempt, retryAfter: retryAfter(byAccount.res) };
       }
       return { ...attempt, allowed: true };
+    }
+    // Only with the account known: a service's budget is per person.
+    const service = kind === 'app_password' && keys.accountKey ? keys.service : null;
+    // A service's authenticated client checks for all its users from one address: not an IP's
+    // guesses. A known device has its own budget on the account: a network's lock (a shared NAT
+    // where someone sprays guesses) does not keep it out either.
+    const ownBudget = Boolean(keys.accountKey && keys.knownBrowser);
+    if (!service && !ownBudget) {
+      held.ip = sourceOf(keys.ip);
+      const byIp = await consume(guess.ip, held.ip);
+      if (!byIp.ok) return { ...attempt, retryAfter: retryAfter(byIp.res) };
+    }
+    if (keys.accountKey) {
+      const budget = `${budgetOf(kind)}:${keys.accountKey.toLowerCase()}`;
+      const from = service ? `service:${service}` : keys.knownBrowser ? `device:${keys.knownBrowser}` : `source:${sourceOf(keys.ip)}`;
+      held.source = `${budget}:${from}`;
+      const bySource = await consume(guess.account, held.source);
+      attempt.accountAttempts = bySource.res.consumedPoints;
+      if (!bySource.ok) return { ...attempt, retryAfter: retryAfter(bySource.res) };
+      // App passwords are long random secrets: a ceiling across services would only let one
+      // service's checks lock out another's.
+      if (!service && !keys.knownBrowser) {
+        held.ceiling = budget;
+        const all = await consume(guess.ceiling, held.ceiling);
+        if (!all.ok) return { ...attempt, retryAfter: retryAfter(all.res) };
+      }
+    }
+    return { ...attempt, allowed: true };
+  }
+
+  return {
+    async check(kind, keys) {
+      const attempt = await checkAttempt(kind, keys);
+      if (!attempt.allowed) refused(kind);
+      return attempt;
     },
 
     async fail(attempt) {
@@ -291,6 +300,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
       try {
         const res = await api[scope].consume(key);
         const reset = Math.max(0, Math.ceil(res.msBeforeNext / 1000));
+        if (res.consumedPoints > perMinute) refused(`api_${scope}`);
         return { allowed: res.consumedPoints <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - res.consumedPoints), reset };
       } catch (error) {
         logger.warn({ err: error }, 'API rate-limit store unreachable: the request passes');

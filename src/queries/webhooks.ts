@@ -40,8 +40,8 @@ export interface DeliveryRow {
   replayed_at: Date | null;
 }
 
-/** A delivery as a worker holds it: with where to send it and the lease token it holds. */
-export type LeasedDelivery = DeliveryRow & { lease_owner: string; url: string; secret_sealed: string };
+/** A delivery as a worker holds it: with where to send it, the lease token it holds, and its service's slug. */
+export type LeasedDelivery = DeliveryRow & { lease_owner: string; url: string; secret_sealed: string; service: string };
 
 export interface AttemptOutcome {
   /** What the receiver answered; null when it did not (timeout, refused connection). */
@@ -114,7 +114,7 @@ export const webhookQueries = {
              order by c.next_attempt_at, c.event_seq
              limit ?
              for update skip locked)
-      returning d.*, w.url, w.secret_sealed`,
+      returning d.*, w.url, w.secret_sealed, (select s.slug from services s where s.id = w.service_id) as service`,
       [owner, leaseSeconds, limit],
     )) as { rows: LeasedDelivery[] };
     return rows;

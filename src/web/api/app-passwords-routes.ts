@@ -7,17 +7,20 @@ import type { CredentialHasher } from '../../platform/crypto/credential-hash.ts'
 import type { SecretBox } from '../../platform/crypto/secret-box.ts';
 import { safeEqual } from '../../platform/crypto/tokens.ts';
 import { AppError } from '../../platform/errors.ts';
+import { countSignIn, type HubMetrics } from '../../platform/hub-metrics.ts';
 import { jsonBody } from '../http/body.ts';
 import { loadClientMetadata } from '../../catalog/clients.ts';
 import { verifyAppPassword } from '../../identity/app-passwords.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
 import { parseInput } from '../../platform/validation.ts';
 import { basicCredentials } from '../http/basic-credentials.ts';
+import { labelService } from '../../platform/request-labels.ts';
 
 export interface AppPasswordApiDeps {
   db: Knex;
   secrets: { clients: SecretBox; credentials: CredentialHasher };
   limits: Limits;
+  hubMetrics: Pick<HubMetrics, 'signIns'>;
 }
 
 const verifySchema = z.object({
@@ -46,7 +49,7 @@ async function callingService(db: Knex, box: SecretBox, header: string): Promise
  * client's username and app password are good for that service. 200 { sub, device, service }
  * or 401; a password made for another service is a 401 like a wrong one.
  */
-export function appPasswordApiRoutes({ db, secrets, limits }: AppPasswordApiDeps): Router {
+export function appPasswordApiRoutes({ db, secrets, limits, hubMetrics }: AppPasswordApiDeps): Router {
   const router = new Router();
   router.post('/api/v1/app-passwords/verify', async (ctx) => {
     const service = await callingService(db, secrets.clients, ctx.get('authorization'));
@@ -56,12 +59,15 @@ export function appPasswordApiRoutes({ db, secrets, limits }: AppPasswordApiDeps
       await limits.fail(attempt);
       throw clientUnauthorized(ctx);
     }
+    labelService(ctx.res, service);
     await jsonBody(ctx, async () => undefined);
     const input = parseInput(verifySchema, ctx.request.body ?? {});
-    const verified = await verifyAppPassword(db, secrets.credentials, limits, { service, username: input.username, password: input.password }, { ...requestOrigin(ctx), ip: ctx.ip });
-    ctx.set('Cache-Control', 'no-store');
-    if (!verified) throw new AppError('unauthorized', 'The username or app password is not right, or the app password is not for this service.');
-    ctx.body = { sub: verified.sub, device: verified.device, device_type: verified.device_type, service: verified.service };
+    await countSignIn(hubMetrics, 'app_password', async () => {
+      const verified = await verifyAppPassword(db, secrets.credentials, limits, { service, username: input.username, password: input.password }, { ...requestOrigin(ctx), ip: ctx.ip });
+      ctx.set('Cache-Control', 'no-store');
+      if (!verified) throw new AppError('unauthorized', 'The username or app password is not right, or the app password is not for this service.');
+      ctx.body = { sub: verified.sub, device: verified.device, device_type: verified.device_type, service: verified.service };
+    });
   });
   return router;
 }

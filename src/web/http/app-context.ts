@@ -11,6 +11,7 @@ import type { Logger } from '../../platform/logger.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
 import type { MailTemplates } from '../../platform/mail/messages.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
+import type { HubMetrics } from '../../platform/hub-metrics.ts';
 import type { Views } from '../../platform/views.ts';
 import type { Database } from '../../db/database.ts';
 import type { ReadinessCheck } from './health.ts';
@@ -37,6 +38,8 @@ export interface AppContext {
   mail: MailTemplates;
   /** Prometheus metrics of this instance, served at /metrics: register yours here. */
   metrics: Registry;
+  /** The request, sign-in, token and limit counters on that registry (src/platform/hub-metrics.ts). */
+  hubMetrics: HubMetrics;
   /** The event stream: relay, bus, live fan-out, subscribers, webhooks (src/events/event-system.ts). */
   events: EventSystem;
   /** Verifies access tokens for the hub's own API (<ISSUER>/hub). */

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { sendCachedMetadata, type Cached } from '../../oidc/cached-metadata.ts';
+import { labelRoute } from '../../platform/request-labels.ts';
 import { requestIdFrom, securityHeaderList } from './security-headers.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -42,8 +43,12 @@ export function withProviderLane(
     const incoming = req.headers['x-request-id'];
     res.setHeader('X-Request-Id', requestIdFrom(typeof incoming === 'string' ? incoming : undefined));
     for (const [name, value] of headers) res.setHeader(name, value);
-    if (cached) sendCachedMetadata(req, res, cached);
-    else if (throttleToken && tokenRequest) {
+    // The provider labels what it answers with its own route; these two it may never see.
+    if (cached) {
+      labelRoute(res, path);
+      sendCachedMetadata(req, res, cached);
+    } else if (throttleToken && tokenRequest) {
+      labelRoute(res, '/token');
       throttleToken(req, res).then(
         (go) => go && provider()(req, res),
         () => {

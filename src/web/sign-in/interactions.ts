@@ -14,6 +14,7 @@ import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
 import { handleForm } from '../http/form-errors.ts';
 import { AppError } from '../../platform/errors.ts';
+import { countSignIn, type HubMetrics } from '../../platform/hub-metrics.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { acrPassword, needsSecondFactor } from '../../identity/second-factor.ts';
 import { loginResult } from '../../oidc/login-result.ts';
@@ -30,6 +31,7 @@ export interface InteractionDeps {
   mailer: SignInCookieDeps['mailer'];
   mail: SignInCookieDeps['mail'];
   logger: SignInCookieDeps['logger'];
+  hubMetrics: Pick<HubMetrics, 'signIns'>;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -148,14 +150,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     await handleForm(
       ctx,
-      async () => {
-        const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, browserHash: browserHashOf(ctx) });
-        // One answer for a wrong password, an unknown email, a disabled or a locked account.
-        if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
-        if (await needsSecondFactor(db, result.user.id)) return askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
-        await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-        await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
-      },
+      () =>
+        countSignIn(deps.hubMetrics, 'password', async () => {
+          const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, browserHash: browserHashOf(ctx) });
+          // One answer for a wrong password, an unknown email, a disabled or a locked account.
+          if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
+          if (await needsSecondFactor(db, result.user.id)) {
+            await askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
+            return 'second_factor_required';
+          }
+          await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
+          await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+        }),
       (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
     );
   });

@@ -2,6 +2,7 @@ import Router, { type RouterContext } from '@koa/router';
 import type Provider from 'oidc-provider';
 import { appendAudit, requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
+import { countSignIn } from '../../platform/hub-metrics.ts';
 import { formBody } from '../http/body.ts';
 import type { AppContext } from '../http/app-context.ts';
 import { passkeyAuthenticationOptions, relyingPartyFor, verifyPasskeyAssertion } from '../../identity/passkeys.ts';
@@ -10,7 +11,7 @@ import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 
-type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger'>;
+type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
 /** A passkey with user verification is two factors in one: something you have, and a PIN or biometric. */
 export const passkeyAmr = ['hwk', 'user', 'mfa'];
@@ -22,7 +23,7 @@ const refused = () => new AppError('invalid_input', 'The passkey was not accepte
  * (button and autofill on the sign-in page), and a passkey as the second step after a password.
  * Both answer JSON to public/js/passkey-sign-in.js; challenges are bound to the interaction.
  */
-export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, logger }: Deps): Router {
+export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, logger, hubMetrics }: Deps): Router {
   const router = new Router();
   const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
   const rp = relyingPartyFor(config.issuer);
@@ -49,26 +50,28 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
 
   router.post('/interaction/:uid/passkey', formBody, async (ctx) => {
     const { provider, interaction } = await loginInteraction(ctx);
-    const origin = requestOrigin(ctx);
-    // Before the assertion is read nobody knows whose passkey it is: counted per IP.
-    const attempt = await limits.check('passkey', { ip: ctx.ip });
-    if (!attempt.allowed) {
-      await limits.fail(attempt);
-      throw refused();
-    }
-    let user: UserRow | undefined;
-    try {
-      const passkey = await verifyPasskeyAssertion(db, rp, 'sign-in', interaction.uid, null, (ctx.request.body as Record<string, unknown>).response);
-      user = await userQueries.byId(db, passkey.user_id);
-      if (!user || user.disabled_at) throw refused();
-    } catch (error) {
-      await appendAudit(db, { action: 'signin.failed', ...origin, data: { method: 'passkey', reason: (error as Error).message } });
-      await limits.fail(attempt);
-      throw error;
-    }
-    await limits.succeed(attempt);
-    await recordSignIn(signInRecord, ctx, user, passkeyAmr, interaction);
-    await finishJson(ctx, provider, user.id, passkeyAmr);
+    await countSignIn(hubMetrics, 'passkey', async () => {
+      const origin = requestOrigin(ctx);
+      // Before the assertion is read nobody knows whose passkey it is: counted per IP.
+      const attempt = await limits.check('passkey', { ip: ctx.ip });
+      if (!attempt.allowed) {
+        await limits.fail(attempt);
+        throw refused();
+      }
+      let user: UserRow | undefined;
+      try {
+        const passkey = await verifyPasskeyAssertion(db, rp, 'sign-in', interaction.uid, null, (ctx.request.body as Record<string, unknown>).response);
+        user = await userQueries.byId(db, passkey.user_id);
+        if (!user || user.disabled_at) throw refused();
+      } catch (error) {
+        await appendAudit(db, { action: 'signin.failed', ...origin, data: { method: 'passkey', reason: (error as Error).message } });
+        await limits.fail(attempt);
+        throw error;
+      }
+      await limits.succeed(attempt);
+      await recordSignIn(signInRecord, ctx, user, passkeyAmr, interaction);
+      await finishJson(ctx, provider, user.id, passkeyAmr);
+    });
   });
 
   router.post('/interaction/:uid/second-factor/passkey/options', async (ctx) => {
@@ -83,22 +86,24 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
     const { provider, interaction } = await loginInteraction(ctx);
     const pending = await pendingSecondFactor(db, interaction.uid);
     if (!pending) throw new AppError('bad_request', 'This sign-in took too long. Start again.');
-    const origin = requestOrigin(ctx);
-    const attempt = await limits.check('passkey', { accountKey: pending.user_id, ip: ctx.ip });
-    try {
-      if (!attempt.allowed) throw refused();
-      await verifyPasskeyAssertion(db, rp, 'second-factor', interaction.uid, pending.user_id, (ctx.request.body as Record<string, unknown>).response);
-    } catch (error) {
-      await appendAudit(db, { action: 'signin.second_factor_failed', subjectId: pending.user_id, ...origin, data: { method: 'passkey', reason: (error as Error).message } });
-      await limits.fail(attempt);
-      throw error;
-    }
-    await limits.succeed(attempt);
-    const done = await finishSecondFactorWithPasskey(db, interaction.uid);
-    const user = await userQueries.byId(db, done.userId);
-    if (!user || user.disabled_at) throw refused();
-    await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-    await finishJson(ctx, provider, user.id, done.amr);
+    await countSignIn(hubMetrics, 'passkey_second_factor', async () => {
+      const origin = requestOrigin(ctx);
+      const attempt = await limits.check('passkey', { accountKey: pending.user_id, ip: ctx.ip });
+      try {
+        if (!attempt.allowed) throw refused();
+        await verifyPasskeyAssertion(db, rp, 'second-factor', interaction.uid, pending.user_id, (ctx.request.body as Record<string, unknown>).response);
+      } catch (error) {
+        await appendAudit(db, { action: 'signin.second_factor_failed', subjectId: pending.user_id, ...origin, data: { method: 'passkey', reason: (error as Error).message } });
+        await limits.fail(attempt);
+        throw error;
+      }
+      await limits.succeed(attempt);
+      const done = await finishSecondFactorWithPasskey(db, interaction.uid);
+      const user = await userQueries.byId(db, done.userId);
+      if (!user || user.disabled_at) throw refused();
+      await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
+      await finishJson(ctx, provider, user.id, done.amr);
+    });
   });
 
   return router;

@@ -1,6 +1,7 @@
 import Router, { type RouterContext } from '@koa/router';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
+import { countSignIn } from '../../platform/hub-metrics.ts';
 import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
 import { handleForm } from '../http/form-errors.ts';
@@ -8,10 +9,11 @@ import type { AppContext } from '../http/app-context.ts';
 import { beginSecondFactor, pendingSecondFactor, secondFactorsOf, verifySecondFactorCode } from '../../identity/second-factor.ts';
 import { browserHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries } from '../../queries/users.ts';
+import { normaliseTotpCode } from '../../identity/totp.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 
-type Deps = Pick<AppContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger'>;
+type Deps = Pick<AppContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
 /**
  * Called by the password step (src/web/sign-in/interactions.ts) when the account has a second factor:
@@ -28,7 +30,7 @@ export async function askForSecondFactor(ctx: RouterContext, db: Deps['db'], int
  * account has a second factor): a code from the authenticator app or a recovery code, or a
  * passkey (public/js/passkey-sign-in.js, routes in passkey-sign-in-routes.ts).
  */
-export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger }: Deps): Router {
+export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger, hubMetrics }: Deps): Router {
   const router = new Router();
   const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
 
@@ -73,19 +75,24 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
     const origin = requestOrigin(ctx);
     await handleForm(
       ctx,
-      async () => {
-        const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, browserHash: browserHashOf(ctx) });
-        const user = await userQueries.byId(db, done.userId);
-        if (!user || user.disabled_at) return renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
-        await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-        const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
-        if (done.recoveryCodesLeft !== undefined) {
-          // Say how many are left before moving on: the person may need to make new ones.
-          return render(ctx, views, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });
-        }
-        ctx.status = 303;
-        ctx.redirect(location);
-      },
+      () =>
+        // Counted as what the hub checks it as (src/identity/second-factor.ts): six digits are a TOTP code, else a recovery code.
+        countSignIn(hubMetrics, normaliseTotpCode(code) ? 'totp' : 'recovery_code', async () => {
+          const done = await verifySecondFactorCode(db, secrets, limits, pending, code, { ...origin, ip: ctx.ip, browserHash: browserHashOf(ctx) });
+          const user = await userQueries.byId(db, done.userId);
+          if (!user || user.disabled_at) {
+            await renderStep(ctx, interaction.uid, pending, { recovery, error: 'This account cannot sign in.' }, 403);
+            return 'account_disabled';
+          }
+          await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
+          const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(done.userId, done.amr, done.acr), { mergeWithLastSubmission: false });
+          if (done.recoveryCodesLeft !== undefined) {
+            // Say how many are left before moving on: the person may need to make new ones.
+            return render(ctx, views, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });
+          }
+          ctx.status = 303;
+          ctx.redirect(location);
+        }),
       (problem) => renderStep(ctx, interaction.uid, pending, { recovery, error: problem.message }),
     );
   });
