@@ -31,6 +31,9 @@ import type { ReadinessCheck } from '../web/http/health.ts';
 import type { AppContext } from '../web/http/app-context.ts';
 import { buildApp, handlerFor, type HubRoutes } from './http-app.ts';
 import { providerErrorPage } from '../web/sign-in/error-page.ts';
+import { startTracing, type Tracing } from '../platform/tracing.ts';
+import { traceQueries } from '../db/query-spans.ts';
+import { tracedRequests } from '../web/http/request-spans.ts';
 
 export interface Hub extends AppContext {
   server: http.Server;
@@ -78,6 +81,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
   config.port = port;
 
+  // Before anything is built: the provider, the app and the database look at it once, when they are made.
+  const tracing: Tracing | null = config.tracing ? await startTracing(logger) : null;
   let database: Database | null = null;
   let events: EventSystem | null = null;
   let startedLimits: Limits | null = null;
@@ -85,6 +90,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   try {
     database = await openDatabase(config.database);
     const db = database.db;
+    if (tracing) traceQueries(db, config.database);
     if (typeof options.migrate === 'function') await options.migrate(db);
     else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
@@ -118,7 +124,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const serviceRates = new ServiceRateLimits(db);
     const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
-    availability.ready(withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) }));
+    const handler = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
+    availability.ready(tracing ? tracedRequests(handler) : handler);
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;
@@ -153,6 +160,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await limits.close();
         await stopChangeFeed();
         await openDb.close();
+        await tracing?.stop();
       },
     };
   } catch (error) {
@@ -161,6 +169,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await startedLimits?.close();
     await stopFeed?.().catch(() => undefined);
     await database?.close();
+    await tracing?.stop();
     throw error;
   }
 }
