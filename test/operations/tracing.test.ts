@@ -116,7 +116,7 @@ test('a sign-in through the code flow with PKCE is one trace: route-named server
   }
 });
 
-test('a request without a traceparent starts a trace of its own; with one, it continues it', async (t) => {
+test('a request with a traceparent continues the caller\'s trace; without one, or with a malformed one, it starts its own', async (t) => {
   const hub = await startTestHub(t, { env: tracingEnv });
   const traceId = hex(16);
   const callerSpanId = hex(8);
@@ -127,7 +127,8 @@ test('a request without a traceparent starts a trace of its own; with one, it co
   t.is(continued.parentSpanId, callerSpanId);
 
   const before = new Set(collector.spans.map((span) => span.traceId));
-  const fresh = await fetch(`${hub.url}/.well-known/openid-configuration?fresh=${hex(4)}`);
+  // A malformed traceparent is ignored, as if there were none.
+  const fresh = await fetch(`${hub.url}/.well-known/openid-configuration?fresh=${hex(4)}`, { headers: { traceparent: '00-not-a-trace-01' } });
   t.is(fresh.status, 200);
   const own = await eventually(() => collector.spans.find((span) => span.kind === server && span.attributes['url.path'] === '/.well-known/openid-configuration' && !before.has(span.traceId)), 10_000, 'a new trace');
   t.is(own.parentSpanId, undefined);
