@@ -5,10 +5,11 @@ import * as oidc from 'openid-client';
 import { createWebhook } from '../../src/events/webhooks.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { tracingActive } from '../../src/platform/spans.ts';
 import { testRedisUrl } from '../helpers/backend.ts';
 import { callbackUrl, grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { basic, postForm, sceneOn } from '../helpers/oidc.ts';
+import { basic, closeOnce, postForm, sceneOn } from '../helpers/oidc.ts';
 import { otlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { UserAgent, signInThroughPages } from '../helpers/user-agent.ts';
 import { eventually, webhookReceiver } from '../events/helpers.ts';
@@ -58,6 +59,24 @@ function logLines() {
   });
   return { lines, logger: createLogger('info', sink) };
 }
+
+// Serial tests run before the others: nothing else holds the SDK while this one stops and starts it.
+test.serial('tracing stops with the last hub that uses it, and a hub started later in the same process traces again', async (t) => {
+  const spanOf = async (hub: Awaited<ReturnType<typeof startTestHub>>) => {
+    const traceId = hex(16);
+    const response = await fetch(`${hub.url}/healthz`, { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } });
+    await response.body?.cancel();
+    return eventually(() => collector.inTrace(traceId).find((span) => span.name === 'GET /healthz'), 10_000, 'the request span');
+  };
+  const first = closeOnce(await startTestHub(t, { env: tracingEnv }));
+  t.true(tracingActive());
+  t.truthy(await spanOf(first));
+  await first.close();
+  t.false(tracingActive(), 'off once its last hub closed');
+
+  const second = await startTestHub(t, { env: tracingEnv });
+  t.truthy(await spanOf(second));
+});
 
 test('a sign-in through the code flow with PKCE is one trace: route-named server spans, the provider\'s work and each SQL statement under them', async (t) => {
   const hub = await startTestHub(t, { env: tracingEnv });
