@@ -71,21 +71,20 @@ export class Relay {
     const { db, bus, afterPublish, metrics, batchSize } = this.options;
     if (!(await outboxQueries.anyUnpublished(db))) return 0;
     // A trace of its own: a batch holds events of many requests, long gone by now.
-    const published = await inSpan('relay publish', { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } }, (span) =>
-      db.transaction(async (trx) => {
-        const locked = await outboxQueries.lockUnpublished(trx, batchSize);
-        if (!locked.length) return [];
-        const users = [...new Set(locked.map((r) => r.user_id).filter((u): u is string => u !== null))];
-        const rows = inPersonOrder(locked, await outboxQueries.earlierUnpublished(trx, users, locked.map((r) => r.seq)));
-        if (!rows.length) return [];
-        span.setAttribute('messaging.batch.message_count', rows.length);
-        const events = rows.map(toEnvelope);
-        await bus.publish(events);
-        await afterPublish(trx, rows, events);
-        await outboxQueries.markPublished(trx, rows.map((r) => r.seq));
-        return rows;
-      }),
-    );
+    const batchSpan = { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } };
+    const published = await inSpan('relay publish', batchSpan, (span) => db.transaction(async (trx) => {
+      const locked = await outboxQueries.lockUnpublished(trx, batchSize);
+      if (!locked.length) return [];
+      const users = [...new Set(locked.map((r) => r.user_id).filter((u): u is string => u !== null))];
+      const rows = inPersonOrder(locked, await outboxQueries.earlierUnpublished(trx, users, locked.map((r) => r.seq)));
+      if (!rows.length) return [];
+      span.setAttribute('messaging.batch.message_count', rows.length);
+      const events = rows.map(toEnvelope);
+      await bus.publish(events);
+      await afterPublish(trx, rows, events);
+      await outboxQueries.markPublished(trx, rows.map((r) => r.seq));
+      return rows;
+    }));
     if (published.length) {
       const now = Date.now();
       metrics.relayed.inc(published.length);
