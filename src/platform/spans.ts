@@ -64,6 +64,12 @@ export function withTraceHeaders(headers: Record<string, string>, from: Context 
   return headers;
 }
 
+/** Names the active span, a request's server span, after the path it answered (a route without parameters), when tracing is on. */
+export function nameActiveServerSpan(method: string | undefined, route: string): void {
+  const span = active ? trace.getActiveSpan() : undefined;
+  if (span && method) nameServerSpan(span, method, route);
+}
+
 /** Names a request's server span after its route template (`GET /interaction/:uid`), once a router has matched one. */
 export function nameServerSpan(span: Span, method: string, route: string): void {
   span.updateName(`${method} ${route}`);

@@ -153,6 +153,14 @@ test('a request with a traceparent continues the caller\'s trace; without one, o
   t.is(own.parentSpanId, undefined);
   t.is(own.name, 'GET /.well-known/openid-configuration');
   t.false(JSON.stringify(own.attributes).includes('fresh='), 'the query string is left out');
+
+  // Asked again, discovery comes from the hub's cache, past the provider: the span still has its route.
+  const cachedTrace = hex(16);
+  const again = await fetch(`${hub.url}/.well-known/openid-configuration`, { headers: { traceparent: `00-${cachedTrace}-${hex(8)}-01` } });
+  await again.body?.cancel();
+  const cached = await eventually(() => collector.inTrace(cachedTrace).find((span) => span.kind === server), 10_000, 'the cached answer\'s span');
+  t.is(cached.name, 'GET /.well-known/openid-configuration');
+  t.false(collector.inTrace(cachedTrace).some((span) => span.name.startsWith('oidc')), 'answered without the provider');
 });
 
 test('each webhook attempt is a trace of its own, its traceparent reaches the receiver, and the log lines of the attempt carry its trace id', async (t) => {

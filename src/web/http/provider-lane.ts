@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { sendCachedMetadata, type Cached } from '../../oidc/cached-metadata.ts';
 import { requestIdFrom, securityHeaderList } from './security-headers.ts';
+import { nameActiveServerSpan } from '../../platform/spans.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -42,8 +43,11 @@ export function withProviderLane(
     const incoming = req.headers['x-request-id'];
     res.setHeader('X-Request-Id', requestIdFrom(typeof incoming === 'string' ? incoming : undefined));
     for (const [name, value] of headers) res.setHeader(name, value);
-    if (cached) sendCachedMetadata(req, res, cached);
-    else if (throttleToken && tokenRequest) {
+    if (cached) {
+      // The provider, which would name the request's span, never sees it.
+      nameActiveServerSpan(req.method, path);
+      sendCachedMetadata(req, res, cached);
+    } else if (throttleToken && tokenRequest) {
       throttleToken(req, res).then(
         (go) => go && provider()(req, res),
         () => {
