@@ -10,6 +10,8 @@ import { errorHandler } from '../web/http/error-handler.ts';
 import { healthRoutes } from '../web/http/health.ts';
 import { securityHeaders } from '../web/http/security-headers.ts';
 import { labelKoaRequest } from '../web/http/request-metrics.ts';
+import { nameRequestSpan } from '../web/http/request-spans.ts';
+import { tracingActive } from '../platform/spans.ts';
 import { adminRoutes } from '../web/admin/routes.ts';
 import { appPasswordApiRoutes } from '../web/api/app-passwords-routes.ts';
 import { apiRoutes } from '../web/api/routes.ts';
@@ -42,6 +44,7 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   app.silent = true;
 
   app.use(labelKoaRequest);
+  if (tracingActive()) app.use(nameRequestSpan);
   app.use(securityHeaders({ production: hub.config.production }));
   app.use(errorHandler(hub.views, hub.logger));
   app.use(mount('/static', serve(path.join(projectRoot, 'public'), { maxage: hub.config.production ? 86_400_000 : 0 })));

@@ -34,6 +34,9 @@ import { providerErrorPage } from '../web/sign-in/error-page.ts';
 import { createHubMetrics } from '../platform/hub-metrics.ts';
 import { measureRequests } from '../web/http/request-metrics.ts';
 import { registerInstanceMetrics } from './instance-metrics.ts';
+import { startTracing, type Tracing } from '../platform/tracing.ts';
+import { traceQueries } from '../db/query-spans.ts';
+import { tracedRequests } from '../web/http/request-spans.ts';
 
 export interface Hub extends AppContext {
   server: http.Server;
@@ -81,6 +84,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   if (configIn.port === 0 && new URL(configIn.issuer).port === '0') config.issuer = `http://127.0.0.1:${port}`;
   config.port = port;
 
+  // Before anything is built: the provider, the app and the database look at it once, when they are made.
+  const tracing: Tracing | null = config.tracing ? await startTracing(logger) : null;
   let database: Database | null = null;
   let events: EventSystem | null = null;
   let startedLimits: Limits | null = null;
@@ -88,6 +93,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   try {
     database = await openDatabase(config.database);
     const db = database.db;
+    if (tracing) traceQueries(db, config.database);
     if (typeof options.migrate === 'function') await options.migrate(db);
     else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
@@ -125,7 +131,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, hubMetrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
     const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
-    availability.ready(measureRequests(lane, hubMetrics));
+    const measured = measureRequests(lane, hubMetrics);
+    availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
     const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
     const runningEvents = events;
@@ -160,6 +167,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await limits.close();
         await stopChangeFeed();
         await openDb.close();
+        await tracing?.stop();
       },
     };
   } catch (error) {
@@ -168,6 +176,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await startedLimits?.close();
     await stopFeed?.().catch(() => undefined);
     await database?.close();
+    await tracing?.stop();
     throw error;
   }
 }

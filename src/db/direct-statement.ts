@@ -11,6 +11,8 @@ interface PooledClient {
   releaseConnection(connection: RawConnection): Promise<void>;
 }
 
+let statementCount = 0;
+
 /** PGlite runs every statement in this process, so there is nothing to prepare once per connection. */
 const isPglite = (connection: RawConnection) => 'waitReady' in connection;
 
@@ -19,7 +21,8 @@ const isPglite = (connection: RawConnection) => 'waitReady' in connection;
  * from knex's own pool: for the writes of every token request, where building and running a query
  * through knex cost the hub more CPU than Postgres spends on it (bench/query-cost.ts: 186 µs a
  * statement through the builder, 91 µs on the pg pool, 57 µs prepared). knex's `query` event
- * still fires, so whatever counts or watches statements (the change feed, the bench, tests) sees it.
+ * still fires (and `query-response` or `query-error` after it, with the same `__knexQueryUid`), so
+ * whatever counts or watches statements (the change feed, the bench, tests, query spans) sees it.
  *
  * `preparedAs`: on Postgres, a name to prepare it under, parsed and planned once per connection.
  * Only for a statement with one good plan whatever its values: Postgres may keep a plan made
@@ -27,12 +30,18 @@ const isPglite = (connection: RawConnection) => 'waitReady' in connection;
  */
 export function directStatement<Row>(db: Knex, text: string, preparedAs?: string): (values: unknown[]) => Promise<Row[]> {
   const client = db.client as unknown as PooledClient;
+  const events = db as unknown as EventEmitter;
   return async (values) => {
     const connection = await client.acquireConnection();
+    const query = { sql: text, bindings: values, method: 'raw', __knexQueryUid: `direct-${++statementCount}` };
     try {
-      (db as unknown as EventEmitter).emit('query', { sql: text, bindings: values, method: 'raw' });
+      events.emit('query', query);
       const result = preparedAs && !isPglite(connection) ? await connection.query({ name: preparedAs, text, values }) : await connection.query(text, values);
+      events.emit('query-response', result.rows, query);
       return result.rows as Row[];
+    } catch (error) {
+      events.emit('query-error', error, query);
+      throw error;
     } finally {
       await client.releaseConnection(connection);
     }

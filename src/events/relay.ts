@@ -5,6 +5,8 @@ import type { EventMetrics } from './metrics.ts';
 import { toEnvelope, type HubEvent } from '../outbox/outbox.ts';
 import { outboxQueries, type OutboxRow } from '../queries/outbox.ts';
 import { PollingLoop } from './polling-loop.ts';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan } from '../platform/spans.ts';
 
 /** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */
 export type AfterPublish = (trx: Knex, rows: OutboxRow[], events: HubEvent[]) => Promise<void>;
@@ -68,18 +70,21 @@ export class Relay {
   async runOnce(): Promise<number> {
     const { db, bus, afterPublish, metrics, batchSize } = this.options;
     if (!(await outboxQueries.anyUnpublished(db))) return 0;
-    const published = await db.transaction(async (trx) => {
+    // A trace of its own: a batch holds events of many requests, long gone by now.
+    const batchSpan = { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } };
+    const published = await inSpan('relay publish', batchSpan, (span) => db.transaction(async (trx) => {
       const locked = await outboxQueries.lockUnpublished(trx, batchSize);
       if (!locked.length) return [];
       const users = [...new Set(locked.map((r) => r.user_id).filter((u): u is string => u !== null))];
       const rows = inPersonOrder(locked, await outboxQueries.earlierUnpublished(trx, users, locked.map((r) => r.seq)));
       if (!rows.length) return [];
+      span.setAttribute('messaging.batch.message_count', rows.length);
       const events = rows.map(toEnvelope);
       await bus.publish(events);
       await afterPublish(trx, rows, events);
       await outboxQueries.markPublished(trx, rows.map((r) => r.seq));
       return rows;
-    });
+    }));
     if (published.length) {
       const now = Date.now();
       metrics.relayed.inc(published.length);

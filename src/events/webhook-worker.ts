@@ -7,6 +7,8 @@ import { PollingLoop } from './polling-loop.ts';
 import { abortAfter } from './loop-aware-deadline.ts';
 import { webhookQueries, type LeasedDelivery } from '../queries/webhooks.ts';
 import { webhookHeaders } from './webhook-signing.ts';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { inSpan, withTraceHeaders } from '../platform/spans.ts';
 
 export interface WebhookWorkerOptions {
   db: Knex;
@@ -18,6 +20,13 @@ export interface WebhookWorkerOptions {
   /** Deliveries in flight at once from this instance. */
   concurrency?: number;
   pollMs?: number;
+}
+
+/** Where a delivery goes, for its span: the receiver's host at most, as its path or query may carry a token of its own. */
+function receiverOf(url: string): Record<string, string | number> {
+  if (!URL.canParse(url)) return {};
+  const { protocol, hostname, port } = new URL(url);
+  return { 'url.scheme': protocol.slice(0, -1), 'server.address': hostname, 'server.port': Number(port || (protocol === 'https:' ? 443 : 80)) };
 }
 
 /** How much longer than the receiver's timeout a lease lasts. */
@@ -83,7 +92,13 @@ export class WebhookWorker {
     }
   }
 
-  private async deliver(delivery: LeasedDelivery): Promise<void> {
+  /** Each attempt is a trace of its own (the event was queued long before), and the receiver gets its `traceparent`. */
+  private deliver(delivery: LeasedDelivery): Promise<void> {
+    const attributes = { 'http.request.method': 'POST', ...receiverOf(delivery.url), 'webhook.id': delivery.webhook_id, 'webhook.delivery.id': delivery.id, 'webhook.event.id': delivery.event_id, 'webhook.attempt': delivery.attempts };
+    return inSpan('webhook POST', { root: true, kind: SpanKind.CLIENT, attributes }, (span) => this.attempt(delivery, span));
+  }
+
+  private async attempt(delivery: LeasedDelivery, span: Span): Promise<void> {
     const { db, box, logger, metrics, timeoutMs } = this.options;
     const body = JSON.stringify(delivery.payload);
     const controller = new AbortController();
@@ -94,12 +109,13 @@ export class WebhookWorker {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const headers = { 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) };
+      const headers = withTraceHeaders({ 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) });
       const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal });
       // The answer is in: its status decides, whatever becomes of the body.
       cancelDeadline();
       status = response.status;
       await response.body?.cancel().catch(() => undefined);
+      span.setAttribute('http.response.status_code', status);
       if (status < 200 || status >= 300) error = `receiver answered ${status}`;
     } catch (caught) {
       error = controller.signal.aborted ? (controller.signal.reason as Error).message : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
@@ -107,6 +123,7 @@ export class WebhookWorker {
       cancelDeadline();
       this.inFlight.delete(controller);
     }
+    if (error !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
     const outcome = { status_code: status, error, duration_ms: Date.now() - started };
     try {
       if (await webhookQueries.settle(db, delivery, outcome)) {

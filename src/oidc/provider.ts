@@ -17,6 +17,8 @@ import { installMetadataCache } from './cached-metadata.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { installUnavailableAnswer } from './unavailable-answer.ts';
 import { installNotFoundPage, type ProviderPages } from './provider-pages.ts';
+import { installProviderSpan } from './provider-span.ts';
+import { tracingActive } from '../platform/spans.ts';
 import { limitUserCodeLookups } from './device-flow-limit.ts';
 import type { Limits } from '../platform/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
@@ -251,6 +253,7 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   provider.proxy = deps.config.trustProxy;
   // As the hub's app: behind a trusted proxy, ctx.ip is the address that proxy saw, never one the client wrote first.
   (provider as unknown as { maxIpsCount: number }).maxIpsCount = 1;
+  if (tracingActive()) installProviderSpan(provider);
   if (deps.limits) limitUserCodeLookups(provider, deps.limits);
   // Outermost of our middleware: it sees every answer, also those the ones below give themselves.
   if (deps.metrics) installProviderMetrics(provider, deps.metrics);

@@ -31,6 +31,15 @@ export const settings = {
   LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of an OpenTelemetry collector\'s OTLP/HTTP receiver (http://collector:4318): set, the hub sends its traces to <URL>/v1/traces. Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT too: tracing is off and costs nothing.',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'The full URL traces are sent to (http://collector:4318/v1/traces), in place of OTEL_EXPORTER_OTLP_ENDPOINT\'s; either one turns tracing on.',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'How spans are sent: http/protobuf, http/json or grpc. Default http/protobuf.',
+  OTEL_EXPORTER_OTLP_HEADERS: 'Headers sent with every export, as key=value pairs separated by commas (a hosted collector\'s API key).',
+  OTEL_SERVICE_NAME: 'service.name of every span. Default uniqverse.',
+  OTEL_RESOURCE_ATTRIBUTES: 'More attributes of every span\'s resource, key=value pairs separated by commas (deployment.environment=production,service.instance.id=hub-1).',
+  OTEL_TRACES_SAMPLER: 'Which requests are traced: parentbased_always_on (all, and whatever a caller\'s traceparent decided), parentbased_traceidratio (a share, OTEL_TRACES_SAMPLER_ARG), always_on, always_off, traceidratio, parentbased_always_off. Default parentbased_always_on.',
+  OTEL_TRACES_SAMPLER_ARG: 'The share of traces the ratio samplers keep, 0 to 1. Default 1.',
+  OTEL_SDK_DISABLED: 'true turns tracing off even with an endpoint set. Default false.',
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -61,6 +70,16 @@ const envSchema = z.object({
   LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  // The OpenTelemetry SDK reads these from the environment itself; checked here so a typo stops the start.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().regex(/^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/, 'use key=value pairs separated by commas').optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().regex(/^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/, 'use key=value pairs separated by commas').optional(),
+  OTEL_TRACES_SAMPLER: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
 export type DatabaseTarget =
@@ -96,6 +115,8 @@ export interface Config {
   webhookTimeoutSeconds: number;
   /** Bearer token for /metrics; null: loopback only. */
   metricsToken: string | null;
+  /** An OTLP endpoint is set: the hub starts OpenTelemetry tracing (src/platform/tracing.ts). */
+  tracing: boolean;
   /** Shown once at start: defaults that must change before production. */
   warnings: string[];
 }
@@ -109,7 +130,8 @@ type Env = Record<string, string | undefined>;
 /** NAME_FILE wins over an unset NAME, so secrets can come from mounted files. */
 function withFileSecrets(env: Env): Env {
   const out: Env = { ...env };
-  for (const name of Object.keys(settings)) {
+  // Not the OTEL_* variables: the OpenTelemetry SDK reads those from the environment, not from us.
+  for (const name of Object.keys(settings).filter((setting) => !setting.startsWith('OTEL_'))) {
     const file = env[`${name}_FILE`];
     if (file && !env[name]) {
       try {
@@ -180,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     metricsToken: e.METRICS_TOKEN ?? null,
+    tracing: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !e.OTEL_SDK_DISABLED,
     warnings,
   };
 }

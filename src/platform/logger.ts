@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { activeTraceIds } from './spans.ts';
 
 export type { Logger };
 
@@ -7,6 +8,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options = {
     level,
     base: undefined,
+    // trace_id and span_id of the span the line was logged in, when tracing is on.
+    mixin: activeTraceIds,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.client_secret'], remove: true },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { sendCachedMetadata, type Cached } from '../../oidc/cached-metadata.ts';
 import { labelRoute } from '../../platform/request-labels.ts';
 import { requestIdFrom, securityHeaderList } from './security-headers.ts';
+import { nameActiveServerSpan } from '../../platform/spans.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -43,9 +44,10 @@ export function withProviderLane(
     const incoming = req.headers['x-request-id'];
     res.setHeader('X-Request-Id', requestIdFrom(typeof incoming === 'string' ? incoming : undefined));
     for (const [name, value] of headers) res.setHeader(name, value);
-    // The provider labels what it answers with its own route; these two it may never see.
+    // The provider names what it answers with its own route, in the metrics and the span; these two it may never see.
     if (cached) {
       labelRoute(res, path);
+      nameActiveServerSpan(req.method, path);
       sendCachedMetadata(req, res, cached);
     } else if (throttleToken && tokenRequest) {
       labelRoute(res, '/token');
