@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { createProvider, createProviderCaches, type ProviderCaches, type ProviderDeps } from './provider.ts';
-import { loadKeySet } from './signing-keys.ts';
+import { loadKeySet, signingKeyProblem, type KeySet } from './signing-keys.ts';
 
 /**
  * node-oidc-provider reads its key set once, at construction. Keys live in the database and
@@ -14,23 +14,28 @@ import { loadKeySet } from './signing-keys.ts';
 export class ProviderHolder {
   current: Provider;
   private fingerprint: string;
+  private keys: KeySet;
+  /** Why the last reload failed (null: it worked). */
+  private reloadFailure: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   readonly caches: ProviderCaches;
   private readonly listeners: Array<(provider: Provider) => void> = [];
 
   private readonly deps: ProviderDeps & { keyBox: SecretBox };
 
-  private constructor(deps: ProviderDeps & { keyBox: SecretBox }, provider: Provider, fingerprint: string, caches: ProviderCaches) {
+  private constructor(deps: ProviderDeps & { keyBox: SecretBox }, provider: Provider, keys: KeySet, caches: ProviderCaches) {
     this.deps = deps;
     this.current = provider;
-    this.fingerprint = fingerprint;
+    this.keys = keys;
+    this.fingerprint = keys.fingerprint;
     this.caches = caches;
   }
 
   static async create(deps: ProviderDeps & { keyBox: SecretBox }): Promise<ProviderHolder> {
     const keys = await loadKeySet(deps.db, deps.keyBox);
     const caches = createProviderCaches();
-    const holder = new ProviderHolder(deps, createProvider(deps, caches, keys.jwks), keys.fingerprint, caches);
+    const holder = new ProviderHolder(deps, createProvider(deps, caches, keys.jwks), keys, caches);
     holder.schedule(keys.nextChangeAt);
     return holder;
   }
@@ -41,7 +46,17 @@ export class ProviderHolder {
 
   /** Reloads the key set; returns true when the provider was rebuilt. */
   async refresh(): Promise<boolean> {
-    const keys = await loadKeySet(this.deps.db as Knex, this.deps.keyBox);
+    let keys: KeySet;
+    try {
+      keys = await loadKeySet(this.deps.db as Knex, this.deps.keyBox);
+      this.reloadFailure = null;
+    } catch (error) {
+      this.reloadFailure = (error as Error).message;
+      // Poll again: a failed reload (the database away for a moment) must not stop the reloads for good.
+      this.schedule(null);
+      throw error;
+    }
+    this.keys = keys;
     this.schedule(keys.nextChangeAt);
     if (keys.fingerprint === this.fingerprint) return false;
     this.current = createProvider(this.deps, this.caches, keys.jwks);
@@ -51,9 +66,17 @@ export class ProviderHolder {
     return true;
   }
 
+  /** For /readyz: why the provider cannot sign every kind of token now (null: it can). Reads no database. */
+  signingProblem(now = new Date()): string | null {
+    const problem = signingKeyProblem(this.keys, now);
+    if (this.reloadFailure) return `signing keys could not be reloaded (${this.reloadFailure})${problem ? `; ${problem}` : ''}`;
+    return problem;
+  }
+
   /** Polls every KEY_REFRESH_SECONDS, and wakes exactly when a pending key is due to activate. */
   private schedule(nextChangeAt: Date | null): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.stopped) return;
     const poll = this.deps.config.keyRefreshSeconds * 1000;
     const untilChange = nextChangeAt ? Math.max(0, nextChangeAt.getTime() - Date.now()) + 50 : Infinity;
     this.timer = setTimeout(() => {
@@ -63,6 +86,7 @@ export class ProviderHolder {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

@@ -19,6 +19,8 @@ export interface KeySet {
   fingerprint: string;
   /** The earliest future moment at which the set changes by itself (a pending key activates). */
   nextChangeAt: Date | null;
+  /** The key each alg signs with now (an alg without one is missing). */
+  signers: Array<{ alg: SigningAlg; kid: string; expiresAt: Date | null }>;
 }
 
 interface KeyRow {
@@ -94,13 +96,17 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
 
   const keys: JsonWebKey[] = [];
   const signing: string[] = [];
+  const signers: KeySet['signers'] = [];
   let nextChangeAt: Date | null = null;
   for (const alg of signingAlgs) {
     const ofAlg = rows.filter((r) => r.alg === alg);
     const active = ofAlg.find((r) => new Date(r.activates_at) <= now);
     // The signer is the newest active key; the provider signs with the first key of an alg.
     const ordered = active ? [active, ...ofAlg.filter((r) => r !== active)] : ofAlg;
-    if (active) signing.push(active.kid);
+    if (active) {
+      signing.push(active.kid);
+      signers.push({ alg, kid: active.kid, expiresAt: active.expires_at ? new Date(active.expires_at) : null });
+    }
     for (const row of ordered) {
       keys.push(JSON.parse(box.open(row.private_jwk_sealed)) as JsonWebKey);
       const activates = new Date(row.activates_at);
@@ -112,7 +118,18 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
     }
   }
   const fingerprint = `${rows.map((r) => r.kid).sort().join(',')}|${signing.join(',')}`;
-  return { jwks: { keys }, fingerprint, nextChangeAt };
+  return { jwks: { keys }, fingerprint, nextChangeAt, signers };
+}
+
+/** What keeps a key set from signing every kind of token: an alg with no active key, or one whose key has expired. */
+export function signingKeyProblem(keys: Pick<KeySet, 'signers'>, now = new Date()): string | null {
+  const problems: string[] = [];
+  for (const alg of signingAlgs) {
+    const signer = keys.signers.find((s) => s.alg === alg);
+    if (!signer) problems.push(`no active signing key for ${alg}`);
+    else if (signer.expiresAt && signer.expiresAt <= now) problems.push(`the ${alg} signing key ${signer.kid} expired at ${signer.expiresAt.toISOString()}`);
+  }
+  return problems.length ? `${problems.join('; ')} (run "uniqverse keys rotate --activate-in 0")` : null;
 }
 
 export async function listSigningKeys(db: Knex) {
