@@ -80,3 +80,14 @@ export async function migrationProblem(db: Knex): Promise<string | null> {
   if (missing.length) return `${missing.length} migration(s) not applied (${list(missing)}); run "uniqverse migrate" or restart the hub`;
   return null;
 }
+
+/** The last migration this code ships: a database at it is on this version's schema. */
+export const latestShippedMigration = migrations.at(-1)![0];
+
+export const isShippedMigration = (name: string) => migrations.some(([shipped]) => shipped === name);
+
+/** The newest migration applied to the database, in the order this code ships them (null: none, or none it knows). */
+export async function latestAppliedMigration(db: Knex): Promise<string | null> {
+  const applied = new Set<string>((await db('knex_migrations').select('name')).map((row: { name: string }) => row.name));
+  return migrations.map(([name]) => name).findLast((name) => applied.has(name)) ?? null;
+}
