@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { auditVerify } from './cli/audit.ts';
+import { backupCommand, restoreCommand } from './cli/backup.ts';
 import { clientsCreate } from './cli/clients.ts';
-import { UsageError, type Command, type CommandOutput, type Values } from './cli/command.ts';
+import { UsageError, type AnyCommand, type CommandOutput, type Values } from './cli/command.ts';
 import { entitlementsGrant } from './cli/entitlements.ts';
 import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
 import { keysList, keysRotate } from './cli/keys.ts';
@@ -11,11 +12,11 @@ import { servicesCreate, servicesLimits } from './cli/services.ts';
 import { usersCreate } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly Command[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, ...webhookCommands];
+const commands: readonly AnyCommand[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 
-type Invocation = { help: string; ok: boolean } | { command: Command; args: string[] };
+type Invocation = { help: string; ok: boolean } | { command: AnyCommand; args: string[] };
 
 /** Finds the command in "group sub [options]" or "name [options]"; help and usage mistakes come back as text. */
 function resolve(argv: string[]): Invocation {
@@ -47,21 +48,27 @@ function resolveHelp(words: string[]): Invocation {
   return { help: commandHelp(found.command), ok: true };
 }
 
-function parse(command: Command, args: string[]): Values {
+function parse(command: AnyCommand, args: string[]): Values {
   let values: Values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
       options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
-    }) as { values: Values });
+      allowPositionals: Boolean(command.positionals),
+    }) as { values: Values; positionals: string[] });
   } catch (error) {
     if (!String((error as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw error;
     // Node's messages go on with advice about "--"; the first sentence says what is wrong.
     throw new UsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, ''));
   }
   if (values.help) return values;
+  const names = command.positionals ?? [];
+  if (positionals.length > names.length) throw new UsageError(`Unexpected argument '${positionals[names.length]}'`);
+  const absent = names.filter((name, index) => positionals[index] === undefined);
+  if (absent.length) throw new UsageError(`missing ${absent.map((name) => `<${name}>`).join(' ')}`);
+  names.forEach((name, index) => (values[name] = positionals[index]));
   const missing = (command.required ?? []).filter((name) => values[name] === undefined);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
   command.check?.(values);
@@ -70,11 +77,12 @@ function parse(command: Command, args: string[]): Values {
 
 // The database, the provider and the domain modules load only when a command runs
 // (commands import theirs inside run()), so --help and a mistyped option answer at once.
-async function execute(command: Command, values: Values): Promise<CommandOutput> {
+async function execute(command: AnyCommand, values: Values): Promise<CommandOutput> {
   const { loadConfig } = await import('./platform/config.ts');
   const { openCliContext } = await import('./cli/context.ts');
   const config = loadConfig();
   if (!values.json) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);
+  if ('standalone' in command) return command.standalone(config, values);
   const ctx = await openCliContext(config);
   try {
     return await command.run(ctx, values);
@@ -85,7 +93,7 @@ async function execute(command: Command, values: Values): Promise<CommandOutput>
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  let command: Command | null = null;
+  let command: AnyCommand | null = null;
   try {
     const invocation = resolve(argv);
     if ('help' in invocation) {

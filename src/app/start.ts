@@ -27,9 +27,9 @@ import { cachedMetadataFor } from '../oidc/cached-metadata.ts';
 import { ProviderHolder } from '../oidc/provider-holder.ts';
 import { machineRoutes } from '../oidc/provider.ts';
 import { ensureSigningKeys } from '../oidc/signing-keys.ts';
-import type { ReadinessCheck } from '../web/http/health.ts';
 import type { AppContext } from '../web/http/app-context.ts';
 import { buildApp, handlerFor, type HubRoutes } from './http-app.ts';
+import { readinessChecks } from './readiness.ts';
 import { providerErrorPage } from '../web/sign-in/error-page.ts';
 import { createHubMetrics } from '../platform/hub-metrics.ts';
 import { measureRequests } from '../web/http/request-metrics.ts';
@@ -126,7 +126,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
     holder.onSwap(() => hubTokens.invalidate());
     const bus = events.bus;
-    const readiness: ReadinessCheck[] = config.redisUrl ? [{ name: 'redis', check: () => bus.ping() }] : [];
+    const readiness = readinessChecks({ db, bus, holder, redis: Boolean(config.redisUrl) });
     const serviceRates = new ServiceRateLimits(db);
     const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, hubMetrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
@@ -152,14 +152,16 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       url,
       routes,
       async close() {
-        // New requests get 503 from here; the listener stops; live streams end; requests in flight
+        // New requests get 503 from here; the listener stops; live streams end with a reconnect hint; requests in flight
         // get a few seconds to finish before every connection left is closed.
         availability.closing();
         const drained = availability.drain(5000);
         clearInterval(sweeper);
         holder.stop();
-        detachLive();
+        const liveClosed = detachLive();
+        // Stops the live streams first: each is told to reconnect (SSE event, WebSocket 1012).
         await runningEvents.stop();
+        await liveClosed;
         await drained;
         await auditCheckpoints.stop();
         await credentialNotices.stop();

@@ -26,6 +26,8 @@ export interface ChainReport {
   /** Checkpoint folders in DATA_DIR for other chains (other databases): not this chain's, so not checked. */
   otherChains: Array<{ chain: string; files: number }>;
   problem: ChainProblem | null;
+  /** Restores from a backup recorded in the chain (backup.restored), newest first: the chain was taken back to a backup there. */
+  restores: Array<{ seq: number; occurredAt: string; backupCreatedAt: string | null; replacedLastSeq: number | null; setAside: string | null }>;
 }
 
 /**
@@ -48,6 +50,16 @@ export async function verifyAuditChain(db: Knex, options: { dataDir: string; sec
     writers: [...checkpoints.writers].map(([writer, signedTo]) => ({ writer, signedTo })),
     otherChains: checkpoints.otherChains.map(({ chain: other, files }) => ({ chain: other, files })),
     problem: null,
+    restores: (await auditQueries.byAction(db, 'backup.restored')).map((row) => {
+      const data = (row.data ?? {}) as { backup_created_at?: string; replaced?: { last_seq?: number } | null; set_aside?: string | null };
+      return {
+        seq: Number(row.seq),
+        occurredAt: new Date(row.occurred_at).toISOString(),
+        backupCreatedAt: data.backup_created_at ?? null,
+        replacedLastSeq: data.replaced?.last_seq ?? null,
+        setAside: data.set_aside ?? null,
+      };
+    }),
   };
   const fail = (seq: number, reason: string) => {
     report.ok = false;
@@ -97,4 +109,13 @@ export async function verifyAuditChain(db: Knex, options: { dataDir: string; sec
     return fail(report.lastSeq + 1, `entries ${report.lastSeq + 1} to ${checkpoints.highest} are missing: a signed checkpoint of this chain vouches for them, so they were deleted (or the database was restored from a backup older than them)`);
   }
   return report;
+}
+
+/** Where the chain stands: its id, its last entry, and how far the signed checkpoints (files and rows) reach. */
+export async function chainPosition(db: Knex, options: { dataDir: string; secret: string }): Promise<{ chain: string | null; lastSeq: number; lastHash: string | null; signedTo: number }> {
+  const chain = await auditQueries.chainId(db);
+  const last = await auditQueries.last(db);
+  const stored = chain ? await auditQueries.storedCheckpoints(db, chain) : [];
+  const signedTo = loadCheckpoints(checkpointDir(options.dataDir), checkpointKey(options.secret), chain, stored).highest;
+  return { chain, lastSeq: Number(last?.seq ?? 0), lastHash: last?.hash ?? null, signedTo };
 }

@@ -15,6 +15,11 @@ function signedBy(report: ChainReport, dir: string): string {
     lines.push(`${report.signedTo} of them covered by signed checkpoints: ${report.storedCheckpoints} in the database, ${report.checkpointFiles} file(s) in ${dir}.`);
     for (const { writer, signedTo } of report.writers) lines.push(`  signed by ${writer}: up to entry ${signedTo}`);
   }
+  for (const restore of report.restores) {
+    const replaced = restore.replacedLastSeq === null ? '' : `, replacing a chain that reached entry ${restore.replacedLastSeq}`;
+    const aside = restore.setAside ? ` (kept in ${restore.setAside})` : '';
+    lines.push(`Restored from a backup made ${restore.backupCreatedAt ?? 'at an unknown time'}: entry ${restore.seq}, ${restore.occurredAt}${replaced}${aside}.`);
+  }
   for (const other of report.otherChains) {
     lines.push(`Not checked: ${other.files} checkpoint file(s) in ${dir}/${other.chain}, written for another chain (another database).`);
   }
@@ -29,6 +34,7 @@ export const auditVerify: Command = {
   optionHelp: [],
   notes: [
     'Exits 0 when the chain is intact, 1 naming the first bad entry when one was changed, deleted, or the chain was re-forged.',
+    'A restore from a backup (uniqverse restore) is listed, from its backup.restored entry: the chain was taken back to the backup there.',
     "Checkpoints name the chain they vouch for (an id kept in the database). They are read from the database (every hub instance writes its own there) and from $DATA_DIR/audit-checkpoints/<chain>, and checked with a key derived from UNIQVERSE_SECRET: run this with the hub's secret. Checkpoint files of other chains (other databases) in the same DATA_DIR are listed, not checked.",
   ],
   examples: ['uniqverse audit verify', 'uniqverse audit verify --json'],
@@ -49,6 +55,7 @@ export const auditVerify: Command = {
         stored_checkpoints: report.storedCheckpoints,
         writers: report.writers.map((w) => ({ writer: w.writer, signed_to: w.signedTo })),
         other_chains: report.otherChains,
+        restores: report.restores.map((r) => ({ seq: r.seq, occurred_at: r.occurredAt, backup_created_at: r.backupCreatedAt, replaced_last_seq: r.replacedLastSeq, set_aside: r.setAside })),
       },
       text: `Audit chain intact: ${report.entries} entries (chain ${report.chain ?? 'without an id yet'}).\n${signedBy(report, dir)}`,
     };

@@ -1,4 +1,5 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
+import type { Config } from '../platform/config.ts';
 import type { CliContext } from './context.ts';
 
 /** A mistake in how the command was called: exit 2 with one line naming what is wrong. */
@@ -19,7 +20,8 @@ export interface OptionHelp {
   text: string;
 }
 
-export interface Command {
+/** What every command declares: its name, help, options and checks. */
+export interface CommandInfo {
   /** "users create", "migrate". */
   name: string;
   summary: string;
@@ -36,9 +38,22 @@ export interface Command {
   fieldFlags?: Record<string, string>;
   /** Checks that need no database, run before it is opened so a typo fails fast. */
   check?(values: Values): void;
+  /** Names of the arguments given without a flag, in order (`backup <file>`); their values land in `values` under these names. */
+  positionals?: string[];
+}
+
+export interface Command extends CommandInfo {
   /** Imports the domain modules it needs inside (await import), so help and usage errors need not load them. */
   run(ctx: CliContext, values: Values): Promise<CommandOutput>;
 }
+
+/** A command that opens the database its own way (backup, restore): it gets the configuration only. */
+export interface StandaloneCommand extends CommandInfo {
+  standalone(config: Config, values: Values): Promise<CommandOutput>;
+}
+
+export type AnyCommand = Command | StandaloneCommand;
+
 
 export function stringValue(values: Values, name: string): string | undefined {
   const value = values[name];

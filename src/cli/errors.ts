@@ -2,7 +2,7 @@ import { ZodError } from 'zod';
 import { ConfigError } from '../platform/config.ts';
 import { DatabaseInUseError } from '../db/directory-lock.ts';
 import { AppError } from '../platform/errors.ts';
-import { kebab, UsageError, type Command } from './command.ts';
+import { kebab, UsageError, type CommandInfo } from './command.ts';
 
 export interface Failure {
   /** One line, for stderr. */
@@ -15,13 +15,13 @@ export interface Failure {
 
 const oneLine = (text: string) => text.replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ').trim();
 
-function flagFor(command: Command | null, field: string): string {
+function flagFor(command: CommandInfo | null, field: string): string {
   if (field === '_') return '';
   return command?.fieldFlags?.[field] ?? `--${kebab(field)}`;
 }
 
 /** "--expires: Use an ISO-8601 …" rather than the domain's field names. */
-function invalidInput(command: Command | null, error: AppError): string {
+function invalidInput(command: CommandInfo | null, error: AppError): string {
   if (!error.fields || !Object.keys(error.fields).length) return error.message;
   return Object.entries(error.fields)
     .map(([field, text]) => {
@@ -33,7 +33,7 @@ function invalidInput(command: Command | null, error: AppError): string {
 }
 
 /** Whatever went wrong, as one line and an exit code. */
-export function describeFailure(error: unknown, command: Command | null): Failure {
+export function describeFailure(error: unknown, command: CommandInfo | null): Failure {
   if (error instanceof UsageError) return { message: error.message, exitCode: 2 };
   if (error instanceof AppError) {
     if (error.code === 'invalid_input') return { message: oneLine(invalidInput(command, error)), exitCode: 2 };

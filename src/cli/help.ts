@@ -1,4 +1,4 @@
-import type { Command } from './command.ts';
+import type { CommandInfo } from './command.ts';
 
 const environment = [
   'Environment (docs/configuration.md): DATABASE_URL (unset: embedded PGlite in $DATA_DIR/pglite, which only',
@@ -6,7 +6,7 @@ const environment = [
   "hub's: it seals signing keys and client secrets), ISSUER, KEY_REFRESH_SECONDS.",
 ];
 
-export function overallHelp(commands: readonly Command[]): string {
+export function overallHelp(commands: readonly CommandInfo[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'uniqverse: manage a UniQVerse identity hub from the command line.',
@@ -27,7 +27,7 @@ export function overallHelp(commands: readonly Command[]): string {
   ].join('\n');
 }
 
-export function commandHelp(command: Command): string {
+export function commandHelp(command: CommandInfo): string {
   const width = Math.max(0, ...command.optionHelp.map((o) => o.flag.length));
   const lines = [`Usage: uniqverse ${command.usage}`, '', command.summary];
   if (command.optionHelp.length) {
@@ -40,7 +40,7 @@ export function commandHelp(command: Command): string {
 }
 
 /** Help for a command group ("uniqverse keys"): its commands. */
-export function groupHelp(group: string, commands: readonly Command[]): string {
+export function groupHelp(group: string, commands: readonly CommandInfo[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     `Usage: uniqverse ${group} <${commands.map((c) => c.name.split(' ')[1]).join('|')}> [options]`,

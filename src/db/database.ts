@@ -33,7 +33,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+/** `lockHeld`: the caller already holds the embedded database's directory lock (restore, which swaps the directory). */
+export async function openDatabase(target: DatabaseTarget, { lockHeld = false }: { lockHeld?: boolean } = {}): Promise<Database> {
   if (target.kind === 'postgres') {
     // A server that stops answering (stalled disk, frozen VM, lost network) must not hold requests
     // for ever: connecting and each query give up after queryTimeoutMs (the request answers 503).
@@ -50,10 +51,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   let lock: DirectoryLock | null = null;
   if (target.dir) {
     mkdirSync(target.dir, { recursive: true });
-    lock = acquireDirectoryLock(target.dir);
+    if (!lockHeld) lock = acquireDirectoryLock(target.dir);
   }
   // A data dir snapshot (tests) starts in under a second, where a fresh PGlite takes several.
-  const pglite = target.loadDataDir ? new PGlite({ loadDataDir: target.loadDataDir }) : null;
+  // With a directory too, the snapshot is unpacked into it (restoring a backup).
+  const loadDataDir = target.loadDataDir;
+  const pglite = loadDataDir ? (target.dir ? new PGlite(target.dir, { loadDataDir }) : new PGlite({ loadDataDir })) : null;
   const db = knexFactory({
     client: EmbeddedClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
@@ -76,4 +79,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       lock?.release();
     },
   };
+}
+
+/** A consistent snapshot of an embedded database, as a gzipped tarball of its data directory (PGlite's own dump). */
+export async function dumpEmbedded(db: Db): Promise<Buffer> {
+  await db.raw('checkpoint');
+  const pglite = (db.client as unknown as { pglite?: PGlite }).pglite;
+  if (!pglite) throw new Error('not an embedded database');
+  return Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
 }

@@ -63,3 +63,31 @@ export async function migrateSchema(db: Knex, migrationDatabaseUrl: string | nul
     await owner.destroy();
   }
 }
+
+/**
+ * Why this code cannot serve the database as it is (null: it is at the latest migration this code
+ * ships): migrations not applied yet, or applied ones this code does not know (a newer version
+ * migrated it).
+ */
+export async function migrationProblem(db: Knex): Promise<string | null> {
+  const applied = new Set<string>((await db('knex_migrations').select('name')).map((row: { name: string }) => row.name));
+  const shipped = migrations.map(([name]) => name);
+  const known = new Set(shipped);
+  const unknown = [...applied].filter((name) => !known.has(name)).sort();
+  const missing = shipped.filter((name) => !applied.has(name));
+  const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''}`;
+  if (unknown.length) return `the database was migrated by a newer version (${unknown.length} migration(s) this version does not ship: ${list(unknown)}); run that version, or restore a backup made by this one`;
+  if (missing.length) return `${missing.length} migration(s) not applied (${list(missing)}); run "uniqverse migrate" or restart the hub`;
+  return null;
+}
+
+/** The last migration this code ships: a database at it is on this version's schema. */
+export const latestShippedMigration = migrations.at(-1)![0];
+
+export const isShippedMigration = (name: string) => migrations.some(([shipped]) => shipped === name);
+
+/** The newest migration applied to the database, in the order this code ships them (null: none, or none it knows). */
+export async function latestAppliedMigration(db: Knex): Promise<string | null> {
+  const applied = new Set<string>((await db('knex_migrations').select('name')).map((row: { name: string }) => row.name));
+  return migrations.map(([name]) => name).findLast((name) => applied.has(name)) ?? null;
+}

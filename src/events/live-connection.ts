@@ -178,14 +178,20 @@ export class LiveConnection {
    * `replayMaxEvents` are sent; when anything was left out (or the stream no longer holds it), a
    * resync frame comes first so the client reloads its state. The kept events go out at the
    * client's pace. Live entries that arrive meanwhile wait in `pending` and are sent after,
-   * without repeats.
+   * without repeats. A position past the stream's end gets a resync and goes on from the end.
    */
-  async resumeFrom(bus: EventBus, since: string, position: () => string, pageSize = 500): Promise<void> {
+  async resumeFrom(bus: EventBus, resumeAt: string, position: () => string, pageSize = 500): Promise<void> {
     this.replaying = true;
+    // A position past the stream's end is from a stream that has since gone back (a restored
+    // database, a reset Redis): taken as given, every event up to it would be dropped as seen.
+    // The client resyncs and goes on from the end.
+    const end = await bus.lastId();
+    const ahead = compareStreamIds(resumeAt, end) > 0;
+    const since = ahead ? end : resumeAt;
     this.lastQueued = since;
     const oldest = `${Math.max(0, Date.now() - this.limits.replayWindowMs)}-0`;
     let after = since;
-    let skipped = false;
+    let skipped = ahead;
     if (compareStreamIds(since, oldest) < 0) {
       // Older than the window: skip to it, and say so only when the stream has anything in between.
       const probe = await bus.read(since, 1);

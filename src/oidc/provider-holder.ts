@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import { createProvider, createProviderCaches, type ProviderCaches, type ProviderDeps } from './provider.ts';
-import { loadKeySet, type KeySet } from './signing-keys.ts';
+import { loadKeySet, signingKeyProblem, type KeySet } from './signing-keys.ts';
 
 /**
  * node-oidc-provider reads its key set once, at construction. Keys live in the database and
@@ -16,7 +16,10 @@ export class ProviderHolder {
   /** The keys signing now, as of the last load of the key set. */
   signers: KeySet['signers'];
   private fingerprint: string;
+  /** Why the last reload failed (null: it worked). */
+  private reloadFailure: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   readonly caches: ProviderCaches;
   private readonly listeners: Array<(provider: Provider) => void> = [];
 
@@ -44,7 +47,16 @@ export class ProviderHolder {
 
   /** Reloads the key set; returns true when the provider was rebuilt. */
   async refresh(): Promise<boolean> {
-    const keys = await loadKeySet(this.deps.db as Knex, this.deps.keyBox);
+    let keys: KeySet;
+    try {
+      keys = await loadKeySet(this.deps.db as Knex, this.deps.keyBox);
+      this.reloadFailure = null;
+    } catch (error) {
+      this.reloadFailure = (error as Error).message;
+      // Poll again: a failed reload (the database away for a moment) must not stop the reloads for good.
+      this.schedule(null);
+      throw error;
+    }
     this.schedule(keys.nextChangeAt);
     this.signers = keys.signers;
     if (keys.fingerprint === this.fingerprint) return false;
@@ -55,9 +67,17 @@ export class ProviderHolder {
     return true;
   }
 
+  /** For /readyz: why the provider cannot sign every kind of token now (null: it can). Reads no database. */
+  signingProblem(now = new Date()): string | null {
+    const problem = signingKeyProblem(this, now);
+    if (this.reloadFailure) return `signing keys could not be reloaded (${this.reloadFailure})${problem ? `; ${problem}` : ''}`;
+    return problem;
+  }
+
   /** Polls every KEY_REFRESH_SECONDS, and wakes exactly when a pending key is due to activate. */
   private schedule(nextChangeAt: Date | null): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.stopped) return;
     const poll = this.deps.config.keyRefreshSeconds * 1000;
     const untilChange = nextChangeAt ? Math.max(0, nextChangeAt.getTime() - Date.now()) + 50 : Infinity;
     this.timer = setTimeout(() => {
@@ -67,6 +87,7 @@ export class ProviderHolder {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

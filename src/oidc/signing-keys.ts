@@ -19,8 +19,8 @@ export interface KeySet {
   fingerprint: string;
   /** The earliest future moment at which the set changes by itself (a pending key activates). */
   nextChangeAt: Date | null;
-  /** The key each alg signs with, and since when (the metrics' key age: rotation overdue). */
-  signers: Array<{ alg: SigningAlg; kid: string; activatedAt: Date }>;
+  /** The key each alg signs with now (an alg without one is missing), since when (the metrics' key age) and until when. */
+  signers: Array<{ alg: SigningAlg; kid: string; activatedAt: Date; expiresAt: Date | null }>;
 }
 
 interface KeyRow {
@@ -105,7 +105,7 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
     const ordered = active ? [active, ...ofAlg.filter((r) => r !== active)] : ofAlg;
     if (active) {
       signing.push(active.kid);
-      signers.push({ alg, kid: active.kid, activatedAt: new Date(active.activates_at) });
+      signers.push({ alg, kid: active.kid, activatedAt: new Date(active.activates_at), expiresAt: active.expires_at ? new Date(active.expires_at) : null });
     }
     for (const row of ordered) {
       keys.push(JSON.parse(box.open(row.private_jwk_sealed)) as JsonWebKey);
@@ -119,6 +119,17 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
   }
   const fingerprint = `${rows.map((r) => r.kid).sort().join(',')}|${signing.join(',')}`;
   return { jwks: { keys }, fingerprint, nextChangeAt, signers };
+}
+
+/** What keeps a key set from signing every kind of token: an alg with no active key, or one whose key has expired. */
+export function signingKeyProblem(keys: Pick<KeySet, 'signers'>, now = new Date()): string | null {
+  const problems: string[] = [];
+  for (const alg of signingAlgs) {
+    const signer = keys.signers.find((s) => s.alg === alg);
+    if (!signer) problems.push(`no active signing key for ${alg}`);
+    else if (signer.expiresAt && signer.expiresAt <= now) problems.push(`the ${alg} signing key ${signer.kid} expired at ${signer.expiresAt.toISOString()}`);
+  }
+  return problems.length ? `${problems.join('; ')} (run "uniqverse keys rotate --activate-in 0")` : null;
 }
 
 export async function listSigningKeys(db: Knex) {

@@ -99,3 +99,16 @@ test('who may listen: no token 401, a bad token 401, a bad position 400, all=tru
   const adminByToken = await SseClient.open(`${hub.url}/hub/events?all=true`, { authorization: `Bearer ${adminToken}` });
   t.is(adminByToken.status, 403);
 });
+
+test('SSE: a Last-Event-ID past the end of the stream (one restored or reset since) gets a resync, then what comes next', async (t) => {
+  const { hub, ada, token } = await setup(t);
+  const ahead = `${Date.now() + 86_400_000}-0`;
+  const stream = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${token}`, 'last-event-id': ahead });
+  t.teardown(() => stream.close());
+  t.is(stream.status, 200);
+  const ready = await stream.waitFor((m) => m.event === 'ready');
+  t.is(stream.messages[0]!.event, 'resync');
+  t.not(ready.id, ahead, 'the position given back is the stream\'s, not the one from the future');
+  await grant(hub, ada.email, 'vezepygame', 'after');
+  await stream.waitForEvent('entitlement.granted', (d) => d.tier === 'after');
+});

@@ -1,7 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import test from 'ava';
-import { testRedisUrl } from '../helpers/backend.ts';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import type { Knex } from 'knex';
+import { migrations } from '../../migrations/index.ts';
+import { startHub, type Hub } from '../../src/app/start.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { testDatabase, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { redisHop } from '../helpers/redis-hop.ts';
 import { machineRoutes } from '../../src/oidc/provider.ts';
@@ -15,7 +24,73 @@ test('/healthz and /readyz answer, with the database checked', async (t) => {
   t.is(ready.status, 200);
   const body = (await ready.json()) as { status: string; checks: Record<string, string> };
   t.is(body.status, 'ok');
-  t.is(body.checks.database, 'ok');
+  t.deepEqual(body.checks, { database: 'ok', migrations: 'ok', signing_keys: 'ok', ...(testRedisUrl ? { redis: 'ok' } : {}) });
+});
+
+/** A hub whose start replaces the migration step with `prepare` (the schema is migrated first, then changed). */
+async function hubWithSchema(t: ExecutionContext, prepare: (db: Knex) => Promise<void>): Promise<Hub> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'uq-test-'));
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    UNIQVERSE_SECRET: randomBytes(32).toString('base64url'),
+    ...(testRedisUrl ? { REDIS_URL: testRedisUrl, REDIS_PREFIX: testRedisPrefix() } : {}),
+  });
+  config.database = await testDatabase(t);
+  const hub = await startHub(config, {
+    migrate: async (db) => {
+      await migrateToLatest(db);
+      await prepare(db);
+    },
+  });
+  t.teardown(async () => {
+    await hub.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return hub;
+}
+
+async function readiness(hub: Hub): Promise<{ status: number; checks: Record<string, string> }> {
+  const answer = await fetch(`${hub.url}/readyz`);
+  return { status: answer.status, checks: ((await answer.json()) as { checks: Record<string, string> }).checks };
+}
+
+test('/readyz answers 503 naming the migrations when a newer version migrated the database', async (t) => {
+  const hub = await hubWithSchema(t, async (db) => {
+    await db('knex_migrations').insert({ name: '999-from-a-newer-version', batch: 99, migration_time: new Date() });
+  });
+  const { status, checks } = await readiness(hub);
+  t.is(status, 503);
+  t.is(checks.database, 'ok');
+  t.is(checks.signing_keys, 'ok');
+  t.regex(checks.migrations!, /migrated by a newer version .*999-from-a-newer-version/);
+});
+
+test('/readyz answers 503 naming the migrations when one is not applied', async (t) => {
+  const last = migrations.at(-1)![0];
+  const hub = await hubWithSchema(t, async (db) => {
+    await db('knex_migrations').where({ name: last }).delete();
+  });
+  const { status, checks } = await readiness(hub);
+  t.is(status, 503);
+  t.is(checks.migrations, `1 migration(s) not applied (${last}); run "uniqverse migrate" or restart the hub`);
+});
+
+test('/readyz answers 503 naming the signing keys when an alg has no active key, and 200 again once one signs', async (t) => {
+  const hub = await startTestHub(t);
+  t.is((await readiness(hub)).status, 200);
+  // Every EdDSA key starts signing only tomorrow: the provider could sign no EdDSA token now.
+  await hub.db('signing_keys').where({ alg: 'EdDSA' }).update({ activates_at: new Date(Date.now() + 86_400_000) });
+  await hub.holder.refresh();
+  const { status, checks } = await readiness(hub);
+  t.is(status, 503);
+  t.is(checks.database, 'ok');
+  t.regex(checks.signing_keys!, /^no active signing key for EdDSA/);
+  await hub.db('signing_keys').where({ alg: 'EdDSA' }).update({ activates_at: new Date(Date.now() - 1000) });
+  await hub.holder.refresh();
+  t.is((await readiness(hub)).status, 200);
 });
 
 test('every answer carries security headers and a request id; pages have a CSP without inline scripts', async (t) => {
@@ -38,7 +113,7 @@ withRedis('/readyz checks Redis when REDIS_URL is set, and answers 503 naming it
   const hub = await startTestHub(t, { env: { REDIS_URL: hop.url } });
   const up = await fetch(`${hub.url}/readyz`);
   t.is(up.status, 200);
-  t.deepEqual(((await up.json()) as { checks: Record<string, string> }).checks, { database: 'ok', redis: 'ok' });
+  t.deepEqual(((await up.json()) as { checks: Record<string, string> }).checks, { database: 'ok', redis: 'ok', migrations: 'ok', signing_keys: 'ok' });
   await hop.cut();
   const down = await fetch(`${hub.url}/readyz`);
   t.is(down.status, 503);

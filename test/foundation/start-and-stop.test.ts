@@ -155,3 +155,31 @@ test('while the hub closes, a request gets 503 with Retry-After or a closed conn
   t.true(after.refused || after.closed);
   t.is(after.text, '');
 });
+
+test('a request in flight when the hub starts closing is answered in full, not cut or told 503', async (t) => {
+  const hub = closeOnce(await startTestHub(t));
+  const port = listeningPort(hub);
+  const body = 'grant_type=client_credentials&client_id=nobody&client_secret=wrong';
+  // Once before, so the answer during the drain comes well within its 5 s on a loaded machine.
+  const warm = await fetch(`${hub.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  t.is(warm.status, 401);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // The headers and half the body arrive before the close; the rest while the hub drains.
+  socket.write(`POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 20)}`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const closing = hub.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  socket.write(body.slice(20));
+  await Promise.race([ended, closing]);
+  await closing;
+  // The provider's own answer to that client: it was authenticated and refused, not turned away.
+  t.regex(answer, /^HTTP\/1\.1 401 /);
+  t.regex(answer, /invalid_client/);
+  t.notRegex(answer, /retry-after/i);
+});
+

@@ -5,6 +5,9 @@ import { securityHeaderList } from './security-headers.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+/** How long a connection left at the end of a drain has to flush what it was sent before it is cut. */
+const flushMs = 500;
+
 /** Seconds a client is told to wait while the hub starts or stops. */
 export const unavailableRetryAfter = 5;
 
@@ -79,6 +82,15 @@ export function serveWhenReady(server: http.Server, { production }: { production
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       clearInterval(idle);
+      // What is left gets a moment to flush what it was last sent (an answer that has just finished
+      // is still in the socket's buffer: destroying it at once lost it), then is cut.
+      if (sockets.size) {
+        let settle: () => void = () => undefined;
+        const gone = new Promise<void>((resolve) => (settle = resolve));
+        for (const socket of sockets) socket.once('close', () => sockets.size || settle()).end();
+        await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+        clearTimeout(timer);
+      }
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await closed;

@@ -7,7 +7,10 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/** /healthz: the process answers. /readyz: the database (and Redis when configured) answer too. */
+/**
+ * /healthz: the process answers. /readyz: the database answers, and every readiness check the hub
+ * passes in (Redis, migrations, signing keys) holds; the body names each check and what is wrong.
+ */
 export function healthRoutes(hub: Pick<AppContext, 'db'> & { readiness?: ReadinessCheck[] }): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {

@@ -27,6 +27,20 @@ export function sseFrame(frame: Frame): string {
   }
 }
 
+/** How long a client waits before it reconnects when the hub stops (to another instance, or this one restarted). */
+export const reconnectDelayMs = 1000;
+
+const reconnectReason = 'The hub is restarting: reconnect with your last stream id.';
+
+/**
+ * The last message of an SSE stream when the hub stops: `retry:` sets EventSource's reconnect
+ * delay, and `event: reconnect` tells other clients to reconnect (with Last-Event-ID) after it.
+ */
+export const sseReconnectHint = `retry: ${reconnectDelayMs}\nevent: reconnect\ndata: ${JSON.stringify({ reason: reconnectReason, retry_ms: reconnectDelayMs })}\n\n`;
+
+/** The last WebSocket message when the hub stops, before close code 1012 (Service Restart). */
+export const websocketReconnectHint = JSON.stringify({ type: 'reconnect', reason: reconnectReason, retry_ms: reconnectDelayMs });
+
 /** WebSocket: one JSON message per frame. */
 export function websocketFrame(frame: Frame): string {
   switch (frame.kind) {

@@ -96,12 +96,16 @@ function refuse(socket: Duplex, status: number, title: string, detail: string, c
   );
 }
 
+/** How long WebSocket clients get to answer the close frame when the hub stops. */
+const closeGraceMs = 1000;
+
 /**
  * WebSocket at /hub/events on the hub's own HTTP server (`noServer` upgrade). The same viewers
  * as SSE; `?since=<stream id>` replays what was missed. A browser's cookie counts only from our
  * own origin (no cross-site WebSocket hijacking).
  */
-export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void {
+/** Returns the detach: it stops upgrades at once, and resolves once every client has closed (or been cut). */
+export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promise<void> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const issuerOrigin = new URL(deps.issuer).origin;
 
@@ -143,8 +147,15 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => void 
     })();
   };
   server.on('upgrade', onUpgrade);
-  return () => {
+  return async () => {
     server.off('upgrade', onUpgrade);
+    // The live hub's stop tells each client to reconnect and starts the closing handshake (1012);
+    // a client that does not finish it within the grace is cut.
+    const open = [...wss.clients].filter((client) => client.readyState !== client.CLOSED);
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.all(open.map((client) => new Promise((resolve) => client.once('close', resolve))));
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, closeGraceMs)))]);
+    clearTimeout(timer);
     for (const client of wss.clients) client.terminate();
     wss.close();
   };

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { EventMetrics } from '../../events/metrics.ts';
 import type { Frame, LiveTransport } from '../../events/live-connection.ts';
 import type { StreamEntry } from '../../events/bus.ts';
-import { sseFrame, sseHtmlFrame } from './live-frames.ts';
+import { sseFrame, sseHtmlFrame, sseReconnectHint } from './live-frames.ts';
 
 /** Resolves on the first of the events named, and removes its listeners. */
 function once(emitter: NodeJS.EventEmitter, events: string[]): Promise<void> {
@@ -36,7 +36,8 @@ export function sseTransport(res: ServerResponse, metrics: EventMetrics, html?: 
       if (reason === 'slow' || reason === 'gone') res.destroy();
       // Said before the end, so a client knows its credential ended and signs in again instead of retrying.
       else if (reason === 'revoked') res.end(res.destroyed ? undefined : sseFrame({ kind: 'revoked' }));
-      else res.end();
+      // The hub is stopping: come back shortly, from the last id, to whichever instance answers.
+      else res.end(res.destroyed ? undefined : sseReconnectHint);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { EventMetrics } from '../../events/metrics.ts';
 import type { Frame, LiveTransport } from '../../events/live-connection.ts';
-import { websocketFrame } from './live-frames.ts';
+import { websocketFrame, websocketReconnectHint } from './live-frames.ts';
 
 export function websocketTransport(socket: WebSocket, metrics: EventMetrics): LiveTransport {
   let waiters: Array<() => void> = [];
@@ -42,7 +42,11 @@ export function websocketTransport(socket: WebSocket, metrics: EventMetrics): Li
         if (socket.readyState === socket.OPEN) socket.send(websocketFrame({ kind: 'revoked' }));
         socket.close(1008, 'access ended');
       }
-      else socket.close(1001, 'server shutting down');
+      // 1012 (Service Restart): the hub is stopping; reconnect shortly with ?since=<last stream id>.
+      else {
+        if (socket.readyState === socket.OPEN) socket.send(websocketReconnectHint);
+        socket.close(1012, 'service restart: reconnect');
+      }
     },
   };
 }
