@@ -1,7 +1,8 @@
 /**
  * `npm test`: the whole suite, on the embedded defaults (PGlite, in-process bus) and, when
  * TEST_DATABASE_URL / TEST_REDIS_URL are set, again on the real servers. Brings Debian's
- * Chromium when it is missing and it may (root with apt-get), otherwise says what to install.
+ * Chromium and Prometheus (promtool) when they are missing and it may (root with apt-get),
+ * otherwise says what to install.
  * Ends with one line: "N passed, N failed", summed over the back ends.
  *
  *   npm test                       both back ends when TEST_DATABASE_URL is set, else embedded
@@ -12,20 +13,26 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** What the tests take from Debian: a program each, and the package that brings it. */
+const debianNeeds = [
+  { path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', pkg: 'chromium', for: 'the browser tests' },
+  { path: process.env.PROMTOOL_PATH ?? '/usr/bin/promtool', pkg: 'prometheus', for: 'the alert rule and scrape tests' },
+];
 
-function ensureChromium(): void {
-  if (existsSync(chromium)) return;
+function ensureDebianPackages(): void {
+  const missing = debianNeeds.filter((need) => !existsSync(need.path));
+  if (!missing.length) return;
+  const packages = missing.map((need) => need.pkg);
   const canInstall = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
   if (!canInstall) {
-    console.error(`Chromium is missing at ${chromium}: install Debian's chromium (sudo apt-get install -y chromium) and run npm test again.`);
+    console.error(`Missing ${missing.map((need) => `${need.path} (${need.for})`).join(' and ')}: install Debian's ${packages.join(' ')} (sudo apt-get install -y ${packages.join(' ')}) and run npm test again.`);
     process.exit(1);
   }
-  console.log('Installing Debian\'s chromium for the browser tests (apt-get install -y chromium)…');
+  console.log(`Installing Debian's ${packages.join(' ')} for ${missing.map((need) => need.for).join(' and ')} (apt-get install -y ${packages.join(' ')})…`);
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
-  if (install.status !== 0 || !existsSync(chromium)) {
-    console.error('Could not install chromium: install it with "apt-get install -y chromium" and run npm test again.');
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
+  if (install.status !== 0 || missing.some((need) => !existsSync(need.path))) {
+    console.error(`Could not install ${packages.join(' ')}: install them with "apt-get install -y ${packages.join(' ')}" and run npm test again.`);
     process.exit(1);
   }
 }
@@ -77,7 +84,7 @@ if (backend !== 'embedded' && !real.database) {
   process.exit(2);
 }
 
-ensureChromium();
+ensureDebianPackages();
 
 const results: RunResult[] = [];
 const base = { ...process.env };
