@@ -3,7 +3,7 @@ import { auditVerify } from './cli/audit.ts';
 import { backupCommand, restoreCommand } from './cli/backup.ts';
 import { clientsCreate } from './cli/clients.ts';
 import { UsageError, type AnyCommand, type CommandOutput, type Values } from './cli/command.ts';
-import { entitlementsGrant } from './cli/entitlements.ts';
+import { entitlementsGrant, entitlementsRevoke } from './cli/entitlements.ts';
 import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
 import { keysList, keysRotate } from './cli/keys.ts';
 import { migrate } from './cli/migrate.ts';
@@ -12,7 +12,7 @@ import { servicesCreate, servicesLimits } from './cli/services.ts';
 import { usersCreate } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly AnyCommand[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
+const commands: readonly AnyCommand[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 

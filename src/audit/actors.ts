@@ -29,6 +29,16 @@ export function cliActor(): AuditActor {
   return { actorId: null, ip: null, userAgent: null, context: { via: 'cli', os_user: osUser(), host: hostname() } };
 }
 
+/** The hub itself, acting on its own schedule (an expiry passing): data `{ via: 'system', task }`. */
+export function systemActor(task: string): AuditActor {
+  return { actorId: null, ip: null, userAgent: null, context: { via: 'system', task } };
+}
+
+/** A registered service acting through the API with its client credentials: data `{ via: 'api', service, client_id }`. */
+export function serviceActor(service: string, clientId: string | null, ip: string | null = null): AuditActor {
+  return { actorId: null, ip, userAgent: null, context: { via: 'api', service, client_id: clientId } };
+}
+
 /** The audit entry of an act, done by `actor`. */
 export function entryBy(actor: AuditActor, entry: Omit<AuditEntry, 'actorId' | 'ip' | 'userAgent'>): AuditEntry {
   return {

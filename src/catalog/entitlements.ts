@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { entryBy, type AuditActor } from '../audit/actors.ts';
+import { entryBy, systemActor, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
-import { userQueries } from '../queries/users.ts';
+import { userQueries, type UserRow } from '../queries/users.ts';
+import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { parseInput } from '../platform/validation.ts';
-import { entitlementQueries } from '../queries/entitlements.ts';
+import { entitlementQueries, type EntitlementRow } from '../queries/entitlements.ts';
 import { requireService, tierSchema } from './services.ts';
 
 const grantSchema = z.object({
@@ -61,5 +62,59 @@ export async function grantEntitlement(db: Knex, input: z.input<typeof grantSche
       await appendAudit(trx, entryBy(grantedBy, { action, subjectId: user.id, data: { service: result.service, tier: result.tier, expires_at: result.expires_at } }));
     }
     return result;
+  });
+}
+
+const revokeSchema = z.object({
+  email: z.string().trim().email('Enter a valid email address.'),
+  service: z.string().min(1, 'Name a service.'),
+});
+
+export interface EndedEntitlement {
+  email: string;
+  service: string;
+  tier: string;
+  expires_at: string | null;
+}
+
+/** Announces and audits an entitlement that ended (`revoked` by someone, or `expired`), in the caller's transaction. */
+async function recordEnd(trx: Knex, how: 'revoked' | 'expired', user: Pick<UserRow, 'id' | 'email' | 'name'>, service: Pick<ServiceRow, 'slug'>, row: EntitlementRow, actor: AuditActor): Promise<EndedEntitlement> {
+  const ended: EndedEntitlement = { email: user.email, service: service.slug, tier: row.tier, expires_at: row.expires_at?.toISOString() ?? null };
+  await appendEvent(trx, { type: `entitlement.${how}`, userId: user.id, service: service.slug, data: { ...ended, name: user.name } });
+  await appendAudit(trx, entryBy(actor, { action: `entitlement.${how}`, subjectId: user.id, data: { service: ended.service, tier: ended.tier, expires_at: ended.expires_at } }));
+  return ended;
+}
+
+/**
+ * Ends a person's tier at a service: the row goes, `entitlement.revoked` is announced and the act
+ * audited as `revokedBy`'s, all in one transaction. Nothing to end is a not-found error.
+ */
+export async function revokeEntitlement(db: Knex, input: z.input<typeof revokeSchema>, revokedBy: AuditActor): Promise<EndedEntitlement> {
+  const data = parseInput(revokeSchema, input);
+  return db.transaction(async (trx) => {
+    const user = await userQueries.byEmail(trx, data.email);
+    if (!user) throw notFound(`No user with email ${data.email}.`);
+    const service = await requireService(trx, data.service);
+    const removed = await entitlementQueries.remove(trx, user.id, service.id);
+    if (!removed) throw notFound(`${user.email} holds no tier at ${service.slug}.`);
+    return recordEnd(trx, 'revoked', user, service, removed, revokedBy);
+  });
+}
+
+/**
+ * Ends up to `limit` entitlements whose expiry has passed, each with its `entitlement.expired`
+ * event and an audit entry by the system, in one transaction. Safe on many instances at once:
+ * the rows are taken with SKIP LOCKED, so each expiry is announced once. Returns how many ended.
+ */
+export async function expireEntitlements(db: Knex, limit = 100): Promise<number> {
+  return db.transaction(async (trx) => {
+    const expired = await entitlementQueries.removeExpired(trx, limit);
+    for (const row of expired) {
+      const user = await userQueries.byId(trx, row.user_id);
+      const service = await serviceQueries.byId(trx, row.service_id);
+      if (!user || !service) continue;
+      await recordEnd(trx, 'expired', user, service, row, systemActor('entitlement-expiry'));
+    }
+    return expired.length;
   });
 }

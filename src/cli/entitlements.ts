@@ -35,3 +35,26 @@ export const entitlementsGrant: Command = {
     return { json: { ...result }, text: `${what} ${result.tier}${until} at ${result.service} for ${result.email}.` };
   },
 };
+
+export const entitlementsRevoke: Command = {
+  name: 'entitlements revoke',
+  summary: 'End a person\'s tier at a service.',
+  usage: 'entitlements revoke --email E --service S [--json]',
+  options: {
+    email: { type: 'string' },
+    service: { type: 'string' },
+  },
+  required: ['email', 'service'],
+  optionHelp: [
+    { flag: '--email E', text: 'Email of the account.' },
+    { flag: '--service S', text: 'Slug of the service.' },
+  ],
+  notes: ['Tokens issued afterwards carry no tier at the service; an entitlement.revoked event is sent. Ending a tier the person does not hold is an error.'],
+  examples: ['uniqverse entitlements revoke --email ada@example.com --service vezepygame'],
+  async run(ctx, values) {
+    const { revokeEntitlement } = await import('../catalog/entitlements.ts');
+    const { cliActor } = await import('../audit/actors.ts');
+    const result = await revokeEntitlement(ctx.db, { email: requiredString(values, 'email'), service: requiredString(values, 'service') }, cliActor());
+    return { json: { ...result, change: 'revoked' }, text: `Ended ${result.tier} at ${result.service} for ${result.email}.` };
+  },
+};

@@ -29,6 +29,21 @@ export const entitlementQueries = {
       .insert(row)
       .onConflict(['user_id', 'service_id'])
       .merge({ tier: row.tier, expires_at: row.expires_at, updated_at: trx.fn.now() }),
+  /** Ends the person's tier at the service; the row it removed, if there was one. */
+  remove: async (trx: Knex, userId: string, serviceId: string): Promise<EntitlementRow | undefined> => {
+    const [row] = await trx('entitlements').where({ user_id: userId, service_id: serviceId }).delete().returning('*');
+    return row as EntitlementRow | undefined;
+  },
+  /**
+   * Removes up to `limit` entitlements whose expiry has passed and returns them. The rows are
+   * locked with SKIP LOCKED and deleted in one statement, so of two instances sweeping at once
+   * each row goes to exactly one.
+   */
+  removeExpired: async (trx: Knex, limit: number): Promise<EntitlementRow[]> => {
+    const due = trx('entitlements').where('expires_at', '<=', trx.fn.now()).select('user_id', 'service_id').limit(limit).forUpdate().skipLocked();
+    const rows = await trx('entitlements').whereIn(['user_id', 'service_id'], due).delete().returning('*');
+    return rows as EntitlementRow[];
+  },
   /** How many people hold a tier at the service. */
   countForService: async (db: Knex, serviceId: string): Promise<number> => {
     const row = await db('entitlements').where({ service_id: serviceId }).count<{ n: string }>({ n: '*' }).first();

@@ -17,7 +17,7 @@ function assertOneLineError(t: ExecutionContext, run: CliRun, code: number, patt
 test('--help lists every command, and each command has its own help', async (t) => {
   const all = await runCli(null, ['--help']);
   t.is(all.code, 0);
-  for (const name of ['users create', 'services create', 'clients create', 'entitlements grant', 'keys rotate', 'keys list', 'migrate', 'seed']) {
+  for (const name of ['users create', 'services create', 'clients create', 'entitlements grant', 'entitlements revoke', 'keys rotate', 'keys list', 'migrate', 'seed']) {
     t.true(all.stdout.includes(name), name);
   }
   const one = await runCli(null, ['clients', 'create', '--help']);
