@@ -30,6 +30,7 @@ import * as m024 from './024-email-change-tokens.ts';
 import * as m100 from './100-service-rate-limits.ts';
 import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
+import * as m112 from './112-entitlement-expiry-index.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -69,4 +70,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['100-service-rate-limits', m100],
   ['110-outbox-audience', m110],
   ['111-audit-chain', m111],
+  ['112-entitlement-expiry-index', m112],
 ];

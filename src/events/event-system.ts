@@ -4,6 +4,7 @@ import type { Config } from '../platform/config.ts';
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { EventBus } from './bus.ts';
+import { entitlementExpirySweeper } from './entitlement-expiry.ts';
 import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
 import { LiveHub } from './live-hub.ts';
 import { MemoryBus } from './memory-bus.ts';
@@ -46,6 +47,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   const webhookBox = createSecretBox(config.secret, webhookSecretPurpose);
   const tasks = new TaskWorker({ db, consumers, logger, metrics });
   const webhooks = new WebhookWorker({ db, box: webhookBox, logger, metrics, timeoutMs: config.webhookTimeoutSeconds * 1000 });
+  const expirySweeper = entitlementExpirySweeper({ db, logger, intervalMs: config.entitlementExpirySweepSeconds * 1000 });
   const enqueueTasks = taskEnqueuer(consumers);
   const relay = new Relay({
     db,
@@ -80,9 +82,11 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       relay.start();
       tasks.start();
       webhooks.start();
+      expirySweeper.start();
     },
     async stop() {
       await live.stop();
+      await expirySweeper.stop();
       await unlisten?.();
       await relay.stop();
       await tasks.stop();

@@ -29,6 +29,7 @@ export const settings = {
   LIVE_MAX_PER_ADDRESS: 'Live streams one client address may hold open on one instance; past it 429 with Retry-After. Default 100.',
   LIVE_REPLAY_MAX_EVENTS: 'At most this many missed events (the newest) are replayed to a reconnecting live stream; older ones are skipped with a resync marker. Default 500.',
   LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
+  ENTITLEMENT_EXPIRY_SWEEP_SECONDS: 'How often each instance looks for entitlements whose expiry has passed, removes them and sends entitlement.expired. Default 30.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of an OpenTelemetry collector\'s OTLP/HTTP receiver (http://collector:4318): set, the hub sends its traces to <URL>/v1/traces. Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT too: tracing is off and costs nothing.',
@@ -68,6 +69,7 @@ const envSchema = z.object({
   LIVE_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   LIVE_REPLAY_MAX_EVENTS: z.coerce.number().int().min(0).max(100_000).default(500),
   LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  ENTITLEMENT_EXPIRY_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   // The OpenTelemetry SDK reads these from the environment itself; checked here so a typo stops the start.
@@ -113,6 +115,8 @@ export interface Config {
   /** Caps of live streams per instance, and how much a reconnecting one is replayed. */
   live: { maxPerPerson: number; maxPerAddress: number; replayMaxEvents: number; replayMaxMinutes: number };
   webhookTimeoutSeconds: number;
+  /** How often expired entitlements are removed and announced. */
+  entitlementExpirySweepSeconds: number;
   /** Bearer token for /metrics; null: loopback only. */
   metricsToken: string | null;
   /** An OTLP endpoint is set: the hub starts OpenTelemetry tracing (src/platform/tracing.ts). */
@@ -201,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventStreamLength: e.EVENT_STREAM_LENGTH,
     live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+    entitlementExpirySweepSeconds: e.ENTITLEMENT_EXPIRY_SWEEP_SECONDS,
     metricsToken: e.METRICS_TOKEN ?? null,
     tracing: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !e.OTEL_SDK_DISABLED,
     warnings,

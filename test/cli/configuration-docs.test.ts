@@ -25,6 +25,7 @@ test('the defaults docs/configuration.md states are the ones loadConfig applies'
   t.is(stated('LOG_LEVEL'), config.logLevel);
   t.is(stated('EVENT_STREAM_LENGTH'), String(config.eventStreamLength));
   t.is(stated('WEBHOOK_TIMEOUT_SECONDS'), String(config.webhookTimeoutSeconds));
+  t.is(stated('ENTITLEMENT_EXPIRY_SWEEP_SECONDS'), String(config.entitlementExpirySweepSeconds));
   t.is(stated('LIVE_MAX_PER_PERSON'), String(config.live.maxPerPerson));
   t.is(stated('LIVE_MAX_PER_ADDRESS'), String(config.live.maxPerAddress));
   t.is(stated('LIVE_REPLAY_MAX_EVENTS'), String(config.live.replayMaxEvents));
