@@ -118,3 +118,34 @@ export async function expireEntitlements(db: Knex, limit = 100): Promise<number>
     return expired.length;
   });
 }
+
+const serviceTierSchema = z.object({
+  tier: tierSchema,
+  expires_at: z.iso.datetime({ offset: true, message: 'Use an ISO-8601 date-time with offset, such as 2027-01-01T00:00:00Z, or null.' }).nullable().optional(),
+});
+const subSchema = z.uuid('Give the person as their sub (the subject of their tokens).');
+
+/** The person a service names by their sub; unknown or disabled is not found. */
+async function personBySub(db: Knex, sub: string): Promise<UserRow> {
+  const id = subSchema.safeParse(sub);
+  const user = id.success ? await userQueries.byId(db, id.data) : undefined;
+  if (!user || user.disabled_at) throw notFound(`No active person with sub ${sub}.`);
+  return user;
+}
+
+/** A service sets a person's tier at itself (the caller decides which service that is: never another). */
+export async function setTierAtService(db: Knex, service: Pick<ServiceRow, 'slug'>, sub: string, input: unknown, setBy: AuditActor): Promise<GrantedEntitlement> {
+  const data = parseInput(serviceTierSchema, input);
+  return db.transaction(async (trx) => {
+    const user = await personBySub(trx, sub);
+    return grantEntitlement(trx, { email: user.email, service: service.slug, tier: data.tier, ...(data.expires_at ? { expires: data.expires_at } : {}) }, setBy);
+  });
+}
+
+/** A service ends a person's tier at itself. */
+export async function endTierAtService(db: Knex, service: Pick<ServiceRow, 'slug'>, sub: string, endedBy: AuditActor): Promise<EndedEntitlement> {
+  return db.transaction(async (trx) => {
+    const user = await personBySub(trx, sub);
+    return revokeEntitlement(trx, { email: user.email, service: service.slug }, endedBy);
+  });
+}

@@ -27,7 +27,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { HubMetrics } from '../platform/hub-metrics.ts';
 import { installProviderMetrics } from './provider-metrics.ts';
 
-export const hubScopes = ['hub', 'events'] as const;
+export const hubScopes = ['hub', 'events', 'entitlements'] as const;
 
 export interface ProviderDeps {
   config: Config;

@@ -36,6 +36,7 @@ test.serial('a non-admin gets 403 on every admin route, read or write', async (t
     '/admin/services/vezepygame/suspend',
     '/admin/services/vezepygame/activate',
     `/admin/users/${admin.id}/entitlements`,
+    `/admin/users/${admin.id}/entitlements/vezepygame/end`,
     `/admin/users/${admin.id}/disable`,
     `/admin/users/${admin.id}/enable`,
     `/admin/users/${admin.id}/end-sessions`,

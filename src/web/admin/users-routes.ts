@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { AppContext } from '../http/app-context.ts';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { AppError } from '../../platform/errors.ts';
-import { grantEntitlement } from '../../catalog/entitlements.ts';
+import { grantEntitlement, revokeEntitlement } from '../../catalog/entitlements.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
@@ -20,10 +20,11 @@ const notices = {
   enabled: 'The account is enabled again.',
   'sessions-ended': 'Every session of this account is signed out.',
   granted: 'The entitlement is saved.',
+  ended: 'The tier is ended.',
 };
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 
-/** /admin/users: search, open, disable or enable, grant or change entitlements, end sessions. */
+/** /admin/users: search, open, disable or enable, grant, change or end entitlements, end sessions. */
 export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
   const router = new Router();
   const serviceOptions = async () => (await serviceQueries.all(hub.db)).map((s) => ({ value: s.slug, label: s.name }));
@@ -69,6 +70,16 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
         await userPage(ctx, { form, errors: errors.fields, error: errors.message });
       },
     );
+  });
+
+  router.post('/admin/users/:id/entitlements/:service/end', async (ctx) => {
+    const user = await requireUser(hub.db, String(ctx.params.id));
+    await revokeEntitlement(hub.db, { email: user.email, service: String(ctx.params.service) }, origin(ctx));
+    if (isHtmx(ctx)) {
+      const entitlements = await entitlementQueries.forUser(hub.db, user.id);
+      return render(ctx, hub.views, 'admin/partials/entitlements.njk', { user, entitlements, serviceOptions: await serviceOptions(), form: {}, errors: {}, notice: notices.ended });
+    }
+    redirectWithNotice(ctx, `/admin/users/${user.id}`, 'ended');
   });
 
   const confirmPage = (ctx: Context, data: { title: string; message: string; action: string; button: string; danger?: boolean; back: string }) =>

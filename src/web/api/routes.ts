@@ -3,7 +3,10 @@ import type { Context, Next } from 'koa';
 import { koaBody } from 'koa-body';
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, forbidden } from '../../platform/errors.ts';
+import { requestOrigin } from '../../audit/audit-log.ts';
+import { serviceActor } from '../../audit/actors.ts';
+import { endTierAtService, setTierAtService } from '../../catalog/entitlements.ts';
 import { listActivity } from '../../outbox/activity.ts';
 import { postServiceEvent } from '../../events/service-events.ts';
 import type { EventSystem } from '../../events/event-system.ts';
@@ -92,6 +95,26 @@ export function apiRoutes(deps: ApiDeps): Router {
     const { id } = await postServiceEvent(db, service, ctx.request.body);
     ctx.status = 202;
     ctx.body = { id };
+  });
+
+  /** A service sets tiers only at itself: the path names the service so another one is a plain 403. */
+  const tierSetter = serviceApi(deps, 'entitlements');
+  const ownService = (ctx: Context) => {
+    const caller = ctx.state.caller as ServiceCaller;
+    if (ctx.params.service !== caller.service.slug) throw forbidden(`This client belongs to ${caller.service.slug}: it may set or end tiers only at ${caller.service.slug}.`);
+    return { service: caller.service, actor: serviceActor(caller.service.slug, caller.clientId, requestOrigin(ctx).ip) };
+  };
+
+  router.put('/api/v1/services/:service/entitlements/:sub', tierSetter, jsonBody, async (ctx) => {
+    const { service, actor } = ownService(ctx);
+    const result = await setTierAtService(db, service, ctx.params.sub!, ctx.request.body, actor);
+    ctx.body = { sub: ctx.params.sub, service: result.service, tier: result.tier, expires_at: result.expires_at, change: result.change };
+  });
+
+  router.delete('/api/v1/services/:service/entitlements/:sub', tierSetter, async (ctx) => {
+    const { service, actor } = ownService(ctx);
+    await endTierAtService(db, service, ctx.params.sub!, actor);
+    ctx.status = 204;
   });
 
   return router;
