@@ -39,6 +39,11 @@ export function serviceActor(service: string, clientId: string | null, ip: strin
   return { actorId: null, ip, userAgent: null, context: { via: 'api', service, client_id: clientId } };
 }
 
+/** A trusted service's event that the hub acted on (a refund): data `{ via: 'event', service, event_id }`. */
+export function eventActor(service: string, eventId: string): AuditActor {
+  return { actorId: null, ip: null, userAgent: null, context: { via: 'event', service, event_id: eventId } };
+}
+
 /** The audit entry of an act, done by `actor`. */
 export function entryBy(actor: AuditActor, entry: Omit<AuditEntry, 'actorId' | 'ip' | 'userAgent'>): AuditEntry {
   return {

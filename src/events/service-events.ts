@@ -6,7 +6,7 @@ import { userQueries } from '../queries/users.ts';
 import { parseInput } from '../platform/validation.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { outboxQueries } from '../queries/outbox.ts';
-import { paymentSchema } from './provisioning.ts';
+import { paymentSchema, refundSchema } from './provisioning.ts';
 import { relatedServices } from '../outbox/audience.ts';
 
 /** Namespaces of the hub's own events: no service may post into them. */
@@ -34,8 +34,8 @@ export type PostedEvent = z.input<typeof postedEventSchema>;
 
 function checkType(service: ServiceRow, type: string): void {
   const namespace = namespaceFor(service.slug);
-  if (type === 'payment.completed') {
-    if (!service.first_party) throw badRequest('Only a trusted (first-party) service may post payment.completed.', { type: 'Not allowed for this service.' });
+  if (type === 'payment.completed' || type === 'payment.refunded') {
+    if (!service.first_party) throw badRequest(`Only a trusted (first-party) service may post ${type}.`, { type: 'Not allowed for this service.' });
     return;
   }
   if ((hubNamespaces as readonly string[]).includes(namespace)) {
@@ -54,8 +54,8 @@ export async function postServiceEvent(db: Knex, service: ServiceRow, input: unk
   if (Buffer.byteLength(JSON.stringify(data.data)) > maxDataBytes) throw badRequest(`data is larger than ${maxDataBytes / 1024} KiB.`, { data: 'Too large.' });
   const occurredAt = data.occurred_at ? new Date(data.occurred_at) : now;
   if (occurredAt.getTime() > now.getTime() + 5 * 60_000) throw badRequest('occurred_at is in the future.', { occurred_at: 'In the future.' });
-  if (data.type === 'payment.completed') {
-    const payment = parseInput(paymentSchema, data.data);
+  if (data.type === 'payment.completed' || data.type === 'payment.refunded') {
+    const payment = parseInput(data.type === 'payment.completed' ? paymentSchema : refundSchema, data.data);
     if (!(await serviceQueries.bySlug(db, payment.service))) throw badRequest(`No service "${payment.service}" to pay for.`, { 'data.service': 'Unknown service.' });
   }
 
