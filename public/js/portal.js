@@ -22,6 +22,19 @@
     dialog.showModal();
   });
 
+  // A live toast about the person's tiers (granted, changed, revoked, expired) redraws the lists of
+  // services on the page: each such list names the page it comes from in data-live-refresh.
+  const notifications = document.getElementById('notifications');
+  if (notifications && window.htmx) {
+    new MutationObserver((changes) => {
+      const added = changes.flatMap((change) => [...change.addedNodes]);
+      if (!added.some((node) => node instanceof Element && node.dataset.event?.startsWith('entitlement.'))) return;
+      for (const list of document.querySelectorAll('[data-live-refresh][id]')) {
+        window.htmx.ajax('GET', list.dataset.liveRefresh, { target: `#${list.id}`, select: `#${list.id}`, swap: 'outerHTML' });
+      }
+    }).observe(notifications, { childList: true });
+  }
+
   // A notice fades after a while; errors stay until the next action.
   document.addEventListener('htmx:after:swap', () => {
     for (const toast of document.querySelectorAll('#notifications .toast:not([data-timed])')) {

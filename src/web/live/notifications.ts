@@ -18,6 +18,8 @@ export function notificationText(event: HubEvent, serviceName: (slug: string) =>
       return `Your ${service} plan is now ${text(d.tier)}`;
     case 'entitlement.revoked':
       return `Your ${service} plan ended`;
+    case 'entitlement.expired':
+      return `Your ${service} ${text(d.tier)} plan expired`;
     case 'session.created': {
       const device = text(d.device) || text(d.device_name) || text(d.user_agent);
       return device ? `New sign-in from ${device}` : 'New sign-in to your account';
