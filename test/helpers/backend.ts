@@ -55,10 +55,14 @@ export function migratedTemplateDir(): Promise<string> {
       // Another worker got there first: its template is the same.
       rmSync(building, { recursive: true, force: true });
     }
-    // Templates of other migrations go once nobody has made one for a day (another checkout may use one now).
-    for (const other of readdirSync(scratch).filter((name) => /^uq-template-/.test(name) && name !== path.basename(dir))) {
+    // Templates of other migrations go after a day unused (another checkout may use one now), and
+    // what a killed worker left half-built after an hour.
+    for (const other of readdirSync(scratch)) {
+      const maxAge = /^uq-template-/.test(other) && other !== path.basename(dir) ? 86_400_000 : /^uq-building-/.test(other) ? 3_600_000 : null;
+      if (maxAge === null) continue;
       const otherDir = path.join(scratch, other);
-      if (Date.now() - statSync(otherDir).mtimeMs > 86_400_000) rmSync(otherDir, { recursive: true, force: true });
+      const age = Date.now() - (statSync(otherDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > maxAge) rmSync(otherDir, { recursive: true, force: true });
     }
     return path.join(dir, 'pglite');
   })();
