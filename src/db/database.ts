@@ -53,8 +53,7 @@ export async function openDatabase(target: DatabaseTarget, { lockHeld = false }:
     mkdirSync(target.dir, { recursive: true });
     if (!lockHeld) lock = acquireDirectoryLock(target.dir);
   }
-  // A data dir snapshot (tests) starts in under a second, where a fresh PGlite takes several.
-  // With a directory too, the snapshot is unpacked into it (restoring a backup).
+  // A dumped data directory (a backup being restored) is unpacked into `dir`, or into memory without one.
   const loadDataDir = target.loadDataDir;
   const pglite = loadDataDir ? (target.dir ? new PGlite(target.dir, { loadDataDir }) : new PGlite({ loadDataDir })) : null;
   const db = knexFactory({
