@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../src/platform/views.ts';
+import { freePort } from '../faults/own-servers.ts';
 
 /** Debian's Prometheus (apt-get install prometheus): never a downloaded one. */
 export const promtoolPath = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
@@ -46,16 +46,6 @@ export function prometheusConfigFor(t: ExecutionContext, target: string, token: 
   return { dir, config: path.join(dir, 'prometheus.yml') };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts Prometheus on a free port with the config given, killed when the test ends; its base URL once it is ready. */
 export async function startPrometheus(t: ExecutionContext, config: { dir: string; config: string }): Promise<string> {
