@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm'] as const;
+export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm', 'workers'] as const;
 export type Part = (typeof parts)[number];
 
 export interface BenchOptions {

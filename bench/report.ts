@@ -1,3 +1,4 @@
+import type { WorkersResult } from './workers.ts';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
@@ -61,6 +62,7 @@ export function formatReport(input: {
   rows: CaseRow[];
   hashing?: { results: HashingResult[]; interoperable: boolean };
   storm?: { result: StormResult; calmP99: number | null };
+  workers?: WorkersResult;
 }): string {
   const { machine: m } = input;
   const out: string[] = [];
@@ -115,6 +117,20 @@ export function formatReport(input: {
       `Login storm: ${s.people} password sign-in POSTs at once during client-credentials load. Answers: ${answers} (303 = signed in, 503 = turned away by the hasher's cap), all answered in ${s.stormSeconds.toFixed(2)} s.`,
       `Token endpoint: p99 ${ms(s.duringStorm.p99)} ms over the ${s.duringStorm.answers} answers during the storm, ${ms(s.tokenEndpoint.p99)} ms over the whole run (${int(s.tokenEndpoint.rps)} req/s${failures(s.tokenEndpoint)})` +
         (calmP99 === null ? '.' : `; ${ms(calmP99)} ms without the storm.`),
+      '',
+    );
+  }
+  if (input.workers) {
+    const { one, two, ratio } = input.workers;
+    out.push(
+      table(
+        ['`uniqverse start --workers N` (PostgreSQL + Redis): client credentials', 'req/s', 'p99 ms'],
+        [
+          ['1 process', int(one.rps) + failures(one), ms(one.p99)],
+          ['2 processes', int(two.rps) + failures(two), ms(two.p99)],
+        ],
+      ),
+      `2 processes serve ${ratio.toFixed(2)}× the tokens a second of 1 (target ≥ 1.6×); autocannon, PostgreSQL and Redis run on the same ${input.machine.cores} cores.`,
       '',
     );
   }

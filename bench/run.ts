@@ -3,6 +3,7 @@
  * one server under load at a time, in turns. Prints a table (the same as in docs/benchmarks.md).
  * Not a test: it never fails because a machine is slow; it exits non-zero only if it cannot run.
  */
+import { compareWorkers, type WorkersResult } from './workers.ts';
 import { benchDatabase, benchRedis, postgresVersion } from './backends.ts';
 import { loadCases, type LoadCase } from './cases.ts';
 import { DatabaseBackends, startCpuReading } from './cpu.ts';
@@ -108,7 +109,7 @@ async function main() {
     process.exit(64);
   }
   // Every part is bounded; this is the backstop if a server hangs.
-  const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2;
+  const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2 + (o.only.has('workers') ? 4 : 0);
   const budgetMs = (loadParts * 2 * (o.duration + o.warmup + 20) + 300) * 1000;
   let stopAll = async () => undefined as void;
   const watchdog = setTimeout(() => {
@@ -192,8 +193,14 @@ async function main() {
       storm = { result, calmP99: calm.get('client-credentials')?.p99 ?? null };
     }
 
+    let workers: WorkersResult | undefined;
+    if (o.only.has('workers')) {
+      workers = await compareWorkers({ adminDatabaseUrl: o.adminDatabaseUrl, redisUrl: o.redisUrl, redisPrefix: `${redis.prefix}workers:`, duration: o.duration, turns: o.turns, warmup: o.warmup, connections: o.connections });
+      log(`bench: workers 1 process ${show(workers.one)}; 2 processes ${show(workers.two)}; ${workers.ratio.toFixed(2)}×`);
+    }
+
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
-    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm }));
+    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm, workers }));
   } finally {
     await stopAll();
     clearTimeout(watchdog);

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { auditVerify } from './cli/audit.ts';
 import { backupCommand, restoreCommand } from './cli/backup.ts';
@@ -9,10 +10,11 @@ import { keysList, keysRotate } from './cli/keys.ts';
 import { migrate } from './cli/migrate.ts';
 import { seedCommand } from './cli/seed-command.ts';
 import { servicesCreate, servicesLimits } from './cli/services.ts';
+import { startCommand } from './cli/start.ts';
 import { usersCreate } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly AnyCommand[] = [usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
+const commands: readonly AnyCommand[] = [startCommand, usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 
@@ -81,7 +83,8 @@ async function execute(command: AnyCommand, values: Values): Promise<CommandOutp
   const { loadConfig } = await import('./platform/config.ts');
   const { openCliContext } = await import('./cli/context.ts');
   const config = loadConfig();
-  if (!values.json) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);
+  // A hub process under `start --workers` runs this again; the primary has shown the warnings.
+  if (!values.json && !cluster.isWorker) for (const warning of config.warnings) process.stderr.write(`uniqverse: warning: ${warning}\n`);
   if ('standalone' in command) return command.standalone(config, values);
   const ctx = await openCliContext(config);
   try {

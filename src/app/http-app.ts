@@ -58,7 +58,7 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub, [securityRoutes, devicesRoutes, adminRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsText: hub.metricsText, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());

@@ -23,7 +23,9 @@ const seconds = (ms: number) => Math.max(0, ms) / 1000;
 /**
  * Gauges that read the state of this instance's parts when Prometheus scrapes, from memory (no
  * query): the password hasher's load, the database pool, the signing keys' age, and how far the
- * audit checkpoints lag behind the audit log.
+ * audit checkpoints lag behind the audit log. Under `--workers` the primary sums each series over
+ * the processes (src/app/hub-processes.ts); the ages and times are the same fact seen by each, so
+ * they take the largest instead.
  */
 export function registerInstanceMetrics(registry: Registry, { db, hasher, holder, auditCheckpoints }: InstanceMetricsSources): void {
   const registers = [registry];
@@ -58,6 +60,7 @@ export function registerInstanceMetrics(registry: Registry, { db, hasher, holder
   });
   new Gauge({
     name: 'uniqverse_signing_key_age_seconds',
+    aggregator: 'max',
     help: 'Seconds since the key that signs now (per alg) became active: rotation overdue when large.',
     labelNames: ['alg'],
     registers,
@@ -68,6 +71,7 @@ export function registerInstanceMetrics(registry: Registry, { db, hasher, holder
   });
   new Gauge({
     name: 'uniqverse_audit_unsigned_seconds',
+    aggregator: 'max',
     help: 'How long audit entries have waited for this instance to sign them into a checkpoint (0: all signed).',
     registers,
     collect() {
@@ -77,6 +81,7 @@ export function registerInstanceMetrics(registry: Registry, { db, hasher, holder
   });
   new Gauge({
     name: 'uniqverse_audit_checkpoint_last_written_timestamp_seconds',
+    aggregator: 'max',
     help: 'When this instance last wrote an audit checkpoint (Unix time; 0: not since it started).',
     registers,
     collect() {

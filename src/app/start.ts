@@ -52,6 +52,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Migrate on start (default true); a function migrates instead (tests use it to hold the start). */
   migrate?: boolean | ((db: Database['db']) => Promise<unknown>);
+  /** What /metrics answers: this process's registry by default; under `--workers`, every process's. */
+  metricsText?: () => Promise<string>;
 }
 
 export { createSecrets };
@@ -128,7 +130,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const bus = events.bus;
     const readiness = readinessChecks({ db, bus, holder, redis: Boolean(config.redisUrl) });
     const serviceRates = new ServiceRateLimits(db);
-    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, hubMetrics, events, hubTokens, readiness, serviceRates };
+    const metricsText = options.metricsText ?? (() => metrics.metrics());
+    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, metricsText, hubMetrics, events, hubTokens, readiness, serviceRates };
     const { app, routes } = buildApp(context);
     const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
     const measured = measureRequests(lane, hubMetrics);

@@ -10,6 +10,7 @@ export function createEventMetrics(registry: Registry, db: Knex) {
   return {
     relayLag: new Gauge({
       name: 'uniqverse_event_relay_lag_seconds',
+      aggregator: 'max',
       help: 'Age of the oldest outbox event not yet published to the stream (0 when the relay is caught up).',
       registers,
       async collect() {
@@ -19,6 +20,7 @@ export function createEventMetrics(registry: Registry, db: Knex) {
     }),
     relayBacklog: new Gauge({
       name: 'uniqverse_event_relay_backlog',
+      aggregator: 'max',
       help: 'Outbox events waiting to be published.',
       registers,
       async collect() {

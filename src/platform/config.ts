@@ -9,6 +9,7 @@ import { z } from 'zod';
  */
 export const settings = {
   PORT: 'TCP port the hub listens on. Default 3000.',
+  WORKERS: 'How many hub processes serve the one port (node:cluster), a number or "auto" (one per core). Needs DATABASE_URL and REDIS_URL: with the embedded database or without Redis the hub runs as one process and says so at start. `uniqverse start --workers N` sets it too. Default 1.',
   HOST: 'Address to bind. Default 0.0.0.0 (every interface).',
   ISSUER: 'Public base URL of the hub; the OpenID Connect issuer. Default http://localhost:$PORT.',
   DATA_DIR: 'Where the embedded database, the generated dev secret and dev mail live. Default ./data.',
@@ -49,6 +50,7 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  WORKERS: z.string().regex(/^(auto|[1-9]\d{0,2})$/, 'a number of processes (1 to 999) or "auto"').default('1'),
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -90,6 +92,8 @@ export type DatabaseTarget =
 
 export interface Config {
   port: number;
+  /** Hub processes asked for (WORKERS); src/app/serve.ts decides how many can run. */
+  workers: number | 'auto';
   host: string;
   /** Issuer without a trailing slash; fixed once the server knows its port. */
   issuer: string;
@@ -187,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     port: e.PORT,
+    workers: e.WORKERS === 'auto' ? 'auto' : Number(e.WORKERS),
     host: e.HOST,
     issuer,
     dataDir,

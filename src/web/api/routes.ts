@@ -21,6 +21,7 @@ import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.
 export interface ApiDeps extends CallerDeps, RateLimitDeps {
   db: Knex;
   metrics: Registry;
+  metricsText: () => Promise<string>;
   /** METRICS_TOKEN; null: /metrics answers this machine only. */
   metricsToken: string | null;
   events: EventSystem;
@@ -53,7 +54,7 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.get('/metrics', metricsAccess(deps.metricsToken), async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = deps.metrics.contentType;
-    ctx.body = await deps.metrics.metrics();
+    ctx.body = await deps.metricsText();
   });
 
   router.get('/hub/services', asPerson, async (ctx) => {

@@ -38,6 +38,8 @@ export interface AppContext {
   mail: MailTemplates;
   /** Prometheus metrics of this instance, served at /metrics: register yours here. */
   metrics: Registry;
+  /** What /metrics answers: `metrics` itself, or under `--workers` every process's series summed. */
+  metricsText: () => Promise<string>;
   /** The request, sign-in, token and limit counters on that registry (src/platform/hub-metrics.ts). */
   hubMetrics: HubMetrics;
   /** The event stream: relay, bus, live fan-out, subscribers, webhooks (src/events/event-system.ts). */
