@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { entryBy, type AuditActor } from '../audit/actors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import { ConfigError } from '../platform/config.ts';
 import { signingKeyQueries } from '../queries/signing-keys.ts';
 
 /** ID tokens default to RS256; per-service access tokens are ES256; EdDSA is offered to clients that ask. */
@@ -108,7 +109,7 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
       signers.push({ alg, kid: active.kid, activatedAt: new Date(active.activates_at), expiresAt: active.expires_at ? new Date(active.expires_at) : null });
     }
     for (const row of ordered) {
-      keys.push(JSON.parse(box.open(row.private_jwk_sealed)) as JsonWebKey);
+      keys.push(JSON.parse(openPrivateKey(box, row.private_jwk_sealed, row.kid)) as JsonWebKey);
       const activates = new Date(row.activates_at);
       if (activates > now && (!nextChangeAt || activates < nextChangeAt)) nextChangeAt = activates;
       if (row.expires_at) {
@@ -119,6 +120,15 @@ export async function loadKeySet(db: Knex, box: SecretBox, now = new Date()): Pr
   }
   const fingerprint = `${rows.map((r) => r.kid).sort().join(',')}|${signing.join(',')}`;
   return { jwks: { keys }, fingerprint, nextChangeAt, signers };
+}
+
+function openPrivateKey(box: SecretBox, sealed: string, kid: string): string {
+  try {
+    return box.open(sealed);
+  } catch {
+    // The one way this fails on a sound row: the hub runs with another master secret than the one that sealed it.
+    throw new ConfigError(`UNIQVERSE_SECRET does not open the signing keys in this database (key ${kid}): it is not the secret they were sealed with. Start the hub with the UNIQVERSE_SECRET this database was set up with.`);
+  }
 }
 
 /** What keeps a key set from signing every kind of token: an alg with no active key, or one whose key has expired. */
