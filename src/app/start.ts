@@ -15,6 +15,7 @@ import { ServiceRateLimits } from '../catalog/service-rate-limits.ts';
 import { createViews } from '../platform/views.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
 import { createLimits, type Limits } from '../platform/rate-limits.ts';
+import { createShortLivedStore, type ShortLivedStore } from '../platform/short-lived-store.ts';
 import { startCredentialNotices } from '../identity/credential-notices.ts';
 import { createMailer } from '../platform/mail/mailer.ts';
 import { mailTemplates } from '../platform/mail/messages.ts';
@@ -92,6 +93,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   let events: EventSystem | null = null;
   let startedLimits: Limits | null = null;
   let stopFeed: (() => Promise<void>) | null = null;
+  let startedShortLived: ShortLivedStore | null = null;
   try {
     database = await openDatabase(config.database);
     const db = database.db;
@@ -106,7 +108,10 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const hubMetrics = createHubMetrics(metrics);
     const limits = await createLimits({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, logger, onRefused: (limit) => hubMetrics.rateLimitRefusals.inc({ limit }) });
     startedLimits = limits;
+    const shortLived = createShortLivedStore(config.redisUrl, config.redisPrefix);
+    startedShortLived = shortLived;
     const holder = await ProviderHolder.create({
+      shortLived,
       config,
       db,
       clientSecrets: secrets.clients,
@@ -170,6 +175,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await credentialNotices.stop();
         await mailer.close();
         await limits.close();
+        await shortLived.close();
         await stopChangeFeed();
         await openDb.close();
         await tracing?.stop();
@@ -179,6 +185,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await availability.drain(0);
     await events?.stop().catch(() => undefined);
     await startedLimits?.close();
+    await startedShortLived?.close();
     await stopFeed?.().catch(() => undefined);
     await database?.close();
     await tracing?.stop();

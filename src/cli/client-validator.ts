@@ -1,3 +1,4 @@
+import { MemoryShortLivedStore } from '../platform/short-lived-store.ts';
 import type { ClientMetadataValidator } from '../catalog/clients.ts';
 import { createViews } from '../platform/views.ts';
 import { createProviderPages } from '../web/sign-in/device-flow-pages.ts';
@@ -19,7 +20,7 @@ export async function createClientValidator(ctx: CliContext): Promise<ClientMeta
   const keys = await loadKeySet(ctx.db, ctx.secrets.keys);
   const views = createViews({ globals: { issuer: ctx.config.issuer } });
   const provider = createProvider(
-    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createProviderPages(views, { secureCookies: ctx.config.secureCookies }), renderError: providerErrorPage(views), logger: createLogger('silent') },
+    { config: ctx.config, db: ctx.db, clientSecrets: ctx.secrets.clients, pages: createProviderPages(views, { secureCookies: ctx.config.secureCookies }), renderError: providerErrorPage(views), logger: createLogger('silent'), shortLived: new MemoryShortLivedStore() },
     createProviderCaches(),
     keys.jwks,
   );

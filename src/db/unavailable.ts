@@ -19,7 +19,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
     const { code, message, name } = current as { code?: unknown; message?: unknown; name?: unknown };
     if (typeof code === 'string' && (networkCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableSqlState(code)))) return true;
-    if (name === 'KnexTimeoutError') return true;
+    // StorageUnavailableError: Redis, for what the hub keeps there (src/platform/short-lived-store.ts).
+    if (name === 'KnexTimeoutError' || name === 'StorageUnavailableError') return true;
     if (typeof message === 'string' && lostConnection.test(message)) return true;
     current = (current as { cause?: unknown }).cause;
   }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../platform/config.ts';
 import { deriveKey, type SecretBox } from '../platform/crypto/secret-box.ts';
 import { CoherentCache, TtlCache } from '../platform/cache.ts';
@@ -7,6 +7,8 @@ import { loadClientMetadata, portalClientId } from '../catalog/clients.ts';
 import { entitlementQueries } from '../queries/entitlements.ts';
 import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { ClientAdapter, KnexModelAdapter } from './adapter.ts';
+import { ShortLivedModelAdapter, shortLivedModels } from './short-lived-adapter.ts';
+import type { ShortLivedStore } from '../platform/short-lived-store.ts';
 import type { ModelRow } from '../queries/oidc-models.ts';
 import { ModelWrites } from './model-writes.ts';
 import { grantClaim, grantReference } from '../platform/crypto/grant-reference.ts';
@@ -40,6 +42,8 @@ export interface ProviderDeps {
   limits?: Limits;
   /** Request labels, tokens issued, refresh tokens reused (src/oidc/provider-metrics.ts). Only a hub that serves passes them. */
   metrics?: Pick<HubMetrics, 'tokensIssued' | 'refreshTokenReuse'>;
+  /** Where interactions live (Redis, or this instance's memory): src/oidc/short-lived-adapter.ts. */
+  shortLived: ShortLivedStore;
 }
 
 /** Things read on every token request, shared by every provider instance the process builds. */
@@ -86,11 +90,14 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 
   const modelWrites = new ModelWrites(db);
   const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)), modelWrites);
-  const modelAdapters = new Map<string, KnexModelAdapter>();
+  const modelAdapters = new Map<string, Adapter>();
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
     let adapter = modelAdapters.get(model);
-    if (!adapter) modelAdapters.set(model, (adapter = new KnexModelAdapter(db, model, caches.models, modelWrites)));
+    if (!adapter) {
+      adapter = shortLivedModels.has(model) ? new ShortLivedModelAdapter(deps.shortLived, model) : new KnexModelAdapter(db, model, caches.models, modelWrites);
+      modelAdapters.set(model, adapter);
+    }
     return adapter;
   };
   const serviceBySlug = (slug: string) => caches.services.get(`slug:${slug}`, () => serviceQueries.bySlug(db, slug));

@@ -16,7 +16,7 @@ export const settings = {
   DATABASE_URL: 'postgres:// URL of a PostgreSQL server. Unset: embedded PGlite in $DATA_DIR/pglite.',
   DATABASE_TIMEOUT_SECONDS: 'How long the hub waits for PostgreSQL to accept a connection or answer a query before it gives up (the request answers 503) and replaces the connection; 0 waits for ever. Default 30.',
   MIGRATION_DATABASE_URL: 'postgres:// URL of the role that owns the schema, for migrations only: with it, the hub and the CLI migrate through it, grant the role of DATABASE_URL what it needs (no UPDATE, DELETE or TRUNCATE on the audit tables) and run as that role (docs/runbook.md). Needs DATABASE_URL. Unset: DATABASE_URL\'s role migrates and owns the schema.',
-  REDIS_URL: 'redis:// URL. Unset: in-process event bus and in-memory rate limits (one instance only).',
+  REDIS_URL: 'redis:// URL. Unset: in-process event bus, in-memory rate limits and sign-ins in progress in memory (one instance only).',
   UNIQVERSE_SECRET: 'Master secret (32+ characters) that encrypts signing keys and TOTP seeds and signs cookies. Generated into $DATA_DIR in development; required when NODE_ENV=production. UNIQVERSE_SECRET_FILE reads it from a file.',
   SMTP_URL: 'smtp:// or smtps:// URL for outgoing mail. Unset: mail is written to $DATA_DIR/mail and listed at /dev/mailbox.',
   MAIL_FROM: 'From address of the hub\'s mail. Default "UniQVerse <no-reply@localhost>".',

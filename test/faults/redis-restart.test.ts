@@ -10,7 +10,11 @@ import { ownRedis } from './own-servers.ts';
 import * as oidc from 'openid-client';
 import { callbackUrl } from '../helpers/fixtures.ts';
 
-/** Posts a password to a fresh login form; the answer's status, Retry-After, body and time. */
+/**
+ * Posts a password to a fresh login form; the answer's status, Retry-After, body and time. With
+ * Redis out of reach the sign-in stops before the form (its interaction is kept in Redis): that
+ * first answer is the one returned, timed from the authorization request.
+ */
 async function tryPassword(url: string, rp: oidc.Configuration, email: string, password: string) {
   const agent = new UserAgent();
   const authorization = oidc.buildAuthorizationUrl(rp, {
@@ -19,9 +23,12 @@ async function tryPassword(url: string, rp: oidc.Configuration, email: string, p
     code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
     code_challenge_method: 'S256',
   });
+  const begun = Date.now();
   const { response } = await agent.follow(authorization.href, url, { signal: AbortSignal.timeout(10_000) });
-  const uid = /\/interaction\/([\w-]+)\/login/.exec(await response.text())?.[1];
-  if (!uid) throw new Error('no login form');
+  const page = await response.text();
+  if (response.status === 503) return { status: response.status, retryAfter: response.headers.get('retry-after'), body: page, ms: Date.now() - begun };
+  const uid = /\/interaction\/([\w-]+)\/login/.exec(page)?.[1];
+  if (!uid) throw new Error(`no login form: ${response.status} ${page.slice(0, 200)}`);
   const started = Date.now();
   const posted = await agent.request(`${url}/interaction/${uid}/login`, {
     method: 'POST',
