@@ -74,7 +74,8 @@ test('a parameter Postgres could not store is still refused at /auth with a 400'
   t.true(answer === 'invalid_request' || answer === '400', `got ${answer} at ${landed}`);
 });
 
-if (realBackends && testRedisUrl) {
+const redisUrl = testRedisUrl;
+if (realBackends && redisUrl) {
   test.serial('an interaction begun at instance A goes on at instance B (they share Redis), and lives there no longer than its TTL', async (t) => {
     const database = await testDatabase(t);
     const secret = randomBytes(32).toString('base64url');
@@ -86,7 +87,7 @@ if (realBackends && testRedisUrl) {
     const agent = new UserAgent();
     const uid = await startSignIn(s, agent);
 
-    const redis = new Redis(testRedisUrl);
+    const redis = new Redis(redisUrl);
     t.teardown(() => redis.disconnect());
     const ttl = await redis.ttl(`${prefix}short:Interaction:${uid}`);
     t.true(ttl > 0 && ttl <= 3600, `ttl ${ttl}`);
@@ -100,7 +101,7 @@ if (realBackends && testRedisUrl) {
   });
 
   test.serial('with Redis out of reach the sign-in page answers 503 with Retry-After, not an error of ours', async (t) => {
-    const hop = await redisHop(testRedisUrl);
+    const hop = await redisHop(redisUrl);
     const hub = await startTestHub(t, { env: { REDIS_URL: hop.url } });
     const s = await sceneOn(hub);
     const agent = new UserAgent();
