@@ -3,6 +3,7 @@ import type { UserRow } from '../queries/users.ts';
 import { presentColumns } from '../db/schema-probe.ts';
 import { appPasswordQueries } from '../queries/app-passwords.ts';
 import { auditQueries } from '../queries/audit-log.ts';
+import { openAuditRows } from '../audit/personal-seal.ts';
 import { deviceQueries } from '../queries/device-apps.ts';
 import { passkeyQueries } from '../queries/passkeys.ts';
 import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
@@ -40,7 +41,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   }
   const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id, appPasswordQueries.exportRows);
-  const audit = await auditQueries.forExport(db, user.id);
+  const audit = await openAuditRows(db, await auditQueries.forExport(db, user.id));
   return {
     exported_at: now.toISOString(),
     account: { id: user.id, email: user.email, email_verified: user.email_verified, name: user.name, administrator: user.is_admin, created_at: iso(user.created_at), updated_at: iso(user.updated_at) },

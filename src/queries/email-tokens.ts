@@ -20,6 +20,8 @@ export const emailTokenQueries = {
     const [created] = await db('email_tokens').insert(row).returning('*');
     return created as EmailTokenRow;
   },
+  /** Every address a person's tokens were sent to (a pending email change's new address too). */
+  addressesOf: async (db: Knex, userId: string): Promise<string[]> => (await db('email_tokens').where({ user_id: userId }).distinct('email')).map((r: { email: string }) => r.email),
   byTokenHash: (db: Knex, purpose: EmailTokenPurpose, tokenHash: string): Promise<EmailTokenRow | undefined> =>
     db('email_tokens').where({ purpose, token_hash: tokenHash }).first(),
   /** The newest live verification for a user (the code is checked against it). */

@@ -207,6 +207,15 @@ export const modelQueries = {
    * opaque access tokens, codes. Every such row carries the account id (the adapter files it).
    */
   deleteAllOf: (trx: Knex, userId: string) => trx('oidc_models').where({ account_id: userId }).delete(),
+  /** Every model that names the person anywhere in its payload (an interaction's login result, a submitted email), for erasure. */
+  deleteMentioning: (trx: Knex, texts: string[]) =>
+    texts.length
+      ? trx('oidc_models')
+          .where((w) => {
+            for (const text of texts) w.orWhereRaw('payload::text ilike ?', [`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
+          })
+          .delete()
+      : Promise.resolve(0),
 };
 
 /** What identifies a row: two writes of one row in a batch are one (see GroupCommit's keyOf). */

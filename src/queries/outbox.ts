@@ -34,6 +34,8 @@ export interface OutboxRow {
   audience?: RecordedAudience | null;
 }
 
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
 
 export const outboxQueries = {
@@ -83,6 +85,16 @@ export const outboxQueries = {
     if (options.service) query.where({ service: options.service });
     return query;
   },
+
+  /** Events about a person, or whose data holds one of `texts` (their addresses, their name): what erasure rewrites. */
+  mentioning: (trx: Knex, userId: string, texts: string[]): Promise<Array<Pick<OutboxRow, 'seq' | 'data'>>> =>
+    trx('outbox')
+      .where((w) => {
+        w.where({ user_id: userId });
+        for (const text of texts) w.orWhereRaw('data::text ilike ?', [containing(text)]);
+      })
+      .select('seq', 'data'),
+  replaceData: (trx: Knex, seq: number, data: unknown) => trx('outbox').where({ seq }).update({ data: JSON.stringify(data) }),
 
   byId: (db: Knex, id: string): Promise<OutboxRow | undefined> => db('outbox').where({ id }).first([...columns, 'published_at']),
 

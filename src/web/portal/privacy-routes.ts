@@ -19,7 +19,7 @@ const notices = { saved: 'Your choices are saved.', disconnected: 'The service i
 const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
 
 /** /account/privacy: what each service may receive, disconnecting one, a download of one's data, and deletion. */
-export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' | 'views'>): Router {
+export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' | 'views' | 'mailer'>): Router {
   const router = new Router();
   const serviceFor = async (ctx: Context) => {
     const account = ctx.state.account as SignedInAccount;
