@@ -1,8 +1,9 @@
 /**
  * Names under which the hub writes a person's details into JSON it keeps (audit data, events,
- * webhook payloads): email addresses, names, network addresses and browsers.
+ * webhook payloads): email addresses, names (a person's own, and the names they give their
+ * passkeys and devices, which often hold it), network addresses and browsers.
  */
-export const personalFieldNames = new Set(['email', 'old_email', 'new_email', 'name', 'previous_name', 'ip', 'last_ip', 'user_agent']);
+export const personalFieldNames = new Set(['email', 'old_email', 'new_email', 'name', 'previous_name', 'device_name', 'ip', 'last_ip', 'user_agent']);
 
 /** What an erased detail reads as. */
 export const erasedMark = '(erased)';
