@@ -12,6 +12,9 @@ export const auditPersonKeyQueries = {
     await trx('audit_person_keys').insert(row).onConflict('person_id').ignore();
     return (await trx('audit_person_keys').where({ person_id: row.person_id }).first('person_id', 'wrapped_key')) as AuditPersonKeyRow;
   },
+  /** The data export: when the person's audit key was made (never the key). */
+  createdAt: async (db: Knex, personId: string): Promise<Date | null> =>
+    ((await db('audit_person_keys').where({ person_id: personId }).first('created_at')) as { created_at: Date } | undefined)?.created_at ?? null,
   byPeople: (db: Knex, personIds: string[]): Promise<AuditPersonKeyRow[]> =>
     personIds.length ? db('audit_person_keys').whereIn('person_id', personIds).select('person_id', 'wrapped_key') : Promise.resolve([]),
   /** Crypto-shredding: without it, the person's sealed audit fields can never be read again. */

@@ -96,6 +96,9 @@ export const outboxQueries = {
       .select('seq', 'data'),
   replaceData: (trx: Knex, seq: number, data: unknown) => trx('outbox').where({ seq }).update({ data: JSON.stringify(data) }),
 
+  /** The data export: every event about the person, oldest first. */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('outbox').where({ user_id: userId }).orderBy('seq').select('type', 'occurred_at', 'service', 'data', 'published_at'),
   byId: (db: Knex, id: string): Promise<OutboxRow | undefined> => db('outbox').where({ id }).first([...columns, 'published_at']),
 
   /** The services that appear in a person's activity, for the filter. */
