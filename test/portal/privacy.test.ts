@@ -90,8 +90,10 @@ test.serial('"Download my data" is a JSON attachment with services by name and n
   const data = JSON.parse(text);
   t.is(data.account.email, person.email);
   t.is(data.account.name, person.name);
-  t.like(data.services.find((s: { service: string }) => s.service === 'VEZEPyGame'), { tier: 'pro', connected: true });
-  t.true(data.sessions.some((s: { device: string }) => s.device === 'PlayStation 5'));
+  t.like(data, { format: 'uniqverse-personal-data', version: 2 });
+  t.like(data.services.overview.find((s: { service: string }) => s.service === 'VEZEPyGame'), { tier: 'pro', connected: true });
+  t.like(data.services.tiers.find((s: { service: string }) => s.service === 'VEZEPyGame'), { tier: 'pro' });
+  t.true(data.sessions.open.some((s: { device: string }) => s.device === 'PlayStation 5'));
   t.true(data.activity.some((a: { type: string }) => a.type === 'entitlement.granted'));
   const hash = (await hub.db('users').where({ id: person.id }).first('password_hash')).password_hash as string;
   t.false(text.includes(hash));
