@@ -87,12 +87,13 @@ export interface PersonalFields {
 export async function sealPersonalFields(trx: Knex, fields: PersonalFields): Promise<Pick<PersonalFields, 'ip' | 'userAgent' | 'data'>> {
   const requestOwner = fields.actorId ?? fields.subjectId;
   const dataOwner = fields.subjectId ?? fields.actorId;
-  if (!requestOwner || !dataOwner) return { ip: fields.ip, userAgent: fields.userAgent, data: fields.data };
-  const box = boxFor(trx);
-  const requestKey = fields.ip || fields.userAgent ? await keyOf(trx, box, requestOwner) : null;
-  let dataKey: Buffer | null = null;
   const personal: unknown[] = [];
   mapPersonal(fields.data, (value) => personal.push(value));
+  const requestFields = Boolean(fields.ip || fields.userAgent);
+  if (!requestOwner || !dataOwner || (!requestFields && !personal.length)) return { ip: fields.ip, userAgent: fields.userAgent, data: fields.data };
+  const box = boxFor(trx);
+  const requestKey = requestFields ? await keyOf(trx, box, requestOwner) : null;
+  let dataKey: Buffer | null = null;
   if (personal.length) dataKey = requestOwner === dataOwner && requestKey ? requestKey : await keyOf(trx, box, dataOwner);
   return {
     ip: fields.ip && requestKey ? seal(requestKey, requestOwner, fields.ip) : fields.ip,
