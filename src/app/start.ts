@@ -6,6 +6,7 @@ import { createEventSystem, type EventSystem } from '../events/event-system.ts';
 import { attachLiveWebSocket } from '../web/live/live-routes.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
+import { sealAuditWith } from '../audit/personal-seal.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { withProviderLane } from '../web/http/provider-lane.ts';
@@ -101,6 +102,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     if (typeof options.migrate === 'function') await options.migrate(db);
     else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
+    sealAuditWith(db, config.secret);
     await ensureSigningKeys(db, secrets.keys);
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();

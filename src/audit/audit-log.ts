@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { canonicalJson } from './canonical-json.ts';
 import { auditQueries, type AuditRow } from '../queries/audit-log.ts';
+import { sealPersonalFields } from './personal-seal.ts';
 
 /** One security act. `action` is noun.verb in the past tense, like events: "signin.succeeded". */
 export interface AuditEntry {
@@ -40,7 +41,8 @@ export function entryHash(prevHash: string, row: Omit<AuditRow, 'prev_hash' | 'h
 
 /**
  * Appends one entry to the chain in the caller's transaction (or in one of its own), so the
- * entry exists if and only if the act does. Writers queue on an advisory lock: the chain never
+ * entry exists if and only if the act does. Its personal fields are stored sealed under their
+ * person's key (personal-seal.ts); read entries back through `openAuditRows`. Writers queue on an advisory lock: the chain never
  * forks, and seq has no gaps, so a deleted row shows.
  */
 export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRow> {
@@ -50,15 +52,19 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
   const data = JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>;
   await auditQueries.lockWriter(trx as Knex.Transaction);
   const last = await auditQueries.last(trx);
+  const actorId = entry.actorId ?? null;
+  const subjectId = entry.subjectId ?? null;
+  // Sealed before hashing: the chain covers the sealed form, so destroying a person's key later leaves it whole.
+  const sealed = await sealPersonalFields(trx, { actorId, subjectId, ip: entry.ip?.slice(0, 64) ?? null, userAgent: entry.userAgent?.slice(0, 256) ?? null, data });
   const fields = {
     seq: (last?.seq ?? 0) + 1,
     occurred_at: new Date(Math.floor((entry.occurredAt ?? new Date()).getTime())),
     action: entry.action,
-    actor_id: entry.actorId ?? null,
-    subject_id: entry.subjectId ?? null,
-    ip: entry.ip?.slice(0, 64) ?? null,
-    user_agent: entry.userAgent?.slice(0, 256) ?? null,
-    data,
+    actor_id: actorId,
+    subject_id: subjectId,
+    ip: sealed.ip,
+    user_agent: sealed.userAgent,
+    data: sealed.data,
   };
   const prevHash = last?.hash ?? genesisHash;
   const row: AuditRow = { ...fields, prev_hash: prevHash, hash: entryHash(prevHash, fields) };

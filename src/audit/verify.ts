@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { entryHash, genesisHash } from './audit-log.ts';
 import { auditQueries } from '../queries/audit-log.ts';
 import { checkpointDir, checkpointKey, loadCheckpoints } from './checkpoints.ts';
+import { countErasedRows } from './personal-seal.ts';
 
 export interface ChainProblem {
   /** The first entry that is wrong (or missing). */
@@ -14,6 +15,8 @@ export interface ChainReport {
   /** This database's chain id (null: no checkpoint was ever written for it). */
   chain: string | null;
   entries: number;
+  /** Entries with personal fields sealed under a destroyed key (about a deleted person): "(erased)", and still verified. */
+  erasedEntries: number;
   lastSeq: number;
   /** Signed checkpoint files for this chain in DATA_DIR (and version 1 files). */
   checkpointFiles: number;
@@ -43,6 +46,7 @@ export async function verifyAuditChain(db: Knex, options: { dataDir: string; sec
     ok: true,
     chain,
     entries: 0,
+    erasedEntries: 0,
     lastSeq: 0,
     checkpointFiles: checkpoints.files,
     storedCheckpoints: checkpoints.stored,
@@ -79,6 +83,7 @@ export async function verifyAuditChain(db: Knex, options: { dataDir: string; sec
   const sharedWith = new Set<string>();
   for (;;) {
     const rows = await auditQueries.page(db, expectSeq - 1, pageSize);
+    report.erasedEntries += await countErasedRows(db, rows);
     for (const row of rows) {
       const seq = Number(row.seq);
       if (seq !== expectSeq) return fail(expectSeq, seq > expectSeq ? `entry ${expectSeq} is missing: deleted from the chain` : `entry ${seq} is out of order`);

@@ -26,6 +26,11 @@ function signedBy(report: ChainReport, dir: string): string {
   return lines.join('\n');
 }
 
+/** Entries about deleted people verify like any other; their personal fields read "(erased)". */
+function erasedLine(report: ChainReport): string {
+  return report.erasedEntries ? `\n${report.erasedEntries} of them about deleted people, verified with their personal fields (erased): sealed under a key the deletion destroyed.` : '';
+}
+
 export const auditVerify: Command = {
   name: 'audit verify',
   summary: 'Check the audit log: every entry present, unchanged, chained, and matching the signed checkpoints.',
@@ -49,6 +54,7 @@ export const auditVerify: Command = {
         ok: true,
         chain: report.chain,
         entries: report.entries,
+        erased_entries: report.erasedEntries,
         last_seq: report.lastSeq,
         signed_to: report.signedTo,
         checkpoint_files: report.checkpointFiles,
@@ -57,7 +63,7 @@ export const auditVerify: Command = {
         other_chains: report.otherChains,
         restores: report.restores.map((r) => ({ seq: r.seq, occurred_at: r.occurredAt, backup_created_at: r.backupCreatedAt, replaced_last_seq: r.replacedLastSeq, set_aside: r.setAside })),
       },
-      text: `Audit chain intact: ${report.entries} entries (chain ${report.chain ?? 'without an id yet'}).\n${signedBy(report, dir)}`,
+      text: `Audit chain intact: ${report.entries} entries (chain ${report.chain ?? 'without an id yet'}).${erasedLine(report)}\n${signedBy(report, dir)}`,
     };
   },
 };

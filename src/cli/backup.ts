@@ -181,6 +181,8 @@ async function restoreEmbedded(config: Config, file: string, manifest: BackupMan
         );
       }
       await migrateToLatest(staged.db);
+      const { sealAuditWith } = await import('../audit/personal-seal.ts');
+      sealAuditWith(staged.db, config.secret);
       const about = manifest.about as { audit?: { chain?: string | null; last_seq?: number } };
       // The restore is itself an entry of the restored chain: what it replaced, and where that was put, stays on record.
       const row = await staged.db.transaction((trx) =>

@@ -3,6 +3,7 @@ import { ConfigError, type Config } from '../platform/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
+import { sealAuditWith } from '../audit/personal-seal.ts';
 import { PasswordHasher } from '../identity/password-hashing.ts';
 import { loadKeySet } from '../oidc/signing-keys.ts';
 
@@ -21,6 +22,7 @@ export async function openCliContext(config: Config): Promise<CliContext & { clo
   try {
     const migrated = await migrateSchema(database.db, config.migrationDatabaseUrl);
     const secrets = createSecrets(config.secret);
+    sealAuditWith(database.db, config.secret);
     await checkMasterSecret(database.db, secrets.keys);
     return {
       config,

@@ -36,6 +36,12 @@ export interface EventBus {
    * One subscription per process feeds every live connection of that process.
    */
   subscribe(fromId: string, onEntries: (entries: StreamEntry[]) => void): Promise<BusSubscription>;
+  /**
+   * Erasure: removes every entry about this person but the one with `keepEventId` (their
+   * user.deleted, which services must still read). Returns how many went. A reader that resumes
+   * from before a removed Redis entry is told of a gap (it resyncs), as for entries trimmed away.
+   */
+  forget(userId: string, keepEventId: string): Promise<number>;
   /** Answers when the bus's store does (readiness); the in-process bus always does. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -58,6 +58,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       const seqs = rows.map((r) => Number(r.seq));
       await enqueueTasks(trx, events, seqs);
       await enqueueWebhookDeliveries(trx, rows, events);
+      // Erasure: the stream keeps nothing about a deleted person but the news that they are gone.
+      for (const event of events) if (event.type === 'user.deleted' && event.user_id) await bus.forget(event.user_id, event.id);
     },
     onCommitted() {
       tasks.nudge();

@@ -63,6 +63,14 @@ export class MemoryBus implements EventBus {
     return { close: () => void this.listeners.delete(onEntries) };
   }
 
+  async forget(userId: string, keepEventId: string): Promise<number> {
+    const before = this.ring.length;
+    const kept = this.ring.filter((entry) => entry.event.user_id !== userId || entry.event.id === keepEventId);
+    this.ring.length = 0;
+    for (const entry of kept) this.ring.push(entry);
+    return before - kept.length;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

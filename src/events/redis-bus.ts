@@ -118,6 +118,19 @@ export class RedisBus implements EventBus {
     };
   }
 
+  async forget(userId: string, keepEventId: string): Promise<number> {
+    const doomed: string[] = [];
+    let after = '-';
+    for (;;) {
+      const raw = (await this.redis.xrange(this.key, after, '+', 'COUNT', 1000)) as RawEntry[];
+      for (const entry of toEntries(raw)) if (entry.event.user_id === userId && entry.event.id !== keepEventId) doomed.push(entry.streamId);
+      if (raw.length < 1000) break;
+      after = `(${raw[raw.length - 1]![0]}`;
+    }
+    for (let i = 0; i < doomed.length; i += 500) await this.redis.xdel(this.key, ...doomed.slice(i, i + 500));
+    return doomed.length;
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

@@ -6,6 +6,7 @@ import { audienceOf } from '../outbox/audience.ts';
 import { modelQueries, sessionQueries } from '../queries/oidc-models.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from '../queries/users.ts';
+import { eraseTracesOf, type ErasedPerson } from './erasure.ts';
 
 
 /**
@@ -44,19 +45,24 @@ export async function enableUser(db: Knex, userId: string, origin: ActorOrigin =
 }
 
 /**
- * Deletes an account and, in the same transaction, everything the provider held for it. The audit
- * log keeps its entries. user.deleted carries the person's email and name, so it must reach only
- * the services they dealt with, each as their privacy choice allows: that audience is read here,
- * before the grants, entitlements and choices go, and recorded with the event.
+ * Deletes an account and, in the same transaction, everything the hub held for it: the rows that
+ * cascade with the user row, and every other copy of their details (eraseTracesOf). The audit log
+ * keeps its entries, their personal fields shredded. user.deleted carries only the person's id (a
+ * service knows whom it names); it reaches only the services they dealt with: that audience is read
+ * here, before the grants, entitlements and choices go, and recorded with the event. Returns who
+ * they were, for the caller to clear what lives outside the database (the development mailbox).
  */
-export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
-  await db.transaction(async (trx) => {
+export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<ErasedPerson> {
+  return db.transaction(async (trx) => {
     const user = await userQueries.byId(trx, userId);
     if (!user) throw notFound('There is no such account.');
     const audience = await audienceOf(trx, userId);
     await endEverySession(trx, userId, 'account_deleted', origin);
-    await userQueries.remove(trx, userId);
     await appendAudit(trx, { action: 'user.deleted', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { email: user.email } });
-    await appendEvent(trx, { type: 'user.deleted', userId, data: { email: user.email, name: user.name }, audience });
+    // After the last entry about them: their audit key goes here, so nothing may audit them after.
+    const erased = await eraseTracesOf(trx, user);
+    await userQueries.remove(trx, userId);
+    await appendEvent(trx, { type: 'user.deleted', userId, data: {}, audience });
+    return erased;
   });
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { auditQueries } from '../queries/audit-log.ts';
+import { openAuditRows } from '../audit/personal-seal.ts';
 import { noticeCursorQueries } from '../queries/credential-notice-cursor.ts';
 import { userQueries } from '../queries/users.ts';
 
@@ -40,7 +41,7 @@ export async function sendCredentialNotices(deps: CredentialNoticeDeps, batch = 
     // Writers take seq under a lock held to commit, so everything up to max(seq) is committed.
     const end = await auditQueries.maxSeq(trx);
     if (end <= last) return;
-    const rows = await auditQueries.withActionsBetween(trx, last, end, noticeActions, batch);
+    const rows = await openAuditRows(trx, await auditQueries.withActionsBetween(trx, last, end, noticeActions, batch));
     const reached = rows.length === batch ? Number(rows.at(-1)!.seq) : end;
     for (const row of rows) {
       if (!row.subject_id) continue;

@@ -4,6 +4,7 @@ import { AppError } from '../platform/errors.ts';
 import { deleteUser } from '../identity/account-status.ts';
 import type { PasswordHasher } from '../identity/password-hashing.ts';
 import type { Limits } from '../platform/rate-limits.ts';
+import type { Mailer } from '../platform/mail/mailer.ts';
 import { userQueries } from '../queries/users.ts';
 import type { ActorOrigin } from '../audit/audit-log.ts';
 
@@ -11,14 +12,18 @@ export interface AccountDeletionDeps {
   db: Knex;
   hasher: PasswordHasher;
   limits: Limits;
+  /** Its development mailbox forgets the person's mail. */
+  mailer: Pick<Mailer, 'forget'>;
 }
 
 const wrongPassword = () => new AppError('invalid_input', 'That is not your password.', { fields: { password: 'That is not your password.' } });
 
 /**
  * A person deletes their own account, confirming with their password: every session, grant and
- * token ends, every credential goes with the user row, and `user.deleted` (email and name) is
- * written to the outbox in the same transaction, so every service hears of it.
+ * token ends, every credential goes with the user row, every other copy of their details is
+ * erased (deleteUser), and `user.deleted` (their id only) is written to the outbox in the same
+ * transaction, so every service they dealt with hears of it. Then the development mailbox
+ * forgets the mail sent to them.
  *
  * The password goes through the account's password budget, the one the sign-in form, the
  * password change and the email change spend too, so a stolen session cannot guess it here
@@ -47,5 +52,6 @@ export async function deleteAccount(deps: AccountDeletionDeps, userId: string, p
     throw wrongPassword();
   }
   await limits.succeed(attempt);
-  await deleteUser(db, userId, { ...origin, actorId: origin.actorId ?? userId });
+  const erased = await deleteUser(db, userId, { ...origin, actorId: origin.actorId ?? userId });
+  await deps.mailer.forget(erased.emails);
 }

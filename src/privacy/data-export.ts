@@ -1,16 +1,56 @@
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
+import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
+import { openAuditRows } from '../audit/personal-seal.ts';
 import { presentColumns } from '../db/schema-probe.ts';
 import { appPasswordQueries } from '../queries/app-passwords.ts';
 import { auditQueries } from '../queries/audit-log.ts';
+import { auditPersonKeyQueries } from '../queries/audit-person-keys.ts';
 import { deviceQueries } from '../queries/device-apps.ts';
-import { passkeyQueries } from '../queries/passkeys.ts';
+import { emailTokenQueries } from '../queries/email-tokens.ts';
+import { entitlementQueries } from '../queries/entitlements.ts';
+import { knownBrowserQueries } from '../queries/known-browsers.ts';
+import { modelQueries } from '../queries/oidc-models.ts';
+import { outboxQueries } from '../queries/outbox.ts';
+import { challengeQueries, passkeyQueries } from '../queries/passkeys.ts';
+import { pendingSecondFactorQueries } from '../queries/pending-second-factors.ts';
 import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
+import { consentQueries } from '../queries/service-consents.ts';
+import { sightingQueries } from '../queries/session-sightings.ts';
 import { totpQueries } from '../queries/totp-factors.ts';
 import { serviceQueries } from '../queries/services.ts';
 import { activityPage } from '../sessions/activity.ts';
 import { servicesFor } from './service-access.ts';
 import { listSessions } from '../sessions/sessions.ts';
+
+/** docs/export-format.md describes this format; a change to it is a new version there. */
+export const exportFormat = 'uniqverse-personal-data';
+export const exportVersion = 2;
+
+/**
+ * Which tables each section of the export is read from. Every table that can hold a row about a
+ * person is named here (test/privacy/data-export.test.ts fails for one that is not): a table
+ * added without a place in the export is a table the person cannot see.
+ */
+export const exportSources = {
+  account: ['users'],
+  services: ['entitlements'],
+  sharing_choices: ['service_consents'],
+  sessions: ['session_sightings'],
+  browsers: ['known_devices'],
+  sign_in_methods: ['passkeys', 'totp_factors', 'recovery_codes'],
+  sign_ins_under_way: ['pending_second_factors', 'webauthn_challenges'],
+  email_confirmations: ['email_tokens'],
+  devices: ['devices'],
+  app_passwords: ['app_passwords'],
+  provider_records: ['oidc_models'],
+  events: ['outbox'],
+  activity: ['outbox'],
+  security_log: ['audit_log'],
+  audit_key: ['audit_person_keys'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ExportSection = keyof typeof exportSources;
 
 const iso = (value: unknown) => (value ? new Date(value as string).toISOString() : null);
 
@@ -22,10 +62,29 @@ async function rowsOf(db: Knex, table: string, columns: string[], userId: string
   return present ? read(db, userId, present) : [];
 }
 
+/** Dates as ISO strings, everything else as it is. */
+const withIsoDates = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
+
+/** What the provider's record says in words: its kind, the client, the permissions, when it ends. Never its id (a token). */
+function providerRecord(row: { model: string; payload: Record<string, unknown>; expires_at: Date | null; consumed_at: Date | null }) {
+  const payload = row.payload as { clientId?: string; scope?: string; openid?: { scope?: string }; loginTs?: number; amr?: string[] };
+  return {
+    kind: row.model,
+    client_id: payload.clientId ?? null,
+    scope: payload.scope ?? payload.openid?.scope ?? null,
+    signed_in_at: payload.loginTs ? new Date(payload.loginTs * 1000).toISOString() : null,
+    factors: payload.amr ?? null,
+    expires_at: iso(row.expires_at),
+    used_at: iso(row.consumed_at),
+  };
+}
+
 /**
- * Everything the hub holds about a person, by name: account, services and tiers, what each
- * service may see, sessions, sign-in methods (names and dates only), devices, app passwords
- * (never their hashes), activity, and the audit entries about them. No secret, seed or hash.
+ * Everything the hub holds about a person, by name, from every table that holds a row about them
+ * (exportSources): account, services and tiers, sharing choices, sessions and browsers, sign-in
+ * methods (names and dates only), devices, app passwords (never their hashes), the provider's
+ * records, the events about them, activity, and the audit entries about or by them, opened. No
+ * secret, seed, hash or token.
  */
 export async function exportPersonalData(db: Knex, user: UserRow, now = new Date()) {
   const services = await servicesFor(db, user.id);
@@ -40,33 +99,45 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   }
   const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id, appPasswordQueries.exportRows);
-  const audit = await auditQueries.forExport(db, user.id);
+  const audit = await openAuditRows(db, await auditQueries.aboutOrBy(db, user.id));
+  const auditKeyMadeAt = await auditPersonKeyQueries.createdAt(db, user.id);
   return {
+    format: exportFormat,
+    version: exportVersion,
     exported_at: now.toISOString(),
+    sources: exportSources,
     account: { id: user.id, email: user.email, email_verified: user.email_verified, name: user.name, administrator: user.is_admin, created_at: iso(user.created_at), updated_at: iso(user.updated_at) },
-    services: services.map((s) => ({
-      service: s.name,
-      url: s.url,
-      tier: s.tier,
-      expires_at: iso(s.expiresAt),
-      status: s.status,
-      connected: s.connected,
-      may_see: s.sees,
-      you_share: { profile: s.consent.profile, email: s.consent.email, activity: s.consent.activity },
-    })),
-    sessions: sessions.map((s) => ({ device: s.device.name, ip: s.ip, signed_in_at: iso(s.signedInAt), last_active_at: iso(s.lastActiveAt), services: s.services })),
+    services: {
+      tiers: (await entitlementQueries.forUser(db, user.id)).map((e: Record<string, unknown>) => withIsoDates({ service: e.service_name, tier: e.tier, expires_at: e.expires_at, since: e.created_at, changed_at: e.updated_at })),
+      overview: services.map((s) => ({
+        service: s.name,
+        url: s.url,
+        tier: s.tier,
+        expires_at: iso(s.expiresAt),
+        status: s.status,
+        connected: s.connected,
+        may_see: s.sees,
+        you_share: { profile: s.consent.profile, email: s.consent.email, activity: s.consent.activity },
+      })),
+    },
+    sharing_choices: (await consentQueries.exportRows(db, user.id)).map(withIsoDates),
+    sessions: {
+      open: sessions.map((s) => ({ device: s.device.name, ip: s.ip, signed_in_at: iso(s.signedInAt), last_active_at: iso(s.lastActiveAt), services: s.services })),
+      seen: (await sightingQueries.exportRows(db, user.id)).map(withIsoDates),
+    },
+    browsers: (await knownBrowserQueries.exportRows(db, user.id)).map(withIsoDates),
     sign_in_methods: {
       password: Boolean(user.password_hash),
-      passkeys: (await rowsOf(db, 'passkeys', ['name', 'device_type', 'backed_up', 'created_at', 'last_used_at'], user.id, passkeyQueries.exportRows)).map((p) => ({ ...p, created_at: iso(p.created_at), last_used_at: iso(p.last_used_at) })),
-      authenticator_app: (await rowsOf(db, 'totp_factors', ['confirmed_at', 'created_at'], user.id, totpQueries.exportRows)).map((t) => ({ confirmed_at: iso(t.confirmed_at), created_at: iso(t.created_at) })),
+      passkeys: (await rowsOf(db, 'passkeys', ['name', 'device_type', 'backed_up', 'created_at', 'last_used_at'], user.id, passkeyQueries.exportRows)).map(withIsoDates),
+      authenticator_app: (await rowsOf(db, 'totp_factors', ['confirmed_at', 'created_at'], user.id, totpQueries.exportRows)).map(withIsoDates),
       recovery_codes_left: (await rowsOf(db, 'recovery_codes', ['used_at'], user.id, recoveryCodeQueries.exportRows)).filter((r) => !r.used_at).length,
     },
-    devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id, deviceQueries.exportRows)).map((d) => ({
-      ...d,
-      created_at: iso(d.created_at),
-      last_seen_at: iso(d.last_seen_at),
-      revoked_at: iso(d.revoked_at),
-    })),
+    sign_ins_under_way: {
+      waiting_for_second_factor: (await pendingSecondFactorQueries.exportRows(db, user.id)).map(withIsoDates),
+      passkey_ceremonies: (await challengeQueries.exportRows(db, user.id)).map(withIsoDates),
+    },
+    email_confirmations: (await emailTokenQueries.exportRows(db, user.id)).map(withIsoDates),
+    devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id, deviceQueries.exportRows)).map(withIsoDates),
     app_passwords: appPasswords.map((a) => ({
       device_name: a.device_name,
       device_type: a.device_type,
@@ -76,7 +147,25 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
       last_ip: a.last_ip ?? null,
       revoked_at: iso(a.revoked_at),
     })),
+    provider_records: (await modelQueries.exportRows(db, user.id)).map(providerRecord),
+    events: (await outboxQueries.exportRows(db, user.id)).map(withIsoDates),
     activity,
-    security_log: audit.map((a) => ({ at: iso(a.occurred_at), action: a.action, ip: a.ip, user_agent: a.user_agent, details: a.data })),
+    security_log: audit.map((a) => ({
+      at: iso(a.occurred_at),
+      action: a.action,
+      by_you: a.actor_id === user.id,
+      about_you: a.subject_id === user.id,
+      ip: a.ip,
+      user_agent: a.user_agent,
+      details: a.data,
+    })),
+    audit_key: { exists: auditKeyMadeAt !== null, created_at: iso(auditKeyMadeAt) },
   };
+}
+
+export type PersonalDataExport = Awaited<ReturnType<typeof exportPersonalData>>;
+
+/** The person took their data (as JSON or as the page): audited, like every act on an account. */
+export async function recordExport(db: Knex, userId: string, as: 'json' | 'html', origin: ActorOrigin): Promise<void> {
+  await appendAudit(db, { action: 'data.exported', actorId: userId, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: { format: exportFormat, version: exportVersion, as } });
 }

@@ -56,9 +56,12 @@ export const auditQueries = {
   /** A person's entries with one of these actions, newest first (a query to page). */
   forSubjectWithActions: (db: Knex, subjectId: string, actions: string[]) =>
     db('audit_log').where({ subject_id: subjectId }).whereIn('action', actions).orderBy('seq', 'desc').select('occurred_at', 'action', 'ip', 'user_agent', 'data'),
-  /** Every entry about a person, oldest first, without the chain's hashes (the data export). */
+  /** Every entry about a person, oldest first, without the chain's hashes. */
   forExport: (db: Knex, subjectId: string): Promise<Array<Pick<AuditRow, 'occurred_at' | 'action' | 'ip' | 'user_agent' | 'data'>>> =>
     db('audit_log').where({ subject_id: subjectId }).orderBy('seq').select('occurred_at', 'action', 'ip', 'user_agent', 'data'),
+  /** The data export: every entry about the person or by them, oldest first, without the chain's hashes. */
+  aboutOrBy: (db: Knex, personId: string): Promise<Array<Pick<AuditRow, 'seq' | 'occurred_at' | 'action' | 'actor_id' | 'subject_id' | 'ip' | 'user_agent' | 'data'>>> =>
+    db('audit_log').where({ subject_id: personId }).orWhere({ actor_id: personId }).orderBy('seq').select('seq', 'occurred_at', 'action', 'actor_id', 'subject_id', 'ip', 'user_agent', 'data'),
   /** The console's log, newest first, filtered by action (prefix) and by whom it concerns (email); a query to page. */
   search: (db: Knex, filters: { action: string; who: string }) => {
     const query = db('audit_log as a')

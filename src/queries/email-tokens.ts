@@ -20,6 +20,11 @@ export const emailTokenQueries = {
     const [created] = await db('email_tokens').insert(row).returning('*');
     return created as EmailTokenRow;
   },
+  /** Every address a person's tokens were sent to (a pending email change's new address too). */
+  /** The data export: the mails sent to confirm an address or reset a password (never the hashes). */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('email_tokens').where({ user_id: userId }).orderBy('created_at').select('purpose', 'email', 'created_at', 'expires_at', 'used_at', 'attempts'),
+  addressesOf: async (db: Knex, userId: string): Promise<string[]> => (await db('email_tokens').where({ user_id: userId }).distinct('email')).map((r: { email: string }) => r.email),
   byTokenHash: (db: Knex, purpose: EmailTokenPurpose, tokenHash: string): Promise<EmailTokenRow | undefined> =>
     db('email_tokens').where({ purpose, token_hash: tokenHash }).first(),
   /** The newest live verification for a user (the code is checked against it). */

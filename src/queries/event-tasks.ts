@@ -10,6 +10,8 @@ export interface TaskRow {
   attempts: number;
 }
 
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export const taskQueries = {
   enqueue: async (trx: Knex, rows: Array<{ consumer: string; event: HubEvent; seq: number }>) => {
     if (!rows.length) return;
@@ -34,6 +36,15 @@ export const taskQueries = {
         // 2 s, 4 s, 8 s … at most 10 minutes apart.
         next_attempt_at: db.raw(`now() + least(power(2, attempts + 1), 600) * interval '1 second'`),
       }),
+  /** Tasks whose event is about a person or holds one of `texts`: what erasure rewrites. */
+  mentioning: (trx: Knex, userId: string, texts: string[]): Promise<Array<Pick<TaskRow, 'consumer' | 'event_id' | 'event'>>> =>
+    trx('event_tasks')
+      .where((w) => {
+        w.whereRaw("event->>'user_id' = ?", [userId]);
+        for (const text of texts) w.orWhereRaw('event::text ilike ?', [containing(text)]);
+      })
+      .select('consumer', 'event_id', 'event'),
+  replaceEvent: (trx: Knex, consumer: string, eventId: string, event: unknown) => trx('event_tasks').where({ consumer, event_id: eventId }).update({ event: JSON.stringify(event) }),
   pending: (db: Knex, consumer?: string) => {
     const query = db('event_tasks').orderBy('event_seq').select('consumer', 'event_id', 'attempts', 'last_error', 'next_attempt_at');
     if (consumer) query.where({ consumer });

@@ -10,6 +10,9 @@ export interface KnownDeviceRow {
 }
 
 export const knownBrowserQueries = {
+  /** The data export: each browser the person signed in from (never the cookie's hash). */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('known_devices').where({ user_id: userId }).orderBy('first_seen_at').select('user_agent', 'ip', 'first_seen_at', 'last_seen_at'),
   /** Whether the account has signed in from the device with this cookie hash before. */
   isKnown: async (db: Knex, userId: string, browserHash: string): Promise<boolean> =>
     Boolean(await db('known_devices').where({ user_id: userId, device_hash: browserHash }).first('device_hash')),

@@ -206,7 +206,19 @@ export const modelQueries = {
    * Ends everything the provider holds for the account at once: sessions, grants, refresh and
    * opaque access tokens, codes. Every such row carries the account id (the adapter files it).
    */
+  /** The data export: the provider's records of the person (never their ids, which are the tokens themselves). */
+  exportRows: (db: Knex, userId: string): Promise<Array<{ model: string; payload: Record<string, unknown>; expires_at: Date | null; consumed_at: Date | null }>> =>
+    db('oidc_models').where({ account_id: userId }).orderBy(['model', 'expires_at']).select('model', 'payload', 'expires_at', 'consumed_at'),
   deleteAllOf: (trx: Knex, userId: string) => trx('oidc_models').where({ account_id: userId }).delete(),
+  /** Every model that names the person anywhere in its payload (an interaction's login result, a submitted email), for erasure. */
+  deleteMentioning: (trx: Knex, texts: string[]) =>
+    texts.length
+      ? trx('oidc_models')
+          .where((w) => {
+            for (const text of texts) w.orWhereRaw('payload::text ilike ?', [`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
+          })
+          .delete()
+      : Promise.resolve(0),
 };
 
 /** What identifies a row: two writes of one row in a batch are one (see GroupCommit's keyOf). */

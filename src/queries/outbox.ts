@@ -34,6 +34,8 @@ export interface OutboxRow {
   audience?: RecordedAudience | null;
 }
 
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
 
 export const outboxQueries = {
@@ -84,6 +86,19 @@ export const outboxQueries = {
     return query;
   },
 
+  /** Events about a person, or whose data holds one of `texts` (their addresses, their name): what erasure rewrites. */
+  mentioning: (trx: Knex, userId: string, texts: string[]): Promise<Array<Pick<OutboxRow, 'seq' | 'data'>>> =>
+    trx('outbox')
+      .where((w) => {
+        w.where({ user_id: userId });
+        for (const text of texts) w.orWhereRaw('data::text ilike ?', [containing(text)]);
+      })
+      .select('seq', 'data'),
+  replaceData: (trx: Knex, seq: number, data: unknown) => trx('outbox').where({ seq }).update({ data: JSON.stringify(data) }),
+
+  /** The data export: every event about the person, oldest first. */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('outbox').where({ user_id: userId }).orderBy('seq').select('type', 'occurred_at', 'service', 'data', 'published_at'),
   byId: (db: Knex, id: string): Promise<OutboxRow | undefined> => db('outbox').where({ id }).first([...columns, 'published_at']),
 
   /** The services that appear in a person's activity, for the filter. */

@@ -52,6 +52,8 @@ export const passkeyQueries = {
 };
 
 export const challengeQueries = {
+  /** The data export: passkey ceremonies under way (never the challenge itself). */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> => db('webauthn_challenges').where({ user_id: userId }).orderBy('expires_at').select('purpose', 'expires_at'),
   insert: (db: Knex, row: ChallengeRow) => db('webauthn_challenges').insert(row),
   /** Deletes and returns the challenge if it is live and was issued for this purpose and binding: single use. */
   consume: async (db: Knex, challenge: string, purpose: ChallengePurpose, boundTo: string): Promise<ChallengeRow | undefined> => {

@@ -8,6 +8,8 @@ export interface PendingSecondFactorRow {
 }
 
 export const pendingSecondFactorQueries = {
+  /** The data export: sign-ins waiting for a second factor. */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> => db('pending_second_factors').where({ user_id: userId }).orderBy('expires_at').select('amr', 'expires_at'),
   put: (db: Knex, row: PendingSecondFactorRow) =>
     db('pending_second_factors').insert({ ...row, amr: JSON.stringify(row.amr) }).onConflict('interaction_uid').merge(),
   live: (db: Knex, uid: string): Promise<PendingSecondFactorRow | undefined> =>

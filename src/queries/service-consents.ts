@@ -10,6 +10,13 @@ export interface ConsentRow {
 }
 
 export const consentQueries = {
+  /** The data export: each sharing choice, with its service's name. */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('service_consents as c')
+      .join('services as s', 's.id', 'c.service_id')
+      .where('c.user_id', userId)
+      .orderBy('s.name')
+      .select('s.name as service', 'c.share_profile', 'c.share_email', 'c.share_activity', 'c.updated_at'),
   forUser: async (db: Knex, userId: string): Promise<Map<string, ConsentRow>> => {
     const rows: ConsentRow[] = await db('service_consents').where({ user_id: userId });
     return new Map(rows.map((r) => [r.service_id, r]));

@@ -11,6 +11,9 @@ export interface SightingRow {
 }
 
 export const sightingQueries = {
+  /** The data export: where and with what each of the person's sessions was last seen. */
+  exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
+    db('session_sightings').where({ user_id: userId }).orderBy('first_seen_at').select('user_agent', 'ip', 'first_seen_at', 'last_seen_at'),
   forSessions: async (db: Knex, uids: string[]): Promise<Map<string, SightingRow>> => {
     if (!uids.length) return new Map();
     const rows: SightingRow[] = await db('session_sightings').whereIn('session_uid', uids);

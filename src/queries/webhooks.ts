@@ -56,6 +56,8 @@ export type NewDelivery = Pick<DeliveryRow, 'webhook_id' | 'event_id' | 'event_s
 /** A day of retries, counted from creation or from the last replay. */
 const deadline = `coalesce(replayed_at, created_at) + interval '1 day'`;
 
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export const webhookQueries = {
   insert: async (db: Knex, row: Pick<WebhookRow, 'service_id' | 'url' | 'secret_sealed' | 'event_types'>): Promise<WebhookRow> => {
     const [created] = await db('webhooks').insert(row).returning('*');
@@ -170,6 +172,15 @@ export const webhookQueries = {
       .whereIn('id', ids)
       .whereIn('status', ['dead', 'delivered'])
       .update({ status: 'pending', attempts: 0, next_attempt_at: db.fn.now(), replayed_at: db.fn.now(), delivered_at: null, lease_owner: null, lease_until: null }),
+  /** Deliveries (pending or kept as a record) of events about a person, or holding one of `texts`: what erasure rewrites. */
+  deliveriesMentioning: (trx: Knex, userId: string, texts: string[]): Promise<Array<{ id: number; payload: unknown }>> =>
+    trx('webhook_deliveries')
+      .where((w) => {
+        w.where({ ordering_key: userId }).orWhereRaw("payload->>'user_id' = ?", [userId]);
+        for (const text of texts) w.orWhereRaw('payload::text ilike ?', [containing(text)]);
+      })
+      .select('id', 'payload'),
+  replacePayload: (trx: Knex, id: number, payload: unknown) => trx('webhook_deliveries').where({ id }).update({ payload: JSON.stringify(payload) }),
   deadIds: async (db: Knex, webhookId: string): Promise<number[]> =>
     (await db('webhook_deliveries').where({ webhook_id: webhookId, status: 'dead' }).select('id')).map((r: { id: number }) => Number(r.id)),
 };

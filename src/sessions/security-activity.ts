@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { describeUserAgent } from '../identity/browser-names.ts';
 import { auditQueries } from '../queries/audit-log.ts';
+import { openAuditRows } from '../audit/personal-seal.ts';
 import { paginate, type Pager } from '../db/pagination.ts';
 
 /** The audit entries a person sees about their own account, in words. Others (admin acts on services, keys) are not theirs. */
@@ -56,9 +57,10 @@ interface AuditRow {
 export async function securityActivity(db: Knex, userId: string, page: number, perPage = 10): Promise<{ items: SecurityEvent[]; pager: Pager }> {
   const query = auditQueries.forSubjectWithActions(db, userId, securityActions);
   const { items, pager } = await paginate<AuditRow>(query, page, perPage);
+  const opened = await openAuditRows(db, items);
   return {
     pager,
-    items: items.map((row) => ({
+    items: opened.map((row) => ({
       at: new Date(row.occurred_at),
       what: describe[row.action]!(row.data ?? {}),
       refused: /failed|refused/.test(row.action),

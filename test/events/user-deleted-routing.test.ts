@@ -52,14 +52,16 @@ test('user.deleted goes only to the services the person dealt with, each as thei
   await deleteUser(hub.db, person.id);
   const deletedAt = (receiver: typeof atGame) => receiver.received.map(envelope).find((e) => e.type === 'user.deleted' && e.user_id === person.id);
   const atGameEvent = await eventually(() => deletedAt(atGame), 15_000, 'user.deleted at the game');
-  t.deepEqual(atGameEvent.data, { name: 'Grace Hopper', withheld: ['email'] }, 'the game gets what the person shared with it, and no email');
+  t.deepEqual(atGameEvent.data, {}, 'only the id: the service knows whom it names');
   const atWebEvent = await eventually(() => deletedAt(atWeb), 15_000, 'user.deleted at the web service');
-  t.deepEqual(atWebEvent.data, { email: person.email, name: 'Grace Hopper' });
+  t.deepEqual(atWebEvent.data, {});
 
   await relayed(hub);
   t.falsy(await hub.db('webhook_deliveries').where({ webhook_id: mail.id, event_type: 'user.deleted' }).first(), 'nothing queued for the service the person never used');
   t.falsy(deletedAt(atMail));
   t.false(atMail.received.some((r) => r.body.includes(person.email) || r.body.includes('Grace Hopper')), 'the mail service never saw the person');
+  const kept = await hub.db('webhook_deliveries').whereRaw('payload::text ilike ?', [`%${person.email}%`]).orWhereRaw('payload::text ilike ?', ['%Grace Hopper%']);
+  t.deepEqual(kept, [], 'the delivery records of earlier events about the person keep neither address nor name');
   const row = await hub.db('outbox').where({ type: 'user.deleted', user_id: person.id }).first('data');
   t.false('audience' in row.data, 'the audience is kept beside the event, not in what consumers see');
 });

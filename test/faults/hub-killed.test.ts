@@ -21,6 +21,7 @@ import { callbackUrl } from '../helpers/fixtures.ts';
 import { eventually } from '../helpers/oidc.ts';
 import { drive, holdings, Ledger, lostTokens, type Party } from './load.ts';
 import { freePort } from './own-servers.ts';
+import { sealAuditWith } from '../../src/audit/personal-seal.ts';
 
 const hubScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'events', 'hub-process.ts');
 
@@ -60,6 +61,7 @@ test('the hub killed with SIGKILL mid-sign-in: after a restart on the same datab
   if (target.kind === 'pglite') await copyMigratedPglite(target.dir!);
   phase('database');
   const setup = await openDatabase(target);
+  sealAuditWith(setup.db, secret);
   await createService(setup.db, { slug: 'vezepyweb', name: 'VEZEPyWeb' });
   const client = await createClient(setup.db, createSecretBox(secret, 'client-secrets'), async () => undefined, { service: 'vezepyweb', type: 'web', redirectUris: [callbackUrl] });
   const hasher = new PasswordHasher();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { openAuditRows } from '../../src/audit/personal-seal.ts';
 
 /** An audit entry as the tests read it. */
 export interface AuditRow {
@@ -10,6 +11,10 @@ export interface AuditRow {
   data: Record<string, unknown>;
 }
 
-/** The entries written after `seq`, oldest first. */
-export const auditEntriesAfter = (db: Knex, seq: number): Promise<AuditRow[]> =>
-  db('audit_log').where('seq', '>', seq).orderBy('seq').select('seq', 'action', 'actor_id', 'subject_id', 'ip', 'data');
+/** The entries written after `seq`, oldest first, personal fields opened (as the hub reads them). */
+export const auditEntriesAfter = async (db: Knex, seq: number): Promise<AuditRow[]> =>
+  openAuditRows(db, await db('audit_log').where('seq', '>', seq).orderBy('seq').select('seq', 'action', 'actor_id', 'subject_id', 'ip', 'data'));
+
+/** A person's entries with this action, oldest first, personal fields opened. */
+export const auditEntriesOf = async (db: Knex, subjectId: string, action: string): Promise<Array<AuditRow & { user_agent: string | null }>> =>
+  openAuditRows(db, await db('audit_log').where({ subject_id: subjectId, action }).orderBy('seq').select('seq', 'action', 'actor_id', 'subject_id', 'ip', 'user_agent', 'data'));

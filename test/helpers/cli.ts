@@ -8,6 +8,7 @@ import type { DatabaseTarget } from '../../src/platform/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { projectRoot } from '../../src/platform/views.ts';
 import { copyMigratedPglite, testDatabase } from './backend.ts';
+import { sealAuditWith } from '../../src/audit/personal-seal.ts';
 
 /** Where a CLI test's commands run: its own data dir, secret and database. */
 export interface CliWorld {
@@ -72,9 +73,10 @@ export async function runJson<T = Record<string, unknown>>(t: ExecutionContext, 
   return JSON.parse(run.stdout) as T;
 }
 
-/** Opens the world's database in the test process; closed again before the callback's promise settles. */
+/** Opens the world's database in the test process (with its secret, as the hub would); closed again before the callback's promise settles. */
 export async function withWorldDatabase<T>(world: CliWorld, work: (db: Database['db']) => Promise<T>): Promise<T> {
   const database = await openDatabase(world.database);
+  sealAuditWith(database.db, world.secret);
   try {
     return await work(database.db);
   } finally {

@@ -6,6 +6,7 @@ import { makePerson } from '../helpers/fixtures.ts';
 import { firstLink, startMailCatcher, type CaughtMail, type MailCatcher } from '../helpers/mail-catcher.ts';
 import { scene, signedInTokens, type Scene } from '../helpers/oidc.ts';
 import { ageSignIn } from './strong-sign-in-helpers.ts';
+import { auditEntriesOf } from '../helpers/audit.ts';
 
 const newAddress = (s: Scene) => s.person.email.replace('@', '+new@');
 
@@ -98,8 +99,10 @@ test.serial('the code from the mail to the new address changes the email; the ol
   t.is(await page.locator('#email-change-code-error').count(), 1);
   t.is((await emailOf(s)).email, email);
 
-  const audit = await hub.db('audit_log').where({ action: 'email.changed', subject_id: person.id }).first();
-  t.like(audit.data, { old_email: oldEmail, new_email: email, method: 'code' });
+  const [audit] = await auditEntriesOf(hub.db, person.id, 'email.changed');
+  t.like(audit!.data, { old_email: oldEmail, new_email: email, method: 'code' });
+  const stored = await hub.db('audit_log').where({ action: 'email.changed', subject_id: person.id }).first('data');
+  t.false(JSON.stringify(stored.data).includes(oldEmail), 'stored sealed: the addresses are not in the row as written');
   const event = await hub.db('outbox').where({ type: 'user.updated', user_id: person.id }).whereRaw("data->'changed' @> '[\"email\"]'::jsonb").first();
   t.like(event.data, { changed: ['email'], email, name: person.name, email_verified: true });
 

@@ -8,6 +8,7 @@ import { callbackUrl, makePerson } from '../helpers/fixtures.ts';
 import { scene, type Scene } from '../helpers/oidc.ts';
 import { redisHop } from '../helpers/redis-hop.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
+import { openAuditRows } from '../../src/audit/personal-seal.ts';
 
 /** Opens a sign-in page of an authorization request; returns the agent holding its cookies and the form's URL. */
 async function loginForm(s: Pick<Scene, 'hub' | 'rp'>) {
@@ -30,8 +31,8 @@ async function attempt(form: Awaited<ReturnType<typeof loginForm>>, email: strin
 }
 
 const failures = (hub: Hub, filter: { locked?: boolean } = {}) =>
-  hub.db('audit_log').where({ action: 'signin.failed' }).select('data', 'ip').then((rows: Array<{ data: { locked?: boolean }; ip: string }>) =>
-    rows.filter((r) => filter.locked === undefined || Boolean(r.data.locked) === filter.locked));
+  hub.db('audit_log').where({ action: 'signin.failed' }).select('data', 'ip').then(async (rows: Array<{ data: { locked?: boolean }; ip: string }>) =>
+    (await openAuditRows(hub.db, rows)).filter((r) => filter.locked === undefined || Boolean(r.data.locked) === filter.locked));
 
 test('after repeated failures the account locks, and says so exactly as a wrong password does (known or unknown account)', async (t) => {
   const s = await scene(t);

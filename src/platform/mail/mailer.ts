@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.ts';
@@ -40,6 +40,12 @@ export interface Mailer {
   close(): Promise<void>;
   /** Where files go when SMTP_URL is unset; null with SMTP. */
   mailDir: string | null;
+  /**
+   * Erasure: waits for mail posted so far, then deletes every message of the development mailbox
+   * sent to one of these addresses or naming one (with SMTP, mail already left: nothing is kept).
+   * Returns how many messages went.
+   */
+  forget(addresses: string[]): Promise<number>;
 }
 
 const kindOf = (message: MailMessage) => message.kind ?? 'other';
@@ -92,7 +98,30 @@ export function createMailer(options: MailerOptions): Mailer {
       await this.drain();
       transport.close();
     },
+    async forget(addresses) {
+      await this.drain();
+      return mailDir ? forgetStoredMail(mailDir, addresses) : 0;
+    },
   };
+}
+
+/** Deletes the stored messages (.json and .eml) addressed to, or mentioning, one of `addresses`. */
+export function forgetStoredMail(mailDir: string, addresses: string[]): number {
+  const needles = addresses.map((a) => a.toLowerCase()).filter(Boolean);
+  if (!needles.length) return 0;
+  let names: string[];
+  try {
+    names = readdirSync(mailDir).filter((name) => name.endsWith('.eml') || name.endsWith('.json'));
+  } catch {
+    return 0;
+  }
+  const ids = new Set<string>();
+  for (const name of names) {
+    const text = readFileSync(path.join(mailDir, name), 'utf8').toLowerCase();
+    if (needles.some((needle) => text.includes(needle))) ids.add(name.replace(/\.(eml|json)$/, ''));
+  }
+  for (const id of ids) for (const ext of ['.eml', '.json']) rmSync(path.join(mailDir, `${id}${ext}`), { force: true });
+  return ids.size;
 }
 
 /** The development mailbox, newest first. */

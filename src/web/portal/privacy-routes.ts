@@ -6,7 +6,8 @@ import { notFound } from '../../platform/errors.ts';
 import { accountDeletedPath } from './account-deleted.ts';
 import { deleteAccount } from '../../privacy/account-deletion.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
-import { exportPersonalData } from '../../privacy/data-export.ts';
+import { exportPersonalData, recordExport } from '../../privacy/data-export.ts';
+import { exportSections } from './data-export-view.ts';
 import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
@@ -19,7 +20,7 @@ const notices = { saved: 'Your choices are saved.', disconnected: 'The service i
 const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
 
 /** /account/privacy: what each service may receive, disconnecting one, a download of one's data, and deletion. */
-export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' | 'views'>): Router {
+export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' | 'views' | 'mailer'>): Router {
   const router = new Router();
   const serviceFor = async (ctx: Context) => {
     const account = ctx.state.account as SignedInAccount;
@@ -68,11 +69,21 @@ export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' |
 
   router.get('/account/privacy/export', requireAccount({ maxAgeSeconds: 3600 }), async (ctx) => {
     const account = ctx.state.account as SignedInAccount;
+    await recordExport(hub.db, account.user.id, 'json', requestOrigin(ctx));
     const data = await exportPersonalData(hub.db, account.user);
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Disposition', `attachment; filename="uniqverse-data-${new Date().toISOString().slice(0, 10)}.json"`);
     ctx.type = 'application/json';
     ctx.body = JSON.stringify(data, null, 2);
+  });
+
+  // The same export, readable in the browser (docs/export-format.md).
+  router.get('/account/privacy/data', requireAccount({ maxAgeSeconds: 3600 }), async (ctx) => {
+    const account = ctx.state.account as SignedInAccount;
+    await recordExport(hub.db, account.user.id, 'html', requestOrigin(ctx));
+    const data = await exportPersonalData(hub.db, account.user);
+    ctx.set('Cache-Control', 'no-store');
+    render(ctx, hub.views, 'portal/data-export.njk', { title: 'Your data', section: 'privacy', sections: exportSections(data), exportedAt: data.exported_at, format: data.format, version: data.version });
   });
 
   const deletePage = (ctx: Context, errors: { message?: string; fields?: Record<string, string> } = {}) =>
