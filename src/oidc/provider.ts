@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { DeviceSightings } from '../devices/device-sightings.ts';
+import { recordDeviceRefreshes } from './device-last-seen.ts';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../platform/config.ts';
 import { deriveKey, type SecretBox } from '../platform/crypto/secret-box.ts';
@@ -258,6 +260,7 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   // Outermost of our middleware: it sees every answer, also those the ones below give themselves.
   if (deps.metrics) installProviderMetrics(provider, deps.metrics);
   installMetadataCache(provider);
+  recordDeviceRefreshes(provider, new DeviceSightings(deps.db), deps.logger);
   installNotFoundPage(provider, deps.renderError);
   installUnavailableAnswer(provider, deps.renderError);
   // The provider shows a server_error page and only emits the cause: without this nobody would see it.

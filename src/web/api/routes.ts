@@ -14,6 +14,7 @@ import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './
 import type { CallerDeps } from '../http/callers.ts';
 import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
+import { DeviceSightings } from '../../devices/device-sightings.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
@@ -41,7 +42,8 @@ export function apiRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const { db } = deps;
   const openapi = loadOpenApi();
-  const signedIn = personApi(deps);
+  const sightings = new DeviceSightings(db);
+  const signedIn = personApi(deps, sightings);
   const perPerson = hubRateLimit(deps);
   const asPerson = (ctx: Context, next: Next) => signedIn(ctx, () => perPerson(ctx, next));
 
@@ -69,14 +71,17 @@ export function apiRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/hub/devices', asPerson, jsonBody, async (ctx) => {
-    const { device, created } = await registerDevice(db, person(ctx).id, (ctx.state.caller as PersonCaller).clientId, ctx.request.body);
+    const caller = ctx.state.caller as PersonCaller;
+    const grantRef = caller.claims?.grantRef ?? null;
+    const { device, created } = await registerDevice(db, caller.user.id, { clientId: caller.clientId, grantRef }, ctx.request.body);
+    if (grantRef) sightings.forget(caller.user.id, grantRef);
     ctx.status = created ? 201 : 200;
     if (created) ctx.set('Location', `/hub/devices/${device.id}`);
     ctx.body = device;
   });
 
   router.delete('/hub/devices/:id', asPerson, async (ctx) => {
-    await revokeDevice(db, person(ctx).id, ctx.params.id!);
+    await revokeDevice(db, person(ctx).id, ctx.params.id!, { actorId: person(ctx).id, ...requestOrigin(ctx) });
     ctx.status = 204;
   });
 
