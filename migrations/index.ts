@@ -32,6 +32,7 @@ import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
 import * as m112 from './112-entitlement-expiry-index.ts';
 import * as m140 from './140-device-links.ts';
+import * as m141 from './141-live-tickets.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -73,4 +74,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['111-audit-chain', m111],
   ['112-entitlement-expiry-index', m112],
   ['140-device-links', m140],
+  ['141-live-tickets', m141],
 ];

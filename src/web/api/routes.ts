@@ -15,6 +15,7 @@ import type { CallerDeps } from '../http/callers.ts';
 import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
 import { DeviceSightings } from '../../devices/device-sightings.ts';
+import { issueLiveTicket } from '../../events/live-tickets.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
@@ -83,6 +84,14 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.delete('/hub/devices/:id', asPerson, async (ctx) => {
     await revokeDevice(db, person(ctx).id, ctx.params.id!, { actorId: person(ctx).id, ...requestOrigin(ctx) });
     ctx.status = 204;
+  });
+
+  /** A ticket for one EventSource or WebSocket at /hub/events (browsers cannot send the token there as a header). */
+  router.post('/hub/events/ticket', asPerson, async (ctx) => {
+    const { claims, user } = ctx.state.caller as PersonCaller;
+    if (!claims) throw new AppError('invalid_input', 'The portal\'s own pages open /hub/events with their cookie; a ticket is for an access token.');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await issueLiveTicket(db, { userId: user.id, clientId: claims.client_id, grantRef: claims.grantRef ?? null, scope: claims.scope, tokenExp: claims.exp });
   });
 
   router.get('/hub/activity', asPerson, async (ctx) => {
