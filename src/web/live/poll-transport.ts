@@ -27,16 +27,19 @@ export function pollTransport(waitMs: number): { transport: LiveTransport; outco
   const outcome = new Promise<PollOutcome>((resolve) => (settle = resolve));
   let done = false;
   let gather: NodeJS.Timeout | null = null;
+  let timeout: NodeJS.Timeout | null = null;
   const finish = (ended: CloseReason | null) => {
     if (done) return;
     done = true;
-    clearTimeout(timeout);
+    if (timeout) clearTimeout(timeout);
     if (gather) clearTimeout(gather);
     settle({ entries, next, resync, ended });
   };
-  const timeout = setTimeout(() => finish(null), waitMs);
   const soon = () => {
-    if (ready && (entries.length || resync)) gather ??= setTimeout(() => finish(null), gatherMs);
+    if (!ready) return;
+    if (entries.length || resync) gather ??= setTimeout(() => finish(null), gatherMs);
+    // The wait starts once the replay is done (ready): what was missed is always answered.
+    else timeout ??= setTimeout(() => finish(null), waitMs);
   };
   const transport: LiveTransport = {
     name: 'poll',
