@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { DeviceSightings } from '../devices/device-sightings.ts';
+import { browserOrigins } from '../catalog/client-origins.ts';
 import { recordDeviceRefreshes } from './device-last-seen.ts';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../platform/config.ts';
@@ -156,8 +157,9 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    // The token endpoint (and userinfo, introspection, revocation) answer a browser only at an origin its client registered.
     clientBasedCORS(ctx, origin, client) {
-      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+      return browserOrigins(client.redirectUris ?? [], client.applicationType).includes(origin);
     },
     cookies: {
       keys: [deriveKey(config.secret, 'cookie-signing').toString('base64url')],

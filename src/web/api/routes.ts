@@ -19,6 +19,7 @@ import { issueLiveTicket } from '../../events/live-tickets.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
+import type { HubCors } from './hub-cors.ts';
 
 export interface ApiDeps extends CallerDeps, RateLimitDeps {
   db: Knex;
@@ -26,6 +27,8 @@ export interface ApiDeps extends CallerDeps, RateLimitDeps {
   /** METRICS_TOKEN; null: /metrics answers this machine only. */
   metricsToken: string | null;
   events: EventSystem;
+  /** CORS for /hub/* per client (src/web/api/hub-cors.ts); its middleware runs before the routers. */
+  cors: HubCors;
 }
 
 const jsonOnly = koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb' });
@@ -46,7 +49,11 @@ export function apiRoutes(deps: ApiDeps): Router {
   const sightings = new DeviceSightings(db);
   const signedIn = personApi(deps, sightings);
   const perPerson = hubRateLimit(deps);
-  const asPerson = (ctx: Context, next: Next) => signedIn(ctx, () => perPerson(ctx, next));
+  const asPerson = (ctx: Context, next: Next) =>
+    signedIn(ctx, async () => {
+      await deps.cors.allow(ctx, (ctx.state.caller as PersonCaller).clientId);
+      await perPerson(ctx, next);
+    });
 
   router.get('/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');

@@ -1,6 +1,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { WebSocketServer } from 'ws';
 import type { CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
@@ -23,6 +24,11 @@ export interface LiveDeps extends CallerDeps {
   logger: Logger;
   /** TRUST_PROXY: a WebSocket's address is the last X-Forwarded-For entry, as Koa's ctx.ip for SSE. */
   trustProxy?: boolean;
+  /** CORS per client (src/web/api/hub-cors.ts): another origin only with a token of a client registered there. */
+  cors?: {
+    allow(ctx: Context, clientId: string | null): Promise<void>;
+    permits(origin: string, clientId: string | null): Promise<boolean>;
+  };
 }
 
 /** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
@@ -68,12 +74,14 @@ export function liveRoutes(deps: LiveDeps): Router {
   router.get(livePath, async (ctx) => {
     let viewer: Viewer;
     let access: LiveAccess | null;
+    let clientId: string | null;
     try {
-      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
+      ({ viewer, access, clientId } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
     }
+    await deps.cors?.allow(ctx, clientId);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
     // carry no body would otherwise stay open, and the client waits for an answer for good.
@@ -112,12 +120,14 @@ export function liveRoutes(deps: LiveDeps): Router {
   router.get(`${livePath}/poll`, async (ctx) => {
     let viewer: Viewer;
     let access: LiveAccess | null;
+    let clientId: string | null;
     try {
-      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
+      ({ viewer, access, clientId } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
     }
+    await deps.cors?.allow(ctx, clientId);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     const waitMs = waitOf(ctx.query.wait) * 1000;
     ctx.set('Cache-Control', 'no-store');
@@ -181,6 +191,10 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promi
         const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')), url.searchParams.get('ticket'));
         if (found.via === 'session' && req.headers.origin && req.headers.origin !== issuerOrigin) {
           return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
+        }
+        const origin = req.headers.origin;
+        if (origin && deps.cors && !(await deps.cors.permits(origin, found.clientId))) {
+          return refuse(socket, 403, 'forbidden', `The origin ${origin} is not registered for client ${found.clientId}.`);
         }
         viewer = found.viewer;
         access = found.access;
