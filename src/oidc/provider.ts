@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { browserOrigins } from '../catalog/client-origins.ts';
+import { deviceRequestInfo, deviceRequestParams } from './device-request-info.ts';
 import { recordDeviceRefreshes } from './device-last-seen.ts';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../platform/config.ts';
@@ -150,6 +151,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       sid: null,
     },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // A device starting the device grant may say what it is (shown on the confirm page).
+    extraParams: deviceRequestParams as never,
     acrValues: ['urn:uniqverse:pwd', 'urn:uniqverse:mfa'],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -204,6 +207,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
         userCodeInputSource: deps.pages.userCodeInput,
         userCodeConfirmSource: deps.pages.userCodeConfirm,
         successSource: deps.pages.deviceSuccess,
+        deviceInfo: deviceRequestInfo,
       },
       dPoP: { enabled: true, nonceSecret: deriveKey(config.secret, 'dpop-nonce', 32) },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
