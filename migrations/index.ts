@@ -33,6 +33,7 @@ import * as m111 from './111-audit-chain.ts';
 import * as m112 from './112-entitlement-expiry-index.ts';
 import * as m140 from './140-device-links.ts';
 import * as m141 from './141-live-tickets.ts';
+import * as m142 from './142-handoffs.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -75,4 +76,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['112-entitlement-expiry-index', m112],
   ['140-device-links', m140],
   ['141-live-tickets', m141],
+  ['142-handoffs', m142],
 ];

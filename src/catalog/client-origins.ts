@@ -42,3 +42,23 @@ export async function everyClientOrigin(db: Knex): Promise<Set<string>> {
   }
   return origins;
 }
+
+/**
+ * Where a service's links may point: its own site's origin, its clients' browser origins, and the
+ * private-use schemes of its native apps (their deep links). A hand-off carries only such links.
+ */
+export async function serviceLinkTargets(db: Knex, serviceId: string, serviceUrl: string | null): Promise<{ origins: Set<string>; schemes: Set<string> }> {
+  const origins = new Set<string>();
+  const schemes = new Set<string>();
+  const site = serviceUrl ? URL.parse(serviceUrl) : null;
+  if (site && (site.protocol === 'https:' || site.protocol === 'http:')) origins.add(site.origin);
+  for (const row of await clientQueries.forService(db, serviceId)) {
+    const metadata = row.metadata as { redirect_uris?: unknown[]; application_type?: unknown };
+    for (const origin of browserOrigins(metadata.redirect_uris ?? [], metadata.application_type)) origins.add(origin);
+    for (const value of metadata.redirect_uris ?? []) {
+      const url = typeof value === 'string' ? URL.parse(value) : null;
+      if (url && !['http:', 'https:', 'chrome-extension:'].includes(url.protocol)) schemes.add(url.protocol);
+    }
+  }
+  return { origins, schemes };
+}

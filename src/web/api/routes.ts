@@ -16,6 +16,7 @@ import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
 import { DeviceSightings } from '../../devices/device-sightings.ts';
 import { issueLiveTicket } from '../../events/live-tickets.ts';
+import { offerHandoff, openHandoffs, takeHandoff, type HandoffCaller } from '../../devices/handoffs.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
@@ -99,6 +100,30 @@ export function apiRoutes(deps: ApiDeps): Router {
     if (!claims) throw new AppError('invalid_input', 'The portal\'s own pages open /hub/events with their cookie; a ticket is for an access token.');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await issueLiveTicket(db, { userId: user.id, clientId: claims.client_id, grantRef: claims.grantRef ?? null, scope: claims.scope, tokenExp: claims.exp });
+  });
+
+  /** A device app's own token: hand-offs move between the person's devices, not the portal's cookie. */
+  const handoffCaller = (ctx: Context): HandoffCaller => {
+    const { claims, user } = ctx.state.caller as PersonCaller;
+    if (!claims) throw new AppError('forbidden', 'Hand-offs are made and opened by a device app, with its access token.');
+    return { userId: user.id, clientId: claims.client_id, grantRef: claims.grantRef ?? null };
+  };
+
+  router.post('/hub/handoff', asPerson, jsonBody, async (ctx) => {
+    const offered = await offerHandoff(db, handoffCaller(ctx), ctx.request.body, requestOrigin(ctx));
+    ctx.status = 201;
+    ctx.set('Location', `/hub/handoff/${offered.id}`);
+    ctx.body = offered;
+  });
+
+  router.get('/hub/handoff', asPerson, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { handoffs: await openHandoffs(db, person(ctx).id) };
+  });
+
+  router.post('/hub/handoff/:id/take', asPerson, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await takeHandoff(db, handoffCaller(ctx), ctx.params.id!, requestOrigin(ctx));
   });
 
   router.get('/hub/activity', asPerson, async (ctx) => {
