@@ -16,6 +16,7 @@ import { adminRoutes } from '../web/admin/routes.ts';
 import { appPasswordApiRoutes } from '../web/api/app-passwords-routes.ts';
 import { apiRoutes } from '../web/api/routes.ts';
 import { hubCors } from '../web/api/hub-cors.ts';
+import { DeviceSightings } from '../devices/device-sightings.ts';
 import { liveRoutes } from '../web/live/live-routes.ts';
 import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
 import { devicesRoutes } from '../web/portal/devices-routes.ts';
@@ -62,7 +63,7 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub, [securityRoutes, devicesRoutes, adminRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates, cors };
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates, cors, sightings: new DeviceSightings(hub.db) };
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());

@@ -6,7 +6,7 @@ import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { basic, signedInTokens } from '../helpers/oidc.ts';
-import { api, eventsSettled, eventually, hubAudience, WsClient } from '../events/helpers.ts';
+import { api, eventsSettled, eventually, hubAudience, SseClient, WsClient } from '../events/helpers.ts';
 
 /** A device app signed in by code + PKCE with the hub's resource and a refresh token, as a phone app is. */
 async function deviceApp(hub: Hub, person: Person, service: string) {
@@ -132,6 +132,16 @@ test.serial('last seen moves with the device\'s token use, at most once a minute
   const before = await lastSeen();
   t.is((await api(hub, '/hub/entitlements', watch.accessToken)).status, 200);
   t.is(await lastSeen(), before, 'within the minute it stays');
+
+  // Opening its live stream is a use too (another device: this one was just seen).
+  const screen = await deviceApp(hub, person, 'vezepyweb');
+  const registered = await api(hub, '/hub/devices', screen.accessToken, { method: 'POST', body: JSON.stringify({ kind: 'iot', os: 'Linux', app_version: '1.0' }) });
+  await hub.db('devices').where({ id: registered.body.id }).update({ last_seen_at: new Date(Date.now() - 3 * 60_000) });
+  const stream = await SseClient.open(`${hub.url}/hub/events`, { authorization: `Bearer ${screen.accessToken}` });
+  t.is(stream.status, 200);
+  await stream.close();
+  const screenSeen = new Date((await hub.db('devices').where({ id: registered.body.id }).first()).last_seen_at).getTime();
+  t.true(Date.now() - screenSeen < 10_000, 'a stream opened after three quiet minutes moves it to now');
 
   // A refresh at /token is a use of the device's token too (another hub instance may serve it: the database keeps the rule).
   await setLastSeen(2 * 60_000);

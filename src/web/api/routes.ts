@@ -14,7 +14,7 @@ import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './
 import type { CallerDeps } from '../http/callers.ts';
 import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
-import { DeviceSightings } from '../../devices/device-sightings.ts';
+import type { DeviceSightings } from '../../devices/device-sightings.ts';
 import { issueLiveTicket } from '../../events/live-tickets.ts';
 import { offerHandoff, openHandoffs, takeHandoff, type HandoffCaller } from '../../devices/handoffs.ts';
 import { metricsAccess } from './metrics-access.ts';
@@ -30,6 +30,8 @@ export interface ApiDeps extends CallerDeps, RateLimitDeps {
   events: EventSystem;
   /** CORS for /hub/* per client (src/web/api/hub-cors.ts); its middleware runs before the routers. */
   cors: HubCors;
+  /** Devices' "last seen", shared with the live routes. */
+  sightings: DeviceSightings;
 }
 
 const jsonOnly = koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb' });
@@ -47,7 +49,7 @@ export function apiRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const { db } = deps;
   const openapi = loadOpenApi();
-  const sightings = new DeviceSightings(db);
+  const { sightings } = deps;
   const signedIn = personApi(deps, sightings);
   const perPerson = hubRateLimit(deps);
   const asPerson = (ctx: Context, next: Next) =>

@@ -87,7 +87,7 @@ export async function viewerFor(
   res: ServerResponse,
   wantAll: boolean,
   ticket: string | null = null,
-): Promise<{ viewer: Viewer; via: 'bearer' | 'session'; clientId: string | null; access: LiveAccess | null }> {
+): Promise<{ viewer: Viewer; via: 'bearer' | 'session'; clientId: string | null; grantRef: string | null; access: LiveAccess | null }> {
   if (ticket !== null && req.headers.authorization) throw new AppError('invalid_input', 'Send either an access token or a ticket, not both.');
   const caller = ticket !== null ? await ticketCaller(deps, ticket) : ((await bearerCaller(deps, req, '/hub/events')) ?? (await sessionCaller(deps, req, res)));
   if (!caller) throw new InvalidToken(`Sign in to the portal, or send an access token for ${deps.verifier.audience}.`, 'Bearer', 'invalid_request');
@@ -99,5 +99,5 @@ export async function viewerFor(
   if (access && (await access.recheck()) === false) {
     throw caller.claims ? new InvalidToken('The access token was revoked.') : new InvalidToken('The sign-in has ended; sign in again.', 'Bearer', 'invalid_request');
   }
-  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via, clientId: caller.clientId, access };
+  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via, clientId: caller.clientId, grantRef: caller.claims?.grantRef ?? null, access };
 }

@@ -24,6 +24,8 @@ export interface LiveDeps extends CallerDeps {
   logger: Logger;
   /** TRUST_PROXY: a WebSocket's address is the last X-Forwarded-For entry, as Koa's ctx.ip for SSE. */
   trustProxy?: boolean;
+  /** A stream opened with a device's token is that device's use: its "last seen" (src/devices/device-sightings.ts). */
+  sightings?: { seen(userId: string, grantRef: string): Promise<void> };
   /** CORS per client (src/web/api/hub-cors.ts): another origin only with a token of a client registered there. */
   cors?: {
     allow(ctx: Context, clientId: string | null): Promise<void>;
@@ -75,13 +77,15 @@ export function liveRoutes(deps: LiveDeps): Router {
     let viewer: Viewer;
     let access: LiveAccess | null;
     let clientId: string | null;
+    let grantRef: string | null;
     try {
-      ({ viewer, access, clientId } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
+      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
     }
     await deps.cors?.allow(ctx, clientId);
+    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
     // carry no body would otherwise stay open, and the client waits for an answer for good.
@@ -121,13 +125,15 @@ export function liveRoutes(deps: LiveDeps): Router {
     let viewer: Viewer;
     let access: LiveAccess | null;
     let clientId: string | null;
+    let grantRef: string | null;
     try {
-      ({ viewer, access, clientId } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
+      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
     }
     await deps.cors?.allow(ctx, clientId);
+    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     const waitMs = waitOf(ctx.query.wait) * 1000;
     ctx.set('Cache-Control', 'no-store');
@@ -198,6 +204,7 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promi
         }
         viewer = found.viewer;
         access = found.access;
+        if (found.grantRef) await deps.sightings?.seen(viewer.userId, found.grantRef);
         since = sinceOf(url.searchParams.get('since'));
         release = deps.events.live.reserve(viewer.userId, addressOf(req, deps.trustProxy ?? false));
       } catch (error) {
