@@ -6,6 +6,7 @@ import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { basic, signedInTokens } from '../helpers/oidc.ts';
+import { assertAccessible } from '../portal/portal-helpers.ts';
 import { api, eventsSettled, eventually, hubAudience, SseClient, WsClient } from '../events/helpers.ts';
 
 /** A device app signed in by code + PKCE with the hub's resource and a refresh token, as a phone app is. */
@@ -68,6 +69,7 @@ test.serial('lost device: removed from another browser, its refresh token, live 
   t.regex(text, /Services: VEZEPYEMAIL, VEZEPYWEB/);
   t.regex(text, /App passwords: Mail on my phone \(VEZEPYEMAIL\)/);
   t.regex(text, /Signed in through /);
+  await assertAccessible(t, page, 'the Devices page with a device');
 
   // What the phone holds works before: a refresh, a live WebSocket, its API.
   const refreshed = await oidc.refreshTokenGrant(phone.rp, phone.refreshToken, { resource: hubAudience(hub) });
