@@ -32,6 +32,9 @@ import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
 import * as m112 from './112-entitlement-expiry-index.ts';
 import * as m130 from './130-audit-person-keys.ts';
+import * as m140 from './140-device-links.ts';
+import * as m141 from './141-live-tickets.ts';
+import * as m142 from './142-handoffs.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -73,4 +76,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['111-audit-chain', m111],
   ['112-entitlement-expiry-index', m112],
   ['130-audit-person-keys', m130],
+  ['140-device-links', m140],
+  ['141-live-tickets', m141],
+  ['142-handoffs', m142],
 ];

@@ -15,6 +15,8 @@ import { tracingActive } from '../platform/spans.ts';
 import { adminRoutes } from '../web/admin/routes.ts';
 import { appPasswordApiRoutes } from '../web/api/app-passwords-routes.ts';
 import { apiRoutes } from '../web/api/routes.ts';
+import { hubCors } from '../web/api/hub-cors.ts';
+import { DeviceSightings } from '../devices/device-sightings.ts';
 import { liveRoutes } from '../web/live/live-routes.ts';
 import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
 import { devicesRoutes } from '../web/portal/devices-routes.ts';
@@ -51,6 +53,9 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   app.use(mount('/static/vendor/htmx', serve(path.join(projectRoot, 'node_modules/htmx.org/dist'))));
   app.use(mount('/static/vendor/webauthn', serve(path.join(projectRoot, 'node_modules/@simplewebauthn/browser/dist/bundle'))));
 
+  const cors = hubCors(hub.db, hub.config.issuer);
+  app.use((ctx, next) => cors.middleware(ctx, next));
+
   const router = new Router();
   router.use(healthRoutes(hub).routes());
   router.use(interactionRoutes(hub).routes(), passkeySignInRoutes(hub).routes(), secondFactorRoutes(hub).routes());
@@ -58,7 +63,7 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(emailRoutes(hub).routes());
   router.use(mailboxRoutes(hub).routes());
   router.use(portalRoutes(hub, [securityRoutes, devicesRoutes, adminRoutes]).routes());
-  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsText: hub.metricsText, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates };
+  const apiDeps = { db: hub.db, verifier: hub.hubTokens, holder: hub.holder, issuer: hub.config.issuer, metrics: hub.metrics, metricsText: hub.metricsText, metricsToken: hub.config.metricsToken, events: hub.events, logger: hub.logger, limits: hub.limits, serviceRates: hub.serviceRates, cors, sightings: new DeviceSightings(hub.db) };
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { HubTokenVerifier } from '../oidc/hub-token.ts';
 import { createEventSystem, type EventSystem } from '../events/event-system.ts';
+import { hubCors } from '../web/api/hub-cors.ts';
+import { DeviceSightings } from '../devices/device-sightings.ts';
 import { attachLiveWebSocket } from '../web/live/live-routes.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
@@ -144,7 +146,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const measured = measureRequests(lane, hubMetrics);
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
-    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy });
+    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) });
     const runningEvents = events;
 
     const sweeper = setInterval(() => {

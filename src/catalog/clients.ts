@@ -8,6 +8,7 @@ import { AppError } from '../platform/errors.ts';
 import { parseInput } from '../platform/validation.ts';
 import { clientQueries, type ClientRow } from '../queries/clients.ts';
 import { requireService } from './services.ts';
+import { redirectUriProblem } from './redirect-uris.ts';
 
 /** The portal's own client (first party, no service of its own): it is no row of the clients table. */
 export const portalClientId = 'uniqverse-portal';
@@ -25,7 +26,13 @@ const newClientSchema = z
     postLogoutRedirectUris: z.array(uri).default([]),
     name: z.string().trim().min(1).max(80).optional(),
   })
-  .refine((c) => c.type === 'device' || c.redirectUris.length > 0, { message: 'Give at least one --redirect-uri.', path: ['redirectUris'] });
+  .refine((c) => c.type === 'device' || c.redirectUris.length > 0, { message: 'Give at least one --redirect-uri.', path: ['redirectUris'] })
+  .superRefine((c, ctx) => {
+    for (const value of c.redirectUris) {
+      const problem = redirectUriProblem(c.type, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['redirectUris'] });
+    }
+  });
 
 export type NewClient = z.input<typeof newClientSchema>;
 
@@ -122,6 +129,8 @@ export async function updateRedirectUris(
   const row: ClientRow | undefined = await clientQueries.rowById(db, clientId);
   if (!row) throw new AppError('not_found', `No client ${clientId}.`);
   const uris = parseInput(z.array(uri), redirectUris);
+  const problem = uris.map((value) => redirectUriProblem(row.type, value)).find((p) => p !== null);
+  if (problem) throw new AppError('invalid_input', `Invalid redirect URIs: ${problem}`, { fields: { redirectUris: problem } });
   const metadata = { ...row.metadata, redirect_uris: uris, ...(postLogoutRedirectUris ? { post_logout_redirect_uris: parseInput(z.array(uri), postLogoutRedirectUris) } : {}) };
   try {
     await validate({ ...metadata, client_id: clientId, ...(row.client_secret_sealed ? { client_secret: 'validation-only-secret-placeholder-value' } : {}) });

@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { parseInput } from '../platform/validation.ts';
+import { revokeDeviceAppPasswords } from '../identity/app-passwords.ts';
 import { deviceQueries, type DeviceRow } from '../queries/device-apps.ts';
+import { grantQueries } from '../queries/oidc-models.ts';
 
 export const deviceKinds = ['phone', 'tablet', 'desktop', 'watch', 'console', 'tv', 'browser_extension', 'iot', 'other'] as const;
 
@@ -46,15 +49,36 @@ export function publicDevice(row: DeviceRow): PublicDevice {
 
 const eventData = (device: DeviceRow) => ({ device_id: device.id, kind: device.kind, name: device.name, os: device.os, app_version: device.app_version, client_id: device.client_id });
 
+/** What the registering token says about where it came from: its client and its grant's reference (grant_ref). */
+export interface RegisteringToken {
+  clientId: string | null;
+  grantRef: string | null;
+}
+
+/** The grant behind the token and the session that grant's tokens were issued in, as the device row keeps them. */
+async function linksOf(db: Knex, userId: string, token: RegisteringToken) {
+  const grant = token.clientId && token.grantRef ? await grantQueries.byReference(db, userId, token.clientId, token.grantRef) : undefined;
+  return {
+    grant_id: grant?.id ?? null,
+    grant_ref: grant ? token.grantRef : null,
+    session_uid: grant ? await grantQueries.sessionUidOf(db, grant.id) : null,
+  };
+}
+
 /**
- * Registers a device of the person's. An app that registers again with the same push token
- * refreshes its device instead of adding another.
+ * Registers a device of the person's, tied to the grant (and so the refresh tokens) of the token
+ * that registers it and to the session behind that grant. One grant is one device: an app that
+ * registers again with the same grant, or the same push token, refreshes its device instead of
+ * adding another.
  */
-export async function registerDevice(db: Knex, userId: string, clientId: string | null, input: unknown): Promise<{ device: PublicDevice; created: boolean }> {
+export async function registerDevice(db: Knex, userId: string, token: RegisteringToken, input: unknown): Promise<{ device: PublicDevice; created: boolean }> {
   const data = parseInput(newDeviceSchema, input);
   return db.transaction(async (trx) => {
-    const known = data.push_token ? await deviceQueries.byPushToken(trx, userId, data.push_token) : undefined;
-    const details = { kind: data.kind, name: data.name ?? null, os: data.os, app_version: data.app_version, client_id: clientId };
+    const links = await linksOf(trx, userId, token);
+    const known =
+      (data.push_token ? await deviceQueries.byPushToken(trx, userId, data.push_token) : undefined) ??
+      (links.grant_ref ? await deviceQueries.byGrantRef(trx, userId, links.grant_ref) : undefined);
+    const details = { kind: data.kind, name: data.name ?? null, os: data.os, app_version: data.app_version, client_id: token.clientId, ...links };
     if (known) return { device: publicDevice(await deviceQueries.refresh(trx, known.id, details)), created: false };
     const device = await deviceQueries.insert(trx, { ...details, user_id: userId, push_token: data.push_token ?? null });
     await appendEvent(trx, { type: 'device.registered', userId, data: eventData(device) });
@@ -66,12 +90,24 @@ export async function listDevices(db: Knex, userId: string): Promise<PublicDevic
   return (await deviceQueries.active(db, userId)).map(publicDevice);
 }
 
-export async function revokeDevice(db: Knex, userId: string, deviceId: string): Promise<void> {
+/**
+ * Removes a device and everything it could do at once, in one transaction: its grant with every
+ * token issued under it (refresh tokens; its access tokens stop at the hub API, whose callers'
+ * grants are read on each call), its app passwords, and so its live streams (they read their
+ * grant again on `device.revoked`). The browser session the grant came from is the person's, not
+ * the device's: it stays.
+ */
+export async function revokeDevice(db: Knex, userId: string, deviceId: string, origin: ActorOrigin = {}): Promise<void> {
   if (!z.uuid().safeParse(deviceId).success) throw notFound('No such device.');
   await db.transaction(async (trx) => {
     const device = await deviceQueries.activeById(trx, userId, deviceId);
     if (!device) throw notFound('No such device.');
     await deviceQueries.revoke(trx, device.id);
-    await appendEvent(trx, { type: 'device.revoked', userId, data: eventData(device) });
+    if (device.grant_id) await grantQueries.revoke(trx, [device.grant_id]);
+    const who = { actorId: origin.actorId ?? userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null };
+    const appPasswords = await revokeDeviceAppPasswords(trx, userId, device.id, who);
+    const data = { ...eventData(device), grant_revoked: device.grant_id !== null, app_passwords_revoked: appPasswords };
+    await appendEvent(trx, { type: 'device.revoked', userId, data });
+    await appendAudit(trx, { action: 'device.revoked', actorId: who.actorId, subjectId: userId, ip: who.ip, userAgent: who.userAgent, data });
   });
 }

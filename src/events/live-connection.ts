@@ -28,7 +28,7 @@ export type Frame =
 
 /** How frames reach one client: SSE over an HTTP response, or a WebSocket. */
 export interface LiveTransport {
-  readonly name: 'sse' | 'websocket';
+  readonly name: 'sse' | 'websocket' | 'poll';
   send(frame: Frame): void;
   /** Bytes accepted but not yet handed to the kernel. */
   buffered(): number;

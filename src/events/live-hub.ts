@@ -16,10 +16,10 @@ export interface LiveHubOptions {
 /**
  * Events after which a person's open streams read their token or session again: every session
  * ended (one, or all: "sign out everywhere", an admin's "end sessions"), a password changed or
- * reset, an account disabled or deleted. They travel in the stream every instance reads, so a
+ * reset, an account disabled or deleted, a device removed (its grant ended). They travel in the stream every instance reads, so a
  * change made through one instance closes the streams another one serves.
  */
-const accessEvents = new Set(['session.revoked', 'user.updated', 'user.deleted']);
+const accessEvents = new Set(['session.revoked', 'user.updated', 'user.deleted', 'device.revoked']);
 
 /**
  * Fan-out of the stream to this instance's live connections: one reader per process (not one per

@@ -10,6 +10,7 @@ import { parseInput } from '../platform/validation.ts';
 import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from '../queries/app-passwords.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
+import { deviceQueries } from '../queries/device-apps.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 
@@ -43,10 +44,12 @@ const newAppPasswordSchema = z.object({
   deviceName: z.string().trim().min(1, 'Name the device, e.g. "Work laptop".').max(60, 'Use at most 60 characters.'),
   deviceType: z.enum(deviceTypes, { message: `Choose one of: ${deviceTypes.join(', ')}.` }),
   service: z.string().trim().min(1, 'Choose a service, or all services.'),
+  /** One of the person's registered devices, or empty: removing that device revokes the password. */
+  device: z.string().trim().max(36).optional(),
 });
 
 /** Untrusted form input: checked here. */
-export type NewAppPassword = { deviceName?: unknown; deviceType?: unknown; service?: unknown };
+export type NewAppPassword = { deviceName?: unknown; deviceType?: unknown; service?: unknown; device?: unknown };
 
 export interface CreatedAppPassword {
   /** Shown once, in four groups of four letters. */
@@ -65,6 +68,12 @@ export async function createAppPassword(db: Knex, hasher: CredentialHasher, user
     serviceId = service.id;
     serviceSlug = service.slug;
   }
+  let deviceId: string | null = null;
+  if (data.device) {
+    const device = z.uuid().safeParse(data.device).success ? await deviceQueries.activeById(db, userId, data.device) : undefined;
+    if (!device) throw badRequest('device: Choose one of your devices from the list.', { device: 'Choose one of your devices from the list.' });
+    deviceId = device.id;
+  }
   let password = '';
   for (let i = 0; i < passwordLength; i++) password += letters[randomInt(letters.length)];
   return db.transaction(async (trx) => {
@@ -73,10 +82,11 @@ export async function createAppPassword(db: Knex, hasher: CredentialHasher, user
       device_name: data.deviceName,
       device_type: data.deviceType,
       service_id: serviceId,
+      device_id: deviceId,
       password_hash: hasher.hash(purpose, password),
     });
     // Events as docs/events.md documents them; the audit entry names the device as device_name.
-    const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices };
+    const details = { app_password_id: row.id, device: data.deviceName, device_type: data.deviceType, service: serviceSlug ?? allServices, ...(deviceId ? { device_id: deviceId } : {}) };
     await appendEvent(trx, { type: 'app_password.created', userId, service: serviceSlug, data: details });
     await appendAudit(trx, { action: 'app_password.created', actorId: userId, subjectId: userId, ...origin, data: auditDetails(details) });
     return { password: formatAppPassword(password), row };
@@ -103,6 +113,13 @@ async function revokedEvents(trx: Knex, rows: AppPasswordRow[], reason: string, 
     await appendEvent(trx, { type: 'app_password.revoked', userId: row.user_id, service, data: details });
     await appendAudit(trx, { action: 'app_password.revoked', actorId: who.actorId ?? null, subjectId: row.user_id, ip: who.ip ?? null, userAgent: who.userAgent ?? null, data: auditDetails(details) });
   }
+}
+
+/** Revokes the live app passwords made for one registered device (it was removed), in the caller's transaction. */
+export async function revokeDeviceAppPasswords(trx: Knex, userId: string, deviceId: string, who: AuditOrigin & { actorId?: string | null }): Promise<number> {
+  const rows = await appPasswordQueries.revokeForDevice(trx, userId, deviceId);
+  await revokedEvents(trx, rows, 'device_removed', who);
+  return rows.length;
 }
 
 /**

@@ -1,4 +1,8 @@
 import type { Knex } from 'knex';
+import { DeviceSightings } from '../devices/device-sightings.ts';
+import { browserOrigins } from '../catalog/client-origins.ts';
+import { deviceRequestInfo, deviceRequestParams } from './device-request-info.ts';
+import { recordDeviceRefreshes } from './device-last-seen.ts';
 import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../platform/config.ts';
 import { deriveKey, type SecretBox } from '../platform/crypto/secret-box.ts';
@@ -154,6 +158,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       sid: null,
     },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // A device starting the device grant may say what it is (shown on the confirm page).
+    extraParams: deviceRequestParams as never,
     acrValues: ['urn:uniqverse:pwd', 'urn:uniqverse:mfa'],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -161,8 +167,9 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    // The token endpoint (and userinfo, introspection, revocation) answer a browser only at an origin its client registered.
     clientBasedCORS(ctx, origin, client) {
-      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+      return browserOrigins(client.redirectUris ?? [], client.applicationType).includes(origin);
     },
     cookies: {
       keys: [deriveKey(config.secret, 'cookie-signing').toString('base64url')],
@@ -207,6 +214,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
         userCodeInputSource: deps.pages.userCodeInput,
         userCodeConfirmSource: deps.pages.userCodeConfirm,
         successSource: deps.pages.deviceSuccess,
+        deviceInfo: deviceRequestInfo,
       },
       dPoP: { enabled: true, nonceSecret: deriveKey(config.secret, 'dpop-nonce', 32) },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
@@ -265,6 +273,7 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   // Outermost of our middleware: it sees every answer, also those the ones below give themselves.
   if (deps.metrics) installProviderMetrics(provider, deps.metrics);
   installMetadataCache(provider);
+  recordDeviceRefreshes(provider, new DeviceSightings(deps.db), deps.logger);
   installNotFoundPage(provider, deps.renderError);
   installUnavailableAnswer(provider, deps.renderError);
   // The provider shows a server_error page and only emits the cause: without this nobody would see it.

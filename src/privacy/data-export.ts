@@ -1,3 +1,5 @@
+import { handoffQueries } from '../queries/handoffs.ts';
+import { liveTicketQueries } from '../queries/live-tickets.ts';
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
 import { appendAudit, type ActorOrigin } from '../audit/audit-log.ts';
@@ -42,6 +44,8 @@ export const exportSources = {
   sign_ins_under_way: ['pending_second_factors', 'webauthn_challenges'],
   email_confirmations: ['email_tokens'],
   devices: ['devices'],
+  handoffs: ['handoffs'],
+  live_tickets: ['live_tickets'],
   app_passwords: ['app_passwords'],
   provider_records: ['oidc_models'],
   events: ['outbox'],
@@ -138,6 +142,8 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     },
     email_confirmations: (await emailTokenQueries.exportRows(db, user.id)).map(withIsoDates),
     devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id, deviceQueries.exportRows)).map(withIsoDates),
+    handoffs: (await handoffQueries.exportRows(db, user.id)).map(withIsoDates),
+    live_tickets: (await liveTicketQueries.exportRows(db, user.id)).map(withIsoDates),
     app_passwords: appPasswords.map((a) => ({
       device_name: a.device_name,
       device_type: a.device_type,

@@ -6,6 +6,8 @@ export interface AppPasswordRow {
   device_name: string;
   device_type: string;
   service_id: string | null;
+  /** The registered device it is for, if the person chose one: removing that device revokes it. */
+  device_id: string | null;
   password_hash: string;
   created_at: Date;
   last_used_at: Date | null;
@@ -19,7 +21,7 @@ export interface AppPasswordListing extends Omit<AppPasswordRow, 'password_hash'
 }
 
 export const appPasswordQueries = {
-  insert: async (db: Knex, row: Pick<AppPasswordRow, 'user_id' | 'device_name' | 'device_type' | 'service_id' | 'password_hash'>): Promise<AppPasswordRow> => {
+  insert: async (db: Knex, row: Pick<AppPasswordRow, 'user_id' | 'device_name' | 'device_type' | 'service_id' | 'device_id' | 'password_hash'>): Promise<AppPasswordRow> => {
     const [created] = await db('app_passwords').insert(row).returning('*');
     return created as AppPasswordRow;
   },
@@ -29,7 +31,7 @@ export const appPasswordQueries = {
       .where('a.user_id', userId)
       .whereNull('a.revoked_at')
       .orderBy('a.created_at', 'desc')
-      .select('a.id', 'a.user_id', 'a.device_name', 'a.device_type', 'a.service_id', 'a.created_at', 'a.last_used_at', 'a.last_ip', 'a.revoked_at', 's.slug as service_slug', 's.name as service_name'),
+      .select('a.id', 'a.user_id', 'a.device_name', 'a.device_type', 'a.service_id', 'a.device_id', 'a.created_at', 'a.last_used_at', 'a.last_ip', 'a.revoked_at', 's.slug as service_slug', 's.name as service_name'),
   /** The live password with this hash, with its owner and service, for verification. */
   byHash: (db: Knex, hashes: string[]) =>
     db('app_passwords as a')
@@ -45,6 +47,8 @@ export const appPasswordQueries = {
       ),
   revoke: (db: Knex, userId: string, id: string): Promise<AppPasswordRow[]> =>
     db('app_passwords').where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
+  revokeForDevice: (db: Knex, userId: string, deviceId: string): Promise<AppPasswordRow[]> =>
+    db('app_passwords').where({ user_id: userId, device_id: deviceId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
   revokeAll: (db: Knex, userId: string): Promise<AppPasswordRow[]> =>
     db('app_passwords').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning('*'),
   /** The person's app passwords, these columns only (never a hash): the data export. */

@@ -41,6 +41,8 @@ export const clientQueries = {
         'services.events_rate_limit',
         'services.hub_rate_limit',
       ),
+  /** Every client's id, type and metadata (the origins browsers may call from). */
+  allMetadata: (db: Knex): Promise<Array<Pick<ClientRow, 'client_id' | 'type' | 'metadata'>>> => db('clients').select('client_id', 'type', 'metadata'),
   insert: (trx: Knex, row: Pick<ClientRow, 'client_id' | 'service_id' | 'type' | 'client_secret_sealed' | 'metadata'>) => trx('clients').insert(row),
   setMetadata: (trx: Knex, clientId: string, metadata: Record<string, unknown>) =>
     trx('clients').where({ client_id: clientId }).update({ metadata, updated_at: trx.fn.now() }),

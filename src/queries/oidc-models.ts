@@ -109,6 +109,26 @@ export const grantQueries = {
       .where((q) => q.whereNull('g.expires_at').orWhere('g.expires_at', '>', trx.fn.now()))
       .distinct('g.account_id as user_id', 'c.service_id'),
 
+  /** The person's live grant for this client whose reference is `ref`, if any. */
+  async byReference(db: Knex, userId: string, clientId: string, ref: string): Promise<StoredGrant | undefined> {
+    const grants = await db('oidc_models')
+      .where({ model: 'Grant', account_id: userId })
+      .whereRaw("payload->>'clientId' = ?", [clientId])
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+      .select<StoredGrant[]>('id', 'payload');
+    return grants.find((g) => grantReference(g.id) === ref);
+  },
+
+  /** The session a grant's refresh tokens (or codes) were issued in: its uid, or null when none says. */
+  async sessionUidOf(db: Knex, grantId: string): Promise<string | null> {
+    const row = await db('oidc_models')
+      .where({ grant_id: grantId })
+      .whereIn('model', ['RefreshToken', 'AuthorizationCode', 'DeviceCode'])
+      .whereRaw("payload->>'sessionUid' is not null")
+      .first<{ uid: string } | undefined>(db.raw("payload->>'sessionUid' as uid"));
+    return row?.uid ?? null;
+  },
+
   /** Whether the account, enabled, still holds a grant for this client whose reference is `ref` (read from the database, not a cache). */
   async held(db: Knex, userId: string, clientId: string, ref: string): Promise<boolean> {
     const grants = await db('oidc_models as m')

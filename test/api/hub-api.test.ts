@@ -20,6 +20,8 @@ test('device app: services, entitlements, devices and activity, each answer as d
   const person = await makePerson(hub);
   await grant(hub, person.email, 'vezepygame', 'pro', '2030-01-01T00:00:00Z');
   const token = await personToken(hub, person, 'vezepyweb');
+  // Another device is another app's sign-in (one grant is one device).
+  const tvToken = await personToken(hub, person, 'vezepyweb');
 
   const services = await call(t, hub, 'GET', '/hub/services', '/hub/services', token);
   t.is(services.status, 200);
@@ -40,7 +42,7 @@ test('device app: services, entitlements, devices and activity, each answer as d
   t.is(again.status, 200, 'the same push token refreshes its device');
   t.is(again.body.id, created.body.id);
   t.is(again.body.app_version, '2.5.0');
-  const tv = await call(t, hub, 'POST', '/hub/devices', '/hub/devices', token, { kind: 'tv', os: 'tvOS 18', app_version: '1.0' });
+  const tv = await call(t, hub, 'POST', '/hub/devices', '/hub/devices', tvToken, { kind: 'tv', os: 'tvOS 18', app_version: '1.0' });
   t.is(tv.status, 201);
   const listed = await call(t, hub, 'GET', '/hub/devices', '/hub/devices', token);
   t.is(listed.body.devices.length, 2);
@@ -72,8 +74,10 @@ test('device app: services, entitlements, devices and activity, each answer as d
   t.deepEqual(page2.body.items.map((e: { type: string }) => e.type), ['device.registered', 'session.created']);
   t.like(page2.body.items[1].data, { service: 'vezepyweb', amr: ['pwd'], ip: '127.0.0.1' });
   const page3 = await call(t, hub, 'GET', '/hub/activity', `/hub/activity?limit=2&before=${page2.body.next}`, token);
-  t.deepEqual(page3.body.items.map((e: { type: string }) => e.type), ['entitlement.granted', 'user.signup']);
-  t.is(page3.body.next, null);
+  t.deepEqual(page3.body.items.map((e: { type: string }) => e.type), ['session.created', 'entitlement.granted']);
+  const page4 = await call(t, hub, 'GET', '/hub/activity', `/hub/activity?limit=2&before=${page3.body.next}`, token);
+  t.deepEqual(page4.body.items.map((e: { type: string }) => e.type), ['user.signup']);
+  t.is(page4.body.next, null);
   const onlyGame = await call(t, hub, 'GET', '/hub/activity', '/hub/activity?service=vezepygame', token);
   t.deepEqual(onlyGame.body.items.map((e: { type: string }) => e.type), ['entitlement.granted']);
   t.is((await call(t, hub, 'GET', '/hub/activity', '/hub/activity?limit=1000', token)).status, 400);

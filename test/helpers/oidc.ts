@@ -64,7 +64,7 @@ export async function authorize(
     ...params,
   });
   const callback = await signInThroughPages(agent, s.hub.url, url.href, s.person.email, s.person.password);
-  if (!callback.startsWith(callbackUrl)) throw new Error(`sign-in ended at ${callback}`);
+  if (!callback.startsWith(params.redirect_uri ?? callbackUrl)) throw new Error(`sign-in ended at ${callback}`);
   return { callback: new URL(callback), verifier, state, agent };
 }
 

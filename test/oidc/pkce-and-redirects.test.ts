@@ -13,23 +13,27 @@ async function refusedAtCallback(hubUrl: string, url: URL) {
   return { status: response.status, location: location ? new URL(location, hubUrl) : null };
 }
 
+/** Each type's own kind of redirect: an extension's is chrome.identity's. */
+const redirectOf = (type: (typeof clientTypes)[number]) => (type === 'extension' ? 'https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/' : callbackUrl);
+
 for (const type of clientTypes) {
+  const redirect = redirectOf(type);
   test.serial(`PKCE: a ${type} client's authorization request without code_challenge is refused`, async (t) => {
-    const { hub, rp } = await scene(t, { client: { type } });
-    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: callbackUrl, scope: 'openid', state: 'st' });
+    const { hub, rp } = await scene(t, { client: { type, redirectUris: [redirect] } });
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirect, scope: 'openid', state: 'st' });
     const { status, location } = await refusedAtCallback(hub.url, url);
     t.true(status >= 300 && status < 400, `status ${status}`);
-    t.true(location!.href.startsWith(callbackUrl));
+    t.true(location!.href.startsWith(redirect));
     t.is(location!.searchParams.get('error'), 'invalid_request');
     t.regex(location!.searchParams.get('error_description') ?? '', /PKCE/i);
     t.is(location!.searchParams.get('code'), null);
   });
 
   test.serial(`PKCE: a ${type} client's code_challenge_method=plain (or none) is refused`, async (t) => {
-    const { hub, rp } = await scene(t, { client: { type } });
+    const { hub, rp } = await scene(t, { client: { type, redirectUris: [redirect] } });
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp, {
-      redirect_uri: callbackUrl,
+      redirect_uri: redirect,
       scope: 'openid',
       code_challenge: verifier,
       code_challenge_method: 'plain',
@@ -48,10 +52,10 @@ for (const type of clientTypes) {
   });
 
   test.serial(`PKCE: a ${type} client redeeming a code with a wrong or missing verifier gets invalid_grant`, async (t) => {
-    const s = await scene(t, { client: { type } });
-    const { callback, verifier } = await authorize(s);
+    const s = await scene(t, { client: { type, redirectUris: [redirect] } });
+    const { callback, verifier } = await authorize(s, { redirect_uri: redirect });
     const code = callback.searchParams.get('code')!;
-    const form = { grant_type: 'authorization_code', code, redirect_uri: callbackUrl };
+    const form = { grant_type: 'authorization_code', code, redirect_uri: redirect };
 
     const missing = await tokenRequest(s.hub, s.client, form);
     t.is(missing.status, 400);

@@ -8,6 +8,8 @@ import { passkeyRegistrationOptions, relyingPartyFor } from '../../src/identity/
 import { generateRecoveryCodes } from '../../src/identity/recovery-codes.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../src/identity/totp.ts';
 import { exportFormat, exportVersion } from '../../src/privacy/data-export.ts';
+import { handoffQueries } from '../../src/queries/handoffs.ts';
+import { liveTicketQueries } from '../../src/queries/live-tickets.ts';
 import { passkeyQueries } from '../../src/queries/passkeys.ts';
 import { pendingSecondFactorQueries } from '../../src/queries/pending-second-factors.ts';
 import { auditEntriesOf } from '../helpers/audit.ts';
@@ -55,7 +57,9 @@ async function busyPerson(hub: Hub): Promise<{ person: Person; agent: UserAgent 
   await confirmTotpEnrolment(hub.db, hub.secrets.totp, person.id, await totpCode(enrolment.secret), origin);
   await generateRecoveryCodes(hub.db, hub.secrets.credentials, person.id, origin);
   await createAppPassword(hub.db, hub.secrets.credentials, person.id, { deviceName: 'Mail on the phone', deviceType: 'phone', service: 'all' }, origin);
-  await registerDevice(hub.db, person.id, client.client_id, { kind: 'phone', name: 'Phone', os: 'iOS 17', app_version: '1.0.0' });
+  await registerDevice(hub.db, person.id, { clientId: client.client_id, grantRef: null }, { kind: 'phone', name: 'Phone', os: 'iOS 17', app_version: '1.0.0' });
+  await handoffQueries.insert(hub.db, { user_id: person.id, service_id: null, client_id: client.client_id, from_device_id: null, what: 'page', title: 'Your open match', url: 'https://game.example.test/match/1', expires_at: new Date(Date.now() + 600_000) });
+  await liveTicketQueries.insert(hub.db, { ticket_hash: randomBytes(32).toString('hex'), user_id: person.id, client_id: client.client_id, grant_ref: null, scope: 'hub', token_expires_at: new Date(Date.now() + 3_600_000), expires_at: new Date(Date.now() + 30_000) });
   await pendingSecondFactorQueries.put(hub.db, { interaction_uid: `uid-${randomBytes(4).toString('hex')}`, user_id: person.id, amr: ['pwd'], expires_at: new Date(Date.now() + 300_000) });
   expectStatus(await agent.postForm(`${hub.url}/account/security/email`, { _csrf: await csrfTokenOf(agent, hub), newEmail: `hedy-${randomBytes(3).toString('hex')}@example.test`, password: person.password }), 303);
   return { person, agent };

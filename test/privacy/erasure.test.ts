@@ -135,7 +135,7 @@ test('deleting a person with a long history leaves no email, name, address or us
   const enrolment = await startTotpEnrolment(hub.db, hub.secrets.totp, person);
   await confirmTotpEnrolment(hub.db, hub.secrets.totp, person.id, await totpCode(enrolment.secret), origin);
   await createAppPassword(hub.db, hub.secrets.credentials, person.id, { deviceName: `${first.name}'s mail app`, deviceType: 'phone', service: 'all' }, origin);
-  await registerDevice(hub.db, person.id, gameClient.client_id, { kind: 'phone', name: `${first.name}'s phone`, os: 'iOS 17', app_version: '1.0.0' });
+  await registerDevice(hub.db, person.id, { clientId: gameClient.client_id, grantRef: null }, { kind: 'phone', name: `${first.name}'s phone`, os: 'iOS 17', app_version: '1.0.0' });
   const asked = await home.postForm(`${hub.url}/account/security/email`, { _csrf: await csrfOf(home, hub), newEmail, password: first.password });
   t.is(asked.status, 303, (await asked.text()).slice(0, 300));
   const verified = await home.postForm(`${hub.url}/account/security/email/verify`, { _csrf: await csrfOf(home, hub), code: await codeSentTo(newEmail) });

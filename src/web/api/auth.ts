@@ -2,6 +2,8 @@ import type { Context, Next } from 'koa';
 import { AppError } from '../../platform/errors.ts';
 import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
+import type { DeviceSightings } from '../../devices/device-sightings.ts';
+import { grantQueries } from '../../queries/oidc-models.ts';
 
 export type PersonCaller = Extract<Caller, { kind: 'person' }>;
 export type ServiceCaller = Extract<Caller, { kind: 'service' }>;
@@ -21,9 +23,11 @@ function missing(deps: CallerDeps): InvalidToken {
 
 /**
  * A person's request to /hub/*: a device app's token with the "hub" scope, or (for reads only)
- * the portal's session cookie. Sets ctx.state.caller.
+ * the portal's session cookie. Sets ctx.state.caller. A token's grant is read on every call (a
+ * JWT verifies offline until it expires; a removed device, a sign-out everywhere or a password
+ * change ends its grant), and its use moves its device's "last seen".
  */
-export function personApi(deps: CallerDeps) {
+export function personApi(deps: CallerDeps, sightings?: DeviceSightings) {
   return async function requirePerson(ctx: Context, next: Next) {
     const caller = await withChallenge(ctx, async () => {
       const found = (await bearerCaller(deps, ctx.req, ctx.path)) ?? (ctx.method === 'GET' ? await sessionCaller(deps, ctx.req, ctx.res) : null);
@@ -32,6 +36,11 @@ export function personApi(deps: CallerDeps) {
       if (found.claims && !found.claims.scopes.has('hub')) {
         ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="hub"');
         throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
+      }
+      const grantRef = found.claims?.grantRef;
+      if (found.claims && grantRef) {
+        if (!(await grantQueries.held(deps.db, found.user.id, found.claims.client_id, grantRef))) throw new InvalidToken('The access token was revoked: sign in again.');
+        await sightings?.seen(found.user.id, grantRef);
       }
       return found;
     });

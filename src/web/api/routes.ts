@@ -14,9 +14,13 @@ import { personApi, serviceApi, type PersonCaller, type ServiceCaller } from './
 import type { CallerDeps } from '../http/callers.ts';
 import { entitlementsOf, servicesFor } from '../../catalog/hub-catalog.ts';
 import { listDevices, registerDevice, revokeDevice } from '../../devices/device-apps.ts';
+import type { DeviceSightings } from '../../devices/device-sightings.ts';
+import { issueLiveTicket } from '../../events/live-tickets.ts';
+import { offerHandoff, openHandoffs, takeHandoff, type HandoffCaller } from '../../devices/handoffs.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
+import type { HubCors } from './hub-cors.ts';
 
 export interface ApiDeps extends CallerDeps, RateLimitDeps {
   db: Knex;
@@ -25,6 +29,10 @@ export interface ApiDeps extends CallerDeps, RateLimitDeps {
   /** METRICS_TOKEN; null: /metrics answers this machine only. */
   metricsToken: string | null;
   events: EventSystem;
+  /** CORS for /hub/* per client (src/web/api/hub-cors.ts); its middleware runs before the routers. */
+  cors: HubCors;
+  /** Devices' "last seen", shared with the live routes. */
+  sightings: DeviceSightings;
 }
 
 const jsonOnly = koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb' });
@@ -42,9 +50,14 @@ export function apiRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const { db } = deps;
   const openapi = loadOpenApi();
-  const signedIn = personApi(deps);
+  const { sightings } = deps;
+  const signedIn = personApi(deps, sightings);
   const perPerson = hubRateLimit(deps);
-  const asPerson = (ctx: Context, next: Next) => signedIn(ctx, () => perPerson(ctx, next));
+  const asPerson = (ctx: Context, next: Next) =>
+    signedIn(ctx, async () => {
+      await deps.cors.allow(ctx, (ctx.state.caller as PersonCaller).clientId);
+      await perPerson(ctx, next);
+    });
 
   router.get('/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');
@@ -70,15 +83,50 @@ export function apiRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/hub/devices', asPerson, jsonBody, async (ctx) => {
-    const { device, created } = await registerDevice(db, person(ctx).id, (ctx.state.caller as PersonCaller).clientId, ctx.request.body);
+    const caller = ctx.state.caller as PersonCaller;
+    const grantRef = caller.claims?.grantRef ?? null;
+    const { device, created } = await registerDevice(db, caller.user.id, { clientId: caller.clientId, grantRef }, ctx.request.body);
+    if (grantRef) sightings.forget(caller.user.id, grantRef);
     ctx.status = created ? 201 : 200;
     if (created) ctx.set('Location', `/hub/devices/${device.id}`);
     ctx.body = device;
   });
 
   router.delete('/hub/devices/:id', asPerson, async (ctx) => {
-    await revokeDevice(db, person(ctx).id, ctx.params.id!);
+    await revokeDevice(db, person(ctx).id, ctx.params.id!, { actorId: person(ctx).id, ...requestOrigin(ctx) });
     ctx.status = 204;
+  });
+
+  /** A ticket for one EventSource or WebSocket at /hub/events (browsers cannot send the token there as a header). */
+  router.post('/hub/events/ticket', asPerson, async (ctx) => {
+    const { claims, user } = ctx.state.caller as PersonCaller;
+    if (!claims) throw new AppError('invalid_input', 'The portal\'s own pages open /hub/events with their cookie; a ticket is for an access token.');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await issueLiveTicket(db, { userId: user.id, clientId: claims.client_id, grantRef: claims.grantRef ?? null, scope: claims.scope, tokenExp: claims.exp });
+  });
+
+  /** A device app's own token: hand-offs move between the person's devices, not the portal's cookie. */
+  const handoffCaller = (ctx: Context): HandoffCaller => {
+    const { claims, user } = ctx.state.caller as PersonCaller;
+    if (!claims) throw new AppError('forbidden', 'Hand-offs are made and opened by a device app, with its access token.');
+    return { userId: user.id, clientId: claims.client_id, grantRef: claims.grantRef ?? null };
+  };
+
+  router.post('/hub/handoff', asPerson, jsonBody, async (ctx) => {
+    const offered = await offerHandoff(db, handoffCaller(ctx), ctx.request.body, requestOrigin(ctx));
+    ctx.status = 201;
+    ctx.set('Location', `/hub/handoff/${offered.id}`);
+    ctx.body = offered;
+  });
+
+  router.get('/hub/handoff', asPerson, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { handoffs: await openHandoffs(db, person(ctx).id) };
+  });
+
+  router.post('/hub/handoff/:id/take', asPerson, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await takeHandoff(db, handoffCaller(ctx), ctx.params.id!, requestOrigin(ctx));
   });
 
   router.get('/hub/activity', asPerson, async (ctx) => {

@@ -7,6 +7,7 @@ import { needsSecondFactor } from '../../identity/second-factor.ts';
 import { grantQueries, sessionQueries } from '../../queries/oidc-models.ts';
 import { userQueries } from '../../queries/users.ts';
 import type { LiveAccess, Viewer } from '../../events/live-connection.ts';
+import { redeemLiveTicket } from '../../events/live-tickets.ts';
 
 type PersonCaller = Extract<Caller, { kind: 'person' }>;
 
@@ -55,14 +56,40 @@ function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): Liv
   };
 }
 
-/** Who may listen: a person (portal cookie or a token with the "hub" scope); the admin console may ask for everything. */
+/**
+ * The caller a ticket (POST /hub/events/ticket) stands for: the token it was issued for, as far
+ * as a stream needs it, taken once. It lets in exactly what that token would.
+ */
+async function ticketCaller(deps: CallerDeps, ticket: string): Promise<PersonCaller> {
+  const holder = await redeemLiveTicket(deps.db, ticket);
+  if (!holder) throw new InvalidToken('The ticket is unknown, used or expired: ask for a new one at POST /hub/events/ticket.');
+  const user = await userQueries.byId(deps.db, holder.userId);
+  if (!user || user.disabled_at) throw new InvalidToken('The account of this ticket is disabled or gone.');
+  const claims = {
+    sub: holder.userId,
+    client_id: holder.clientId,
+    scope: holder.scope,
+    exp: holder.tokenExp,
+    ...(holder.grantRef ? { grantRef: holder.grantRef } : {}),
+    isClient: false,
+    scopes: new Set(holder.scope.split(' ').filter(Boolean)),
+  };
+  return { kind: 'person', user, via: 'bearer', clientId: holder.clientId, claims };
+}
+
+/**
+ * Who may listen: a person (portal cookie, a token with the "hub" scope, or a ticket issued for
+ * such a token); the admin console may ask for everything.
+ */
 export async function viewerFor(
   deps: CallerDeps,
   req: IncomingMessage,
   res: ServerResponse,
   wantAll: boolean,
-): Promise<{ viewer: Viewer; via: 'bearer' | 'session'; access: LiveAccess | null }> {
-  const caller = (await bearerCaller(deps, req, '/hub/events')) ?? (await sessionCaller(deps, req, res));
+  ticket: string | null = null,
+): Promise<{ viewer: Viewer; via: 'bearer' | 'session'; clientId: string | null; grantRef: string | null; access: LiveAccess | null }> {
+  if (ticket !== null && req.headers.authorization) throw new AppError('invalid_input', 'Send either an access token or a ticket, not both.');
+  const caller = ticket !== null ? await ticketCaller(deps, ticket) : ((await bearerCaller(deps, req, '/hub/events')) ?? (await sessionCaller(deps, req, res)));
   if (!caller) throw new InvalidToken(`Sign in to the portal, or send an access token for ${deps.verifier.audience}.`, 'Bearer', 'invalid_request');
   if (caller.kind === 'service') throw new AppError('forbidden', 'Services receive events through webhooks, not /hub/events.');
   if (caller.claims && !caller.claims.scopes.has('hub')) throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
@@ -72,5 +99,5 @@ export async function viewerFor(
   if (access && (await access.recheck()) === false) {
     throw caller.claims ? new InvalidToken('The access token was revoked.') : new InvalidToken('The sign-in has ended; sign in again.', 'Bearer', 'invalid_request');
   }
-  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via, access };
+  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via, clientId: caller.clientId, grantRef: caller.claims?.grantRef ?? null, access };
 }

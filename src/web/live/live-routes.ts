@@ -1,6 +1,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { WebSocketServer } from 'ws';
 import type { CallerDeps } from '../http/callers.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
@@ -14,6 +15,7 @@ import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
 import { parseStreamId } from '../../events/stream-ids.ts';
 import { websocketTransport } from './websocket-transport.ts';
+import { pollTransport } from './poll-transport.ts';
 
 export const livePath = '/hub/events';
 
@@ -22,6 +24,13 @@ export interface LiveDeps extends CallerDeps {
   logger: Logger;
   /** TRUST_PROXY: a WebSocket's address is the last X-Forwarded-For entry, as Koa's ctx.ip for SSE. */
   trustProxy?: boolean;
+  /** A stream opened with a device's token is that device's use: its "last seen" (src/devices/device-sightings.ts). */
+  sightings?: { seen(userId: string, grantRef: string): Promise<void> };
+  /** CORS per client (src/web/api/hub-cors.ts): another origin only with a token of a client registered there. */
+  cors?: {
+    allow(ctx: Context, clientId: string | null): Promise<void>;
+    permits(origin: string, clientId: string | null): Promise<boolean>;
+  };
 }
 
 /** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
@@ -32,6 +41,24 @@ function addressOf(req: IncomingMessage, trustProxy: boolean): string {
 }
 
 const truthy = (value: unknown) => value === 'true' || value === '1';
+
+/** ?ticket=… (POST /hub/events/ticket), or null. */
+function ticketOf(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new AppError('invalid_input', 'Send one ticket.');
+  return value;
+}
+
+/** The longest a poll waits for an event; clients ask for less with ?wait=. */
+export const maxPollWaitSeconds = 25;
+
+function waitOf(value: unknown): number {
+  if (value === undefined) return maxPollWaitSeconds;
+  if (typeof value !== 'string' || !/^\d{1,3}$/.test(value) || Number(value) > maxPollWaitSeconds) {
+    throw new AppError('invalid_input', `wait is a whole number of seconds from 0 to ${maxPollWaitSeconds}.`);
+  }
+  return Number(value);
+}
 
 function sinceOf(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
@@ -49,12 +76,16 @@ export function liveRoutes(deps: LiveDeps): Router {
   router.get(livePath, async (ctx) => {
     let viewer: Viewer;
     let access: LiveAccess | null;
+    let clientId: string | null;
+    let grantRef: string | null;
     try {
-      ({ viewer, access } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all)));
+      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
     } catch (error) {
       if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
       throw error;
     }
+    await deps.cors?.allow(ctx, clientId);
+    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
     // carry no body would otherwise stay open, and the client waits for an answer for good.
@@ -83,6 +114,45 @@ export function liveRoutes(deps: LiveDeps): Router {
     const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
     const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since, access, release);
     res.on('close', () => connection.close('gone'));
+  });
+
+  /**
+   * Long-poll for clients that cannot hold a stream open (watches, IoT screens): the person's
+   * events after `since` at once, or the first ones within `wait` seconds, or none; `next` is the
+   * `since` of the next poll. The same viewers, resume bounds and privacy as the stream.
+   */
+  router.get(`${livePath}/poll`, async (ctx) => {
+    let viewer: Viewer;
+    let access: LiveAccess | null;
+    let clientId: string | null;
+    let grantRef: string | null;
+    try {
+      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
+    } catch (error) {
+      if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
+      throw error;
+    }
+    await deps.cors?.allow(ctx, clientId);
+    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
+    const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
+    const waitMs = waitOf(ctx.query.wait) * 1000;
+    ctx.set('Cache-Control', 'no-store');
+    const release = deps.events.live.reserve(viewer.userId, ctx.ip);
+    const poll = pollTransport(waitMs);
+    const connection = deps.events.live.connect(viewer, poll.transport, since, access, release);
+    ctx.res.on('close', () => connection.close('gone'));
+    const outcome = await poll.outcome;
+    connection.close('gone');
+    if (outcome.ended === 'revoked') {
+      const ended = new InvalidToken('The token or sign-in this poll was made with has ended.');
+      ctx.set('WWW-Authenticate', ended.challenge);
+      throw ended;
+    }
+    ctx.body = {
+      events: outcome.entries.map((entry) => ({ stream_id: entry.streamId, event: entry.event })),
+      next: outcome.next,
+      resync: outcome.resync,
+    };
   });
   return router;
 }
@@ -124,12 +194,17 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promi
       let since: string | null;
       let release: () => void;
       try {
-        const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')));
+        const found = await viewerFor(deps, req, new ServerResponse(req), truthy(url.searchParams.get('all')), url.searchParams.get('ticket'));
         if (found.via === 'session' && req.headers.origin && req.headers.origin !== issuerOrigin) {
           return refuse(socket, 403, 'forbidden', 'A WebSocket signed in by cookie must come from the hub\'s own pages.');
         }
+        const origin = req.headers.origin;
+        if (origin && deps.cors && !(await deps.cors.permits(origin, found.clientId))) {
+          return refuse(socket, 403, 'forbidden', `The origin ${origin} is not registered for client ${found.clientId}.`);
+        }
         viewer = found.viewer;
         access = found.access;
+        if (found.grantRef) await deps.sightings?.seen(viewer.userId, found.grantRef);
         since = sinceOf(url.searchParams.get('since'));
         release = deps.events.live.reserve(viewer.userId, addressOf(req, deps.trustProxy ?? false));
       } catch (error) {

@@ -22,6 +22,8 @@ const titles: Record<string, string> = {
   sign_ins_under_way: 'Sign-ins under way',
   email_confirmations: 'Confirmation and reset mails',
   devices: 'Devices',
+  handoffs: 'Continued on another device',
+  live_tickets: 'Live connection tickets',
   app_passwords: 'App passwords',
   provider_records: 'Sign-in records kept for services (grants and tokens, never the tokens themselves)',
   events: 'Events about you sent to services',

@@ -5,6 +5,8 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import type { AppContext } from '../http/app-context.ts';
 import { serviceQueries } from '../../queries/services.ts';
 import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../../identity/app-passwords.ts';
+import { devicesOverview } from '../../devices/device-overview.ts';
+import { revokeDevice } from '../../devices/device-apps.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { requireRecentSignIn } from '../http/recent-sign-in.ts';
@@ -15,9 +17,10 @@ const page = '/account/devices';
 
 const notices: Record<string, string> = {
   'app-password-revoked': 'App password revoked. The device that used it can no longer sign in with it.',
+  'device-removed': 'Device removed. Its app is signed out, its live connections are closed and its app passwords are revoked.',
 };
 
-/** /account/devices: app passwords, one per device, shown once, revocable. */
+/** /account/devices: the person's devices (removable, with all they can do), and app passwords, one per device, shown once, revocable. */
 export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>): Router {
   const { db, views } = hub;
   const router = new Router();
@@ -25,13 +28,14 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
 
   async function devicesPage(ctx: RouterContext, extra: Record<string, unknown> = {}) {
     const me = account(ctx);
-    const [appPasswords, services] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db)]);
+    const [appPasswords, services, { devices }] = await Promise.all([listAppPasswords(db, me.user.id), serviceQueries.all(db), devicesOverview(db, me.user.id, me.sessionUid)]);
     const notice = typeof ctx.query.notice === 'string' ? notices[ctx.query.notice] : undefined;
     render(ctx, views, 'portal/devices.njk', {
       title: 'Devices',
       section: 'devices',
       account: me,
       appPasswords,
+      devices,
       services: services.filter((s) => s.status === 'active'),
       deviceTypes,
       form: { service: allServices, deviceType: 'phone' },
@@ -49,6 +53,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
       deviceName: typeof body.deviceName === 'string' ? body.deviceName : '',
       deviceType: typeof body.deviceType === 'string' ? body.deviceType : '',
       service: typeof body.service === 'string' ? body.service : '',
+      device: typeof body.device === 'string' ? body.device : '',
     };
     await handleForm(
       ctx,
@@ -88,6 +93,38 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
         return ctx.redirect(`${page}?notice=app-password-revoked`);
       }
       render(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
+    },
+  });
+
+  confirmedAction(router, views, `${page}/:id/remove`, {
+    ask: async (ctx) => {
+      const { devices } = await devicesOverview(db, account(ctx).user.id, account(ctx).sessionUid);
+      const device = devices.find((d) => d.id === ctx.params.id);
+      if (!device) throw notFound('That device was already removed.');
+      return {
+        title: `Remove ${device.name}?`,
+        message: `${device.name} is signed out at once: its app can no longer use your account, its live connections close, and its app passwords stop working.`,
+        detail: 'To use it again, sign in on it again.',
+        button: 'Remove this device',
+        cancelUrl: page,
+        section: 'devices',
+      };
+    },
+    act: async (ctx) => {
+      const me = account(ctx);
+      let notice = notices['device-removed'];
+      try {
+        await revokeDevice(db, me.user.id, ctx.params.id!, { actorId: me.user.id, ...requestOrigin(ctx) });
+      } catch (error) {
+        // Removed in another tab (or by the device itself) already: show the list as it is now.
+        if (!isHtmx(ctx) || !(error instanceof AppError) || error.code !== 'not_found') throw error;
+        notice = 'That device was already removed.';
+      }
+      if (!isHtmx(ctx)) {
+        ctx.status = 303;
+        return ctx.redirect(`${page}?notice=device-removed`);
+      }
+      render(ctx, views, 'partials/device-list.njk', { devices: (await devicesOverview(db, me.user.id, me.sessionUid)).devices, notice });
     },
   });
 

@@ -1,4 +1,6 @@
 import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
+import QRCode from 'qrcode';
+import { describeUserAgent } from '../../identity/browser-names.ts';
 import type { ProviderPages } from '../../oidc/provider-pages.ts';
 import type { Views } from '../../platform/views.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -40,6 +42,24 @@ async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): 
   await session.save(ttl);
 }
 
+const kindNames: Record<string, string> = { browser_extension: 'browser extension', tv: 'TV', iot: 'IoT screen', other: 'device' };
+
+/** Which device asks, in words: what it said of itself at /device/auth, else what its user agent tells. */
+export function askingDevice(info: { [key: string]: unknown } | undefined): { name: string; kind: string | null } {
+  const kind = typeof info?.kind === 'string' ? (kindNames[info.kind] ?? info.kind) : null;
+  if (typeof info?.name === 'string' && info.name) return { name: info.name, kind };
+  const described = typeof info?.ua === 'string' && info.ua ? describeUserAgent(info.ua) : null;
+  return { name: described && described.kind !== 'unknown' ? described.name : 'A device', kind: kind ?? (described && described.kind !== 'unknown' ? described.kind : null) };
+}
+
+/** The verification page's address as an inline SVG QR code: scanned on a phone, it opens this page there (with the code, when known). */
+async function verificationQr(ctx: KoaContextWithOIDC, userCode: string): Promise<{ url: string; svg: string }> {
+  const url = new URL(ctx.oidc.urlFor('code_verification'));
+  if (userCode) url.searchParams.set('user_code', userCode);
+  const svg = await QRCode.toString(url.href, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+  return { url: url.href, svg };
+}
+
 export function createProviderPages(views: Views, options: { secureCookies: boolean }): ProviderPages {
   return {
     async userCodeInput(ctx, form, out, err) {
@@ -48,7 +68,8 @@ export function createProviderPages(views: Views, options: { secureCookies: bool
       if (err instanceof AppError && err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
       const status = err instanceof AppError ? err.status : err ? 400 : 200;
       await keepNewSession(ctx, options.secureCookies);
-      render(ctx, views, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled }, status);
+      const qr = await verificationQr(ctx, prefilled);
+      render(ctx, views, 'interaction/device-input.njk', { title: 'Connect a device', ...formParts(form), error: deviceError(err), userCode: prefilled, qr }, status);
     },
     async userCodeConfirm(ctx, form, client, deviceInfo, userCode) {
       render(ctx, views, 'interaction/device-confirm.njk', {
@@ -56,6 +77,7 @@ export function createProviderPages(views: Views, options: { secureCookies: bool
         ...formParts(form),
         userCode,
         clientName: client.clientName ?? client.clientId,
+        device: askingDevice(deviceInfo),
         deviceIp: deviceInfo?.ip,
         deviceUa: deviceInfo?.ua,
       });
