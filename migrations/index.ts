@@ -31,6 +31,7 @@ import * as m100 from './100-service-rate-limits.ts';
 import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
 import * as m112 from './112-entitlement-expiry-index.ts';
+import * as m120 from './120-user-locale.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -71,4 +72,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['110-outbox-audience', m110],
   ['111-audit-chain', m111],
   ['112-entitlement-expiry-index', m112],
+  ['120-user-locale', m120],
 ];
