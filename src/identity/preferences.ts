@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit, type AuditOrigin } from '../audit/audit-log.ts';
 import { appendEvent } from '../outbox/outbox.ts';
-import { isLocale, isTimeZone, locales } from '../platform/i18n.ts';
+import { isLocale, isTimeZone } from '../platform/i18n.ts';
 import { parseInput } from '../platform/validation.ts';
 import { userQueries } from '../queries/users.ts';
 
 export const preferencesSchema = z.object({
-  locale: z.string().refine(isLocale, `Choose one of: ${locales.join(', ')}.`).optional(),
+  locale: z.string().refine(isLocale, 'Choose a language from the list.').optional(),
   timeZone: z.string().trim().refine(isTimeZone, 'Choose a time zone from the list, such as Asia/Kolkata.').optional(),
 });
 

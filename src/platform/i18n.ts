@@ -116,11 +116,25 @@ function bestOf(requested: string[]): Locale | undefined {
 const timeZones = new Set(Intl.supportedValuesOf('timeZone'));
 timeZones.add('UTC');
 
-/** Whether Intl knows the IANA zone (what a browser's resolvedOptions().timeZone names). */
-export const isTimeZone = (value: unknown): value is string => typeof value === 'string' && timeZones.has(value);
+/**
+ * Whether Intl knows the IANA zone (what a browser's resolvedOptions().timeZone names). ICU lists
+ * only canonical names (Asia/Calcutta), while browsers say Asia/Kolkata: any name Intl accepts
+ * counts, but only names (Area/City), never offsets such as +05:30.
+ */
+export function isTimeZone(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 64) return false;
+  if (timeZones.has(value)) return true;
+  if (!/^[A-Za-z]+(?:\/[A-Za-z0-9_+-]+)+$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
-/** Every zone the picker offers. */
-export const allTimeZones = (): string[] => [...timeZones].sort();
+/** Every zone the picker offers, with the person's own among them when ICU lists it under another name. */
+export const allTimeZones = (current?: string | null): string[] => [...new Set([...timeZones, ...(current && isTimeZone(current) ? [current] : [])])].sort();
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 

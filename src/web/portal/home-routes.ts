@@ -28,7 +28,7 @@ export async function renderHome(ctx: Context, hub: Pick<AppContext, 'db' | 'vie
     notice: noticeFrom(ctx, notices),
     languages: locales.map((code) => ({ value: code, label: localeNames[code] })),
     currentLocale: account.user.locale ?? localeOf(ctx),
-    timeZones: allTimeZones(),
+    timeZones: allTimeZones(account.user.time_zone),
     currentTimeZone: account.user.time_zone ?? 'UTC',
     preferenceErrors: {},
     ...extra,
