@@ -52,6 +52,8 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
 
   const renderStep = async (ctx: RouterContext, uid: string, pending: PendingSecondFactorRow, extra: Record<string, unknown> = {}, status = 200) => {
     const factors = await secondFactorsOf(db, pending.user_id);
+    // The password step named the person: from here on the pages speak their saved language.
+    ctx.state.savedLocale = (await userQueries.byId(db, pending.user_id))?.locale;
     const recovery = ctx.query.with === 'recovery' || extra.recovery === true;
     render(ctx, views, recovery ? 'interaction/second-factor-recovery.njk' : 'interaction/second-factor.njk', {
       title: recovery ? 'Use a recovery code' : '2-step verification',
