@@ -59,9 +59,11 @@ function compiledMessage(locale: Locale, key: string): IntlMessageFormat | undef
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const emphasis = ['strong', 'code', 'em'] as const;
+/** Words only a screen reader needs ("Privacy choices<span> for VEZEPyGame</span>"). */
+const tagMarkup: Record<string, [string, string]> = { span: ['<span class="visually-hidden">', '</span>'] };
 
 /**
- * A message as HTML: its values escaped, its <strong>, <code> and <em> tags kept
+ * A message as HTML: its values escaped, its <strong>, <code> and <em> tags kept, <span> hidden but for screen readers
  * ("to continue to <strong>{client}</strong>"), so translators can move the emphasis with the words.
  */
 export function tHtml(locale: Locale, key: string, values: MessageValues = {}): string {
@@ -69,6 +71,7 @@ export function tHtml(locale: Locale, key: string, values: MessageValues = {}): 
   if (!message) return escapeHtml(key);
   const escaped: Record<string, unknown> = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? escapeHtml(value) : value]));
   for (const tag of emphasis) escaped[tag] = (chunks: unknown[]) => `<${tag}>${chunks.join('')}</${tag}>`;
+  for (const [tag, [open, close]] of Object.entries(tagMarkup)) escaped[tag] = (chunks: unknown[]) => `${open}${chunks.join('')}${close}`;
   const result = message.format(escaped as Record<string, string>);
   return Array.isArray(result) ? result.join('') : String(result);
 }
@@ -138,6 +141,19 @@ export const allTimeZones = (current?: string | null): string[] => [...new Set([
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The time of day only, in the person's language and zone, with the zone named ("12:37 GMT+5:30"). */
+export function formatClock(value: Date | string | number, locale: Locale, timeZone = 'UTC'): string {
+  const cacheKey = `${locale}\u0000${timeZone}`;
+  let format = clockFormats.get(cacheKey);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit', timeZone, timeZoneName: 'short' });
+    clockFormats.set(cacheKey, format);
+  }
+  return format.format(new Date(value));
+}
+
 /** A date and time in the person's language and zone, with the zone named ("6 Dec 2026, 12:37 GMT+5:30"). */
 export function formatDateTime(value: Date | string | number, locale: Locale, timeZone = 'UTC'): string {
   const cacheKey = `${locale}\u0000${timeZone}`;
@@ -172,8 +188,8 @@ export function formatRelative(value: Date | string | number, locale: Locale, no
 
 let shownIndex: Map<string, string> | undefined;
 
-/** The catalogue's sections whose English text is written in the code (error messages, page titles, notices). */
-export const shownPrefixes = ['error.', 'title.', 'notice.'] as const;
+/** The catalogue's sections whose English text is written in the code (error messages, page titles, notices, other words). */
+export const shownPrefixes = ['error.', 'title.', 'notice.', 'text.'] as const;
 
 /**
  * A message the code below the pages wrote in English (AppError messages, form-field complaints):

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
-import { defaultLocale, formatDateTime, formatRelative, isLocale, t, translateShown, tHtml, type Locale, type MessageValues } from './i18n.ts';
+import { defaultLocale, formatClock, formatDateTime, formatRelative, isLocale, t, translateShown, tHtml, type Locale, type MessageValues } from './i18n.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -44,6 +44,11 @@ export function createViews({ watch = false, globals = {} }: { watch?: boolean; 
     if (!value) return '';
     const at = new Date(value as string);
     return new nunjucks.runtime.SafeString(`<time datetime="${at.toISOString()}">${escape(formatDateTime(at, localeOf(this), zoneOf(this)))}</time>`);
+  });
+  env.addFilter('clock', function (this: RenderContext, value: unknown) {
+    if (!value) return '';
+    const at = new Date(value as string);
+    return new nunjucks.runtime.SafeString(`<time datetime="${at.toISOString()}" title="${escape(formatDateTime(at, localeOf(this), zoneOf(this)))}">${escape(formatClock(at, localeOf(this), zoneOf(this)))}</time>`);
   });
   env.addFilter('ago', function (this: RenderContext, value: unknown) {
     if (!value) return '';

@@ -15,7 +15,7 @@ export interface ActivityItem {
 }
 
 export interface ActivityDay {
-  /** YYYY-MM-DD (UTC). */
+  /** YYYY-MM-DD, in the person's zone (UTC unless given). */
   date: string;
   label: string;
   items: ActivityItem[];
@@ -61,16 +61,22 @@ export const describeEvent = (row: { type: string; data: Record<string, unknown>
   return t(locale, message.key, message.values);
 };
 
-function dayLabel(date: string, now: Date): string {
-  const today = now.toISOString().slice(0, 10);
-  const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
-  if (date === today) return 'Today';
-  if (date === yesterday) return 'Yesterday';
-  return new Date(`${date}T00:00:00Z`).toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+/** The calendar day of an instant in a zone, as YYYY-MM-DD. */
+const dayIn = (at: Date, timeZone: string) => new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone }).format(at);
+
+/** "Today", "Yesterday" or the date, in the person's language; days are the person's days (their zone). */
+function dayLabel(date: string, now: Date, locale: Locale, timeZone: string): string {
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  const capitalised = (text: string) => text.charAt(0).toLocaleUpperCase(locale) + text.slice(1);
+  if (date === dayIn(now, timeZone)) return capitalised(relative.format(0, 'day'));
+  if (date === dayIn(new Date(now.getTime() - 86_400_000), timeZone)) return capitalised(relative.format(-1, 'day'));
+  return new Date(`${date}T00:00:00Z`).toLocaleDateString(locale === 'en' ? 'en-GB' : locale, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 }
 
 /** A page of a person's activity, newest first, grouped by day; `next` is the cursor of the following page. */
-export async function activityPage(db: Knex, userId: string, options: { before?: number; limit?: number; service?: string; now?: Date }) {
+export async function activityPage(db: Knex, userId: string, options: { before?: number; limit?: number; service?: string; now?: Date; locale?: Locale; timeZone?: string }) {
+  const locale = options.locale ?? 'en';
+  const timeZone = options.timeZone ?? 'UTC';
   const page = await listActivity(db, userId, { limit: options.limit ?? 25, ...(options.before ? { before: options.before } : {}), ...(options.service ? { service: options.service } : {}) });
   const names = new Map((await serviceQueries.all(db)).map((s) => [s.slug, s.name]));
   const items: ActivityItem[] = page.items.map((event) => {
@@ -80,9 +86,9 @@ export async function activityPage(db: Knex, userId: string, options: { before?:
   });
   const days: ActivityDay[] = [];
   for (const item of items) {
-    const date = item.at.toISOString().slice(0, 10);
+    const date = dayIn(item.at, timeZone);
     let day = days.at(-1);
-    if (!day || day.date !== date) days.push((day = { date, label: dayLabel(date, options.now ?? new Date()), items: [] }));
+    if (!day || day.date !== date) days.push((day = { date, label: dayLabel(date, options.now ?? new Date(), locale, timeZone), items: [] }));
     day.items.push(item);
   }
   return { days, items, next: page.next === null ? null : Number(page.next) };
