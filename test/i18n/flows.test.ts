@@ -160,3 +160,18 @@ test('the browser’s time zone is saved once when the account has none; a zone 
   const event = await hub.db('outbox').where({ type: 'user.updated', user_id: person.id }).orderBy('id', 'desc').first();
   t.deepEqual(event.data.changed, ['locale']);
 });
+
+test('an API error keeps its code as title and gives its detail in the caller’s Accept-Language', async (t) => {
+  const hub = await startTestHub(t);
+  const answer = async (language: string) => {
+    // A form post without its anti-CSRF token, from a client that wants JSON.
+    const response = await fetch(`${hub.url}/account/preferences`, { method: 'POST', body: new URLSearchParams({ locale: 'de' }), headers: { 'Accept-Language': language, Accept: 'application/json' } });
+    return { status: response.status, body: (await response.json()) as { title: string; detail: string } };
+  };
+  const german = await answer('de-DE,de;q=0.9');
+  t.is(german.status, 403);
+  t.is(german.body.title, 'csrf_failed');
+  t.is(german.body.detail, 'Dieses Formular ist abgelaufen oder stammt nicht von dieser Website. Laden Sie die Seite neu und versuchen Sie es erneut.');
+  t.is((await answer('hi')).body.detail, 'यह फ़ॉर्म पुराना हो गया है या इस साइट से नहीं आया। पेज फिर से लोड करके कोशिश करें।');
+  t.is((await answer('ja')).body.detail, 'This form has expired or did not come from this site. Reload the page and try again.');
+});
