@@ -31,6 +31,7 @@ import * as m100 from './100-service-rate-limits.ts';
 import * as m110 from './110-outbox-audience.ts';
 import * as m111 from './111-audit-chain.ts';
 import * as m112 from './112-entitlement-expiry-index.ts';
+import * as m120 from './120-user-locale.ts';
 import * as m130 from './130-audit-person-keys.ts';
 import * as m140 from './140-device-links.ts';
 import * as m141 from './141-live-tickets.ts';
@@ -75,6 +76,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['110-outbox-audience', m110],
   ['111-audit-chain', m111],
   ['112-entitlement-expiry-index', m112],
+  ['120-user-locale', m120],
   ['130-audit-person-keys', m130],
   ['140-device-links', m140],
   ['141-live-tickets', m141],

@@ -9,6 +9,19 @@
     if (token) event.detail.ctx.request.headers['X-CSRF-Token'] = token;
   });
 
+  // The account has no time zone yet: tell the hub the browser's once, so times read as the person's own.
+  if (document.querySelector('meta[name="time-zone-unknown"]')) {
+    const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (timeZone) {
+      fetch('/account/time-zone', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': csrfToken() ?? '' },
+        body: new URLSearchParams({ timeZone }),
+        credentials: 'same-origin',
+      }).catch(() => {});
+    }
+  }
+
   document.addEventListener('htmx:confirm', (event) => {
     const dialog = document.getElementById('confirm-dialog');
     const { ctx, issueRequest, dropRequest } = event.detail;
@@ -16,7 +29,10 @@
     event.preventDefault();
     const source = ctx.sourceElement;
     dialog.querySelector('[data-confirm-message]').textContent = ctx.confirm;
-    dialog.querySelector('[data-confirm-button]').textContent = source?.dataset.confirmButton || 'Confirm';
+    const button = dialog.querySelector('[data-confirm-button]');
+    // The dialog's own word for Confirm is in the page's language; keep it for buttons that name none.
+    button.dataset.defaultText ??= button.textContent;
+    button.textContent = source?.dataset.confirmButton || button.dataset.defaultText;
     dialog.returnValue = '';
     dialog.addEventListener('close', () => (dialog.returnValue === 'yes' ? issueRequest() : dropRequest()), { once: true });
     dialog.showModal();

@@ -1,25 +1,26 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
-import type { MailTemplates } from '../platform/mail/messages.ts';
+import type { MailTemplates, SecurityNotice } from '../platform/mail/messages.ts';
+import { noValue } from '../platform/i18n.ts';
 import { auditQueries } from '../queries/audit-log.ts';
 import { openAuditRows } from '../audit/personal-seal.ts';
 import { noticeCursorQueries } from '../queries/credential-notice-cursor.ts';
 import { userQueries } from '../queries/users.ts';
 
-const methodNames: Record<string, string> = { totp: 'an authenticator app', passkey: 'a passkey', recovery_codes: 'your recovery codes' };
-const method = (data: Record<string, unknown>) => methodNames[String(data.method)] ?? 'a sign-in method';
+/** The method's word in the catalogue's select (mail.notice.mfaAdded.what: totp, passkey, recovery_codes, other). */
+const method = (data: Record<string, unknown>) => (['totp', 'passkey', 'recovery_codes'].includes(String(data.method)) ? String(data.method) : 'other');
 
 /**
  * Credential changes that get a notice by mail, read from the audit log (every area writes its
  * acts there, so none has to remember to mail). A password reset mails its own notice.
  */
-const notices: Record<string, (data: Record<string, unknown>) => { subject: string; what: string }> = {
-  'password.changed': () => ({ subject: 'Your UniQVerse password was changed', what: 'The password of your account was changed.' }),
-  'mfa.enrolled': (d) => ({ subject: 'A sign-in method was added to your UniQVerse account', what: `${method(d)[0]!.toUpperCase()}${method(d).slice(1)} was added to your account${d.name ? ` ("${String(d.name)}")` : ''}.` }),
-  'mfa.removed': (d) => ({ subject: 'A sign-in method was removed from your UniQVerse account', what: `${method(d)[0]!.toUpperCase()}${method(d).slice(1)} was removed from your account${d.name ? ` ("${String(d.name)}")` : ''}.` }),
-  'recovery_codes.generated': () => ({ subject: 'New recovery codes for your UniQVerse account', what: 'New recovery codes were made for your account; the old ones no longer work.' }),
-  'app_password.created': (d) => ({ subject: 'An app password was created for your UniQVerse account', what: `An app password was created${d.device_name ? ` for "${String(d.device_name)}"` : ''}.` }),
+const notices: Record<string, (data: Record<string, unknown>) => SecurityNotice> = {
+  'password.changed': () => ({ notice: 'passwordChanged' }),
+  'mfa.enrolled': (d) => ({ notice: 'mfaAdded', values: { method: method(d), label: d.name ? String(d.name) : noValue } }),
+  'mfa.removed': (d) => ({ notice: 'mfaRemoved', values: { method: method(d), label: d.name ? String(d.name) : noValue } }),
+  'recovery_codes.generated': () => ({ notice: 'recoveryCodes' }),
+  'app_password.created': (d) => ({ notice: 'appPassword', values: { device: d.device_name ? String(d.device_name) : noValue } }),
 };
 
 export const noticeActions = Object.keys(notices);
@@ -34,7 +35,7 @@ export interface CredentialNoticeDeps {
 
 /** Reads new audit entries past the cursor (row-locked, so several instances never mail twice) and mails notices. Returns how many. */
 export async function sendCredentialNotices(deps: CredentialNoticeDeps, batch = 100): Promise<number> {
-  const outgoing: Array<{ to: string; name: string; subject: string; what: string; ip: string | null; device: string | null }> = [];
+  const outgoing: Array<SecurityNotice & { to: string; name: string; locale: string | null; timeZone: string | null; ip: string | null; device: string | null }> = [];
   await deps.db.transaction(async (trx) => {
     const last = await noticeCursorQueries.lock(trx);
     if (last === undefined) return;
@@ -47,7 +48,7 @@ export async function sendCredentialNotices(deps: CredentialNoticeDeps, batch = 
       if (!row.subject_id) continue;
       const user = await userQueries.byId(trx, row.subject_id);
       if (!user || user.disabled_at) continue;
-      outgoing.push({ to: user.email, name: user.name, ...notices[row.action]!(row.data), ip: row.ip, device: row.user_agent });
+      outgoing.push({ to: user.email, name: user.name, locale: user.locale, timeZone: user.time_zone, ...notices[row.action]!(row.data), ip: row.ip, device: row.user_agent });
     }
     await noticeCursorQueries.advance(trx, reached);
   });

@@ -93,7 +93,7 @@ export async function requestEmailChange(
     await appendAudit(trx, { action: 'email.change_requested', actorId: userId, subjectId: userId, ...origin, data: { new_email: data.newEmail } });
   });
   const link = `${deps.issuer}/account/security/email/confirm?token=${encodeURIComponent(token)}`;
-  deps.mailer.post(deps.mail.changeEmail({ to: data.newEmail, name: user.name, link, code, minutes: changeMinutes }));
+  deps.mailer.post(deps.mail.changeEmail({ to: data.newEmail, name: user.name, locale: user.locale, timeZone: user.time_zone, link, code, minutes: changeMinutes }));
   return { email: data.newEmail };
 }
 
@@ -124,9 +124,9 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | nul
  * the old address) stops working. Then the OLD address is told.
  */
 async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'code' | 'link', origin: RequestOrigin): Promise<ConfirmResult> {
-  let outcome: ConfirmResult & { name?: string };
+  let outcome: ConfirmResult & { name?: string; locale?: string | null; timeZone?: string | null };
   try {
-    outcome = await deps.db.transaction(async (trx): Promise<ConfirmResult & { name?: string }> => {
+    outcome = await deps.db.transaction(async (trx): Promise<ConfirmResult & { name?: string; locale?: string | null; timeZone?: string | null }> => {
       if (!(await emailTokenQueries.use(trx, row.id))) return { ok: false, reason: 'invalid' };
       const user = await userQueries.lock(trx, row.user_id);
       if (!user || user.disabled_at || user.email.toLowerCase() === row.email.toLowerCase()) return { ok: false, reason: 'invalid' };
@@ -139,7 +139,7 @@ async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'c
       for (const purpose of ['change_email', 'verify_email', 'reset_password'] as const) await emailTokenQueries.retireAll(trx, user.id, purpose);
       await appendAudit(trx, { action: 'email.changed', actorId: user.id, subjectId: user.id, ...origin, data: { old_email: user.email, new_email: row.email, method } });
       await appendEvent(trx, { type: 'user.updated', userId: user.id, data: { changed: ['email'], email: row.email, name: user.name, email_verified: true } });
-      return { ok: true, email: row.email, previous: user.email, name: user.name };
+      return { ok: true, email: row.email, previous: user.email, name: user.name, locale: user.locale, timeZone: user.time_zone };
     });
   } catch (error) {
     // Another account took the address between our look and our write (the unique index said so).
@@ -147,7 +147,7 @@ async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'c
     throw error;
   }
   if (outcome.ok) {
-    deps.mailer.post(deps.mail.emailChanged({ to: outcome.previous, name: outcome.name ?? '', email: outcome.email, ip: origin.ip, device: origin.userAgent }));
+    deps.mailer.post(deps.mail.emailChanged({ to: outcome.previous, name: outcome.name ?? '', locale: outcome.locale, timeZone: outcome.timeZone, email: outcome.email, ip: origin.ip, device: origin.userAgent }));
     return { ok: true, email: outcome.email, previous: outcome.previous };
   }
   return outcome;

@@ -40,7 +40,7 @@ export async function startEmailVerification(deps: EmailVerificationDeps, user: 
     });
   });
   const link = `${deps.issuer}/verify-email?token=${encodeURIComponent(token)}`;
-  deps.mailer.post(deps.mail.verifyEmail({ to: user.email, name: user.name, link, code, hours: verificationHours }));
+  deps.mailer.post(deps.mail.verifyEmail({ to: user.email, name: user.name, locale: user.locale, timeZone: user.time_zone, link, code, hours: verificationHours }));
 }
 
 async function markVerified(db: Knex, row: EmailTokenRow, method: 'link' | 'code', origin: Partial<RequestOrigin>): Promise<boolean> {

@@ -55,7 +55,7 @@ export async function requestPasswordReset(deps: PasswordResetDeps, email: strin
     await appendAudit(trx, { action: 'password.reset_requested', subjectId: user.id, ...origin, data: {} });
   });
   const link = `${deps.issuer}/reset/${encodeURIComponent(token)}`;
-  deps.mailer.post(deps.mail.resetPassword({ to: user.email, name: user.name, link, minutes: resetMinutes, ip: origin.ip }));
+  deps.mailer.post(deps.mail.resetPassword({ to: user.email, name: user.name, locale: user.locale, timeZone: user.time_zone, link, minutes: resetMinutes, ip: origin.ip }));
 }
 
 /** The live reset behind a link, and its user; anything else (unknown, used, expired, address changed) is an expired link. */
@@ -126,8 +126,9 @@ export async function completePasswordReset(deps: PasswordResetDeps, token: stri
   deps.mailer.post(deps.mail.securityNotice({
     to: user.email,
     name: user.name,
-    subject: 'Your UniQVerse password was changed',
-    what: 'The password of your account was reset through a link sent to this address. You were signed out everywhere and your app passwords were revoked.',
+    locale: user.locale,
+    timeZone: user.time_zone,
+    notice: 'passwordReset',
     ip: origin.ip,
     device: origin.userAgent,
   }));

@@ -29,6 +29,7 @@ export async function findAccount(db: Knex, sub: string, clientId?: string, cach
           email_verified: user.email_verified,
           name: user.name,
           updated_at: Math.floor(new Date(user.updated_at).getTime() / 1000),
+          ...(user.locale ? { locale: user.locale } : {}),
         },
         sharing,
       ) as { sub: string },

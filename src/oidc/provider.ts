@@ -32,6 +32,7 @@ import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { HubMetrics } from '../platform/hub-metrics.ts';
 import { installProviderMetrics } from './provider-metrics.ts';
+import { locales } from '../platform/i18n.ts';
 
 export const hubScopes = ['hub', 'events', 'entitlements'] as const;
 
@@ -151,7 +152,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       // How and when the person signed in is in every ID token, asked for or not (acr_values, max_age).
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'updated_at'],
+      // locale: the language the person chose in the portal (en, hi, de, fr); absent until they choose.
+      profile: ['name', 'updated_at', 'locale'],
       acr: null,
       amr: null,
       auth_time: null,
@@ -160,6 +162,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
     scopes: ['openid', 'offline_access', 'email', 'profile'],
     // A device starting the device grant may say what it is (shown on the confirm page).
     extraParams: deviceRequestParams as never,
+    // The languages of the sign-in pages (ui_locales) and of the one claim with a language (locale).
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...locales], claims_locales_supported: [...locales] },
     acrValues: ['urn:uniqverse:pwd', 'urn:uniqverse:mfa'],
     clientDefaults: {
       grant_types: ['authorization_code'],

@@ -15,7 +15,7 @@ export interface Sharing {
 
 /** The scopes a person can withhold, and the claims each would release. */
 export const claimsOfScope: Readonly<Record<'profile' | 'email', readonly string[]>> = {
-  profile: ['name', 'updated_at'],
+  profile: ['name', 'updated_at', 'locale'],
   email: ['email', 'email_verified'],
 };
 

@@ -10,6 +10,10 @@ export interface UserRow {
   disabled_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** The person's chosen language (src/platform/i18n.ts); null: negotiated per request. */
+  locale: string | null;
+  /** IANA zone their times are shown in; null: UTC until their browser says. */
+  time_zone: string | null;
 }
 
 /** A person as the admin console lists them (no password hash). */
@@ -34,6 +38,7 @@ export interface AccountRow {
   /** null: no choice recorded for the service (or the client has none): everything is shared. */
   share_profile: boolean | null;
   share_email: boolean | null;
+  locale: string | null;
 }
 
 const adminColumns = ['id', 'email', 'name', 'is_admin', 'email_verified', 'disabled_at', 'created_at'];
@@ -67,6 +72,8 @@ export const userQueries = {
     db('users').where({ id: userId }).update({ password_hash: passwordHash, updated_at: db.fn.now() }),
   setDisabled: (trx: Knex, userId: string, disabled: boolean) =>
     trx('users').where({ id: userId }).update({ disabled_at: disabled ? trx.fn.now() : null, updated_at: trx.fn.now() }, ['id']),
+  setPreferences: (trx: Knex, userId: string, changes: { locale?: string | null; time_zone?: string | null }) =>
+    trx('users').where({ id: userId }).update({ ...changes, updated_at: trx.fn.now() }, ['id']),
   remove: (trx: Knex, userId: string) => trx('users').where({ id: userId }).delete(),
 
   /** Whether the account is there and enabled (a live stream's token without an id). */
@@ -83,7 +90,7 @@ export const userQueries = {
       .leftJoin('clients as c', (j) => j.onVal('c.client_id', clientId ?? ''))
       .leftJoin('service_consents as sc', (j) => j.on('sc.user_id', 'u.id').andOn('sc.service_id', 'c.service_id'))
       .where('u.id', userId)
-      .first('u.id', 'u.email', 'u.email_verified', 'u.name', 'u.updated_at', 'u.disabled_at', 'sc.share_profile', 'sc.share_email'),
+      .first('u.id', 'u.email', 'u.email_verified', 'u.name', 'u.updated_at', 'u.disabled_at', 'u.locale', 'sc.share_profile', 'sc.share_email'),
 
   /** People whose email or name contains the search, newest first (a query to page). */
   search: (db: Knex, q: string) => {

@@ -52,8 +52,9 @@ export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource,
     deps.mailer.post(deps.mail.securityNotice({
       to: user.email,
       name: user.name,
-      subject: 'New sign-in to your UniQVerse account',
-      what: 'Your account was just signed in to from a browser or device that had not signed in before.',
+      locale: user.locale,
+      timeZone: user.time_zone,
+      notice: 'newSignIn',
       ip: origin.ip,
       device: origin.userAgent,
     }));

@@ -20,6 +20,17 @@ function decodeBody(headers: string, body: string): string {
   return body;
 }
 
+/** Undoes RFC 2047 encoded words (=?UTF-8?Q?…?= and =?UTF-8?B?…?=): how a subject that is not ASCII travels. */
+function decodeHeader(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?([\w-]+)\?([QB])\?([^?]*)\?=/gi, (_, _charset: string, kind: string, text: string) =>
+      kind.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
+    );
+}
+
 function parse(raw: string, to: string[]): CaughtMail {
   const split = raw.indexOf('\r\n\r\n');
   const headers = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
@@ -32,7 +43,7 @@ function parse(raw: string, to: string[]): CaughtMail {
     partHeaders = text.slice(0, at);
     body = text.slice(at + 4);
   }
-  return { to, subject: /^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? '', text: decodeBody(partHeaders, body).replace(/\r\n/g, '\n') };
+  return { to, subject: decodeHeader(/^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? ''), text: decodeBody(partHeaders, body).replace(/\r\n/g, '\n') };
 }
 
 export interface MailCatcher {

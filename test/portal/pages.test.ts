@@ -45,7 +45,9 @@ test.serial('services lists each service with tier, expiry, what it may see and 
   const card = page.locator('.service-card', { hasText: 'A VEZEPyGame' });
   const text = (await card.textContent()) ?? '';
   t.regex(text, /pro/);
-  t.regex(text, /2031-01-31/);
+  // The date in the person's language and zone (UTC until they have one), the instant in <time datetime>.
+  t.regex(text, /Jan 31, 2031/);
+  t.is(await card.locator('time').first().getAttribute('datetime'), '2031-01-31T00:00:00.000Z');
   t.regex(text, /Your email address/);
   t.regex(text, /That it is you/);
   t.notRegex(text, /Your name/);

@@ -10,7 +10,7 @@ import { signedInBrowser } from './portal-helpers.ts';
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 
-const profileClaims = ['name', 'updated_at'];
+const profileClaims = ['name', 'updated_at', 'locale'];
 const emailClaims = ['email', 'email_verified'];
 
 /**

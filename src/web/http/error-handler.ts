@@ -5,6 +5,8 @@ import { isRefusedCharacter, refusedCharacterMessage } from '../../db/refused-ch
 import { databaseRetryAfter, databaseUnavailableMessage, isDatabaseUnavailable } from '../../db/unavailable.ts';
 import type { Views } from '../../platform/views.ts';
 import { render } from './render.ts';
+import { translateFields, translateShown } from '../../platform/i18n.ts';
+import { localeOf } from './locale.ts';
 
 interface HttpLikeError {
   status?: number;
@@ -49,7 +51,9 @@ export function errorHandler(views: Views, logger: Logger) {
         ctx.status = status;
         ctx.set('Cache-Control', 'no-store');
         ctx.type = 'application/problem+json';
-        ctx.body = { type: 'about:blank', title: code, status, detail: message, ...(error.fields ? { errors: error.fields } : {}), ...(requestId ? { request_id: requestId } : {}) };
+        // `title` is the stable code; `detail` and `errors` are for people, in their language (Accept-Language).
+        const locale = localeOf(ctx);
+        ctx.body = { type: 'about:blank', title: code, status, detail: translateShown(locale, message), ...(error.fields ? { errors: translateFields(locale, error.fields) } : {}), ...(requestId ? { request_id: requestId } : {}) };
       } else if (ctx.get('HX-Request')) {
         render(ctx, views, 'partials/alert.njk', { error: message }, status);
       } else {

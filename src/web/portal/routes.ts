@@ -7,6 +7,7 @@ import { accountDeletedRoutes } from './account-deleted.ts';
 import { activityRoutes } from './activity-routes.ts';
 import { emailChangeRoutes } from './email-change-routes.ts';
 import { homeRoutes } from './home-routes.ts';
+import { preferencesRoutes } from './preferences-routes.ts';
 import { privacyRoutes } from './privacy-routes.ts';
 import { recordAuthorizationSightings, recordPortalSighting } from '../http/session-sightings.ts';
 import { servicesRoutes } from './services-routes.ts';
@@ -14,7 +15,7 @@ import { sessionsRoutes } from './sessions-routes.ts';
 import { portalClientId } from '../../catalog/clients.ts';
 
 /** The portal's own sections; other areas (security, devices, the admin console) come in through `areas`. */
-const portalAreas: Array<(hub: AppContext) => Router> = [homeRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes];
+const portalAreas: Array<(hub: AppContext) => Router> = [homeRoutes, preferencesRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes];
 
 /**
  * The account portal's routes. Every route below sees ctx.state.account (or none), and every

@@ -20,7 +20,9 @@ export function providerErrorPage(views: Views): NonNullable<Configuration['rend
     // The provider has set the status (its error's, 404, or 503 from src/oidc/unavailable-answer.ts).
     render(ctx, views, 'error.njk', {
       title: code === 'not_found' ? 'Page not found' : 'That did not work',
-      message: friendly[code] ? `${friendly[code]}${detail ? ` (${detail})` : ''}` : detail || 'Something went wrong with this sign-in.',
+      message: friendly[code] ?? (detail || 'Something went wrong with this sign-in.'),
+      // The provider's own words (English, for the app's developer) stay apart from ours, which are translated.
+      detail: friendly[code] ? detail : '',
       code,
     }, ctx.status);
   };

@@ -20,6 +20,8 @@ import { acrPassword, needsSecondFactor } from '../../identity/second-factor.ts'
 import { loginResult } from '../../oidc/login-result.ts';
 import { askForSecondFactor } from './second-factor-routes.ts';
 import { withheldFor, type Withheld } from '../../privacy/data-sharing.ts';
+import { t, type Locale } from '../../platform/i18n.ts';
+import { localeOf, rememberUiLocales } from '../http/locale.ts';
 
 export interface InteractionDeps {
   holder: ProviderHolder;
@@ -40,11 +42,12 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 const withheldFrom = (db: Knex, interaction: Interaction) =>
   interaction.session?.accountId ? withheldFor(db, interaction.session.accountId, interaction.params.client_id as string) : Promise.resolve({ scopes: [], claims: [] });
 
+/** What each scope lets a service do, as catalogue keys (consent.scope.*). */
 const scopeWords: Record<string, string> = {
-  openid: 'Know who you are (your account id)',
-  email: 'See your email address',
-  profile: 'See your name',
-  offline_access: 'Stay connected when you are not using it',
+  openid: 'consent.scope.openid',
+  email: 'consent.scope.email',
+  profile: 'consent.scope.profile',
+  offline_access: 'consent.scope.offline_access',
 };
 
 /**
@@ -72,18 +75,18 @@ export async function grantRequested(provider: Provider, interaction: Interactio
 }
 
 /** The data a service may be refused, in the words of the privacy page. */
-const withheldWords: Record<string, string> = { email: 'Your email address', profile: 'Your name' };
+const withheldWords: Record<string, string> = { email: 'consent.withheld.email', profile: 'consent.withheld.profile' };
 
 /** What the consent page lists: what the service will be able to do, and what it asked for that stays off. */
-function consentAsks(interaction: Interaction, withheld: Withheld): { asks: string[]; off: string[] } {
+function consentAsks(interaction: Interaction, withheld: Withheld, locale: Locale): { asks: string[]; off: string[] } {
   const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-  const asks = (details.missingOIDCScope ?? []).filter((s) => !withheld.scopes.includes(s)).map((s) => scopeWords[s] ?? `Use the "${s}" permission`);
+  const asks = (details.missingOIDCScope ?? []).filter((s) => !withheld.scopes.includes(s)).map((s) => (scopeWords[s] ? t(locale, scopeWords[s]) : t(locale, 'consent.scope.other', { scope: s })));
   for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-    asks.push(`Act for you at ${resource}${scopes.length ? ` (${scopes.join(', ')})` : ''}`);
+    asks.push(scopes.length ? t(locale, 'consent.resource.scoped', { resource, scopes: scopes.join(', ') }) : t(locale, 'consent.resource', { resource }));
   }
   const requested = String(interaction.params.scope ?? '').split(' ');
-  const off = withheld.scopes.filter((s) => requested.includes(s)).map((s) => withheldWords[s] ?? s);
-  return { asks: asks.length ? asks : ['Know that you signed in'], off };
+  const off = withheld.scopes.filter((s) => requested.includes(s)).map((s) => (withheldWords[s] ? t(locale, withheldWords[s]) : s));
+  return { asks: asks.length ? asks : [t(locale, 'consent.scope.signedIn')], off };
 }
 
 export function interactionRoutes(deps: InteractionDeps): Router {
@@ -126,6 +129,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.get('/interaction/:uid', async (ctx) => {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.uid !== ctx.params.uid) ctx.throw(400, 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
     // /signup goes through the portal's sign-in and asks to open on the sign-up form.
     if (interaction.prompt.name === 'login' && ctx.cookies.get(signupIntentCookie)) return ctx.redirect(`/interaction/${interaction.uid}/signup`);
@@ -134,12 +138,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const withheld = await withheldFrom(db, interaction);
     if (client?.['urn:uniqverse:first_party' as never] === true) return finishConsent(ctx, provider, await grantRequested(provider, interaction, withheld));
     const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
-    render(ctx, views, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld) });
+    ctx.state.savedLocale = user?.locale;
+    render(ctx, views, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld, localeOf(ctx)) });
   });
 
   router.post('/interaction/:uid/login', formBody, async (ctx) => {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.prompt.name !== 'login') ctx.throw(400, 'This sign-in step is already done.');
     // A body that is not a form (JSON, no content type) is left unparsed: treat it as an empty form.
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -169,6 +175,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.post('/interaction/:uid/confirm', async (ctx) => {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.prompt.name !== 'consent') ctx.throw(400, 'There is nothing to allow in this step.');
     await finishConsent(ctx, provider, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
   });

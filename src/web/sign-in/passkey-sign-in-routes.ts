@@ -10,6 +10,7 @@ import { acrMultiFactor, finishSecondFactorWithPasskey, pendingSecondFactor } fr
 import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
+import { rememberUiLocales } from '../http/locale.ts';
 
 type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
@@ -31,6 +32,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
   async function loginInteraction(ctx: RouterContext) {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.uid !== ctx.params.uid) throw new AppError('bad_request', 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
     if (interaction.prompt.name !== 'login') throw new AppError('bad_request', 'This sign-in step is already done.');
     return { provider, interaction };

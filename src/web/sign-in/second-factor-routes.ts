@@ -12,6 +12,7 @@ import { userQueries } from '../../queries/users.ts';
 import { normaliseTotpCode } from '../../identity/totp.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
+import { rememberUiLocales } from '../http/locale.ts';
 
 type Deps = Pick<AppContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
@@ -38,6 +39,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
   async function pendingStep(ctx: RouterContext) {
     const provider = holder.current;
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.uid !== ctx.params.uid) throw new AppError('bad_request', 'This sign-in page belongs to another sign-in attempt. Start again from the app.');
     const pending = interaction.prompt.name === 'login' ? await pendingSecondFactor(db, interaction.uid) : undefined;
     if (!pending) {
@@ -50,6 +52,8 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
 
   const renderStep = async (ctx: RouterContext, uid: string, pending: PendingSecondFactorRow, extra: Record<string, unknown> = {}, status = 200) => {
     const factors = await secondFactorsOf(db, pending.user_id);
+    // The password step named the person: from here on the pages speak their saved language.
+    ctx.state.savedLocale = (await userQueries.byId(db, pending.user_id))?.locale;
     const recovery = ctx.query.with === 'recovery' || extra.recovery === true;
     render(ctx, views, recovery ? 'interaction/second-factor-recovery.njk' : 'interaction/second-factor.njk', {
       title: recovery ? 'Use a recovery code' : '2-step verification',

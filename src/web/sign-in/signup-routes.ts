@@ -6,6 +6,7 @@ import { render } from '../http/render.ts';
 import { handleForm } from '../http/form-errors.ts';
 import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
+import { rememberUiLocales } from '../http/locale.ts';
 
 /** Set by /signup on its way through the portal's sign-in, so the sign-in page opens on the sign-up form. */
 export const signupIntentCookie = 'uq_signup';
@@ -36,6 +37,7 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
 
   async function openInteraction(ctx: RouterContext): Promise<Interaction> {
     const interaction = await holder.current.interactionDetails(ctx.req, ctx.res);
+    rememberUiLocales(ctx, interaction);
     if (interaction.uid !== ctx.params.uid) ctx.throw(400, 'This page belongs to another sign-in attempt. Start again from the app.');
     if (interaction.prompt.name !== 'login') ctx.throw(400, 'You are already signed in. Go back to the app.');
     return interaction;

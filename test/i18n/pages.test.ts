@@ -1,0 +1,105 @@
+import test, { type ExecutionContext } from 'ava';
+import type { Page } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.ts';
+import { makePerson, type Person } from '../helpers/fixtures.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { locales, type Locale } from '../../src/platform/i18n.ts';
+import { setUpAuthenticatorApp, totpCode } from '../identity/strong-sign-in-helpers.ts';
+
+/** A phone-sized page whose browser speaks `locale` (its Accept-Language) and lives in `timeZone`. */
+async function phonePage(t: ExecutionContext, locale: string, timeZone = 'UTC'): Promise<Page> {
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 360, height: 780 }, locale, timezoneId: timeZone });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  return page;
+}
+
+/** What each language calls a few things every page or form shows. */
+const words: Record<Locale, { email: string; password: string; signIn: string; createAccount: string; verify: string; home: string; save: string; continue: string }> = {
+  en: { email: 'Email', password: 'Password', signIn: 'Sign in', createAccount: 'Create account', verify: 'Verify', home: 'Home', save: 'Save', continue: 'Continue' },
+  hi: { email: 'ईमेल', password: 'पासवर्ड', signIn: 'साइन इन करें', createAccount: 'खाता बनाएँ', verify: 'पुष्टि करें', home: 'होम', save: 'सहेजें', continue: 'जारी रखें' },
+  de: { email: 'E-Mail', password: 'Passwort', signIn: 'Anmelden', createAccount: 'Konto erstellen', verify: 'Bestätigen', home: 'Start', save: 'Speichern', continue: 'Weiter' },
+  fr: { email: 'E-mail', password: 'Mot de passe', signIn: 'Se connecter', createAccount: 'Créer un compte', verify: 'Vérifier', home: 'Accueil', save: 'Enregistrer', continue: 'Continuer' },
+};
+
+/** The page is in `locale`, shows no key names and no "undefined", and does not scroll sideways at 360 px. */
+async function assertDrawnIn(t: ExecutionContext, page: Page, locale: Locale, what: string): Promise<void> {
+  t.is(await page.locator('html').getAttribute('lang'), locale, `${what}: <html lang>`);
+  const text = await page.locator('body').innerText();
+  t.notRegex(text, /\bundefined\b/, `${what}: "undefined" shown`);
+  t.notRegex(text, /\b(?:common|portal|signIn|signUp|consent|device|reset|recovery|secondFactor|verify|home|preferences|checkup|activity|mail|error|title|notice|service|layout|confirm|logout|loggedOut)\.[A-Za-z_.]+\b/, `${what}: a key name shown`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  t.true(overflow <= 0, `${what}: ${overflow}px wider than the 360 px screen`);
+}
+
+async function signIn(page: Page, locale: Locale, person: Person): Promise<void> {
+  await page.getByLabel(words[locale].email).fill(person.email);
+  await page.getByLabel(words[locale].password, { exact: true }).fill(person.password);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: words[locale].signIn, exact: true }).click()]);
+}
+
+for (const locale of locales) {
+  test(`sign-in, sign-up, password reset and device flow pages in ${locale}, from Accept-Language, at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    const page = await phonePage(t, locale);
+
+    await page.goto(`${hub.url}/account`);
+    await assertDrawnIn(t, page, locale, 'sign-in');
+    t.true(await page.getByRole('button', { name: words[locale].signIn, exact: true }).isVisible());
+    t.true(await page.getByLabel(words[locale].password, { exact: true }).isVisible());
+
+    await page.getByRole('link', { name: words[locale].createAccount }).click();
+    await assertDrawnIn(t, page, locale, 'sign-up');
+    t.true(await page.getByRole('button', { name: words[locale].createAccount }).isVisible());
+    // A form error comes back in the language too.
+    await page.getByRole('button', { name: words[locale].createAccount }).click();
+    await assertDrawnIn(t, page, locale, 'sign-up with errors');
+    const expected = { en: 'Enter your name.', hi: 'अपना नाम दर्ज करें।', de: 'Geben Sie Ihren Namen ein.', fr: 'Saisissez votre nom.' }[locale];
+    t.is(await page.locator('#name_error').textContent(), expected);
+
+    await page.goto(`${hub.url}/reset`);
+    await assertDrawnIn(t, page, locale, 'reset');
+    t.true(await page.getByLabel(words[locale].email).isVisible());
+
+    await page.goto(`${hub.url}/device`);
+    await assertDrawnIn(t, page, locale, 'device flow');
+    t.true(await page.getByRole('button', { name: words[locale].continue }).isVisible());
+
+    await page.goto(`${hub.url}/no-such-page`);
+    await assertDrawnIn(t, page, locale, 'error page');
+  });
+
+  test(`the second factor and the portal in ${locale}, the language saved with the picker, at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    const person = await makePerson(hub, { name: 'Savitribai Phule' });
+    // The browser asks for English: from the saved choice on, the portal speaks the person's language.
+    const page = await phonePage(t, 'en-US');
+    await page.goto(`${hub.url}/account`);
+    await signIn(page, 'en', person);
+    // A second step, set up in English: the next sign-in will ask for it.
+    const secret = await setUpAuthenticatorApp(page, hub.url);
+    await page.goto(`${hub.url}/account`);
+    await page.getByLabel('Language', { exact: true }).selectOption(locale);
+    await Promise.all([page.waitForURL(/notice=preferences-saved/), page.getByRole('button', { name: 'Save' }).click()]);
+    await assertDrawnIn(t, page, locale, 'portal home');
+    t.true(await page.getByRole('link', { name: words[locale].home }).isVisible());
+    const audit = await hub.db('audit_log').where({ action: 'preferences.changed', subject_id: person.id }).whereRaw("data->>'locale' is not null").first();
+    t.is(audit?.data.locale, locale);
+    for (const section of ['security', 'sessions', 'services', 'privacy', 'activity', 'devices']) {
+      await page.goto(`${hub.url}/account/${section}`);
+      await assertDrawnIn(t, page, locale, section);
+    }
+
+    // The next sign-in asks for the second step in the saved language (Accept-Language is English).
+    const other = await phonePage(t, 'en-US');
+    await other.goto(`${hub.url}/account`);
+    await signIn(other, 'en', person);
+    t.regex(other.url(), /\/second-factor$/);
+    // The sign-in page came before the person was known (English, as the browser asks); the second step knows them.
+    await assertDrawnIn(t, other, locale, 'second factor');
+    await other.locator('#code').fill(await totpCode(secret, 1));
+    await Promise.all([other.waitForURL(`${hub.url}/account`), other.getByRole('button', { name: words[locale].verify }).click()]);
+  });
+}
