@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../platform/config.ts';
+import { ConfigError, type Config } from '../platform/config.ts';
 import type { BackupManifest, BackupPart } from '../platform/backup-archive.ts';
 import { flag, requiredString, UsageError, type CommandOutput, type StandaloneCommand } from './command.ts';
 
@@ -175,7 +175,8 @@ async function restoreEmbedded(config: Config, file: string, manifest: BackupMan
       try {
         await loadKeySet(staged.db, createSecrets(config.secret).keys);
       } catch (error) {
-        if (!/unable to authenticate data|not a sealed secret/.test((error as Error).message)) throw error;
+        // loadKeySet words it for the hub (a ConfigError); a restore has its own advice.
+        if (!(error instanceof ConfigError) && !/unable to authenticate data|not a sealed secret/.test((error as Error).message)) throw error;
         throw new BackupError(
           'UNIQVERSE_SECRET does not open the signing keys in this backup: restore it with the secret the hub had when the backup was made (nothing was changed)',
         );

@@ -47,7 +47,8 @@ async function checkMasterSecret(db: Knex, keys: ReturnType<typeof createSecrets
   try {
     await loadKeySet(db, keys);
   } catch (error) {
-    if (!/unable to authenticate data|not a sealed secret/.test((error as Error).message)) throw error;
+    // loadKeySet words it for the hub; the command line has its own advice.
+    if (!(error instanceof ConfigError) && !/unable to authenticate data|not a sealed secret/.test((error as Error).message)) throw error;
     throw new ConfigError(
       "UNIQVERSE_SECRET: it does not open the signing keys in this database. Run the CLI with the hub's UNIQVERSE_SECRET (or the hub's DATA_DIR, where a generated development secret is kept).",
     );
