@@ -23,7 +23,7 @@ type Marked = { beforeSubmit?: boolean };
 /** Presses a submit button and waits for the next document (a page of its own, whatever its status); returns the POST's status. */
 async function submit(page: Page, button: ReturnType<Page['getByRole']>): Promise<number> {
   await page.evaluate(() => ((window as Marked).beforeSubmit = true));
-  const answer = page.waitForResponse((r) => r.request().method() === 'POST');
+  const answer = page.waitForResponse((r) => r.request().method() === 'POST' && !r.url().endsWith('/account/time-zone'));
   await button.click();
   const status = (await answer).status();
   await page.waitForFunction(() => !(window as Marked).beforeSubmit && document.readyState !== 'loading');
