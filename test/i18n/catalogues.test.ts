@@ -73,7 +73,7 @@ test('every message compiles as ICU MessageFormat in every language, and formats
       const message = new IntlMessageFormat(text, locale);
       const values: Record<string, unknown> = {};
       for (const name of (text.match(/\{(\w+)/g) ?? []).map((m) => m.slice(1))) values[name] = ['count', 'minutes', 'hours', 'remaining'].includes(name) ? 2 : 'x';
-      for (const tag of ['strong', 'code', 'em', 'span']) values[tag] = (chunks: unknown[]) => chunks.join('');
+      for (const tag of ['strong', 'code', 'em', 'span', 'badge']) values[tag] = (chunks: unknown[]) => chunks.join('');
       t.notThrows(() => message.format(values as Record<string, string>), `${locale} ${key}`);
     }
   }
