@@ -41,7 +41,7 @@ function isUsed(key: string): boolean {
 /** Keys whose English words are the language's own words too. */
 const sameWords: Partial<Record<(typeof locales)[number], string[]>> = {
   de: ['common.name', 'common.code', 'device.confirm.codeLabel', 'home.passkeys', 'admin.nav.system'],
-  fr: ['common.code', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
+  fr: ['common.code', 'appPassword.form.service', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
 };
 
 for (const locale of others) {

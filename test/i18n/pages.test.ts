@@ -1,7 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.ts';
-import { makePerson, type Person } from '../helpers/fixtures.ts';
+import type { Hub } from '../../src/app/start.ts';
+import { createAppPassword } from '../../src/identity/app-passwords.ts';
+import { makeClient, makePerson, makeService, relyingParty, type Person } from '../helpers/fixtures.ts';
+import { signedInTokens } from '../helpers/oidc.ts';
+import { api, hubAudience } from '../events/helpers.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { locales, type Locale } from '../../src/platform/i18n.ts';
 import { setUpAuthenticatorApp, totpCode } from '../identity/strong-sign-in-helpers.ts';
@@ -29,9 +33,18 @@ async function assertDrawnIn(t: ExecutionContext, page: Page, locale: Locale, wh
   t.is(await page.locator('html').getAttribute('lang'), locale, `${what}: <html lang>`);
   const text = await page.locator('body').innerText();
   t.notRegex(text, /\bundefined\b/, `${what}: "undefined" shown`);
-  t.notRegex(text, /\b(?:common|portal|signIn|signUp|consent|device|reset|recovery|secondFactor|verify|home|preferences|checkup|activity|mail|error|title|notice|service|layout|confirm|logout|loggedOut)\.[A-Za-z_.]+\b/, `${what}: a key name shown`);
+  t.notRegex(text, /\b(?:common|portal|signIn|signUp|consent|device|reset|recovery|secondFactor|verify|home|preferences|checkup|activity|mail|error|title|notice|service|layout|confirm|logout|loggedOut|devices|appPassword|admin|data|privacy|security|sessions|export|strength)\.[A-Za-z_.]+\b/, `${what}: a key name shown`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   t.true(overflow <= 0, `${what}: ${overflow}px wider than the 360 px screen`);
+}
+
+/** A phone app of the person, signed in by code + PKCE, that registers its device with the hub. */
+async function registerDevice(hub: Hub, person: Person, device: Record<string, string>): Promise<void> {
+  const client = await makeClient(hub, { service: 'vezepyweb', type: 'native' });
+  const rp = await relyingParty(hub, client);
+  const tokens = await signedInTokens({ hub, rp, person }, { resource: hubAudience(hub), scope: 'openid hub offline_access' });
+  const registered = await api(hub, '/hub/devices', tokens.access_token, { method: 'POST', body: JSON.stringify(device) });
+  if (registered.status !== 201) throw new Error(`device not registered: ${registered.status}`);
 }
 
 async function signIn(page: Page, locale: Locale, person: Person): Promise<void> {
@@ -101,5 +114,39 @@ for (const locale of locales) {
     await assertDrawnIn(t, other, locale, 'second factor');
     await other.locator('#code').fill(await totpCode(secret, 1));
     await Promise.all([other.waitForURL(`${hub.url}/account`), other.getByRole('button', { name: words[locale].verify }).click()]);
+  });
+}
+
+/** What the Devices page calls its parts in each language. */
+const deviceWords: Record<Locale, { heading: string; tv: string; remove: string; appPasswords: string; neverUsed: string; everyService: string; create: string; deviceName: string }> = {
+  en: { heading: 'Your devices', tv: 'TV', remove: 'Remove this device', appPasswords: 'App passwords', neverUsed: 'Never used', everyService: 'For every service', create: 'Create app password', deviceName: 'Device name' },
+  hi: { heading: 'आपके डिवाइस', tv: 'टीवी', remove: 'यह डिवाइस हटाएँ', appPasswords: 'ऐप पासवर्ड', neverUsed: 'कभी इस्तेमाल नहीं हुआ', everyService: 'हर सेवा के लिए', create: 'ऐप पासवर्ड बनाएँ', deviceName: 'डिवाइस का नाम' },
+  de: { heading: 'Ihre Geräte', tv: 'Fernseher', remove: 'Dieses Gerät entfernen', appPasswords: 'App-Passwörter', neverUsed: 'Nie genutzt', everyService: 'Für alle Dienste', create: 'App-Passwort erstellen', deviceName: 'Gerätename' },
+  fr: { heading: 'Vos appareils', tv: 'téléviseur', remove: 'Retirer cet appareil', appPasswords: 'Mots de passe d’application', neverUsed: 'Jamais utilisé', everyService: 'Pour tous les services', create: 'Créer le mot de passe d’application', deviceName: 'Nom de l’appareil' },
+};
+
+for (const locale of locales) {
+  test(`the Devices page in ${locale} with a registered device and an app password, at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    await makeService(hub, 'vezepyweb', { firstParty: true });
+    const person = await makePerson(hub);
+    await registerDevice(hub, person, { kind: 'tv', os: 'Android TV 14', app_version: '2.0.1' });
+    await createAppPassword(hub.db, hub.secrets.credentials, person.id, { deviceName: 'Thunderbird', deviceType: 'desktop', service: 'all', device: '' });
+    const page = await phonePage(t, locale);
+    await page.goto(`${hub.url}/account/devices`);
+    await signIn(page, locale, person);
+    await page.goto(`${hub.url}/account/devices`);
+    await assertDrawnIn(t, page, locale, 'devices');
+    const words = deviceWords[locale];
+    t.is(await page.locator('#devices-heading').textContent(), words.heading);
+    // A device that gave no name is named by its kind and system, in the page's language.
+    t.is((await page.locator('#devices .list-title').textContent())!.replace(/\s+/g, ' ').trim(), `${words.tv} (Android TV 14) ${words.tv}`);
+    t.true(await page.getByRole('button', { name: words.remove }).isVisible());
+    t.is(await page.locator('#app-passwords-heading').textContent(), words.appPasswords);
+    const appPasswords = (await page.locator('#app-passwords').textContent())!;
+    t.true(appPasswords.includes(words.neverUsed), appPasswords);
+    t.true(appPasswords.includes(words.everyService), appPasswords);
+    t.true(await page.getByLabel(words.deviceName).isVisible());
+    t.true(await page.getByRole('button', { name: words.create }).isVisible());
   });
 }

@@ -1,6 +1,7 @@
 import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
 import QRCode from 'qrcode';
 import { describeUserAgent } from '../../identity/browser-names.ts';
+import { deviceKindKeys } from '../../devices/device-kinds.ts';
 import type { ProviderPages } from '../../oidc/provider-pages.ts';
 import type { Views } from '../../platform/views.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -41,20 +42,6 @@ async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): 
   ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.jti, flags);
   await session.save(ttl);
 }
-
-/** The catalogue key of each kind of device, as a device says it (device_kind) or its user agent tells. */
-export const deviceKindKeys: Record<string, string> = {
-  phone: 'device.kind.phone',
-  tablet: 'device.kind.tablet',
-  desktop: 'device.kind.desktop',
-  computer: 'device.kind.computer',
-  watch: 'device.kind.watch',
-  console: 'device.kind.console',
-  tv: 'device.kind.tv',
-  browser_extension: 'device.kind.browser_extension',
-  iot: 'device.kind.iot',
-  other: 'device.kind.other',
-};
 
 /**
  * Which device asks: what it said of itself at /device/auth, else what its user agent tells. The
