@@ -7,7 +7,7 @@ import { makeClient, makePerson, makeService, relyingParty, type Person } from '
 import { signedInTokens } from '../helpers/oidc.ts';
 import { api, hubAudience } from '../events/helpers.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { locales, type Locale } from '../../src/platform/i18n.ts';
+import { defaultLocale, locales, readCatalogue, type Locale } from '../../src/platform/i18n.ts';
 import { setUpAuthenticatorApp, totpCode } from '../identity/strong-sign-in-helpers.ts';
 
 /** A phone-sized page whose browser speaks `locale` (its Accept-Language) and lives in `timeZone`. */
@@ -28,12 +28,15 @@ const words: Record<Locale, { email: string; password: string; signIn: string; c
   fr: { email: 'E-mail', password: 'Mot de passe', signIn: 'Se connecter', createAccount: 'Créer un compte', verify: 'Vérifier', home: 'Accueil', save: 'Enregistrer', continue: 'Continuer' },
 };
 
+const catalogueKeys = Object.keys(readCatalogue(defaultLocale));
+
 /** The page is in `locale`, shows no key names and no "undefined", and does not scroll sideways at 360 px. */
 async function assertDrawnIn(t: ExecutionContext, page: Page, locale: Locale, what: string): Promise<void> {
   t.is(await page.locator('html').getAttribute('lang'), locale, `${what}: <html lang>`);
   const text = await page.locator('body').innerText();
   t.notRegex(text, /\bundefined\b/, `${what}: "undefined" shown`);
-  t.notRegex(text, /\b(?:common|portal|signIn|signUp|consent|device|reset|recovery|secondFactor|verify|home|preferences|checkup|activity|mail|error|title|notice|service|layout|confirm|logout|loggedOut|devices|appPassword|admin|data|privacy|security|sessions|export|strength)\.[A-Za-z_.]+\b/, `${what}: a key name shown`);
+  // Any key of the catalogue shown as itself (the page's data, such as an event type like device.registered, is no key).
+  t.deepEqual(catalogueKeys.filter((key) => text.includes(key)), [], `${what}: a key name shown`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   t.true(overflow <= 0, `${what}: ${overflow}px wider than the 360 px screen`);
 }
@@ -117,6 +120,14 @@ for (const locale of locales) {
   });
 }
 
+/** What the data page calls a few of its parts in each language. */
+const dataWords: Record<Locale, { title: string; devices: string; securityLog: string; appVersion: string }> = {
+  en: { title: 'Your data', devices: 'Devices', securityLog: 'Security log', appVersion: 'App version' },
+  hi: { title: 'आपका डेटा', devices: 'डिवाइस', securityLog: 'सुरक्षा लॉग', appVersion: 'ऐप संस्करण' },
+  de: { title: 'Ihre Daten', devices: 'Geräte', securityLog: 'Sicherheitsprotokoll', appVersion: 'App-Version' },
+  fr: { title: 'Vos données', devices: 'Appareils', securityLog: 'Journal de sécurité', appVersion: 'Version de l’appli' },
+};
+
 /** What the Devices page calls its parts in each language. */
 const deviceWords: Record<Locale, { heading: string; tv: string; remove: string; appPasswords: string; neverUsed: string; everyService: string; create: string; deviceName: string }> = {
   en: { heading: 'Your devices', tv: 'TV', remove: 'Remove this device', appPasswords: 'App passwords', neverUsed: 'Never used', everyService: 'For every service', create: 'Create app password', deviceName: 'Device name' },
@@ -126,7 +137,7 @@ const deviceWords: Record<Locale, { heading: string; tv: string; remove: string;
 };
 
 for (const locale of locales) {
-  test(`the Devices page in ${locale} with a registered device and an app password, at 360 px`, async (t) => {
+  test(`the Devices page with a registered device and an app password, and the data page, in ${locale} at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     await makeService(hub, 'vezepyweb', { firstParty: true });
     const person = await makePerson(hub);
@@ -148,5 +159,14 @@ for (const locale of locales) {
     t.true(appPasswords.includes(words.everyService), appPasswords);
     t.true(await page.getByLabel(words.deviceName).isVisible());
     t.true(await page.getByRole('button', { name: words.create }).isVisible());
+
+    // The data page: every section titled and every field labelled in the language.
+    await page.goto(`${hub.url}/account/privacy/data`);
+    await assertDrawnIn(t, page, locale, 'data page');
+    t.is(await page.getByRole('heading', { level: 1 }).textContent(), dataWords[locale].title);
+    const sections = await page.getByRole('heading', { level: 2 }).allTextContents();
+    t.true(sections.includes(dataWords[locale].devices) && sections.includes(dataWords[locale].securityLog), sections.join(' | '));
+    const columns = await page.locator('#data-devices').locator('xpath=..').locator('th').allTextContents();
+    t.true(columns.includes(dataWords[locale].appVersion), columns.join(' | '));
   });
 }
