@@ -41,7 +41,7 @@ function isUsed(key: string): boolean {
 /** Keys whose English words are the language's own words too. */
 const sameWords: Partial<Record<(typeof locales)[number], string[]>> = {
   de: ['title.system', 'admin.status', 'admin.services.clients', 'admin.system.version', 'admin.system.seconds', 'data.field.name', 'data.field.administrator', 'data.field.status', 'data.field.passkeys', 'data.field.os', 'data.field.data', 'data.field.details', 'common.name', 'common.code', 'device.confirm.codeLabel', 'home.passkeys', 'admin.nav.system'],
-  fr: ['title.services', 'admin.users.admin', 'admin.services.service', 'admin.services.clients', 'admin.system.version', 'admin.system.migrations', 'admin.system.seconds', 'admin.audit.action', 'data.field.service', 'data.field.services', 'data.field.type', 'data.field.action', 'data.section.sessions', 'data.formatVersion', 'common.code', 'appPassword.form.service', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
+  fr: ['title.services', 'admin.user.sessions', 'admin.ent.actions', 'admin.users.admin', 'admin.services.service', 'admin.services.clients', 'admin.system.version', 'admin.system.migrations', 'admin.system.seconds', 'admin.audit.action', 'data.field.service', 'data.field.services', 'data.field.type', 'data.field.action', 'data.section.sessions', 'data.formatVersion', 'common.code', 'appPassword.form.service', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
 };
 
 for (const locale of others) {
