@@ -170,3 +170,40 @@ for (const locale of locales) {
     t.true(columns.includes(dataWords[locale].appVersion), columns.join(' | '));
   });
 }
+
+/** What the admin console's pages are titled in each language. */
+const adminWords: Record<Locale, { users: string; services: string; audit: string; keys: string; system: string; account: string; rotate: string }> = {
+  en: { users: 'Users', services: 'Services', audit: 'Audit log', keys: 'Signing keys', system: 'System', account: 'Account', rotate: 'Rotate keys' },
+  hi: { users: 'उपयोगकर्ता', services: 'सेवाएँ', audit: 'ऑडिट लॉग', keys: 'हस्ताक्षर कुंजियाँ', system: 'सिस्टम', account: 'खाता', rotate: 'कुंजियाँ बदलें' },
+  de: { users: 'Benutzer', services: 'Dienste', audit: 'Prüfprotokoll', keys: 'Signaturschlüssel', system: 'System', account: 'Konto', rotate: 'Schlüssel wechseln' },
+  fr: { users: 'Utilisateurs', services: 'Services', audit: 'Journal d’audit', keys: 'Clés de signature', system: 'Système', account: 'Compte', rotate: 'Renouveler les clés' },
+};
+
+for (const locale of locales) {
+  test(`the admin console's users, user, services, audit, keys and system pages in ${locale} at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    await makeService(hub, 'vezepyweb', { firstParty: true });
+    const admin = await makePerson(hub, { admin: true });
+    const page = await phonePage(t, locale);
+    await page.goto(`${hub.url}/admin/users`);
+    await signIn(page, locale, admin);
+    const words = adminWords[locale];
+    const pages: Array<[string, string]> = [
+      ['/admin/users', words.users],
+      [`/admin/users/${admin.id}`, admin.name],
+      ['/admin/services', words.services],
+      ['/admin/audit', words.audit],
+      ['/admin/keys', words.keys],
+      ['/admin/system', words.system],
+    ];
+    for (const [path, heading] of pages) {
+      await page.goto(`${hub.url}${path}`);
+      await assertDrawnIn(t, page, locale, path);
+      t.is((await page.getByRole('heading', { level: 1 }).textContent())!.trim(), heading, path);
+    }
+    await page.goto(`${hub.url}/admin/users/${admin.id}`);
+    t.is(await page.locator('#account-heading').textContent(), words.account);
+    await page.goto(`${hub.url}/admin/keys`);
+    t.true(await page.getByRole('button', { name: words.rotate }).isVisible());
+  });
+}
