@@ -50,6 +50,9 @@ async function registerDevice(hub: Hub, person: Person, device: Record<string, s
   if (registered.status !== 201) throw new Error(`device not registered: ${registered.status}`);
 }
 
+/** Chromium on Linux, as the sessions page names this browser in each language. */
+const browserOn: Record<Locale, string> = { en: 'Chrome on Linux', hi: 'Linux पर Chrome', de: 'Chrome auf Linux', fr: 'Chrome sur Linux' };
+
 async function signIn(page: Page, locale: Locale, person: Person): Promise<void> {
   await page.getByLabel(words[locale].email).fill(person.email);
   await page.getByLabel(words[locale].password, { exact: true }).fill(person.password);
@@ -106,6 +109,8 @@ for (const locale of locales) {
     for (const section of ['security', 'sessions', 'services', 'privacy', 'activity', 'devices']) {
       await page.goto(`${hub.url}/account/${section}`);
       await assertDrawnIn(t, page, locale, section);
+      // The browser's name from its user agent, with the "on" in the language.
+      if (section === 'sessions') t.true((await page.locator('body').innerText()).includes(browserOn[locale]), `sessions: ${browserOn[locale]}`);
     }
 
     // The next sign-in asks for the second step in the saved language (Accept-Language is English).
