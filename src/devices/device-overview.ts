@@ -8,14 +8,18 @@ import { listSessions, type SessionView } from '../sessions/sessions.ts';
 /** One physical device as the portal's Devices page shows it. */
 export interface DeviceOverview {
   id: string;
+  /** As the device said it (phone, tv, browser_extension…): the page words it (device.kind.*). */
   kind: string;
-  name: string;
+  /** Null when the device gave none: the page names it by its kind and system. */
+  name: string | null;
   os: string;
   appVersion: string;
   lastSeenAt: Date;
   registeredAt: Date;
   /** The services it works with: its app's, and those of its app passwords. */
   services: string[];
+  /** Whether one of its app passwords works with every service. */
+  everyService: boolean;
   appPasswords: AppPasswordListing[];
   /** The browser or device-flow session its app was signed in through, while it lasts. */
   sessions: SessionView[];
@@ -23,8 +27,6 @@ export interface DeviceOverview {
   holdsGrant: boolean;
   push: boolean;
 }
-
-const kindNames: Record<string, string> = { browser_extension: 'browser extension', iot: 'IoT screen', tv: 'TV' };
 
 /** Every live device of the person, most recently seen first, and the app passwords made for no device. */
 export async function devicesOverview(db: Knex, userId: string, currentSessionUid: string | null): Promise<{ devices: DeviceOverview[]; otherAppPasswords: AppPasswordListing[] }> {
@@ -34,16 +36,17 @@ export async function devicesOverview(db: Knex, userId: string, currentSessionUi
     const own = appPasswords.filter((a) => a.device_id === row.id);
     const services = new Set<string>();
     if (row.client_id) services.add(clients.get(row.client_id)!.name);
-    for (const a of own) services.add(a.service_name ?? 'Every service');
+    for (const a of own) if (a.service_name) services.add(a.service_name);
     return {
       id: row.id,
-      kind: kindNames[row.kind] ?? row.kind,
-      name: row.name ?? `${kindNames[row.kind] ?? row.kind} (${row.os})`,
+      kind: row.kind,
+      name: row.name,
       os: row.os,
       appVersion: row.app_version,
       lastSeenAt: new Date(row.last_seen_at),
       registeredAt: new Date(row.created_at),
       services: [...services].sort(),
+      everyService: own.some((a) => !a.service_name),
       appPasswords: own,
       sessions: sessions.filter((s) => row.session_uid !== null && s.uid === row.session_uid),
       holdsGrant: row.grant_id !== null,

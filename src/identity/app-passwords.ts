@@ -42,7 +42,7 @@ export function normaliseAppPassword(input: string): string | null {
 
 const newAppPasswordSchema = z.object({
   deviceName: z.string().trim().min(1, 'Name the device, e.g. "Work laptop".').max(60, 'Use at most 60 characters.'),
-  deviceType: z.enum(deviceTypes, { message: `Choose one of: ${deviceTypes.join(', ')}.` }),
+  deviceType: z.enum(deviceTypes, { message: 'Choose a device type from the list.' }),
   service: z.string().trim().min(1, 'Choose a service, or all services.'),
   /** One of the person's registered devices, or empty: removing that device revokes the password. */
   device: z.string().trim().max(36).optional(),

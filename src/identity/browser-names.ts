@@ -5,6 +5,9 @@ export interface DeviceDescription {
   name: string;
   /** computer, phone, tablet, console, tv, watch, or unknown: picks the icon. */
   kind: 'computer' | 'phone' | 'tablet' | 'console' | 'tv' | 'watch' | 'unknown';
+  /** For "<browser> on <place>": its two parts, so a page can word the "on" in its language. */
+  browser?: string;
+  place?: string;
 }
 
 const kinds: Record<string, DeviceDescription['kind']> = {
@@ -27,7 +30,7 @@ export function describeUserAgent(userAgent: string | null | undefined): DeviceD
   if ((kind === 'console' || kind === 'tv' || kind === 'watch') && model) return { name: model.replace(/^Sony /, ''), kind };
   const browserName = browser.name?.replace(/^Mobile /, '').replace(/ Headless$/, '').replace(/^Chrome Headless$/, 'Chrome');
   const place = (kind === 'phone' || kind === 'tablet') && model ? model : os.name;
-  if (browserName && place) return { name: `${browserName} on ${place}`, kind };
+  if (browserName && place) return { name: `${browserName} on ${place}`, kind, browser: browserName, place };
   if (browserName) return { name: browserName, kind };
   if (place) return { name: place, kind };
   return { name: userAgent.split(/[\s/]/)[0]?.slice(0, 40) || 'Unknown device', kind };

@@ -59,8 +59,8 @@ function compiledMessage(locale: Locale, key: string): IntlMessageFormat | undef
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const emphasis = ['strong', 'code', 'em'] as const;
-/** Words only a screen reader needs ("Privacy choices<span> for VEZEPyGame</span>"). */
-const tagMarkup: Record<string, [string, string]> = { span: ['<span class="visually-hidden">', '</span>'] };
+/** Words only a screen reader needs ("Privacy choices<span> for VEZEPyGame</span>"), and a word set as a badge (<badge>). */
+const tagMarkup: Record<string, [string, string]> = { span: ['<span class="visually-hidden">', '</span>'], badge: ['<span class="badge">', '</span>'] };
 
 /**
  * A message as HTML: its values escaped, its <strong>, <code> and <em> tags kept, <span> hidden but for screen readers

@@ -40,6 +40,11 @@ export function createViews({ watch = false, globals = {} }: { watch?: boolean; 
   env.addFilter('shown', function (this: RenderContext, message: unknown) {
     return typeof message === 'string' ? translateShown(localeOf(this), message) : message;
   });
+  // A device described from its user agent ("Chrome on Windows"): the "on" in the page's language.
+  env.addFilter('deviceName', function (this: RenderContext, device: { name?: string; browser?: string; place?: string } | null | undefined) {
+    if (device?.browser && device.place) return t(localeOf(this), 'device.browserOn', { browser: device.browser, place: device.place });
+    return device?.name ?? '';
+  });
   env.addFilter('datetime', function (this: RenderContext, value: unknown) {
     if (!value) return '';
     const at = new Date(value as string);

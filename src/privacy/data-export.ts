@@ -29,6 +29,9 @@ import { listSessions } from '../sessions/sessions.ts';
 export const exportFormat = 'uniqverse-personal-data';
 export const exportVersion = 2;
 
+/** What the export says of an app password that works with every service. */
+export const everyServiceValue = 'every service';
+
 /**
  * Which tables each section of the export is read from. Every table that can hold a row about a
  * person is named here (test/privacy/data-export.test.ts fails for one that is not): a table
@@ -147,7 +150,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     app_passwords: appPasswords.map((a) => ({
       device_name: a.device_name,
       device_type: a.device_type,
-      service: a.service_id ? (serviceNames.get(a.service_id as string) ?? null) : 'every service',
+      service: a.service_id ? (serviceNames.get(a.service_id as string) ?? null) : everyServiceValue,
       created_at: iso(a.created_at),
       last_used_at: iso(a.last_used_at),
       last_ip: a.last_ip ?? null,

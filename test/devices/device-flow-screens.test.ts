@@ -86,3 +86,23 @@ test('what a device says of itself is checked; one that says nothing is describe
   const asking = (await page.locator('#asking-device').textContent())!.replace(/\s+/g, ' ').trim();
   t.regex(asking, /^PlayStation 5 console asks to sign in to VEZE TV/);
 });
+
+test('the confirm page and the QR caption speak the browser language: which device asks, in German and Hindi', async (t) => {
+  const { hub, client } = await setup(t);
+  const started = await postForm(`${hub.url}/device/auth`, { client_id: client.client_id, scope: 'openid', device_name: 'Wohnzimmer', device_kind: 'tv' });
+  const { verification_uri: plain, verification_uri_complete: complete } = started.json as Record<string, string>;
+  const { page } = await newPage(t, { width: 1280, height: 900 });
+  await page.setExtraHTTPHeaders({ 'Accept-Language': 'de-DE,de;q=0.9' });
+  await page.goto(plain!);
+  t.regex((await page.locator('#device-qr').textContent())!, /Scannen Sie dies mit Ihrem Handy/);
+  t.is(await page.locator('#device-qr [role="img"]').getAttribute('aria-label'), `QR-Bild von ${plain}`);
+  await page.goto(complete!);
+  const asking = (await page.locator('#asking-device').textContent())!.replace(/\s+/g, ' ').trim();
+  t.is(asking, 'Wohnzimmer Fernseher möchte sich mit Ihrem Konto bei VEZE TV anmelden.');
+  t.is(await page.locator('#asking-device .badge').textContent(), 'Fernseher');
+
+  await page.setExtraHTTPHeaders({ 'Accept-Language': 'hi' });
+  await page.goto(complete!);
+  const inHindi = (await page.locator('#asking-device').textContent())!.replace(/\s+/g, ' ').trim();
+  t.is(inHindi, 'Wohnzimmer टीवी आपके खाते से VEZE TV में साइन इन करना चाहता है।');
+});

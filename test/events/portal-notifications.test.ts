@@ -53,3 +53,21 @@ test('signed in in one browser, a person sees "New sign-in from Safari on iPhone
   await toast.waitFor({ timeout: 30_000 });
   t.is(await toast.getAttribute('data-event'), 'session.created');
 });
+
+test('a toast speaks the language the browser asks for: "Neue Berechtigung verfügbar: VEZEPyGame pro"', async (t) => {
+  const hub = await startTestHub(t);
+  await createService(hub.db, { slug: 'vezepygame', name: 'VEZEPyGame' });
+  const person = await makePerson(hub);
+  const agent = new UserAgent();
+  const { response } = await agent.follow(`${hub.url}/account/signin`, hub.url);
+  const uid = /\/interaction\/([\w-]+)\/login/.exec(await response.text())![1];
+  const posted = await agent.postForm(`${hub.url}/interaction/${uid}/login`, { email: person.email, password: person.password });
+  await agent.follow(new URL(posted.headers.get('location')!, hub.url).href, hub.url);
+
+  const sse = await SseClient.open(`${hub.url}/hub/events`, { cookie: agent.cookieHeader(), 'hx-request': 'true', accept: 'text/html, text/event-stream', 'accept-language': 'de-DE,de;q=0.9' });
+  t.teardown(() => sse.close());
+  await sse.waitFor((m) => m.event === 'ready');
+  await grant(hub, person.email, 'vezepygame', 'pro');
+  const toast = await sse.waitFor((m) => m.event === 'message' && m.data.includes('VEZEPyGame'));
+  t.is(toast.data, '<p class="toast" data-event="entitlement.granted">Neue Berechtigung verfügbar: VEZEPyGame pro</p>');
+});

@@ -40,8 +40,8 @@ function isUsed(key: string): boolean {
 
 /** Keys whose English words are the language's own words too. */
 const sameWords: Partial<Record<(typeof locales)[number], string[]>> = {
-  de: ['common.name', 'common.code', 'device.confirm.codeLabel', 'home.passkeys', 'admin.nav.system'],
-  fr: ['common.code', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
+  de: ['title.system', 'admin.status', 'admin.services.clients', 'admin.system.version', 'admin.system.seconds', 'data.field.name', 'data.field.administrator', 'data.field.status', 'data.field.passkeys', 'data.field.os', 'data.field.data', 'data.field.details', 'common.name', 'common.code', 'device.confirm.codeLabel', 'home.passkeys', 'admin.nav.system'],
+  fr: ['title.services', 'admin.user.sessions', 'admin.ent.actions', 'admin.users.admin', 'admin.services.service', 'admin.services.clients', 'admin.system.version', 'admin.system.migrations', 'admin.system.seconds', 'admin.audit.action', 'data.field.service', 'data.field.services', 'data.field.type', 'data.field.action', 'data.section.sessions', 'data.formatVersion', 'common.code', 'appPassword.form.service', 'device.confirm.codeLabel', 'portal.nav.services', 'portal.nav.sessions', 'title.sessions', 'home.sessionCount', 'activity.service', 'pager.pages', 'pager.page'],
 };
 
 for (const locale of others) {
@@ -73,7 +73,7 @@ test('every message compiles as ICU MessageFormat in every language, and formats
       const message = new IntlMessageFormat(text, locale);
       const values: Record<string, unknown> = {};
       for (const name of (text.match(/\{(\w+)/g) ?? []).map((m) => m.slice(1))) values[name] = ['count', 'minutes', 'hours', 'remaining'].includes(name) ? 2 : 'x';
-      for (const tag of ['strong', 'code', 'em', 'span']) values[tag] = (chunks: unknown[]) => chunks.join('');
+      for (const tag of ['strong', 'code', 'em', 'span', 'badge']) values[tag] = (chunks: unknown[]) => chunks.join('');
       t.notThrows(() => message.format(values as Record<string, string>), `${locale} ${key}`);
     }
   }

@@ -8,6 +8,8 @@ import { passkeyRegistrationOptions, relyingPartyFor } from '../../src/identity/
 import { generateRecoveryCodes } from '../../src/identity/recovery-codes.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../src/identity/totp.ts';
 import { exportFormat, exportVersion } from '../../src/privacy/data-export.ts';
+import { fieldLabelKey } from '../../src/web/portal/data-export-view.ts';
+import { hasMessage } from '../../src/platform/i18n.ts';
 import { handoffQueries } from '../../src/queries/handoffs.ts';
 import { liveTicketQueries } from '../../src/queries/live-tickets.ts';
 import { passkeyQueries } from '../../src/queries/passkeys.ts';
@@ -119,4 +121,24 @@ test('the portal shows the same data as a page, linked from the Privacy page, ev
   t.true((await page.locator('#data-services').locator('xpath=..').textContent())!.includes('pro'));
   await assertAccessible(t, page);
   t.truthy((await auditEntriesOf(hub.db, person.id, 'data.exported')).find((e) => e.data.as === 'html'));
+});
+
+test('every field of a busy person\'s export has a catalogue label on the data page (the event and audit details aside, which are the services\' own words)', async (t) => {
+  const hub = await startTestHub(t);
+  const { agent } = await busyPerson(hub);
+  const data = (await (await agent.request(`${hub.url}/account/privacy/export`)).json()) as Record<string, unknown>;
+  const keys = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach((item) => walk(item));
+    if (!value || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      keys.add(key);
+      if (key !== 'data' && key !== 'details') walk(inner);
+    }
+  };
+  const { format: _format, version: _version, exported_at: _at, sources, ...sections } = data;
+  for (const section of Object.keys(sources as object)) walk(sections[section]);
+  t.true(keys.size > 40, `${keys.size} field names`);
+  const unlabelled = [...keys].filter((key) => !fieldLabelKey(key) || !hasMessage(fieldLabelKey(key)!));
+  t.deepEqual(unlabelled, []);
 });

@@ -13,6 +13,8 @@ import type { SignedInAccount } from '../http/account-session.ts';
 import { pageParam, paginate } from '../../db/pagination.ts';
 import { handleForm } from '../http/form-errors.ts';
 import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.ts';
+import { t } from '../../platform/i18n.ts';
+import { localeOf } from '../http/locale.ts';
 import { setServiceStatus } from '../../catalog/service-status.ts';
 
 const notices = {
@@ -128,12 +130,14 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
 
   const statusConfirm = (status: 'active' | 'suspended') => async (ctx: Context) => {
     const service = await requireService(hub.db, String(ctx.params.slug));
+    const locale = localeOf(ctx);
+    const values = { service: service.name };
     render(ctx, hub.views, 'portal/confirm.njk', {
-      title: status === 'suspended' ? `Suspend ${service.name}?` : `Activate ${service.name}?`,
+      title: t(locale, status === 'suspended' ? 'admin.service.suspendTitle' : 'admin.service.activateTitle', values),
       section: 'admin',
-      message: status === 'suspended' ? `Nobody can sign in to ${service.name} and no new tokens are issued for it until you activate it again.` : `${service.name} can sign people in again.`,
+      message: t(locale, status === 'suspended' ? 'admin.service.suspendMessage' : 'admin.service.activateMessage', values),
       action: `/admin/services/${service.slug}/${status === 'suspended' ? 'suspend' : 'activate'}`,
-      button: status === 'suspended' ? 'Suspend' : 'Activate',
+      button: t(locale, status === 'suspended' ? 'admin.service.suspend' : 'admin.service.activate'),
       danger: status === 'suspended',
       cancelUrl: `/admin/services/${service.slug}`,
     });

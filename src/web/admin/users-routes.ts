@@ -14,6 +14,8 @@ import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';
 import { disableUser, enableUser, requireUser } from '../../identity/user-admin.ts';
 import { userQueries } from '../../queries/users.ts';
+import { t } from '../../platform/i18n.ts';
+import { localeOf } from '../http/locale.ts';
 
 const notices = {
   disabled: 'The account is disabled and signed out everywhere. Enable it to undo.',
@@ -87,7 +89,8 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
 
   router.get('/admin/users/:id/disable', async (ctx) => {
     const user = await requireUser(hub.db, String(ctx.params.id));
-    confirmPage(ctx, { title: `Disable ${user.name}?`, message: `${user.email} will be signed out everywhere and cannot sign in until you enable the account again.`, action: `/admin/users/${user.id}/disable`, button: 'Disable account', back: `/admin/users/${user.id}` });
+    const locale = localeOf(ctx);
+    confirmPage(ctx, { title: t(locale, 'admin.user.disableTitle', { name: user.name }), message: t(locale, 'admin.user.disableMessage', { email: user.email }), action: `/admin/users/${user.id}/disable`, button: t(locale, 'admin.user.disable'), back: `/admin/users/${user.id}` });
   });
   router.post('/admin/users/:id/disable', async (ctx) => {
     await disableUser(hub.db, String(ctx.params.id), origin(ctx));
@@ -95,7 +98,8 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
   });
   router.get('/admin/users/:id/enable', async (ctx) => {
     const user = await requireUser(hub.db, String(ctx.params.id));
-    confirmPage(ctx, { title: `Enable ${user.name}?`, message: `${user.email} can sign in again.`, action: `/admin/users/${user.id}/enable`, button: 'Enable account', danger: false, back: `/admin/users/${user.id}` });
+    const locale = localeOf(ctx);
+    confirmPage(ctx, { title: t(locale, 'admin.user.enableTitle', { name: user.name }), message: t(locale, 'admin.user.enableMessage', { email: user.email }), action: `/admin/users/${user.id}/enable`, button: t(locale, 'admin.user.enable'), danger: false, back: `/admin/users/${user.id}` });
   });
   router.post('/admin/users/:id/enable', async (ctx) => {
     await enableUser(hub.db, String(ctx.params.id), origin(ctx));
@@ -103,7 +107,8 @@ export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router 
   });
   router.get('/admin/users/:id/end-sessions', async (ctx) => {
     const user = await requireUser(hub.db, String(ctx.params.id));
-    confirmPage(ctx, { title: `End every session of ${user.name}?`, message: `${user.email} will be signed out of UniQVerse and every service, on every device.`, action: `/admin/users/${user.id}/end-sessions`, button: 'End sessions', back: `/admin/users/${user.id}` });
+    const locale = localeOf(ctx);
+    confirmPage(ctx, { title: t(locale, 'admin.user.endSessionsTitle', { name: user.name }), message: t(locale, 'admin.user.endSessionsMessage', { email: user.email }), action: `/admin/users/${user.id}/end-sessions`, button: t(locale, 'admin.user.endSessionsButton'), back: `/admin/users/${user.id}` });
   });
   router.post('/admin/users/:id/end-sessions', async (ctx) => {
     const user = await requireUser(hub.db, String(ctx.params.id));

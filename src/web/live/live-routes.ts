@@ -11,6 +11,7 @@ import type { StreamEntry } from '../../events/bus.ts';
 import type { EventSystem } from '../../events/event-system.ts';
 import { viewerFor } from './live-access.ts';
 import type { LiveAccess, Viewer } from '../../events/live-connection.ts';
+import { localeOf } from '../http/locale.ts';
 import { notificationHtml, ServiceNames } from './notifications.ts';
 import { sseTransport } from './sse-transport.ts';
 import { parseStreamId } from '../../events/stream-ids.ts';
@@ -111,7 +112,8 @@ export function liveRoutes(deps: LiveDeps): Router {
       connection: 'keep-alive',
     });
     res.write('retry: 3000\n\n');
-    const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup) : undefined;
+    const locale = localeOf(ctx);
+    const render = html ? (entry: StreamEntry) => notificationHtml(entry.event, names.lookup, locale) : undefined;
     const connection = deps.events.live.connect(viewer, sseTransport(res, deps.events.metrics, render), since, access, release);
     res.on('close', () => connection.close('gone'));
   });

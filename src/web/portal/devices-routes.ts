@@ -7,10 +7,13 @@ import { serviceQueries } from '../../queries/services.ts';
 import { allServices, createAppPassword, deviceTypes, listAppPasswords, revokeAppPassword } from '../../identity/app-passwords.ts';
 import { devicesOverview } from '../../devices/device-overview.ts';
 import { revokeDevice } from '../../devices/device-apps.ts';
+import { deviceKindKeys } from '../../devices/device-kinds.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { requireRecentSignIn } from '../http/recent-sign-in.ts';
 import { isHtmx, render } from '../http/render.ts';
+import { localeOf } from '../http/locale.ts';
+import { t } from '../../platform/i18n.ts';
 import { handleForm } from '../http/form-errors.ts';
 
 const page = '/account/devices';
@@ -38,6 +41,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
       devices,
       services: services.filter((s) => s.status === 'active'),
       deviceTypes,
+      kindKeys: deviceKindKeys,
       form: { service: allServices, deviceType: 'phone' },
       fields: {},
       flash: notice,
@@ -70,10 +74,11 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
     ask: async (ctx) => {
       const appPassword = (await listAppPasswords(db, account(ctx).user.id)).find((a) => a.id === ctx.params.id);
       if (!appPassword) throw notFound('That app password was already revoked.');
+      const locale = localeOf(ctx);
       return {
-        title: `Revoke the app password for ${appPassword.device_name}?`,
-        message: `${appPassword.device_name} can no longer sign in with it. To use it again, create a new app password and type it there.`,
-        button: 'Revoke',
+        title: t(locale, 'appPassword.revoke.question', { device: appPassword.device_name }),
+        message: t(locale, 'appPassword.revoke.message', { device: appPassword.device_name }),
+        button: t(locale, 'appPassword.revoke.button'),
         cancelUrl: page,
         section: 'devices',
       };
@@ -92,7 +97,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
         ctx.status = 303;
         return ctx.redirect(`${page}?notice=app-password-revoked`);
       }
-      render(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), notice });
+      render(ctx, views, 'partials/app-password-list.njk', { appPasswords: await listAppPasswords(db, me.user.id), kindKeys: deviceKindKeys, notice });
     },
   });
 
@@ -101,11 +106,13 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
       const { devices } = await devicesOverview(db, account(ctx).user.id, account(ctx).sessionUid);
       const device = devices.find((d) => d.id === ctx.params.id);
       if (!device) throw notFound('That device was already removed.');
+      const locale = localeOf(ctx);
+      const name = device.name ?? t(locale, 'devices.list.unnamed', { kind: t(locale, deviceKindKeys[device.kind] ?? 'device.kind.other'), os: device.os });
       return {
-        title: `Remove ${device.name}?`,
-        message: `${device.name} is signed out at once: its app can no longer use your account, its live connections close, and its app passwords stop working.`,
-        detail: 'To use it again, sign in on it again.',
-        button: 'Remove this device',
+        title: t(locale, 'devices.remove.title', { device: name }),
+        message: t(locale, 'devices.remove.message', { device: name }),
+        detail: t(locale, 'devices.remove.detail'),
+        button: t(locale, 'devices.remove.button'),
         cancelUrl: page,
         section: 'devices',
       };
@@ -124,7 +131,7 @@ export function devicesRoutes(hub: Pick<AppContext, 'db' | 'secrets' | 'views'>)
         ctx.status = 303;
         return ctx.redirect(`${page}?notice=device-removed`);
       }
-      render(ctx, views, 'partials/device-list.njk', { devices: (await devicesOverview(db, me.user.id, me.sessionUid)).devices, notice });
+      render(ctx, views, 'partials/device-list.njk', { devices: (await devicesOverview(db, me.user.id, me.sessionUid)).devices, kindKeys: deviceKindKeys, notice });
     },
   });
 

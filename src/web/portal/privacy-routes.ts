@@ -8,6 +8,7 @@ import { deleteAccount } from '../../privacy/account-deletion.ts';
 import { requireAccount, type SignedInAccount } from '../http/account-session.ts';
 import { exportPersonalData, recordExport } from '../../privacy/data-export.ts';
 import { exportSections } from './data-export-view.ts';
+import { localeOf } from '../http/locale.ts';
 import { pageParam, paginateArray } from '../../db/pagination.ts';
 import { confirmedAction } from '../http/confirm-action.ts';
 import { recentSignInSeconds, requireRecentSignIn } from '../http/recent-sign-in.ts';
@@ -83,7 +84,7 @@ export function privacyRoutes(hub: Pick<AppContext, 'db' | 'hasher' | 'limits' |
     await recordExport(hub.db, account.user.id, 'html', requestOrigin(ctx));
     const data = await exportPersonalData(hub.db, account.user);
     ctx.set('Cache-Control', 'no-store');
-    render(ctx, hub.views, 'portal/data-export.njk', { title: 'Your data', section: 'privacy', sections: exportSections(data), exportedAt: data.exported_at, format: data.format, version: data.version });
+    render(ctx, hub.views, 'portal/data-export.njk', { title: 'Your data', section: 'privacy', sections: exportSections(data, localeOf(ctx)), exportedAt: data.exported_at, format: data.format, version: data.version });
   });
 
   const deletePage = (ctx: Context, errors: { message?: string; fields?: Record<string, string> } = {}) =>

@@ -1,6 +1,7 @@
 import type { CookiesSetOptions, KoaContextWithOIDC } from 'oidc-provider';
 import QRCode from 'qrcode';
 import { describeUserAgent } from '../../identity/browser-names.ts';
+import { deviceKindKeys } from '../../devices/device-kinds.ts';
 import type { ProviderPages } from '../../oidc/provider-pages.ts';
 import type { Views } from '../../platform/views.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -42,14 +43,16 @@ async function keepNewSession(ctx: KoaContextWithOIDC, secureCookies: boolean): 
   await session.save(ttl);
 }
 
-const kindNames: Record<string, string> = { browser_extension: 'browser extension', tv: 'TV', iot: 'IoT screen', other: 'device' };
-
-/** Which device asks, in words: what it said of itself at /device/auth, else what its user agent tells. */
-export function askingDevice(info: { [key: string]: unknown } | undefined): { name: string; kind: string | null } {
-  const kind = typeof info?.kind === 'string' ? (kindNames[info.kind] ?? info.kind) : null;
-  if (typeof info?.name === 'string' && info.name) return { name: info.name, kind };
+/**
+ * Which device asks: what it said of itself at /device/auth, else what its user agent tells. The
+ * kind is a catalogue key, and no name (null) is "A device" in the page's language.
+ */
+export function askingDevice(info: { [key: string]: unknown } | undefined): { name: string | null; kindKey: string | null } {
+  const kindKey = typeof info?.kind === 'string' ? (deviceKindKeys[info.kind] ?? null) : null;
+  if (typeof info?.name === 'string' && info.name) return { name: info.name, kindKey };
   const described = typeof info?.ua === 'string' && info.ua ? describeUserAgent(info.ua) : null;
-  return { name: described && described.kind !== 'unknown' ? described.name : 'A device', kind: kind ?? (described && described.kind !== 'unknown' ? described.kind : null) };
+  const known = described && described.kind !== 'unknown' ? described : null;
+  return { name: known ? known.name : null, kindKey: kindKey ?? (known ? (deviceKindKeys[known.kind] ?? null) : null) };
 }
 
 /** The verification page's address as an inline SVG QR code: scanned on a phone, it opens this page there (with the code, when known). */
