@@ -32,6 +32,20 @@ export interface Availability {
  * liveness probe does not kill a hub that is migrating; /readyz is 503 until ready), and again once
  * it is closing.
  */
+/**
+ * A body left half read once the answer is sent (a parser that gave up on a malformed multipart
+ * body, an answer given before the body was wanted) is read to its end and dropped. Node drains
+ * such a body itself only if nobody began reading it; one that a parser began and left paused
+ * would hold the keep-alive connection, and the client's next request on it would never be
+ * answered.
+ */
+function drainUnread(req: http.IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  req.removeAllListeners('data');
+  req.unpipe();
+  req.resume();
+}
+
 export function serveWhenReady(server: http.Server, { production }: { production: boolean }): Availability {
   const headers = securityHeaderList(production);
   const sockets = new Set<Socket>();
@@ -43,7 +57,10 @@ export function serveWhenReady(server: http.Server, { production }: { production
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (state === 'ready' && handler) return handler(req, res);
+    if (state === 'ready' && handler) {
+      res.once('finish', () => drainUnread(req));
+      return handler(req, res);
+    }
     const path = (req.url ?? '/').split('?', 1)[0];
     const live = state === 'starting' && path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD');
     const status = live ? 200 : 503;
