@@ -111,6 +111,11 @@ for (const locale of locales) {
       await assertDrawnIn(t, page, locale, section);
       // The browser's name from its user agent, with the "on" in the language.
       if (section === 'sessions') t.true((await page.locator('body').innerText()).includes(browserOn[locale]), `sessions: ${browserOn[locale]}`);
+      // The security log's lines in the language: what happened and from which browser.
+      if (section === 'security') {
+        const log = await page.locator('#security-activity').innerText();
+        for (const line of [readCatalogue(locale)['securityActivity.authenticatorOn']!, readCatalogue(locale)['securityActivity.signedIn']!, browserOn[locale]]) t.true(log.includes(line), `security log: ${line}`);
+      }
     }
 
     // The next sign-in asks for the second step in the saved language (Accept-Language is English).
