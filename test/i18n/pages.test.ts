@@ -230,3 +230,17 @@ for (const locale of locales) {
     t.is(await page.locator('#f-slug-error').textContent(), readCatalogue(locale)['error.slugRule']!, 'the form error in the page language');
   });
 }
+
+for (const locale of locales) {
+  test(`the development mailbox and its not-found page in ${locale} at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    const catalogue = readCatalogue(locale);
+    const page = await phonePage(t, locale);
+    await page.goto(`${hub.url}/dev/mailbox`);
+    await assertDrawnIn(t, page, locale, 'mailbox');
+    t.is((await page.getByRole('heading', { level: 1 }).textContent())!.trim(), catalogue['title.devMailbox']!);
+    t.true((await page.locator('main').innerText()).includes(catalogue['mailbox.none']!));
+    await page.goto(`${hub.url}/dev/mailbox/nothing-here`);
+    t.true((await page.locator('body').innerText()).includes(catalogue['error.noSuchMail']!));
+  });
+}
