@@ -26,7 +26,7 @@ const newClientSchema = z
     postLogoutRedirectUris: z.array(uri).default([]),
     name: z.string().trim().min(1).max(80).optional(),
   })
-  .refine((c) => c.type === 'device' || c.redirectUris.length > 0, { message: 'Give at least one --redirect-uri.', path: ['redirectUris'] })
+  .refine((c) => c.type === 'device' || c.redirectUris.length > 0, { message: 'Give at least one redirect URI.', path: ['redirectUris'] })
   .superRefine((c, ctx) => {
     for (const value of c.redirectUris) {
       const problem = redirectUriProblem(c.type, value);

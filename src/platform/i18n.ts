@@ -204,8 +204,40 @@ export function translateShown(locale: Locale, english: string): string {
       .map(([key, text]) => [text, key]),
   );
   const key = shownIndex.get(english);
-  return key ? t(locale, key) : english;
+  if (key) return t(locale, key);
+  shownPatterns ??= [...shownIndex].flatMap(([text, patternKey]) => {
+    const pattern = argumentPattern(text);
+    return pattern ? [{ ...pattern, key: patternKey }] : [];
+  });
+  for (const { pattern, names, key: patternKey } of shownPatterns) {
+    const found = pattern.exec(english);
+    if (found) return t(locale, patternKey, Object.fromEntries(names.map((name, index) => [name, found[index + 1]])));
+  }
+  return english;
 }
+
+let shownPatterns: Array<{ pattern: RegExp; names: string[]; key: string }> | undefined;
+
+/**
+ * An English message with simple arguments ("Sign-in failed: {error}.") as a pattern that finds the
+ * arguments' values in the text the code wrote (a template literal), so the message is
+ * shown in the person's language with the same values. Messages with select or plural are not matched.
+ */
+export function argumentPattern(english: string): { pattern: RegExp; names: string[] } | undefined {
+  if (!english.includes('{') || /\{\w+,/.test(english)) return undefined;
+  const names: string[] = [];
+  let source = '^';
+  let last = 0;
+  for (const found of english.matchAll(/\{(\w+)\}/g)) {
+    source += escapeRegExp(english.slice(last, found.index)) + '(.+?)';
+    names.push(found[1]!);
+    last = found.index + found[0].length;
+  }
+  if (!names.length) return undefined;
+  return { pattern: new RegExp(`${source}${escapeRegExp(english.slice(last))}$`, 's'), names };
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every value of a field-errors object translated (see translateShown). */
 export function translateFields(locale: Locale, fields: Record<string, string> | undefined): Record<string, string> | undefined {

@@ -1,47 +1,59 @@
 import type { Knex } from 'knex';
-import { describeUserAgent } from '../identity/browser-names.ts';
+import { describeUserAgent, type DeviceDescription } from '../identity/browser-names.ts';
+import { noValue, type MessageValues } from '../platform/i18n.ts';
 import { auditQueries } from '../queries/audit-log.ts';
 import { openAuditRows } from '../audit/personal-seal.ts';
 import { paginate, type Pager } from '../db/pagination.ts';
 
-/** The audit entries a person sees about their own account, in words. Others (admin acts on services, keys) are not theirs. */
-const describe: Record<string, (data: Record<string, unknown>) => string> = {
-  'user.signup': () => 'Account created',
-  'user.created': () => 'Account created by an administrator',
-  'user.disabled': () => 'Account disabled by an administrator',
-  'user.enabled': () => 'Account enabled again by an administrator',
-  'signin.succeeded': (d) => (Array.isArray(d.amr) && d.amr.length > 1 ? 'Signed in with 2-step verification' : Array.isArray(d.amr) && d.amr.includes('webauthn') ? 'Signed in with a passkey' : 'Signed in'),
-  'signin.failed': () => 'Sign-in refused: wrong password',
-  'signin.second_factor_failed': () => 'Sign-in refused: wrong code',
-  'password.changed': () => 'Password changed',
-  'password.change_failed': () => 'Password change refused: wrong current password',
-  'user.delete_failed': () => 'Account deletion refused: wrong password',
-  'password.reset_requested': () => 'Password reset asked for',
-  'password.reset': () => 'Password reset',
-  'email.verified': () => 'Email address verified',
-  'email.change_requested': () => 'Email change asked for',
-  'email.changed': (d) => `Email changed${typeof d.new_email === 'string' ? ` to ${d.new_email}` : ''}`,
-  'email.change_failed': () => 'Email change refused: wrong password',
-  'email.change_refused': () => 'Email change refused: the address cannot be used',
-  'email.change_cancelled': () => 'Email change cancelled',
-  'mfa.enrolled': (d) => (d.method === 'passkey' ? `Passkey added${typeof d.name === 'string' ? `: ${d.name}` : ''}` : 'Authenticator app turned on'),
-  'mfa.removed': (d) => (d.method === 'passkey' ? `Passkey removed${typeof d.name === 'string' ? `: ${d.name}` : ''}` : 'Authenticator app removed'),
-  'recovery_codes.generated': () => 'New recovery codes made',
-  'recovery_code.used': () => 'Recovery code used to sign in',
-  'app_password.created': (d) => `App password created${typeof d.device_name === 'string' ? ` for ${d.device_name}` : ''}`,
-  'app_password.revoked': (d) => `App password revoked${typeof d.device_name === 'string' ? ` for ${d.device_name}` : ''}`,
-  'app_password.failed': () => 'App password refused',
-  'session.revoked': (d) => (d.scope === 'all' ? 'Signed out everywhere' : 'A session was signed out'),
+/** What happened, as a catalogue key (securityActivity.*) and the values its words take: the page words it in the person's language. */
+export interface SecurityWhat {
+  key: string;
+  values: MessageValues;
+}
+
+const shownText = (value: unknown) => (typeof value === 'string' && value ? value : noValue);
+const what = (key: string, values: MessageValues = {}): SecurityWhat => ({ key, values });
+
+/** The audit entries a person sees about their own account. Others (admin acts on services, keys) are not theirs. */
+const describe: Record<string, (data: Record<string, unknown>) => SecurityWhat> = {
+  'user.signup': () => what('securityActivity.accountCreated'),
+  'user.created': () => what('securityActivity.createdByAdmin'),
+  'user.disabled': () => what('securityActivity.disabledByAdmin'),
+  'user.enabled': () => what('securityActivity.enabledByAdmin'),
+  'signin.succeeded': (d) =>
+    Array.isArray(d.amr) && d.amr.length > 1 ? what('securityActivity.signedInTwoStep') : Array.isArray(d.amr) && d.amr.includes('webauthn') ? what('securityActivity.signedInPasskey') : what('securityActivity.signedIn'),
+  'signin.failed': () => what('securityActivity.signInWrongPassword'),
+  'signin.second_factor_failed': () => what('securityActivity.signInWrongCode'),
+  'password.changed': () => what('securityActivity.passwordChanged'),
+  'password.change_failed': () => what('securityActivity.passwordChangeRefused'),
+  'user.delete_failed': () => what('securityActivity.deletionRefused'),
+  'password.reset_requested': () => what('securityActivity.resetAsked'),
+  'password.reset': () => what('securityActivity.passwordReset'),
+  'email.verified': () => what('securityActivity.emailVerified'),
+  'email.change_requested': () => what('securityActivity.emailChangeAsked'),
+  'email.changed': (d) => what('securityActivity.emailChanged', { email: shownText(d.new_email) }),
+  'email.change_failed': () => what('securityActivity.emailChangeWrongPassword'),
+  'email.change_refused': () => what('securityActivity.emailChangeRefused'),
+  'email.change_cancelled': () => what('securityActivity.emailChangeCancelled'),
+  'mfa.enrolled': (d) => (d.method === 'passkey' ? what('securityActivity.passkeyAdded', { name: shownText(d.name) }) : what('securityActivity.authenticatorOn')),
+  'mfa.removed': (d) => (d.method === 'passkey' ? what('securityActivity.passkeyRemoved', { name: shownText(d.name) }) : what('securityActivity.authenticatorRemoved')),
+  'recovery_codes.generated': () => what('securityActivity.recoveryCodesMade'),
+  'recovery_code.used': () => what('securityActivity.recoveryCodeUsed'),
+  'app_password.created': (d) => what('securityActivity.appPasswordCreated', { device: shownText(d.device_name) }),
+  'app_password.revoked': (d) => what('securityActivity.appPasswordRevoked', { device: shownText(d.device_name) }),
+  'app_password.failed': () => what('securityActivity.appPasswordRefused'),
+  'session.revoked': (d) => (d.scope === 'all' ? what('securityActivity.signedOutEverywhere') : what('securityActivity.sessionSignedOut')),
 };
 
 export const securityActions = Object.keys(describe);
 
 export interface SecurityEvent {
   at: Date;
-  what: string;
+  what: SecurityWhat;
   /** A refusal: shown as a warning. */
   refused: boolean;
-  device: string;
+  /** The browser or app the entry came from; null when none (the command line or a service): the page says so. */
+  device: DeviceDescription | null;
   ip: string | null;
 }
 
@@ -64,7 +76,7 @@ export async function securityActivity(db: Knex, userId: string, page: number, p
       at: new Date(row.occurred_at),
       what: describe[row.action]!(row.data ?? {}),
       refused: /failed|refused/.test(row.action),
-      device: row.user_agent ? describeUserAgent(row.user_agent).name : 'No browser (the command line or a service)',
+      device: row.user_agent ? describeUserAgent(row.user_agent) : null,
       ip: row.ip,
     })),
   };

@@ -33,7 +33,10 @@ function isUsed(key: string): boolean {
   if (notice && sources.includes(`notice: '${notice[1]}'`)) return true;
   if (shownPrefixes.some((prefix) => key.startsWith(prefix))) {
     const text = english[key]!;
-    return sources.includes(`'${text}'`) || sources.includes(`\`${text}\``) || sources.includes(`"${text}"`);
+    if (sources.includes(`'${text}'`) || sources.includes(`\`${text}\``) || sources.includes(`"${text}"`)) return true;
+    // A message with arguments, written by the code as a template literal: \`Sign-in failed: ${error}.\`
+    const literal = text.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\$\\{[^}]+\\}');
+    return text.includes('{') && new RegExp(`\`${literal}\``).test(sources);
   }
   return false;
 }

@@ -72,3 +72,14 @@ test('time zones are checked with Intl', (t) => {
   t.false(isTimeZone(''));
   t.false(isTimeZone(5));
 });
+
+test('a message the code wrote with values is shown in the language with the same values', (t) => {
+  t.is(translateShown('de', 'Give a page or deep link of vezepygame.'), 'Geben Sie eine Seite oder einen Deep Link von vezepygame an.');
+  t.is(translateShown('fr', 'Sign-in failed: server_error'), 'La connexion a échoué : server_error');
+  t.is(translateShown('hi', "url: Give a page or deep link of vezepygame (its site, its apps' addresses or their schemes)."), 'url: vezepygame का कोई पेज या डीप लिंक दें (उसकी साइट, उसके ऐप्स के पते या उनकी स्कीम)।');
+  t.is(translateShown('de', 'Give a page of vezepygame.'), 'Give a page of vezepygame.', 'only the whole message matches');
+  t.is(translateShown('de', 'kind is one of phone, tv.'), 'kind ist einer von: phone, tv.');
+  t.is(translateShown('fr', 'A service with slug "vezepygame" already exists.'), 'Un service avec l’identifiant « vezepygame » existe déjà.');
+  t.is(translateShown('de', 'The hub limit must be a whole number of requests a minute from 1 to 1000000, or "default".'), 'Das Limit hub muss eine ganze Zahl von Anfragen pro Minute von 1 bis 1000000 sein oder „default“.');
+  t.is(translateShown('en', 'Sign-in failed: server_error'), 'Sign-in failed: server_error');
+});

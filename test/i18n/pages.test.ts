@@ -111,6 +111,11 @@ for (const locale of locales) {
       await assertDrawnIn(t, page, locale, section);
       // The browser's name from its user agent, with the "on" in the language.
       if (section === 'sessions') t.true((await page.locator('body').innerText()).includes(browserOn[locale]), `sessions: ${browserOn[locale]}`);
+      // The security log's lines in the language: what happened and from which browser.
+      if (section === 'security') {
+        const log = await page.locator('#security-activity').innerText();
+        for (const line of [readCatalogue(locale)['securityActivity.authenticatorOn']!, readCatalogue(locale)['securityActivity.signedIn']!, browserOn[locale]]) t.true(log.includes(line), `security log: ${line}`);
+      }
     }
 
     // The next sign-in asks for the second step in the saved language (Accept-Language is English).
@@ -177,15 +182,15 @@ for (const locale of locales) {
 }
 
 /** What the admin console's pages are titled in each language. */
-const adminWords: Record<Locale, { users: string; services: string; audit: string; keys: string; system: string; account: string; rotate: string }> = {
-  en: { users: 'Users', services: 'Services', audit: 'Audit log', keys: 'Signing keys', system: 'System', account: 'Account', rotate: 'Rotate keys' },
-  hi: { users: 'उपयोगकर्ता', services: 'सेवाएँ', audit: 'ऑडिट लॉग', keys: 'हस्ताक्षर कुंजियाँ', system: 'सिस्टम', account: 'खाता', rotate: 'कुंजियाँ बदलें' },
-  de: { users: 'Benutzer', services: 'Dienste', audit: 'Prüfprotokoll', keys: 'Signaturschlüssel', system: 'System', account: 'Konto', rotate: 'Schlüssel wechseln' },
-  fr: { users: 'Utilisateurs', services: 'Services', audit: 'Journal d’audit', keys: 'Clés de signature', system: 'Système', account: 'Compte', rotate: 'Renouveler les clés' },
+const adminWords: Record<Locale, { users: string; services: string; audit: string; keys: string; system: string; account: string; rotate: string; limits: string; addClient: string; clientRegistered: string }> = {
+  en: { users: 'Users', services: 'Services', audit: 'Audit log', keys: 'Signing keys', system: 'System', account: 'Account', rotate: 'Rotate keys', limits: 'Rate limits', addClient: 'Add client', clientRegistered: 'Client registered' },
+  hi: { users: 'उपयोगकर्ता', services: 'सेवाएँ', audit: 'ऑडिट लॉग', keys: 'हस्ताक्षर कुंजियाँ', system: 'सिस्टम', account: 'खाता', rotate: 'कुंजियाँ बदलें', limits: 'दर सीमाएँ', addClient: 'क्लाइंट जोड़ें', clientRegistered: 'क्लाइंट दर्ज हो गया' },
+  de: { users: 'Benutzer', services: 'Dienste', audit: 'Prüfprotokoll', keys: 'Signaturschlüssel', system: 'System', account: 'Konto', rotate: 'Schlüssel wechseln', limits: 'Ratenlimits', addClient: 'Client hinzufügen', clientRegistered: 'Client registriert' },
+  fr: { users: 'Utilisateurs', services: 'Services', audit: 'Journal d’audit', keys: 'Clés de signature', system: 'Système', account: 'Compte', rotate: 'Renouveler les clés', limits: 'Limites de débit', addClient: 'Ajouter le client', clientRegistered: 'Client enregistré' },
 };
 
 for (const locale of locales) {
-  test(`the admin console's users, user, services, audit, keys and system pages in ${locale} at 360 px`, async (t) => {
+  test(`the admin console's users, user, services, service, client registered, audit, keys and system pages (and a service form error) in ${locale} at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     await makeService(hub, 'vezepyweb', { firstParty: true });
     const admin = await makePerson(hub, { admin: true });
@@ -210,5 +215,32 @@ for (const locale of locales) {
     t.is(await page.locator('#account-heading').textContent(), words.account);
     await page.goto(`${hub.url}/admin/keys`);
     t.true(await page.getByRole('button', { name: words.rotate }).isVisible());
+    await page.goto(`${hub.url}/admin/services/vezepyweb`);
+    await assertDrawnIn(t, page, locale, '/admin/services/vezepyweb');
+    t.is(await page.locator('#limits-heading').textContent(), words.limits);
+    await page.locator('#client-type').selectOption('device');
+    await page.getByRole('button', { name: words.addClient }).click();
+    await page.getByRole('heading', { level: 1, name: words.clientRegistered }).waitFor();
+    await assertDrawnIn(t, page, locale, 'client registered');
+    await page.goto(`${hub.url}/admin/services`);
+    await page.locator('#f-slug').fill('Not A Slug!');
+    await page.locator('#f-name').fill('VEZEPyChess');
+    await page.locator('#service-form button[type=submit]').click();
+    await page.locator('#f-slug-error').waitFor();
+    t.is(await page.locator('#f-slug-error').textContent(), readCatalogue(locale)['error.slugRule']!, 'the form error in the page language');
+  });
+}
+
+for (const locale of locales) {
+  test(`the development mailbox and its not-found page in ${locale} at 360 px`, async (t) => {
+    const hub = await startTestHub(t);
+    const catalogue = readCatalogue(locale);
+    const page = await phonePage(t, locale);
+    await page.goto(`${hub.url}/dev/mailbox`);
+    await assertDrawnIn(t, page, locale, 'mailbox');
+    t.is((await page.getByRole('heading', { level: 1 }).textContent())!.trim(), catalogue['title.devMailbox']!);
+    t.true((await page.locator('main').innerText()).includes(catalogue['mailbox.none']!));
+    await page.goto(`${hub.url}/dev/mailbox/nothing-here`);
+    t.true((await page.locator('body').innerText()).includes(catalogue['error.noSuchMail']!));
   });
 }
