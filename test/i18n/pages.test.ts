@@ -59,8 +59,9 @@ async function signIn(page: Page, locale: Locale, person: Person): Promise<void>
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: words[locale].signIn, exact: true }).click()]);
 }
 
+// One at a time: twenty hubs with a browser each at once would take more PostgreSQL connections than the server has.
 for (const locale of locales) {
-  test(`sign-in, sign-up, password reset and device flow pages in ${locale}, from Accept-Language, at 360 px`, async (t) => {
+  test.serial(`sign-in, sign-up, password reset and device flow pages in ${locale}, from Accept-Language, at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     const page = await phonePage(t, locale);
 
@@ -90,7 +91,7 @@ for (const locale of locales) {
     await assertDrawnIn(t, page, locale, 'error page');
   });
 
-  test(`the second factor and the portal in ${locale}, the language saved with the picker, at 360 px`, async (t) => {
+  test.serial(`the second factor and the portal in ${locale}, the language saved with the picker, at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     const person = await makePerson(hub, { name: 'Savitribai Phule' });
     // The browser asks for English: from the saved choice on, the portal speaks the person's language.
@@ -147,7 +148,7 @@ const deviceWords: Record<Locale, { heading: string; tv: string; remove: string;
 };
 
 for (const locale of locales) {
-  test(`the Devices page with a registered device and an app password, and the data page, in ${locale} at 360 px`, async (t) => {
+  test.serial(`the Devices page with a registered device and an app password, and the data page, in ${locale} at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     await makeService(hub, 'vezepyweb', { firstParty: true });
     const person = await makePerson(hub);
@@ -190,7 +191,7 @@ const adminWords: Record<Locale, { users: string; services: string; audit: strin
 };
 
 for (const locale of locales) {
-  test(`the admin console's users, user, services, service, client registered, audit, keys and system pages (and a service form error) in ${locale} at 360 px`, async (t) => {
+  test.serial(`the admin console's users, user, services, service, client registered, audit, keys and system pages (and a service form error) in ${locale} at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     await makeService(hub, 'vezepyweb', { firstParty: true });
     const admin = await makePerson(hub, { admin: true });
@@ -232,7 +233,7 @@ for (const locale of locales) {
 }
 
 for (const locale of locales) {
-  test(`the development mailbox and its not-found page in ${locale} at 360 px`, async (t) => {
+  test.serial(`the development mailbox and its not-found page in ${locale} at 360 px`, async (t) => {
     const hub = await startTestHub(t);
     const catalogue = readCatalogue(locale);
     const page = await phonePage(t, locale);
