@@ -68,6 +68,24 @@ function sinceOf(value: unknown): string | null {
 }
 
 /**
+ * Who asks for the stream or a poll (a token, a ticket or the portal's session), from an origin
+ * its client registered; the use moves its device's "last seen". A bad token is a 401 with its
+ * challenge.
+ */
+async function liveCaller(deps: LiveDeps, ctx: Context): Promise<{ viewer: Viewer; access: LiveAccess | null }> {
+  let found: Awaited<ReturnType<typeof viewerFor>>;
+  try {
+    found = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket));
+  } catch (error) {
+    if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
+    throw error;
+  }
+  await deps.cors?.allow(ctx, found.clientId);
+  if (found.grantRef) await deps.sightings?.seen(found.viewer.userId, found.grantRef);
+  return { viewer: found.viewer, access: found.access };
+}
+
+/**
  * GET /hub/events as Server-Sent Events: JSON envelopes, or toasts for the portal's notification
  * area when htmx asks (HX-Request) or ?format=html.
  */
@@ -75,18 +93,7 @@ export function liveRoutes(deps: LiveDeps): Router {
   const router = new Router();
   const names = new ServiceNames(deps.db);
   router.get(livePath, async (ctx) => {
-    let viewer: Viewer;
-    let access: LiveAccess | null;
-    let clientId: string | null;
-    let grantRef: string | null;
-    try {
-      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
-    } catch (error) {
-      if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
-      throw error;
-    }
-    await deps.cors?.allow(ctx, clientId);
-    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
+    const { viewer, access } = await liveCaller(deps, ctx);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     // HEAD (the router serves it with GET) gets the stream's headers and its end: a stream that can
     // carry no body would otherwise stay open, and the client waits for an answer for good.
@@ -124,18 +131,7 @@ export function liveRoutes(deps: LiveDeps): Router {
    * `since` of the next poll. The same viewers, resume bounds and privacy as the stream.
    */
   router.get(`${livePath}/poll`, async (ctx) => {
-    let viewer: Viewer;
-    let access: LiveAccess | null;
-    let clientId: string | null;
-    let grantRef: string | null;
-    try {
-      ({ viewer, access, clientId, grantRef } = await viewerFor(deps, ctx.req, ctx.res, truthy(ctx.query.all), ticketOf(ctx.query.ticket)));
-    } catch (error) {
-      if (error instanceof InvalidToken) ctx.set('WWW-Authenticate', error.challenge);
-      throw error;
-    }
-    await deps.cors?.allow(ctx, clientId);
-    if (grantRef) await deps.sightings?.seen(viewer.userId, grantRef);
+    const { viewer, access } = await liveCaller(deps, ctx);
     const since = sinceOf(ctx.get('Last-Event-ID') || ctx.query.since);
     const waitMs = waitOf(ctx.query.wait) * 1000;
     ctx.set('Cache-Control', 'no-store');
