@@ -7,6 +7,8 @@ export interface CaughtMail {
   subject: string;
   /** The text part, transfer encoding undone. */
   text: string;
+  /** The HTML part, transfer encoding undone; '' when the message has none. */
+  html: string;
 }
 
 /** Undoes quoted-printable (nodemailer's choice for long ASCII lines) and base64. */
@@ -31,19 +33,22 @@ function decodeHeader(value: string): string {
     );
 }
 
+/** One part of a multipart body by its content type, transfer encoding undone ('' when there is none). */
+function partOf(body: string, boundary: string, type: RegExp): string {
+  const part = body.split(`--${boundary}`).find((candidate) => type.test(candidate.slice(0, candidate.indexOf('\r\n\r\n'))));
+  if (!part) return '';
+  const at = part.indexOf('\r\n\r\n');
+  return decodeBody(part.slice(0, at), part.slice(at + 4)).replace(/\r\n/g, '\n');
+}
+
 function parse(raw: string, to: string[]): CaughtMail {
   const split = raw.indexOf('\r\n\r\n');
   const headers = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
-  let body = raw.slice(split + 4);
-  let partHeaders = headers;
+  const body = raw.slice(split + 4);
+  const subject = decodeHeader(/^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? '');
   const boundary = /boundary="?([^";\r\n]+)"?/i.exec(headers)?.[1];
-  if (boundary) {
-    const text = body.split(`--${boundary}`).find((part) => /content-type:\s*text\/plain/i.test(part)) ?? '';
-    const at = text.indexOf('\r\n\r\n');
-    partHeaders = text.slice(0, at);
-    body = text.slice(at + 4);
-  }
-  return { to, subject: decodeHeader(/^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? ''), text: decodeBody(partHeaders, body).replace(/\r\n/g, '\n') };
+  if (!boundary) return { to, subject, text: decodeBody(headers, body).replace(/\r\n/g, '\n'), html: '' };
+  return { to, subject, text: partOf(body, boundary, /content-type:\s*text\/plain/i), html: partOf(body, boundary, /content-type:\s*text\/html/i) };
 }
 
 export interface MailCatcher {

@@ -85,6 +85,16 @@ test('a person who saved German gets their password-reset mail in German, its ti
   // New York is UTC-5 (EST) in winter and UTC-4 in summer.
   t.regex(message.text, /Anfrage von .+ am \d{1,2}\. \S+ \d{4}, \d{2}:\d{2} GMT-[45]\./);
   t.notRegex(message.text, /undefined|mail\./);
+  // The HTML part says the same in German, its one link the text's link.
+  const link = /https?:\/\/\S+\/reset\/[\w-]+/.exec(message.text)![0];
+  t.regex(message.html, /^<!doctype html>\s*<html lang="de">/);
+  t.regex(message.html, /<p[^>]*>Hallo Clara,<\/p>/);
+  t.true(message.html.includes(`<a href="${link}"`));
+  t.regex(message.html, />Neues Passwort wählen<\/a>/);
+  t.regex(message.html, /Er gilt einmal, \d+ Minuten lang\./);
+  t.regex(message.html, /Anfrage von .+ am \d{1,2}\. \S+ \d{4}, \d{2}:\d{2} GMT-[45]\./);
+  t.regex(message.html, new RegExp(`an ${person.email.replace(/[.+]/g, '\\$&')} gesendet`));
+  t.notRegex(message.html, /undefined|mail\./);
 });
 
 test('portal times are shown in the person’s zone: Asia/Kolkata, then America/New_York; the instant stays in <time datetime>', async (t) => {

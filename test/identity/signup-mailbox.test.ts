@@ -20,7 +20,14 @@ test('without SMTP_URL, mail is written under DATA_DIR/mail and listed at /dev/m
   const id = /href="\/dev\/mailbox\/([\w-]+)">Reset your/.exec(list)![1];
   const message = await (await fetch(`${hub.url}/dev/mailbox/${id}`)).text();
   t.regex(message, new RegExp(`href="${hub.url}/reset/[\\w-]+"`));
+  // Its HTML part, as a mail client shows it: sandboxed, nothing in it may run or load.
+  t.regex(message, new RegExp(`href="/dev/mailbox/${id}/html"`));
+  const html = await fetch(`${hub.url}/dev/mailbox/${id}/html`);
+  t.is(html.status, 200);
+  t.regex(html.headers.get('content-security-policy')!, /^sandbox; default-src 'none'/);
+  t.regex(await html.text(), new RegExp(`<a href="${hub.url}/reset/[\\w-]+"[^>]*>Choose a new password</a>`));
   t.is((await fetch(`${hub.url}/dev/mailbox/nothing-here`)).status, 404);
+  t.is((await fetch(`${hub.url}/dev/mailbox/nothing-here/html`)).status, 404);
   await eventually(async () => ((await hub.db('known_devices').where({ user_id: person.id })).length === 2 ? true : undefined));
 });
 

@@ -14,6 +14,7 @@ export interface MailMessage {
   subject: string;
   /** The text part. Links a person must follow come first in it. */
   text: string;
+  /** The HTML part (multipart/alternative with the text). */
   html?: string;
 }
 
@@ -25,6 +26,7 @@ export interface StoredMail {
   to: string;
   subject: string;
   text: string;
+  html?: string;
 }
 
 export interface Mailer {
@@ -76,7 +78,7 @@ export function createMailer(options: MailerOptions): Mailer {
       const date = new Date();
       const id = `${date.toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
       writeFileSync(path.join(mailDir, `${id}.eml`), (info as unknown as { message: Buffer }).message);
-      const stored: StoredMail = { id, date: date.toISOString(), from: options.from, to: message.to, subject: message.subject, text: message.text };
+      const stored: StoredMail = { id, date: date.toISOString(), from: options.from, to: message.to, subject: message.subject, text: message.text, ...(message.html ? { html: message.html } : {}) };
       writeFileSync(path.join(mailDir, `${id}.json`), JSON.stringify(stored, null, 2));
       logger.info({ kind: kindOf(message), file: `${id}.eml` }, 'mail written to the development mailbox');
     }

@@ -1,6 +1,6 @@
 import type { Views } from '../views.ts';
 import type { MailMessage } from './mailer.ts';
-import { defaultLocale, formatDateTime, isLocale, isTimeZone, t, type Locale, type MessageValues } from '../i18n.ts';
+import { defaultLocale, formatDateTime, isLocale, isTimeZone, t, tHtml, type Locale, type MessageValues } from '../i18n.ts';
 
 /** Whom a mail is for: in their saved language and time zone (English and UTC until they choose). */
 interface Recipient {
@@ -13,7 +13,10 @@ interface Recipient {
 /** A security notice by its catalogue key (mail.notice.<notice>.subject / .what) and the values its words take. */
 export type SecurityNotice = { notice: string; values?: MessageValues };
 
-/** The hub's mail, drawn from views/email/*.njk (text parts: the link a person must follow is the first in each). */
+/**
+ * The hub's mail, each with a text part (views/email/<kind>.njk: the link a person must follow is
+ * the first in it) and an HTML part (views/email/<kind>.html.njk, its words escaped by `th`).
+ */
 export interface MailTemplates {
   verifyEmail(input: Recipient & { link: string; code: string; hours: number }): MailMessage;
   resetPassword(input: Recipient & { link: string; minutes: number; ip: string | null }): MailMessage;
@@ -29,38 +32,25 @@ const languageOf = (input: Recipient): Locale => (isLocale(input.locale) ? input
 const zoneOf = (input: Recipient) => (isTimeZone(input.timeZone) ? input.timeZone : 'UTC');
 
 export function mailTemplates(views: Views, issuer: string): MailTemplates {
-  const draw = (template: string, input: Recipient, data: Record<string, unknown>) =>
-    views.render(template, { ...data, name: input.name, locale: languageOf(input), timeZone: zoneOf(input), when: formatDateTime(new Date(), languageOf(input), zoneOf(input)) });
+  /** One mail: its subject, and both parts drawn from the same words in the recipient's language and zone. */
+  const compose = (kind: string, input: Recipient, subject: string, data: Record<string, unknown>): MailMessage => {
+    const locale = languageOf(input);
+    const timeZone = zoneOf(input);
+    const context = { ...data, to: input.to, subject, issuer, name: input.name, locale, timeZone, when: formatDateTime(new Date(), locale, timeZone) };
+    return { kind, to: input.to, subject, text: views.render(`email/${kind}.njk`, context), html: views.render(`email/${kind}.html.njk`, context) };
+  };
   return {
-    verifyEmail: (input) => ({
-      kind: 'verify-email',
-      to: input.to,
-      subject: t(languageOf(input), 'mail.verify.subject', { code: input.code }),
-      text: draw('email/verify-email.njk', input, { ...input, email: input.to }),
-    }),
-    resetPassword: (input) => ({
-      kind: 'reset-password',
-      to: input.to,
-      subject: t(languageOf(input), 'mail.reset.subject'),
-      text: draw('email/reset-password.njk', input, { ...input, email: input.to, ip: input.ip ?? t(languageOf(input), 'mail.unknownAddress') }),
-    }),
-    securityNotice: (input) => ({
-      kind: 'security-notice',
-      to: input.to,
-      subject: t(languageOf(input), `mail.notice.${input.notice}.subject`, input.values),
-      text: draw('email/security-notice.njk', input, { ...input, what: t(languageOf(input), `mail.notice.${input.notice}.what`, input.values), securityUrl: `${issuer}/account/security` }),
-    }),
-    changeEmail: (input) => ({
-      kind: 'change-email',
-      to: input.to,
-      subject: t(languageOf(input), 'mail.changeEmail.subject', { code: input.code }),
-      text: draw('email/change-email.njk', input, { ...input, email: input.to }),
-    }),
-    emailChanged: (input) => ({
-      kind: 'email-changed',
-      to: input.to,
-      subject: t(languageOf(input), 'mail.emailChanged.subject'),
-      text: draw('email/email-changed.njk', input, { ...input }),
-    }),
+    verifyEmail: (input) => compose('verify-email', input, t(languageOf(input), 'mail.verify.subject', { code: input.code }), { ...input, email: input.to }),
+    resetPassword: (input) =>
+      compose('reset-password', input, t(languageOf(input), 'mail.reset.subject'), { ...input, email: input.to, ip: input.ip ?? t(languageOf(input), 'mail.unknownAddress') }),
+    securityNotice: (input) =>
+      compose('security-notice', input, t(languageOf(input), `mail.notice.${input.notice}.subject`, input.values), {
+        ...input,
+        what: t(languageOf(input), `mail.notice.${input.notice}.what`, input.values),
+        whatHtml: tHtml(languageOf(input), `mail.notice.${input.notice}.what`, input.values),
+        securityUrl: `${issuer}/account/security`,
+      }),
+    changeEmail: (input) => compose('change-email', input, t(languageOf(input), 'mail.changeEmail.subject', { code: input.code }), { ...input, email: input.to }),
+    emailChanged: (input) => compose('email-changed', input, t(languageOf(input), 'mail.emailChanged.subject'), { ...input }),
   };
 }

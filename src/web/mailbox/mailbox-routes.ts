@@ -19,5 +19,14 @@ export function mailboxRoutes(hub: Pick<AppContext, 'config' | 'mailer' | 'views
     if (!message) throw notFound('There is no such message in the development mailbox.');
     render(ctx, hub.views, 'dev/mailbox.njk', { title: message.subject, dir, message, links: linksIn(message.text) });
   });
+
+  // The HTML part as a mail client would show it: sandboxed, so nothing in it runs or loads.
+  router.get('/dev/mailbox/:id/html', (ctx) => {
+    const message = listStoredMail(dir).find((m) => m.id === ctx.params.id);
+    if (!message?.html) throw notFound('This message has no HTML part.');
+    ctx.set('Content-Security-Policy', "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = message.html;
+  });
   return router;
 }
