@@ -2,9 +2,12 @@ import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
-import { knownBrowserOf } from './known-browsers.ts';
 import { userQueries } from '../queries/users.ts';
 import { checkPassword, type SignInResult } from './users.ts';
+import type { UserRow } from '../queries/users.ts';
+
+/** A right password, and whether the person owes a second factor before the sign-in is complete. */
+export type PasswordSignInResult = { ok: true; user: UserRow; owesSecondFactor: boolean } | { ok: false };
 
 export interface PasswordSignInDeps {
   db: Knex;
@@ -22,13 +25,14 @@ export type SignInOrigin = RequestOrigin & { browserHash?: string | null };
  * checked, so parallel guesses cannot pass the limit; a locked account, an unknown email, a
  * disabled account and a wrong password all come back as the same { ok: false }.
  */
-export async function passwordSignIn(deps: PasswordSignInDeps, email: string, password: string, signInOrigin: SignInOrigin): Promise<SignInResult> {
+export async function passwordSignIn(deps: PasswordSignInDeps, email: string, password: string, signInOrigin: SignInOrigin): Promise<PasswordSignInResult> {
   const { browserHash, ...origin } = signInOrigin;
   const { db, hasher, limits } = deps;
   // A full queue answers 503 before any other work, so a storm costs the hub as little as possible.
   hasher.assertNotSaturated();
-  const known = await userQueries.byEmail(db, email.trim());
-  const knownBrowser = await knownBrowserOf(db, known?.id, browserHash);
+  const facts = await userQueries.signInFacts(db, email.trim(), browserHash ?? null);
+  const known = facts?.user;
+  const knownBrowser = facts?.knownBrowser ? browserHash! : null;
   const attempt = await limits.check('password', { accountKey: known?.id ?? emailAccountKey(email), ip: origin.ip, knownBrowser });
   const failed = async (locked: boolean) => {
     await appendAudit(db, {
@@ -51,5 +55,5 @@ export async function passwordSignIn(deps: PasswordSignInDeps, email: string, pa
   }
   if (!result.ok) return failed(false);
   await limits.succeed(attempt);
-  return result;
+  return { ...result, owesSecondFactor: facts!.owesSecondFactor };
 }

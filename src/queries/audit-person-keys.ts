@@ -7,10 +7,19 @@ export interface AuditPersonKeyRow {
 }
 
 export const auditPersonKeyQueries = {
-  /** Stores a key unless the person has one already; returns the one that is kept. */
+  /**
+   * Stores a key unless the person has one already; returns the one that is kept, in one
+   * statement. A row another transaction commits while this statement runs is not in its
+   * snapshot: then the look-up is made again (audit writers hold the chain's lock, so only a
+   * writer outside it can race).
+   */
   ensure: async (trx: Knex, row: AuditPersonKeyRow): Promise<AuditPersonKeyRow> => {
-    await trx('audit_person_keys').insert(row).onConflict('person_id').ignore();
-    return (await trx('audit_person_keys').where({ person_id: row.person_id }).first('person_id', 'wrapped_key')) as AuditPersonKeyRow;
+    const { rows } = (await trx.raw(
+      `with made as (insert into audit_person_keys (person_id, wrapped_key) values (?, ?) on conflict (person_id) do nothing returning person_id, wrapped_key)
+       select person_id, wrapped_key from made union all select person_id, wrapped_key from audit_person_keys where person_id = ? limit 1`,
+      [row.person_id, row.wrapped_key, row.person_id],
+    )) as { rows: AuditPersonKeyRow[] };
+    return rows[0] ?? ((await trx('audit_person_keys').where({ person_id: row.person_id }).first('person_id', 'wrapped_key')) as AuditPersonKeyRow);
   },
   /** The data export: when the person's audit key was made (never the key). */
   createdAt: async (db: Knex, personId: string): Promise<Date | null> =>

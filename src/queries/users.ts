@@ -49,6 +49,22 @@ export const userQueries = {
     db('users').where({ id }).first(),
   byEmail: (db: Knex, email: string): Promise<UserRow | undefined> =>
     db('users').whereRaw('lower(email) = lower(?)', [email]).first(),
+  /**
+   * The password step's one read: the person with this email, whether this browser (its cookie's
+   * hash) signed in to them before, and whether they owe a second factor (an authenticator app or a passkey).
+   */
+  signInFacts: async (db: Knex, email: string, browserHash: string | null): Promise<{ user: UserRow; knownBrowser: boolean; owesSecondFactor: boolean } | undefined> => {
+    const row = (await db('users')
+      .whereRaw('lower(email) = lower(?)', [email])
+      .first(
+        'users.*',
+        db.raw('exists (select 1 from known_devices k where k.user_id = users.id and k.device_hash = ?) as uq_known_browser', [browserHash ?? '']),
+        db.raw('(exists (select 1 from totp_factors f where f.user_id = users.id and f.confirmed_at is not null) or exists (select 1 from passkeys p where p.user_id = users.id)) as uq_owes_second_factor'),
+      )) as (UserRow & { uq_known_browser: boolean; uq_owes_second_factor: boolean }) | undefined;
+    if (!row) return undefined;
+    const { uq_known_browser: knownBrowser, uq_owes_second_factor: owesSecondFactor, ...user } = row;
+    return { user, knownBrowser: Boolean(browserHash) && knownBrowser, owesSecondFactor };
+  },
   /** The person's address and name only (what a user.* event carries about them). */
   emailAndName: (db: Knex, id: string): Promise<{ email: string; name: string } | undefined> =>
     db('users').where({ id }).first('email', 'name'),

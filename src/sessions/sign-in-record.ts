@@ -26,6 +26,8 @@ export interface SignInSource {
 /** The provider's interaction the sign-in answers, as far as recording it needs. */
 export interface SignInInteraction {
   params: { client_id?: unknown };
+  /** The service of the client asked through, when the caller already has it (the provider's cached client); looked up when absent. */
+  clientService?: string | null;
   /** Present when the browser already had a session of some account when the interaction began. */
   session?: { accountId: string; uid: string } | undefined;
 }
@@ -67,7 +69,7 @@ async function sessionDetails(trx: Knex, origin: { ip: string | null; userAgent:
   const data: Record<string, unknown> = { device: device.name, device_kind: device.kind, ip: origin.ip, amr };
   const clientId = typeof interaction.params.client_id === 'string' ? interaction.params.client_id : null;
   // Only a service's client is named: the portal's own sign-in (no clients row) is not a service's.
-  const client = clientId ? await clientQueries.byId(trx, clientId) : undefined;
-  if (client?.service_slug) Object.assign(data, { client_id: client.client_id, service: client.service_slug });
+  const service = !clientId ? null : interaction.clientService !== undefined ? interaction.clientService : ((await clientQueries.byId(trx, clientId))?.service_slug ?? null);
+  if (clientId && service) Object.assign(data, { client_id: clientId, service });
   return data;
 }

@@ -16,7 +16,7 @@ import { handleForm } from '../http/form-errors.ts';
 import { AppError } from '../../platform/errors.ts';
 import { countSignIn, type HubMetrics } from '../../platform/hub-metrics.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
-import { acrPassword, needsSecondFactor } from '../../identity/second-factor.ts';
+import { acrPassword } from '../../identity/second-factor.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 import { askForSecondFactor } from './second-factor-routes.ts';
 import { withheldFor, type Withheld } from '../../privacy/data-sharing.ts';
@@ -91,7 +91,7 @@ function consentAsks(interaction: Interaction, withheld: Withheld, locale: Local
 
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { holder, db, hasher, views, limits } = deps;
-  const signInRecord: SignInCookieDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer: deps.mailer, mail: deps.mail, logger: deps.logger, secureCookies: deps.config.secureCookies, holder };
   const router = new Router();
 
   async function clientFor(provider: Provider, interaction: Interaction) {
@@ -161,7 +161,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
           const result = await passwordSignIn({ db, hasher, limits }, email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') || null, browserHash: browserHashOf(ctx) });
           // One answer for a wrong password, an unknown email, a disabled or a locked account.
           if (!result.ok) throw new AppError('unauthorized', 'Wrong email or password.');
-          if (await needsSecondFactor(db, result.user.id)) {
+          if (result.owesSecondFactor) {
             await askForSecondFactor(ctx, db, interaction.uid, result.user.id, ['pwd']);
             return 'second_factor_required';
           }

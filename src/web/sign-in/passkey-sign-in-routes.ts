@@ -26,7 +26,7 @@ const refused = () => new AppError('invalid_input', 'The passkey was not accepte
  */
 export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, logger, hubMetrics }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies, holder };
   const rp = relyingPartyFor(config.issuer);
 
   async function loginInteraction(ctx: RouterContext) {

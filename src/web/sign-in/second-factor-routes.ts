@@ -33,7 +33,7 @@ export async function askForSecondFactor(ctx: RouterContext, db: Deps['db'], int
  */
 export function secondFactorRoutes({ holder, db, views, secrets, limits, config, mailer, mail, logger, hubMetrics }: Deps): Router {
   const router = new Router();
-  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies };
+  const signInRecord: SignInCookieDeps = { db, mailer, mail, logger, secureCookies: config.secureCookies, holder };
 
   /** The interaction and its pending second step, or a redirect back to the sign-in page. */
   async function pendingStep(ctx: RouterContext) {

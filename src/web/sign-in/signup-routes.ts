@@ -64,7 +64,7 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
       ctx,
       async () => {
         const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
-        await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies }, ctx, user, ['pwd'], interaction);
+        await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies, holder }, ctx, user, ['pwd'], interaction);
         const to = await holder.current.interactionResult(ctx.req, ctx.res, {
           login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
         }, { mergeWithLastSubmission: false });
