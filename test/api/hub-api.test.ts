@@ -25,6 +25,9 @@ test('device app: services, entitlements, devices and activity, each answer as d
 
   const services = await call(t, hub, 'GET', '/hub/services', '/hub/services', token);
   t.is(services.status, 200);
+  // A person's answers are theirs alone: no shared cache keeps them, nor a refusal.
+  t.is(services.headers.get('cache-control'), 'no-store');
+  t.is((await api(hub, '/hub/services', '')).headers.get('cache-control'), 'no-store');
   const game = services.body.services.find((s: { slug: string }) => s.slug === 'vezepygame');
   t.deepEqual(game.entitlement, { tier: 'pro', expires_at: '2030-01-01T00:00:00.000Z', active: true });
   t.is(services.body.services.find((s: { slug: string }) => s.slug === 'vezepyemail').entitlement, null);
@@ -152,6 +155,7 @@ test('services post events in their own namespace, about their own people; bad e
   const first = await post(mail, { id, type: 'email.bounced', user: person.id, data: { reason: 'mailbox full' } });
   t.is(first.status, 202);
   t.is(first.body.id, id);
+  t.is(first.headers.get('cache-control'), 'no-store');
   const retried = await post(mail, { id, type: 'email.bounced', user: person.id, data: { reason: 'mailbox full' } });
   t.is(retried.status, 202, 'a retried post is idempotent');
   t.deepEqual(await hub.db('outbox').where({ id }).count('* as n').first(), { n: 1 });

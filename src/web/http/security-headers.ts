@@ -28,12 +28,16 @@ export function securityHeaderList(production: boolean): Array<[string, string]>
 /** The caller's X-Request-Id when it looks like one (a proxy's), else a new one. */
 export const requestIdFrom = (incoming: string | undefined): string => (incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : randomUUID());
 
+/** The JSON APIs answer about one person or one service: no shared cache may keep an answer (a route may say otherwise). */
+const personalApi = /^\/(hub|api|graphql)(\/|$)/;
+
 export function securityHeaders({ production }: { production: boolean }) {
   const headers = securityHeaderList(production);
   return async function setSecurityHeaders(ctx: Context, next: Next) {
     ctx.state.requestId = requestIdFrom(ctx.get('X-Request-Id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
     for (const [name, value] of headers) ctx.set(name, value);
+    if (personalApi.test(ctx.path)) ctx.set('Cache-Control', 'no-store');
     await next();
   };
 }
