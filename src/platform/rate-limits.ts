@@ -161,6 +161,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   const refused = options.onRefused ?? (() => undefined);
   let redis: Redis | null = null;
   let make: (o: LimiterOptions) => RateLimiterAbstract;
+  let makeApi: (o: LimiterOptions) => RateLimiterAbstract;
   if (options.redisUrl) {
     // No offline queue: while Redis is unreachable a command fails at once (and we refuse the
     // attempt) instead of waiting in a queue; ioredis keeps reconnecting in the background. A Redis
@@ -175,8 +176,12 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
     client.on('ready', () => (reported = false));
     await Promise.race([new Promise((resolve) => client.once('ready', resolve)), sleep(2_000, undefined, { ref: false })]);
     make = (o) => new RateLimiterRedis({ storeClient: client, rejectIfRedisNotReady: true, ...o, keyPrefix: `${options.redisPrefix}${o.keyPrefix}` });
+    // The API limits keep counting while Redis is out of reach, in this instance's memory: a
+    // service is held to its limit per instance rather than let through unlimited.
+    makeApi = (o) => new RateLimiterRedis({ storeClient: client, rejectIfRedisNotReady: true, ...o, keyPrefix: `${options.redisPrefix}${o.keyPrefix}`, insuranceLimiter: new RateLimiterMemory(o) });
   } else {
     make = (o) => new RateLimiterMemory(o);
+    makeApi = make;
   }
 
   const guess = {
@@ -209,9 +214,9 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
   // Counted, not refused, by the store: each service's limit is compared here, so one limiter per scope serves every service.
   const api: Record<ApiRateScope, RateLimiterAbstract> = {
-    token: make({ keyPrefix: 'limit:api-token', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
-    events: make({ keyPrefix: 'limit:api-events', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
-    hub: make({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    token: makeApi({ keyPrefix: 'limit:api-token', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    events: makeApi({ keyPrefix: 'limit:api-events', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    hub: makeApi({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
   };
 
   async function checkAttempt(kind: CredentialKind, keys: AttemptKeys): Promise<Attempt> {
@@ -303,6 +308,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
         if (res.consumedPoints > perMinute) refused(`api_${scope}`);
         return { allowed: res.consumedPoints <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - res.consumedPoints), reset };
       } catch (error) {
+        // Only when the store and this instance's memory both fail.
         logger.warn({ err: error }, 'API rate-limit store unreachable: the request passes');
         return { allowed: true, limit: perMinute, remaining: perMinute, reset: 60 };
       }

@@ -1,7 +1,10 @@
 import test from 'ava';
 import { zeroStreamId } from '../../src/events/stream-ids.ts';
 import { realBackends } from '../helpers/backend.ts';
-import { makePerson } from '../helpers/fixtures.ts';
+import { cliActor } from '../../src/audit/actors.ts';
+import { setServiceRateLimits } from '../../src/catalog/service-rate-limits.ts';
+import { api, serviceToken } from '../events/helpers.ts';
+import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { eventually, sceneOn, signedInTokens, verifyAccessToken } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
@@ -129,4 +132,29 @@ test('Redis hung (server stopped with its connections open): a sign-in answers 5
   const stream = await hub.events.bus.read(zeroStreamId, 100_000);
   const ids = new Set(stream.entries.map((e) => e.event.id));
   t.deepEqual(written.filter((id) => !ids.has(id)), [], 'every event written meanwhile is in the stream');
+});
+
+test('Redis stopped: each service is still held to its API limit (counted in the instance\'s memory meanwhile), not let through unlimited', async (t) => {
+  if (!realBackends) {
+    t.log('skipped on the embedded back end: its limits are in memory already');
+    t.pass();
+    return;
+  }
+  t.timeout(60_000);
+  const redis = await ownRedis(t);
+  const hub = await startTestHub(t, { env: { REDIS_URL: redis.url } });
+  await makeService(hub, 'vezepyemail');
+  await setServiceRateLimits(hub.db, 'vezepyemail', { events: '3' }, cliActor());
+  const person = await makePerson(hub);
+  await grant(hub, person.email, 'vezepyemail', 'basic');
+  const token = await serviceToken(hub, 'vezepyemail');
+
+  await redis.stop();
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const response = await api(hub, '/api/v1/events', token, { method: 'POST', body: JSON.stringify({ type: 'email.sent', user: person.id, data: { n: i } }) });
+    statuses.push(response.status);
+    if (response.status === 429) t.regex(response.headers.get('retry-after') ?? '', /^\d+$/);
+  }
+  t.deepEqual(statuses, [202, 202, 202, 429, 429]);
 });
