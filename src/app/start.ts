@@ -133,7 +133,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const mail = mailTemplates(views, config.issuer);
     const credentialNotices = startCredentialNotices({ db, mailer, mail, logger });
     registerInstanceMetrics(metrics, { db, hasher, holder, auditCheckpoints });
-    events = createEventSystem({ config, db, logger, registry: metrics });
+    events = createEventSystem({ config, db, logger, registry: metrics, limits });
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
     holder.onSwap(() => hubTokens.invalidate());
     const bus = events.bus;

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../platform/config.ts';
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { Limits } from '../platform/rate-limits.ts';
 import type { EventBus } from './bus.ts';
 import { entitlementExpirySweeper } from './entitlement-expiry.ts';
 import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
@@ -37,9 +38,11 @@ export interface EventSystemOptions {
   logger: Logger;
   registry: Registry;
   consumers?: readonly EventConsumer[];
+  /** Erasure: the rate-limit counters named after a deleted person go when their user.deleted is relayed. */
+  limits?: Pick<Limits, 'forget'>;
 }
 
-export function createEventSystem({ config, db, logger, registry, consumers = [provisioning] }: EventSystemOptions): EventSystem {
+export function createEventSystem({ config, db, logger, registry, consumers = [provisioning], limits }: EventSystemOptions): EventSystem {
   const metrics = createEventMetrics(registry, db);
   const bus: EventBus = config.redisUrl
     ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, maxLength: config.eventStreamLength, logger })
@@ -59,7 +62,12 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       await enqueueTasks(trx, events, seqs);
       await enqueueWebhookDeliveries(trx, rows, events);
       // Erasure: the stream keeps nothing about a deleted person but the news that they are gone.
-      for (const event of events) if (event.type === 'user.deleted' && event.user_id) await bus.forget(event.user_id, event.id);
+      for (const event of events) {
+        if (event.type !== 'user.deleted' || !event.user_id) continue;
+        await bus.forget(event.user_id, event.id);
+        // The counters are limits, not records: failing to drop them must not hold the stream back (they expire within the hour).
+        await limits?.forget(event.user_id).catch((error: unknown) => logger.warn({ err: error }, 'could not drop a deleted person\'s rate-limit counters'));
+      }
     },
     onCommitted() {
       tasks.nudge();

@@ -78,10 +78,16 @@ export interface Limits {
   release(attempt: Attempt): Promise<void>;
   /**
    * Counts one API request against `perMinute` for this scope and key (a fixed one-minute
-   * window, in Redis when configured). Never throws: when the store is down the request passes
-   * (these limits keep one service's bursts from others; refusing every sign-in then would be worse).
+   * window, in Redis when configured, in this instance's memory while Redis is out of reach).
+   * Never throws: should both fail, the request passes (these limits keep one service's bursts
+   * from others; refusing every sign-in then would be worse).
    */
   throttle(scope: ApiRateScope, key: string, perMinute: number): Promise<Throttled>;
+  /**
+   * Erasure: drops every counter named after this account (by id), with the addresses and
+   * browsers its keys hold. Returns how many went.
+   */
+  forget(accountKey: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -312,6 +318,33 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
         logger.warn({ err: error }, 'API rate-limit store unreachable: the request passes');
         return { allowed: true, limit: perMinute, remaining: perMinute, reset: 60 };
       }
+    },
+
+    async forget(accountKey) {
+      const needle = accountKey.toLowerCase();
+      if (!/^[\w-]+$/.test(needle)) throw new TypeError('an account key to forget is an id');
+      if (redis) {
+        let gone = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${options.redisPrefix}limit:*${needle}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) gone += await redis.unlink(...keys);
+        } while (cursor !== '0');
+        return gone;
+      }
+      let gone = 0;
+      for (const limiter of [guess.account, guess.ceiling, resetMail.account]) {
+        // RateLimiterMemory keeps its counters in a Map under `${keyPrefix}:${key}`; the tests read it back.
+        const storage = (limiter as unknown as { _memoryStorage?: { _storage?: Map<string, unknown> } })._memoryStorage?._storage;
+        for (const key of [...(storage?.keys() ?? [])]) {
+          if (key.includes(needle)) {
+            await limiter.delete(key.slice(key.indexOf(':', 'limit:'.length) + 1));
+            gone++;
+          }
+        }
+      }
+      return gone;
     },
 
     async close() {

@@ -132,3 +132,19 @@ test('app-password checks: each calling service has its own budget per person, a
   // The person's own sign-in form, from the same address, is a budget of its own too.
   t.is((await typePassword(await loginForm(s), person.email, person.password)).status, 303);
 });
+
+test('erasure: forget drops every counter named after the account (its lock, its ceiling, the addresses in its keys) and no other account\'s', async (t) => {
+  const limits = await createLimits({ redisUrl: testRedisUrl ?? null, redisPrefix: testRedisPrefix(), logger: createLogger('silent') });
+  t.teardown(() => limits.close());
+  const gone = '5d0c1c58-64a4-4bd1-9a47-3a39a36f0a51';
+  const kept = '6e1d2d69-75b5-4ce2-8b58-4b4ab47f1b62';
+  for (const accountKey of [gone, kept]) {
+    for (let i = 0; i < limitPolicy.accountAttempts; i++) await limits.fail(await limits.check('password', { accountKey, ip: '203.0.113.7' }));
+    t.false((await limits.check('password', { accountKey, ip: '203.0.113.7' })).allowed, 'locked from that address');
+  }
+  t.true((await limits.forget(gone)) >= 2, 'its per-source lock and its ceiling');
+  t.true((await limits.check('password', { accountKey: gone, ip: '203.0.113.7' })).allowed, 'nothing of the forgotten account is counted any more');
+  t.false((await limits.check('password', { accountKey: kept, ip: '203.0.113.7' })).allowed, 'the other account keeps its lock');
+  t.is(await limits.forget('0f0f0f0f-0000-4000-8000-000000000000'), 0);
+  await t.throwsAsync(() => limits.forget('limit:*'), { instanceOf: TypeError });
+});

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import test from 'ava';
+import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Hub } from '../../src/app/start.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
@@ -79,6 +80,17 @@ async function findInDatabase(db: Knex, needles: string[]): Promise<Record<strin
   return found;
 }
 
+/** The hub's rate-limit counters in Redis that name `needle` (none without Redis: see the limits' own test of forget). */
+async function rateLimitKeysNaming(hub: Hub, needle: string): Promise<string[]> {
+  if (!hub.config.redisUrl) return [];
+  const redis = new Redis(hub.config.redisUrl);
+  try {
+    return await redis.keys(`${hub.config.redisPrefix}limit:*${needle}*`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Every entry the hub's event stream (Redis, or the in-process bus) still holds. */
 async function streamEntries(hub: Hub) {
   const entries = [];
@@ -141,6 +153,9 @@ test('deleting a person with a long history leaves no email, name, address or us
   const verified = await home.postForm(`${hub.url}/account/security/email/verify`, { _csrf: await csrfOf(home, hub), code: await codeSentTo(newEmail) });
   t.is(verified.status, 303);
   t.is((await userQueries.byId(hub.db, person.id))!.email, newEmail);
+  // A wrong password from the phone: the limits count it under the person's id and the phone's address.
+  const wrong = await hub.limits.check('password', { accountKey: person.id, ip: phone.address });
+  await hub.limits.fail(wrong);
   await relayed(hub);
   await eventually(() => atGame.received.some((r) => r.body.includes(newEmail)), 20_000, 'the game to hear of the new address');
   await hub.mailer.drain();
@@ -155,6 +170,7 @@ test('deleting a person with a long history leaves no email, name, address or us
   t.deepEqual(plain, [], 'audit entries hold the person sealed only');
   t.true(listStoredMail(mailDir).some((m) => m.to === first.email), 'the development mailbox holds their mail');
   t.true((await streamEntries(hub)).some((e) => e.event.user_id === person.id), 'the stream holds their events');
+  if (hub.config.redisUrl) t.true((await rateLimitKeysNaming(hub, person.id)).length > 0, 'the rate-limit counters name the person');
   await hub.auditCheckpoints.flush();
 
   // The person deletes their account on the portal.
@@ -168,6 +184,8 @@ test('deleting a person with a long history leaves no email, name, address or us
   await hub.mailer.drain();
 
   t.deepEqual(await findInDatabase(hub.db, needles), {}, 'no table keeps anything of the person');
+  await eventually(async () => ((await rateLimitKeysNaming(hub, person.id)).length ? undefined : true), 20_000, 'the rate-limit counters to forget the person');
+  t.is(await hub.limits.forget(person.id), 0, 'no counter of this instance names the person any more');
   const stream = await eventually(async () => {
     const entries = await streamEntries(hub);
     return entries.some((e) => e.event.user_id === person.id && e.event.type !== 'user.deleted') ? undefined : entries;
