@@ -20,7 +20,7 @@ export async function graphqlPost(hub: Hub, query: string, variables: Record<str
 
 /** graphql-http's own client, signed in with an access token. */
 export function graphqlClient(hub: Hub, token: string): Client {
-  return createClient({ url: `${hub.url}/graphql`, headers: { authorization: `Bearer ${token}` }, shouldRetry: () => false });
+  return createClient({ url: `${hub.url}/graphql`, headers: { authorization: `Bearer ${token}` }, shouldRetry: () => Promise.resolve(false) });
 }
 
 /** One operation through the client: its data, or the first error's code and message thrown. */

@@ -5,7 +5,7 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { graphqlCodes } from './errors.ts';
 
 /** The limits of one /graphql document (docs/integrating.md says them). */
-export const graphqlLimits = { depth: 8, aliases: 15, cost: 1000 } as const;
+export const graphqlLimits = { depth: 8, aliases: 15, cost: 10_000 } as const;
 
 /** A rule whose every report carries `code`: graphql-armor's rules report plain errors. */
 function withCode(rule: ValidationRule, code: string): ValidationRule {
@@ -14,7 +14,7 @@ function withCode(rule: ValidationRule, code: string): ValidationRule {
       new Proxy(context, {
         get(target, property) {
           if (property === 'reportError') {
-            return (error: GraphQLError) => target.reportError(new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } }));
+            return (error: GraphQLError) => target.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { nodes: error.nodes, extensions: { ...error.extensions, code } }));
           }
           const value: unknown = Reflect.get(target, property, target);
           return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -23,10 +23,13 @@ function withCode(rule: ValidationRule, code: string): ValidationRule {
     );
 }
 
+// graphql-armor throws a refusal out of validation unless told to report it (then it is one of the document's errors).
+const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)], exposeLimits: true };
+
 const limitRules: readonly ValidationRule[] = [
-  withCode(maxDepthRule({ n: graphqlLimits.depth, exposeLimits: true, flattenFragments: true }), graphqlCodes.depth),
-  withCode(maxAliasesRule({ n: graphqlLimits.aliases, exposeLimits: true }), graphqlCodes.aliases),
-  withCode(costLimitRule({ maxCost: graphqlLimits.cost, exposeLimits: true }), graphqlCodes.cost),
+  withCode(maxDepthRule({ n: graphqlLimits.depth, flattenFragments: true, ...report }), graphqlCodes.depth),
+  withCode(maxAliasesRule({ n: graphqlLimits.aliases, ...report }), graphqlCodes.aliases),
+  withCode(costLimitRule({ maxCost: graphqlLimits.cost, ...report }), graphqlCodes.cost),
 ];
 
 const noIntrospection = withCode(NoSchemaIntrospectionCustomRule, graphqlCodes.introspection);
