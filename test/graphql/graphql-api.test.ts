@@ -5,7 +5,7 @@ import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { auditEntriesOf } from '../helpers/audit.ts';
 import { api, eventually, personToken, serviceToken } from '../events/helpers.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
-import { graphqlClient, graphqlPost, run } from './helpers.ts';
+import { graphqlClient, graphqlPost, run, type Json } from './helpers.ts';
 
 test('graphql-http\'s server audit: every MUST passes', async (t) => {
   const hub = await startTestHub(t);
@@ -30,7 +30,7 @@ test('a hub token reads me, services with their tiers, entitlements, devices, se
   t.is(phone.status, 201);
   const client = graphqlClient(hub, token);
 
-  const { data, errors } = await run<Record<string, any>>(client, `{
+  const { data, errors } = await run(client, `{
     me { id displayName email emailVerified }
     services { slug name status url entitlements { tier expiresAt } }
     entitlements { service serviceName tier expiresAt active }
@@ -55,13 +55,13 @@ test('a hub token reads me, services with their tiers, entitlements, devices, se
   const types: string[] = [];
   let after: string | null = null;
   for (let pages = 0; pages < 10; pages++) {
-    const page: any = await run(client, 'query($after: String) { activity(first: 2, after: $after) { nodes { type data } pageInfo { hasNextPage endCursor } } }', { after });
+    const page: Json = await run(client, 'query($after: String) { activity(first: 2, after: $after) { nodes { type data } pageInfo { hasNextPage endCursor } } }', { after });
     types.push(...page.data.activity.nodes.map((n: { type: string }) => n.type));
     if (!page.data.activity.pageInfo.hasNextPage) break;
     after = page.data.activity.pageInfo.endCursor;
   }
   t.deepEqual(types, ['device.registered', 'session.created', 'entitlement.granted', 'user.signup']);
-  const onlyGame: any = await run(client, '{ activity(service: "vezepygame") { nodes { type service } } }');
+  const onlyGame = await run(client, '{ activity(service: "vezepygame") { nodes { type service } } }');
   t.deepEqual(onlyGame.data.activity.nodes, [{ type: 'entitlement.granted', service: 'vezepygame' }]);
   const tooMany = await run(client, '{ activity(first: 1000) { nodes { type } } }');
   t.is(tooMany.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
@@ -87,7 +87,7 @@ test('mutations act as the portal does: audited, with their event, and bad ids a
   t.is(again.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   t.is((await auditEntriesOf(hub.db, person.id, 'device.revoked')).length, 1, 'a refused mutation writes nothing');
 
-  const privacy = await run<any>(client, 'mutation { setPrivacy(service: "vezepyweb", email: false) { service shareProfile shareEmail shareActivity } }');
+  const privacy = await run(client, 'mutation { setPrivacy(service: "vezepyweb", email: false) { service shareProfile shareEmail shareActivity } }');
   t.deepEqual(privacy.data!.setPrivacy, { service: 'vezepyweb', shareProfile: true, shareEmail: false, shareActivity: true });
   t.is((await auditEntriesOf(hub.db, person.id, 'consent.changed')).length, 1);
   const consent = await hub.db('outbox').where({ user_id: person.id, type: 'consent.changed' }).first();
@@ -97,10 +97,10 @@ test('mutations act as the portal does: audited, with their event, and bad ids a
 
   // Another person's session is not found, and stays.
   const foreign = await personToken(hub, stranger, 'vezepyweb');
-  const strangerSession = (await run<any>(graphqlClient(hub, foreign), '{ sessions { id } }')).data!.sessions[0].id;
+  const strangerSession = (await run(graphqlClient(hub, foreign), '{ sessions { id } }')).data!.sessions[0].id;
   const notMine = await run(client, 'mutation($id: ID!) { signOutSession(id: $id) }', { id: strangerSession });
   t.is(notMine.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-  const mine = (await run<any>(client, '{ sessions { id } }')).data!.sessions[0].id;
+  const mine = (await run(client, '{ sessions { id } }')).data!.sessions[0].id;
   const signedOut = await run(client, 'mutation($id: ID!) { signOutSession(id: $id) }', { id: mine });
   t.deepEqual(signedOut.data, { signOutSession: mine });
   t.is((await auditEntriesOf(hub.db, person.id, 'session.revoked')).length, 1);
@@ -149,7 +149,7 @@ test('a service\'s client-credentials token sees only its own service; tokens th
   const machine = await serviceToken(hub, 'vezepygame');
   const client = graphqlClient(hub, machine);
 
-  const own = await run<any>(client, '{ services { slug entitlements { tier } } }');
+  const own = await run(client, '{ services { slug entitlements { tier } } }');
   t.deepEqual(own.data!.services, [{ slug: 'vezepygame', entitlements: [] }]);
   for (const field of ['me { id }', 'entitlements { tier }', 'devices { id }', 'sessions { id }', 'privacy { service }', 'activity { nodes { id } }']) {
     const refused = await run(client, `{ ${field} }`);

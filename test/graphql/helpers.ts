@@ -23,8 +23,11 @@ export function graphqlClient(hub: Hub, token: string): Client {
   return createClient({ url: `${hub.url}/graphql`, headers: { authorization: `Bearer ${token}` }, shouldRetry: () => Promise.resolve(false) });
 }
 
+/** What JSON.parse gives: the tests read answers as they come. */
+export type Json = ReturnType<typeof JSON.parse>;
+
 /** One operation through the client: its data, or the first error's code and message thrown. */
-export function run<T = Record<string, unknown>>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: T | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> {
+export function run<T = Json>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: T | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> {
   return new Promise((resolve, reject) => {
     let result: { data?: T | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } = {};
     client.subscribe<T>({ query, variables }, {
