@@ -19,6 +19,7 @@ import { hubCors } from '../web/api/hub-cors.ts';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { liveRoutes } from '../web/live/live-routes.ts';
 import { graphqlRoutes } from '../web/graphql/routes.ts';
+import { accessOf } from '../web/live/live-access.ts';
 import { createCsrf } from '../web/http/csrf.ts';
 import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
 import { devicesRoutes } from '../web/portal/devices-routes.ts';
@@ -69,7 +70,9 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());
-  router.use(graphqlRoutes({ ...apiDeps, csrfTokenFor: createCsrf(hub.config.secret).tokenFor, production: hub.config.production }).routes());
+  router.use(
+    graphqlRoutes({ ...apiDeps, csrfTokenFor: createCsrf(hub.config.secret).tokenFor, production: hub.config.production, liveAccess: (caller) => accessOf(apiDeps, caller, false) }).routes(),
+  );
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -26,6 +26,8 @@ import { setConsent } from '../../privacy/privacy.ts';
 import { listDevices, revokeDevice, type PublicDevice } from '../../devices/device-apps.ts';
 import type { Caller } from '../http/callers.ts';
 import type { PersonCaller } from './callers.ts';
+import type { LiveMessage } from './live.ts';
+import { parseStreamId } from '../../events/stream-ids.ts';
 
 /** What every resolver of one request shares: the caller, where the request came from, and its loaders. */
 export interface GraphqlContext {
@@ -34,16 +36,18 @@ export interface GraphqlContext {
   origin: AuditOrigin;
   /** A person's entitlements by service slug, read once per request however many services ask. */
   entitlements: DataLoader<string, HubEntitlement[]>;
+  /** The live stream from `since` for this caller (GraphQL over SSE and graphql-ws); null over plain HTTP. */
+  openLive: ((caller: PersonCaller, since: string | null) => AsyncIterableIterator<LiveMessage>) | null;
 }
 
 /** The context of one request; its loaders live as long as the request. */
-export function graphqlContext(db: Knex, caller: Caller | null, origin: AuditOrigin): GraphqlContext {
+export function graphqlContext(db: Knex, caller: Caller | null, origin: AuditOrigin, openLive: GraphqlContext['openLive'] = null): GraphqlContext {
   const entitlements = new DataLoader<string, HubEntitlement[]>(async (slugs) => {
     if (caller?.kind !== 'person') return slugs.map(() => []);
     const all = await entitlementsOf(db, caller.user.id);
     return slugs.map((slug) => all.filter((e) => e.service === slug));
   });
-  return { db, caller, origin, entitlements };
+  return { db, caller, origin, entitlements, openLive };
 }
 
 /** The person the request acts for, or an UNAUTHENTICATED / FORBIDDEN error. */
@@ -291,5 +295,38 @@ const Mutation = new GraphQLObjectType<unknown, GraphqlContext>({
   },
 });
 
+const LiveMessageType = new GraphQLObjectType<LiveMessage, GraphqlContext>({
+  name: 'LiveMessage',
+  description: 'One message of the live stream, as /hub/events sends it.',
+  fields: {
+    kind: {
+      type: nonNull(GraphQLString),
+      description: '`ready` (the stream\'s position now), `event`, `resync` (more was missed than the stream keeps: reload your state), `revoked` (the token or sign-in ended: sign in again) or `reconnect` (the hub is stopping: subscribe again with `since`).',
+    },
+    streamId: { type: GraphQLString, description: 'Of `ready` and `event`: pass the last one as `since` to resume.' },
+    event: { type: Event },
+    reason: { type: GraphQLString, description: 'Why a `resync`.' },
+  },
+});
+
+const Subscription = new GraphQLObjectType<unknown, GraphqlContext>({
+  name: 'Subscription',
+  fields: {
+    events: {
+      type: nonNull(LiveMessageType),
+      description: 'The person\'s events as they happen, over GraphQL over SSE or graphql-ws, with the resume and privacy of /hub/events.',
+      args: { since: { type: GraphQLString, description: 'Resume after this stream id (a `streamId` received before).' } },
+      subscribe: (_root, args: { since?: string | null }, context) => {
+        const me = person(context);
+        const since = args.since?.trim() || null;
+        if (since !== null && !parseStreamId(since)) throw new AppError('invalid_input', 'since must be a stream id such as 1714000000000-0.');
+        if (!context.openLive) throw new AppError('bad_request', 'Subscribe over GraphQL over SSE (Accept: text/event-stream) or graphql-ws.');
+        return context.openLive(me, since);
+      },
+      resolve: (message: unknown) => message as LiveMessage,
+    },
+  },
+});
+
 /** The schema of /graphql; docs/schema.graphql is its SDL (npm run graphql:schema). */
-export const hubSchema = new GraphQLSchema({ query: Query, mutation: Mutation });
+export const hubSchema = new GraphQLSchema({ query: Query, mutation: Mutation, subscription: Subscription });
