@@ -4,6 +4,7 @@ import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { eventsSettled, personToken } from '../events/helpers.ts';
 import { graphqlLimits } from '../../src/web/graphql/limits.ts';
 import { graphqlPost } from './helpers.ts';
+import { checkResponse } from '../api/openapi-check.ts';
 
 test('too deep, too many aliases, too costly and broken documents are GraphQL errors with codes, never a 500', async (t) => {
   const hub = await startTestHub(t);
@@ -13,6 +14,7 @@ test('too deep, too many aliases, too costly and broken documents are GraphQL er
   const as = { authorization: `Bearer ${token}` };
   const refusedWith = async (query: string, code: string) => {
     const answer = await graphqlPost(hub, query, {}, as);
+    checkResponse(t, '/graphql', 'POST', answer);
     t.is(answer.status, 400, query.slice(0, 60));
     t.is(answer.body.data, undefined, 'nothing ran');
     t.is(answer.body.errors?.[0]?.extensions?.code, code, JSON.stringify(answer.body.errors));
@@ -31,6 +33,7 @@ test('too deep, too many aliases, too costly and broken documents are GraphQL er
 
   // Within the limits, the same caller is answered.
   const fine = await graphqlPost(hub, '{ me { id } services { slug entitlements { tier } } activity(first: 100) { nodes { type } } }', {}, as);
+  checkResponse(t, '/graphql', 'POST', fine);
   t.is(fine.status, 200);
   t.is(fine.body.errors, undefined);
 });
