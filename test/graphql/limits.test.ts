@@ -88,6 +88,7 @@ test('no N+1: a page of 50 services with their tiers takes as many SQL statement
   }
   const many = await statements();
   t.is(many.services, 50);
-  t.is(many.count, few.count, 'the same statements for 50 services as for 2');
-  t.true(many.count <= 8, `${many.count} statements`);
+  // The caller (its account, its grant), the services, the person's tiers: one statement each, however many services.
+  t.true(many.count <= few.count, `${many.count} statements for 50 services, ${few.count} for 2`);
+  t.true(many.count <= 6, `${many.count} statements`);
 });
