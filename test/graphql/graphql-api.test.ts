@@ -78,6 +78,18 @@ test('mutations act as the portal does: audited, with their event, and bad ids a
   const tv = await api(hub, '/hub/devices', tvToken, { method: 'POST', body: JSON.stringify({ kind: 'tv', os: 'tvOS 18', app_version: '1.0' }) });
   const client = graphqlClient(hub, token);
 
+  const renamed = await run(client, 'mutation($id: ID!, $name: String!) { renameDevice(id: $id, name: $name) { id name kind } }', { id: tv.body.id, name: '  Living room TV ' });
+  t.deepEqual(renamed.data, { renameDevice: { id: tv.body.id, name: 'Living room TV', kind: 'tv' } });
+  const [renaming] = await auditEntriesOf(hub.db, person.id, 'device.renamed');
+  t.like(renaming?.data, { device_id: tv.body.id, name: 'Living room TV', previous_name: null });
+  t.like((await hub.db('outbox').where({ user_id: person.id, type: 'device.renamed' }).first()).data, { device_id: tv.body.id, name: 'Living room TV' });
+  const empty = await run(client, 'mutation($id: ID!) { renameDevice(id: $id, name: "   ") { id } }', { id: tv.body.id });
+  t.is(empty.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  t.truthy((empty.errors?.[0]?.extensions?.fields as Record<string, string> | undefined)?.name);
+  const strangers = await run(client, 'mutation { renameDevice(id: "00000000-0000-4000-8000-000000000000", name: "x") { id } }');
+  t.is(strangers.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+  t.is((await auditEntriesOf(hub.db, person.id, 'device.renamed')).length, 1, 'refused renames write nothing');
+
   const revoked = await run(client, 'mutation($id: ID!) { revokeDevice(id: $id) }', { id: tv.body.id });
   t.deepEqual(revoked.data, { revokeDevice: tv.body.id });
   t.is((await auditEntriesOf(hub.db, person.id, 'device.revoked')).length, 1);

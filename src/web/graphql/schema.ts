@@ -23,7 +23,7 @@ import type { HubEvent } from '../../outbox/outbox.ts';
 import { listSessions, endSession, type SessionView } from '../../sessions/sessions.ts';
 import { servicesFor as privacyOf, type ServiceAccess } from '../../privacy/service-access.ts';
 import { setConsent } from '../../privacy/privacy.ts';
-import { listDevices, revokeDevice, type PublicDevice } from '../../devices/device-apps.ts';
+import { listDevices, renameDevice, revokeDevice, type PublicDevice } from '../../devices/device-apps.ts';
 import type { Caller } from '../http/callers.ts';
 import type { PersonCaller } from './callers.ts';
 import type { LiveMessage } from './live.ts';
@@ -266,6 +266,15 @@ const Mutation = new GraphQLObjectType<unknown, GraphqlContext>({
         const me = person(context);
         await revokeDevice(context.db, me.user.id, args.id, { actorId: me.user.id, ...context.origin });
         return args.id;
+      },
+    },
+    renameDevice: {
+      type: nonNull(Device),
+      description: 'Gives a device a name of 1 to 80 characters (device.renamed).',
+      args: { id: { type: nonNull(GraphQLID) }, name: { type: nonNull(GraphQLString) } },
+      resolve: (_root, args: { id: string; name: string }, context) => {
+        const me = person(context);
+        return renameDevice(context.db, me.user.id, args.id, args.name, { actorId: me.user.id, ...context.origin });
       },
     },
     signOutSession: {
