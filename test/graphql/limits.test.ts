@@ -1,7 +1,9 @@
 import test from 'ava';
 import { startTestHub } from '../helpers/hub.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
-import { eventsSettled, personToken } from '../events/helpers.ts';
+import { api, eventsSettled, personToken } from '../events/helpers.ts';
+import { setServiceRateLimits } from '../../src/catalog/service-rate-limits.ts';
+import { cliActor } from '../../src/audit/actors.ts';
 import { graphqlLimits } from '../../src/web/graphql/limits.ts';
 import { graphqlPost } from './helpers.ts';
 import { checkResponse } from '../api/openapi-check.ts';
@@ -91,4 +93,25 @@ test('no N+1: a page of 50 services with their tiers takes as many SQL statement
   // The caller (its account, its grant), the services, the person's tiers: one statement each, however many services.
   t.true(many.count <= few.count, `${many.count} statements for 50 services, ${few.count} for 2`);
   t.true(many.count <= 6, `${many.count} statements`);
+});
+
+test('/graphql shares the person\'s /hub/* rate limit: over it, RATE_LIMITED with 429 and Retry-After; a body over 64 KiB is refused', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  await setServiceRateLimits(hub.db, 'vezepyweb', { hub: '3' }, cliActor());
+  const person = await makePerson(hub);
+  const token = await personToken(hub, person, 'vezepyweb');
+  const as = { authorization: `Bearer ${token}` };
+  t.is((await api(hub, '/hub/devices', token)).status, 200, 'one of the three by /hub/*');
+  for (let i = 0; i < 2; i++) t.is((await graphqlPost(hub, '{ me { id } }', {}, as)).status, 200);
+  const over = await graphqlPost(hub, '{ me { id } }', {}, as);
+  checkResponse(t, '/graphql', 'POST', over);
+  t.is(over.status, 429);
+  t.is(over.body.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+  t.truthy(over.headers.get('retry-after'));
+  t.regex(over.headers.get('ratelimit') ?? '', /"hub";r=0/);
+
+  const huge = await graphqlPost(hub, `{ __typename ${' '.repeat(70_000)}}`);
+  t.is(huge.status, 413);
+  t.is(huge.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
 });

@@ -5,7 +5,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import type { Hub } from '../../src/app/start.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { eventsSettled, eventually, personToken, serviceToken } from '../events/helpers.ts';
+import { api, eventsSettled, eventually, personToken, serviceToken } from '../events/helpers.ts';
 
 interface Message {
   kind: string;
@@ -89,6 +89,18 @@ for (const [name, open] of [['GraphQL over SSE', overSse], ['graphql-ws', overWs
     await eventsSettled(hub);
     t.deepEqual(second.events().map((m) => m.event!.data.tier), ['ada-2', 'ada-3', 'ada-4']);
     t.deepEqual(second.errors, []);
+  });
+
+  test(`${name}: removing the device whose token subscribed ends the subscription with a revoked message`, async (t) => {
+    const { hub, ada, token } = await setup(t);
+    const device = await api(hub, '/hub/devices', token, { method: 'POST', body: JSON.stringify({ kind: 'phone', os: 'iOS 18', app_version: '1.0' }) });
+    const stream = open(hub, token, null);
+    t.teardown(() => stream.stop());
+    await eventually(() => stream.messages.some((m) => m.kind === 'ready'), 10_000, 'ready');
+    const other = await personToken(hub, ada, 'vezepyweb');
+    t.is((await api(hub, `/hub/devices/${device.body.id}`, other, { method: 'DELETE' })).status, 204);
+    await stream.done.catch((error: unknown) => t.log('ended with', error, JSON.stringify(error)));
+    t.is(stream.messages.at(-1)?.kind, 'revoked');
   });
 
   test(`${name}: no token, a bad since, and a service's token are GraphQL errors with codes`, async (t) => {
