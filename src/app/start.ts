@@ -150,7 +150,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
     const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
-    const graphqlWs = graphqlWebSocket({ ...liveDeps, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
+    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
     const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade } });
     const runningEvents = events;
 

@@ -1,4 +1,6 @@
 import test from 'ava';
+import WebSocket from 'ws';
+import { createClient as createWsClient } from 'graphql-ws';
 import { startTestHub } from '../helpers/hub.ts';
 import { grant, makePerson, makeService } from '../helpers/fixtures.ts';
 import { api, eventsSettled, personToken } from '../events/helpers.ts';
@@ -114,4 +116,26 @@ test('/graphql shares the person\'s /hub/* rate limit: over it, RATE_LIMITED wit
   const huge = await graphqlPost(hub, `{ __typename ${' '.repeat(70_000)}}`);
   t.is(huge.status, 413);
   t.is(huge.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+});
+
+test('over graphql-ws each operation counts against the same budget', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepyweb', { firstParty: true });
+  await setServiceRateLimits(hub.db, 'vezepyweb', { hub: '2' }, cliActor());
+  const person = await makePerson(hub);
+  const token = await personToken(hub, person, 'vezepyweb');
+  const client = createWsClient({ url: `${hub.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  t.teardown(() => client.dispose());
+  const once = async (): Promise<{ data?: unknown; errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> } | null> => {
+    try {
+      for await (const result of client.iterate({ query: '{ me { id } }' })) return result;
+    } catch (errors) {
+      return { errors: errors as Array<{ extensions?: Record<string, unknown> }> };
+    }
+    return null;
+  };
+  t.deepEqual((await once())?.data, { me: { id: person.id } });
+  t.deepEqual((await once())?.data, { me: { id: person.id } });
+  const over = await once();
+  t.is(over?.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
 });

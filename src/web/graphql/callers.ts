@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { AppError } from '../../platform/errors.ts';
 import { safeEqual } from '../../platform/crypto/tokens.ts';
-import { apiRateDefaults, rateLimitHeaders, type Limits } from '../../platform/rate-limits.ts';
+import { apiRateDefaults, rateLimitHeaders, type Limits, type Throttled } from '../../platform/rate-limits.ts';
 import { ratesOf, type ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { InvalidToken } from '../../oidc/hub-token.ts';
 import { grantQueries } from '../../queries/oidc-models.ts';
@@ -55,7 +55,7 @@ export async function graphqlCaller(deps: GraphqlCallerDeps, ctx: Context): Prom
 }
 
 /** The same budget as /hub/*: per person and client, per service, or per address for nobody. */
-export async function throttleGraphql(deps: GraphqlCallerDeps, ctx: Context, caller: Caller | null): Promise<void> {
+export async function graphqlBudget(deps: Pick<GraphqlCallerDeps, 'limits' | 'serviceRates'>, caller: Caller | null, ip: string): Promise<Throttled> {
   let key: string;
   let perMinute: number;
   if (caller?.kind === 'person') {
@@ -65,10 +65,18 @@ export async function throttleGraphql(deps: GraphqlCallerDeps, ctx: Context, cal
     key = `service|${caller.service.id}`;
     perMinute = ratesOf(caller.service).hub;
   } else {
-    key = `anonymous|${ctx.ip}`;
+    key = `anonymous|${ip}`;
     perMinute = apiRateDefaults.hub;
   }
-  const result = await deps.limits.throttle('hub', key, perMinute);
+  return deps.limits.throttle('hub', key, perMinute);
+}
+
+/** The refusal of a request over its budget. */
+export const overBudget = (result: Throttled) => new AppError('rate_limited', `Too many requests to /graphql: at most ${result.limit} a minute.`, { retryAfter: Math.max(1, result.reset) });
+
+/** graphqlBudget for an HTTP request: its RateLimit headers, and a 429 over it. */
+export async function throttleGraphql(deps: GraphqlCallerDeps, ctx: Context, caller: Caller | null): Promise<void> {
+  const result = await graphqlBudget(deps, caller, ctx.ip);
   for (const [name, value] of rateLimitHeaders('hub', result)) ctx.set(name, value);
-  if (!result.allowed) throw new AppError('rate_limited', `Too many requests to /graphql: at most ${result.limit} a minute.`, { retryAfter: Math.max(1, result.reset) });
+  if (!result.allowed) throw overBudget(result);
 }

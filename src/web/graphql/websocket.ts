@@ -8,13 +8,19 @@ import type { LiveHub } from '../../events/live-hub.ts';
 import type { LiveAccess } from '../../events/live-connection.ts';
 import { grantQueries } from '../../queries/oidc-models.ts';
 import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
-import type { PersonCaller } from './callers.ts';
+import { graphqlBudget, overBudget, type PersonCaller } from './callers.ts';
+import type { Limits } from '../../platform/rate-limits.ts';
+import type { ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
+import { GraphQLError } from 'graphql';
+import { graphqlCodes } from './errors.ts';
 import { withCodes } from './format.ts';
 import { validationRules } from './limits.ts';
 import { liveMessages } from './live.ts';
 import { graphqlContext, hubSchema } from './schema.ts';
 
 export interface GraphqlWebSocketDeps extends CallerDeps {
+  limits: Limits;
+  serviceRates: ServiceRateLimits;
   logger: Logger;
   production: boolean;
   trustProxy: boolean;
@@ -78,8 +84,13 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const caller = ctx.extra.caller ?? null;
+        const request = ctx.extra.request;
+        const origin = { ip: addressOf(request, deps.trustProxy), userAgent: request.headers['user-agent'] ?? null };
+        // Each operation counts against the caller's /hub/* budget, as over HTTP.
+        const budget = await graphqlBudget(deps, caller, origin.ip);
+        if (!budget.allowed) return [new GraphQLError(overBudget(budget).message, { extensions: { code: graphqlCodes.rateLimited, retryAfter: Math.max(1, budget.reset) } })];
         let document: DocumentNode;
         try {
           document = parse(payload.query);
@@ -88,8 +99,6 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
         }
         const errors = validate(hubSchema, document, validationRules(specifiedRules, { anonymous: !caller, production: deps.production }));
         if (errors.length) return codes({ errors } as ExecutionResult).errors!;
-        const request = ctx.extra.request;
-        const origin = { ip: addressOf(request, deps.trustProxy), userAgent: request.headers['user-agent'] ?? null };
         const contextValue = graphqlContext(deps.db, caller, origin, (me, since) =>
           liveMessages(deps.events.live, { viewer: { userId: me.user.id, all: false }, access: deps.liveAccess(me), since, address: origin.ip, transport: 'websocket' }),
         );
