@@ -18,6 +18,9 @@ import { apiRoutes } from '../web/api/routes.ts';
 import { hubCors } from '../web/api/hub-cors.ts';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { liveRoutes } from '../web/live/live-routes.ts';
+import { graphqlRoutes } from '../web/graphql/routes.ts';
+import { accessOf } from '../web/live/live-access.ts';
+import { createCsrf } from '../web/http/csrf.ts';
 import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
 import { devicesRoutes } from '../web/portal/devices-routes.ts';
 import { portalRoutes } from '../web/portal/routes.ts';
@@ -67,6 +70,9 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());
+  router.use(
+    graphqlRoutes({ ...apiDeps, csrfTokenFor: createCsrf(hub.config.secret).tokenFor, production: hub.config.production, liveAccess: (caller) => accessOf(apiDeps, caller, false) }).routes(),
+  );
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -6,6 +6,9 @@ import { createEventSystem, type EventSystem } from '../events/event-system.ts';
 import { hubCors } from '../web/api/hub-cors.ts';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { attachLiveWebSocket } from '../web/live/live-routes.ts';
+import { accessOf } from '../web/live/live-access.ts';
+import { graphqlPath } from '../web/graphql/routes.ts';
+import { graphqlWebSocket } from '../web/graphql/websocket.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { sealAuditWith } from '../audit/personal-seal.ts';
@@ -146,7 +149,9 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const measured = measureRequests(lane, hubMetrics);
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
-    const detachLive = attachLiveWebSocket(server, { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) });
+    const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
+    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
+    const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade } });
     const runningEvents = events;
 
     const sweeper = setInterval(() => {
@@ -174,6 +179,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         // Stops the live streams first: each is told to reconnect (SSE event, WebSocket 1012).
         await runningEvents.stop();
         await liveClosed;
+        await graphqlWs.close();
         await drained;
         await auditCheckpoints.stop();
         await credentialNotices.stop();

@@ -41,3 +41,19 @@ export async function servicesFor(db: Knex, userId: string) {
       };
     });
 }
+
+/** A service as the hub's API shows it: the catalogue entry, without its clients or limits. */
+export interface HubService {
+  id: string;
+  slug: string;
+  name: string;
+  url: string | null;
+  status: string;
+}
+
+const hubService = (s: { id: string; slug: string; name: string; url: string | null; status: string }): HubService => ({ id: s.id, slug: s.slug, name: s.name, url: s.url, status: s.status });
+
+/** Every active service of the catalogue, by name (one statement, whatever their number). */
+export async function activeServices(db: Knex): Promise<HubService[]> {
+  return (await serviceQueries.all(db)).filter((s) => s.status === 'active').map(hubService);
+}

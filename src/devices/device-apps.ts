@@ -111,3 +111,20 @@ export async function revokeDevice(db: Knex, userId: string, deviceId: string, o
     await appendAudit(trx, { action: 'device.revoked', actorId: who.actorId, subjectId: userId, ip: who.ip, userAgent: who.userAgent, data });
   });
 }
+
+const deviceNameSchema = z.object({ name: z.string({ message: 'Give the device a name.' }).trim().min(1, 'name cannot be empty.').max(80, 'Use at most 80 characters.') });
+
+/** Renames one of the person's devices; audited (device.renamed, the old and new name) and announced in the same transaction. */
+export async function renameDevice(db: Knex, userId: string, deviceId: string, name: unknown, origin: ActorOrigin = {}): Promise<PublicDevice> {
+  const { name: clean } = parseInput(deviceNameSchema, { name });
+  if (!z.uuid().safeParse(deviceId).success) throw notFound('No such device.');
+  return db.transaction(async (trx) => {
+    const before = await deviceQueries.activeById(trx, userId, deviceId);
+    if (!before) throw notFound('No such device.');
+    const device = await deviceQueries.rename(trx, before.id, clean);
+    const data = { ...eventData(device), previous_name: before.name };
+    await appendEvent(trx, { type: 'device.renamed', userId, data });
+    await appendAudit(trx, { action: 'device.renamed', actorId: origin.actorId ?? userId, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data });
+    return publicDevice(device);
+  });
+}

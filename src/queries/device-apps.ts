@@ -36,6 +36,10 @@ export const deviceQueries = {
     const [updated] = await db('devices').where({ id }).update({ ...changes, last_seen_at: db.fn.now() }).returning('*');
     return updated as DeviceRow;
   },
+  rename: async (db: Knex, id: string, name: string): Promise<DeviceRow> => {
+    const [updated] = await db('devices').where({ id }).whereNull('revoked_at').update({ name }).returning('*');
+    return updated as DeviceRow;
+  },
   revoke: (db: Knex, id: string) => db('devices').where({ id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }),
   /**
    * The live devices registered with this grant reference say they were seen now, unless they

@@ -43,6 +43,7 @@ export function describeEventMessage(row: { type: string; data: Record<string, u
     case 'entitlement.revoked': return { key: 'activity.revoked', values: { service } };
     case 'device.registered': return { key: 'activity.deviceAdded', values: { name: str(d.name) } };
     case 'device.revoked': return { key: 'activity.deviceRemoved', values: { name: str(d.name) } };
+    case 'device.renamed': return { key: 'activity.deviceRenamed', values: { name: str(d.name), previous: orNone(str(d.previous_name)) } };
     case 'app_password.created': return { key: 'activity.appPasswordCreated', values: { device: str(d.device_name) } };
     case 'app_password.revoked': return { key: 'activity.appPasswordRevoked', values: {} };
     case 'consent.changed': return d.connected === false ? { key: 'activity.disconnected', values: { service } } : { key: 'activity.consentChanged', values: { service } };

@@ -17,7 +17,7 @@ export interface HubCors {
 }
 
 /**
- * CORS for the hub's API (/hub/*), per client: a browser page or extension may call it only from
+ * CORS for the hub's API (/hub/* and /graphql), per client: a browser page or extension may call it only from
  * an origin its client registered (src/catalog/client-origins.ts), with that client's token. The
  * portal's cookie is never accepted from another origin (no Allow-Credentials). A preflight has no
  * token yet: it is answered for an origin some client registered, and the request that follows
@@ -34,7 +34,7 @@ export function hubCors(db: Knex, issuer: string): HubCors {
     permits,
     async middleware(ctx, next) {
       const origin = ctx.get('Origin');
-      if (!ctx.path.startsWith('/hub/') || !origin || origin === ownOrigin) return next();
+      if (!(ctx.path.startsWith('/hub/') || ctx.path === '/graphql') || !origin || origin === ownOrigin) return next();
       ctx.vary('Origin');
       if (ctx.method === 'OPTIONS') {
         if (!(await known(origin))) throw new AppError('forbidden', `No client is registered at the origin ${origin}.`);

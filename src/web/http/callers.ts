@@ -14,6 +14,8 @@ export type Caller =
 /** What the portal's session says about the sign-in behind a cookie caller. */
 export interface PortalSession {
   jti: string;
+  /** The session's uid: what the portal's CSRF tokens are bound to (src/web/http/csrf.ts). */
+  uid: string;
   /** Seconds since epoch of the last full sign-in. */
   loginTs: number;
   amr: string[];
@@ -67,6 +69,7 @@ export async function sessionCaller(deps: CallerDeps, req: IncomingMessage, res:
   if (!user || user.disabled_at) return null;
   const portal: PortalSession = {
     jti: session.jti,
+    uid: session.uid,
     loginTs: session.loginTs ?? 0,
     amr: (session.amr as string[] | undefined) ?? [],
     acr: session.acr as string | undefined,

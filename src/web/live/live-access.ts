@@ -34,7 +34,7 @@ async function mayWatchEverything(deps: CallerDeps, caller: PersonCaller): Promi
  * deleted; a token from before the grant claim: only the account). The portal session: at its
  * expiry (read again then, as using the portal moves it), or when its row goes.
  */
-function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): LiveAccess | null {
+export function accessOf(deps: CallerDeps, caller: PersonCaller, wantAll: boolean): LiveAccess | null {
   const userId = caller.user.id;
   if (caller.claims) {
     const { exp, grantRef, client_id: clientId } = caller.claims;

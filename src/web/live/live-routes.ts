@@ -32,6 +32,8 @@ export interface LiveDeps extends CallerDeps {
     allow(ctx: Context, clientId: string | null): Promise<void>;
     permits(origin: string, clientId: string | null): Promise<boolean>;
   };
+  /** Other paths that upgrade on this server (graphql-ws at /graphql), each with its handler. */
+  upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
 }
 
 /** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
@@ -178,12 +180,14 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promi
   const issuerOrigin = new URL(deps.issuer).origin;
 
   // The only 'upgrade' listener: Node hands it every request that asks to upgrade, and one left
-  // unanswered keeps its socket open for good. Only /hub/events upgrades; anything else is told so
-  // and closed. The path is cut from the raw URL: `new URL` throws on some (`//`), and a throw here
+  // unanswered keeps its socket open for good. /hub/events upgrades here, the paths of
+  // `deps.upgrades` by their own handlers; anything else is told so and closed. The path is cut from the raw URL: `new URL` throws on some (`//`), and a throw here
   // would end the process.
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '/').split('?', 1)[0];
+    const other = path !== undefined && path !== livePath && Object.hasOwn(deps.upgrades ?? {}, path) ? deps.upgrades![path] : undefined;
+    if (other) return other(req, socket, head);
     if (path !== livePath) return refuse(socket, 404, 'not_found', 'There is nothing to upgrade to at this address.');
     const url = new URL(req.url ?? '/', issuerOrigin);
     void (async () => {
