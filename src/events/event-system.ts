@@ -16,6 +16,23 @@ import { Relay } from './relay.ts';
 import { enqueueWebhookDeliveries } from './webhook-routing.ts';
 import { WebhookWorker } from './webhook-worker.ts';
 import { webhookSecretPurpose } from './webhooks.ts';
+import { loadVapidKeys } from '../devices/vapid-keys.ts';
+import type { PushKind } from '../queries/push-subscriptions.ts';
+import { apnsSender } from './apns-sender.ts';
+import { fcmSender } from './fcm-sender.ts';
+import { pushRouting } from './push-routing.ts';
+import { trustedCas, type PushSender } from './push-sender.ts';
+import { PushWorker } from './push-worker.ts';
+import { webPushSender } from './web-push-sender.ts';
+
+/** Push notifications as the pages and the API see them: the key a browser subscribes with, and the senders on. */
+export interface PushSystem {
+  worker: PushWorker;
+  /** The VAPID public key (base64url); known once the event system has started. */
+  publicKey(): string;
+  /** Web Push always; APNs and FCM when configured. */
+  senders: ReadonlySet<PushKind>;
+}
 
 /** Every moving part of the event stream in one instance, started and stopped together. */
 export interface EventSystem {
@@ -24,6 +41,7 @@ export interface EventSystem {
   live: LiveHub;
   tasks: TaskWorker;
   webhooks: WebhookWorker;
+  push: PushSystem;
   metrics: EventMetrics;
   /** Seals webhook secrets (the CLI and the admin console create webhooks with it). */
   webhookBox: SecretBox;
@@ -39,7 +57,7 @@ export interface EventSystemOptions {
   consumers?: readonly EventConsumer[];
 }
 
-export function createEventSystem({ config, db, logger, registry, consumers = [provisioning] }: EventSystemOptions): EventSystem {
+export function createEventSystem({ config, db, logger, registry, consumers = [provisioning, pushRouting({ issuer: config.issuer })] }: EventSystemOptions): EventSystem {
   const metrics = createEventMetrics(registry, db);
   const bus: EventBus = config.redisUrl
     ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, maxLength: config.eventStreamLength, logger })
@@ -47,6 +65,11 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   const webhookBox = createSecretBox(config.secret, webhookSecretPurpose);
   const tasks = new TaskWorker({ db, consumers, logger, metrics });
   const webhooks = new WebhookWorker({ db, box: webhookBox, logger, metrics, timeoutMs: config.webhookTimeoutSeconds * 1000 });
+  const ca = trustedCas(config.push.ca);
+  const senders = new Map<PushKind, PushSender>();
+  if (config.push.apns) senders.set('apns', apnsSender(config.push.apns, ca ? { ca } : {}));
+  if (config.push.fcm) senders.set('fcm', fcmSender(config.push.fcm, ca ? { ca } : {}));
+  let vapidPublicKey: string | null = null;
   const expirySweeper = entitlementExpirySweeper({ db, logger, intervalMs: config.entitlementExpirySweepSeconds * 1000 });
   const enqueueTasks = taskEnqueuer(consumers);
   const relay = new Relay({
@@ -68,6 +91,15 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   });
   const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;
   const live = new LiveHub({ bus, logger, metrics, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
+  const pushWorker = new PushWorker({ db, senders, live, logger, metrics });
+  const push: PushSystem = {
+    worker: pushWorker,
+    publicKey() {
+      if (!vapidPublicKey) throw new Error('the VAPID key is read when the event system starts');
+      return vapidPublicKey;
+    },
+    senders: new Set<PushKind>(['webpush', ...senders.keys()]),
+  };
   let unlisten: (() => Promise<void>) | null = null;
 
   return {
@@ -76,14 +108,19 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     live,
     tasks,
     webhooks,
+    push,
     metrics,
     webhookBox,
     async start() {
+      const vapid = await loadVapidKeys(db, config.push, config.secret);
+      vapidPublicKey = vapid.publicKey;
+      senders.set('webpush', webPushSender({ vapid, ...(ca ? { ca } : {}) }));
       await live.start();
       unlisten = await listenForAppends(db, config.database, () => relay.nudge(), logger);
       relay.start();
       tasks.start();
       webhooks.start();
+      pushWorker.start();
       expirySweeper.start();
     },
     async stop() {
@@ -93,6 +130,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       await relay.stop();
       await tasks.stop();
       await webhooks.stop();
+      await pushWorker.stop();
       await bus.close();
     },
   };

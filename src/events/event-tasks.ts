@@ -14,6 +14,8 @@ import { taskQueries } from '../queries/event-tasks.ts';
 export interface EventConsumer {
   name: string;
   types: readonly string[];
+  /** Takes events beyond `types` too (a family of types no list can name, such as the services' own). */
+  accepts?(event: HubEvent): boolean;
   handle(trx: Knex, event: HubEvent): Promise<void>;
 }
 
@@ -22,7 +24,7 @@ export function taskEnqueuer(consumers: readonly EventConsumer[]) {
   return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
     const rows = [];
     for (const [i, event] of events.entries()) {
-      for (const consumer of consumers) if (consumer.types.includes(event.type)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
+      for (const consumer of consumers) if (consumer.types.includes(event.type) || consumer.accepts?.(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
     }
     await taskQueries.enqueue(trx, rows);
   };
