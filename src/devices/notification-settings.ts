@@ -20,7 +20,7 @@ export interface NotificationSettings {
 export const defaultNotificationSettings: NotificationSettings = { kinds: [...notificationKinds], quietStart: null, quietEnd: null };
 
 const clock = z
-  .string()
+  .string({ message: 'Give a time as HH:MM, such as 22:00.' })
   .trim()
   .regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'Give a time as HH:MM, such as 22:00.')
   .transform((v) => {
@@ -28,11 +28,14 @@ const clock = z
     return h! * 60 + m!;
   });
 
+/** An empty field (or none) is no time at all. */
+const optionalClock = z.preprocess((v) => (v === '' || v === undefined ? null : v), clock.nullable());
+
 const settingsSchema = z
   .object({
     kinds: z.array(z.enum(notificationKinds, { message: `Each kind is one of ${notificationKinds.join(', ')}.` })).max(notificationKinds.length),
-    quiet_start: z.union([z.literal('').transform(() => null), clock]).nullable().default(null),
-    quiet_end: z.union([z.literal('').transform(() => null), clock]).nullable().default(null),
+    quiet_start: optionalClock,
+    quiet_end: optionalClock,
   })
   .superRefine((v, ctx) => {
     if ((v.quiet_start === null) !== (v.quiet_end === null)) ctx.addIssue({ code: 'custom', path: [v.quiet_start === null ? 'quiet_start' : 'quiet_end'], message: 'Give both the start and the end of the quiet hours, or neither.' });
