@@ -14,7 +14,7 @@ export const signInEvents = ['session.created'] as const;
 export const entitlementEvents = ['entitlement.granted', 'entitlement.changed', 'entitlement.revoked', 'entitlement.expired'] as const;
 
 /** Namespaces of the hub's own events besides those services cannot post into. */
-const otherHubNamespaces = ['handoff', 'push_subscription', 'notification_settings'];
+const otherHubNamespaces = ['handoff'];
 
 /** A service's own event about a person (`<namespace>.*`, posted at POST /api/v1/events): a notice from that service. */
 export const isServiceNotice = (event: HubEvent): boolean => {
