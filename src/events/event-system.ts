@@ -63,7 +63,9 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, maxLength: config.eventStreamLength, logger })
     : new MemoryBus(config.eventStreamLength);
   const webhookBox = createSecretBox(config.secret, webhookSecretPurpose);
-  const tasks = new TaskWorker({ db, consumers, logger, metrics });
+  // Pushes are queued by a subscriber task: its worker is nudged when tasks finish, and polls slowly otherwise.
+  let nudgePush = () => {};
+  const tasks = new TaskWorker({ db, consumers, logger, metrics, onFinished: () => nudgePush() });
   const webhooks = new WebhookWorker({ db, box: webhookBox, logger, metrics, timeoutMs: config.webhookTimeoutSeconds * 1000 });
   const ca = trustedCas(config.push.ca);
   const senders = new Map<PushKind, PushSender>();
@@ -91,7 +93,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   });
   const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;
   const live = new LiveHub({ bus, logger, metrics, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
-  const pushWorker = new PushWorker({ db, senders, live, logger, metrics });
+  const pushWorker = new PushWorker({ db, senders, live, logger, metrics, pollMs: 2000 });
+  nudgePush = () => pushWorker.nudge();
   const push: PushSystem = {
     worker: pushWorker,
     publicKey() {

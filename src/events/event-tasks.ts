@@ -36,6 +36,8 @@ export interface TaskWorkerOptions {
   logger: Logger;
   metrics: EventMetrics;
   pollMs?: number;
+  /** Called after a round that finished tasks (the push worker may have deliveries to send). */
+  onFinished?: () => void;
 }
 
 /** Runs due tasks on every instance; the row lock (SKIP LOCKED) keeps two instances off one task. */
@@ -46,7 +48,11 @@ export class TaskWorker {
   constructor(options: TaskWorkerOptions) {
     this.options = options;
     this.loop = new PollingLoop({
-      round: async () => (await this.runOnce()) > 0,
+      round: async () => {
+        const finished = await this.runOnce();
+        if (finished > 0) options.onFinished?.();
+        return finished > 0;
+      },
       pollMs: options.pollMs ?? 1000,
       logger: options.logger,
       failure: 'event subscriber round failed',

@@ -78,6 +78,7 @@ export class PushWorker {
     for (const delivery of await pushDeliveryQueries.lease(this.options.db, this.owner, this.leaseSeconds, free)) {
       this.active++;
       void this.deliver(delivery)
+        .then(() => this.nudge())
         .catch((error: unknown) => this.options.logger.error({ err: error, delivery: delivery.id }, 'could not record a push attempt; its lease runs out and it is tried again'))
         .finally(() => {
           this.active--;
