@@ -90,6 +90,11 @@ export class PushWorker {
   private async deliver(delivery: LeasedPush): Promise<void> {
     const { db, senders, live, logger, metrics } = this.options;
     const count = (outcome: string) => metrics.pushAttempts.inc({ sender: delivery.kind, outcome });
+    // Switched off, or its device removed, since the push was queued: it is not sent.
+    if (!delivery.enabled || delivery.device_revoked_at) {
+      if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
+      return;
+    }
     if (live.hasConnection(delivery.user_id, delivery.device_id === null ? null : (delivery.grant_ref ?? `device:${delivery.device_id}`))) {
       if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
       return;

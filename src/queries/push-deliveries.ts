@@ -29,6 +29,9 @@ export type LeasedPush = PushDeliveryRow & {
   auth: string | null;
   device_id: string | null;
   label: string;
+  /** Whether the person still has it switched on, and whether its device was removed since the push was queued. */
+  enabled: boolean;
+  device_revoked_at: Date | null;
   grant_ref: string | null;
 };
 
@@ -59,7 +62,7 @@ export const pushDeliveryQueries = {
              order by c.next_attempt_at
              limit ?
              for update skip locked)
-      returning d.*, s.kind, s.endpoint, s.p256dh, s.auth, s.device_id, s.label, v.grant_ref`,
+      returning d.*, s.kind, s.endpoint, s.p256dh, s.auth, s.device_id, s.label, s.enabled, v.grant_ref, v.revoked_at as device_revoked_at`,
       [owner, leaseSeconds, limit],
     )) as { rows: LeasedPush[] };
     return rows;

@@ -190,6 +190,12 @@ test('settings: a kind switched off pushes nothing; quiet hours hold a push unti
   await grant(hub, ada.email, 'vezepygame', 'pro');
   await settled(hub);
   t.is((await deliveries(hub, ada.id)).length, 1, 'a device switched off: nothing more queued');
+
+  // The quiet hours end (the clock moved on, not slept through): the held push goes to the worker, which finds the device switched off.
+  await hub.db('push_deliveries').where({ id: held.id }).update({ next_attempt_at: new Date() });
+  hub.events.push.worker.nudge();
+  await eventually(async () => (await hub.db('push_deliveries').where({ id: held.id }).first()).status === 'skipped', 10_000, 'the held push skipped');
+  t.is(services.of('/push/').length, 0);
 });
 
 test('APNs: HTTP/2 to /3/device/<token> with an ES256 provider token (kid, iss = team), apns-topic, -push-type, -priority and an aps alert; 410 Unregistered drops it', async (t) => {
