@@ -36,6 +36,7 @@ import * as m130 from './130-audit-person-keys.ts';
 import * as m140 from './140-device-links.ts';
 import * as m141 from './141-live-tickets.ts';
 import * as m142 from './142-handoffs.ts';
+import * as m150 from './150-push.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -81,4 +82,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['140-device-links', m140],
   ['141-live-tickets', m141],
   ['142-handoffs', m142],
+  ['150-push', m150],
 ];

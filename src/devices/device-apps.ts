@@ -7,6 +7,7 @@ import { parseInput } from '../platform/validation.ts';
 import { revokeDeviceAppPasswords } from '../identity/app-passwords.ts';
 import { deviceQueries, type DeviceRow } from '../queries/device-apps.ts';
 import { grantQueries } from '../queries/oidc-models.ts';
+import { pushSubscriptionQueries } from '../queries/push-subscriptions.ts';
 
 export const deviceKinds = ['phone', 'tablet', 'desktop', 'watch', 'console', 'tv', 'browser_extension', 'iot', 'other'] as const;
 
@@ -106,7 +107,8 @@ export async function revokeDevice(db: Knex, userId: string, deviceId: string, o
     if (device.grant_id) await grantQueries.revoke(trx, [device.grant_id]);
     const who = { actorId: origin.actorId ?? userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null };
     const appPasswords = await revokeDeviceAppPasswords(trx, userId, device.id, who);
-    const data = { ...eventData(device), grant_revoked: device.grant_id !== null, app_passwords_revoked: appPasswords };
+    const pushSubscriptions = await pushSubscriptionQueries.deleteOfDevice(trx, device.id);
+    const data = { ...eventData(device), grant_revoked: device.grant_id !== null, app_passwords_revoked: appPasswords, push_subscriptions_removed: pushSubscriptions };
     await appendEvent(trx, { type: 'device.revoked', userId, data });
     await appendAudit(trx, { action: 'device.revoked', actorId: who.actorId, subjectId: userId, ip: who.ip, userAgent: who.userAgent, data });
   });

@@ -17,6 +17,23 @@ import { Relay } from './relay.ts';
 import { enqueueWebhookDeliveries } from './webhook-routing.ts';
 import { WebhookWorker } from './webhook-worker.ts';
 import { webhookSecretPurpose } from './webhooks.ts';
+import { loadVapidKeys } from '../devices/vapid-keys.ts';
+import type { PushKind } from '../queries/push-subscriptions.ts';
+import { apnsSender } from './apns-sender.ts';
+import { fcmSender } from './fcm-sender.ts';
+import { pushRouting } from './push-routing.ts';
+import { trustedCas, type PushSender } from './push-sender.ts';
+import { PushWorker } from './push-worker.ts';
+import { webPushSender } from './web-push-sender.ts';
+
+/** Push notifications as the pages and the API see them: the key a browser subscribes with, and the senders on. */
+export interface PushSystem {
+  worker: PushWorker;
+  /** The VAPID public key (base64url); known once the event system has started. */
+  publicKey(): string;
+  /** Web Push always; APNs and FCM when configured. */
+  senders: ReadonlySet<PushKind>;
+}
 
 /** Every moving part of the event stream in one instance, started and stopped together. */
 export interface EventSystem {
@@ -25,6 +42,7 @@ export interface EventSystem {
   live: LiveHub;
   tasks: TaskWorker;
   webhooks: WebhookWorker;
+  push: PushSystem;
   metrics: EventMetrics;
   /** Seals webhook secrets (the CLI and the admin console create webhooks with it). */
   webhookBox: SecretBox;
@@ -42,14 +60,21 @@ export interface EventSystemOptions {
   limits?: Pick<Limits, 'forget'>;
 }
 
-export function createEventSystem({ config, db, logger, registry, consumers = [provisioning], limits }: EventSystemOptions): EventSystem {
+export function createEventSystem({ config, db, logger, registry, consumers = [provisioning, pushRouting({ issuer: config.issuer })], limits }: EventSystemOptions): EventSystem {
   const metrics = createEventMetrics(registry, db);
   const bus: EventBus = config.redisUrl
     ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, maxLength: config.eventStreamLength, logger })
     : new MemoryBus(config.eventStreamLength);
   const webhookBox = createSecretBox(config.secret, webhookSecretPurpose);
-  const tasks = new TaskWorker({ db, consumers, logger, metrics });
+  // Pushes are queued by a subscriber task: its worker is nudged when tasks finish, and polls slowly otherwise.
+  let nudgePush = () => {};
+  const tasks = new TaskWorker({ db, consumers, logger, metrics, onFinished: () => nudgePush() });
   const webhooks = new WebhookWorker({ db, box: webhookBox, logger, metrics, timeoutMs: config.webhookTimeoutSeconds * 1000 });
+  const ca = trustedCas(config.push.ca);
+  const senders = new Map<PushKind, PushSender>();
+  if (config.push.apns) senders.set('apns', apnsSender(config.push.apns, ca ? { ca } : {}));
+  if (config.push.fcm) senders.set('fcm', fcmSender(config.push.fcm, ca ? { ca } : {}));
+  let vapidPublicKey: string | null = null;
   const expirySweeper = entitlementExpirySweeper({ db, logger, intervalMs: config.entitlementExpirySweepSeconds * 1000 });
   const enqueueTasks = taskEnqueuer(consumers);
   const relay = new Relay({
@@ -76,6 +101,16 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   });
   const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;
   const live = new LiveHub({ bus, logger, metrics, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
+  const pushWorker = new PushWorker({ db, senders, live, logger, metrics, pollMs: 2000 });
+  nudgePush = () => pushWorker.nudge();
+  const push: PushSystem = {
+    worker: pushWorker,
+    publicKey() {
+      if (!vapidPublicKey) throw new Error('the VAPID key is read when the event system starts');
+      return vapidPublicKey;
+    },
+    senders: new Set<PushKind>(['webpush', ...senders.keys()]),
+  };
   let unlisten: (() => Promise<void>) | null = null;
 
   return {
@@ -84,14 +119,19 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     live,
     tasks,
     webhooks,
+    push,
     metrics,
     webhookBox,
     async start() {
+      const vapid = await loadVapidKeys(db, config.push, config.secret);
+      vapidPublicKey = vapid.publicKey;
+      senders.set('webpush', webPushSender({ vapid, ...(ca ? { ca } : {}) }));
       await live.start();
       unlisten = await listenForAppends(db, config.database, () => relay.nudge(), logger);
       relay.start();
       tasks.start();
       webhooks.start();
+      pushWorker.start();
       expirySweeper.start();
     },
     async stop() {
@@ -101,6 +141,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       await relay.stop();
       await tasks.stop();
       await webhooks.stop();
+      await pushWorker.stop();
       await bus.close();
     },
   };

@@ -14,6 +14,8 @@ import { taskQueries } from '../queries/event-tasks.ts';
 export interface EventConsumer {
   name: string;
   types: readonly string[];
+  /** Takes events beyond `types` too (a family of types no list can name, such as the services' own). */
+  accepts?(event: HubEvent): boolean;
   handle(trx: Knex, event: HubEvent): Promise<void>;
 }
 
@@ -22,7 +24,7 @@ export function taskEnqueuer(consumers: readonly EventConsumer[]) {
   return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
     const rows = [];
     for (const [i, event] of events.entries()) {
-      for (const consumer of consumers) if (consumer.types.includes(event.type)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
+      for (const consumer of consumers) if (consumer.types.includes(event.type) || consumer.accepts?.(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
     }
     await taskQueries.enqueue(trx, rows);
   };
@@ -34,6 +36,8 @@ export interface TaskWorkerOptions {
   logger: Logger;
   metrics: EventMetrics;
   pollMs?: number;
+  /** Called after a round that finished tasks (the push worker may have deliveries to send). */
+  onFinished?: () => void;
 }
 
 /** Runs due tasks on every instance; the row lock (SKIP LOCKED) keeps two instances off one task. */
@@ -44,7 +48,11 @@ export class TaskWorker {
   constructor(options: TaskWorkerOptions) {
     this.options = options;
     this.loop = new PollingLoop({
-      round: async () => (await this.runOnce()) > 0,
+      round: async () => {
+        const finished = await this.runOnce();
+        if (finished > 0) options.onFinished?.();
+        return finished > 0;
+      },
       pollMs: options.pollMs ?? 1000,
       logger: options.logger,
       failure: 'event subscriber round failed',

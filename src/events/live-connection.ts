@@ -5,6 +5,10 @@ import { compareStreamIds } from './stream-ids.ts';
 export interface Viewer {
   userId: string;
   all: boolean;
+  /** The grant reference of the device app's token (its registered device), when a token let it in. */
+  grantRef?: string | null;
+  /** The portal's own page, by the browser's session cookie. */
+  session?: boolean;
 }
 
 /**

@@ -54,6 +54,18 @@ export class LiveHub {
     return count;
   }
 
+  /**
+   * Whether a device has a live connection open on this instance: the device app's (by its
+   * grant's reference), or, for a browser subscribed from the portal (null), a portal page of the
+   * person's. Each instance knows only its own connections (docs/integrating.md, "Push notifications").
+   */
+  hasConnection(userId: string, grantRef: string | null): boolean {
+    for (const connection of this.byUser.get(userId) ?? []) {
+      if (grantRef !== null ? connection.viewer.grantRef === grantRef : connection.viewer.session === true) return true;
+    }
+    return false;
+  }
+
   async start(): Promise<void> {
     this.positionId = await this.options.bus.lastId();
     this.subscription = await this.options.bus.subscribe(this.positionId, (entries) => this.dispatch(entries));

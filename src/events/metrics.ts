@@ -39,6 +39,12 @@ export function createEventMetrics(registry: Registry, db: Knex) {
     liveDropped: new Counter({ name: 'uniqverse_live_dropped_total', help: 'Live connections this instance closed because the client read too slowly.', labelNames: ['transport'], registers }),
     liveSent: new Counter({ name: 'uniqverse_live_events_sent_total', help: 'Events written to live connections.', registers }),
     webhookAttempts: new Counter({ name: 'uniqverse_webhook_attempts_total', help: 'Webhook delivery attempts by outcome (delivered, rejected: the receiver answered non-2xx, error: no answer) and service.', labelNames: ['outcome', 'service'], registers }),
+    pushAttempts: new Counter({
+      name: 'uniqverse_push_attempts_total',
+      help: 'Push notifications by sender (webpush, apns, fcm) and outcome (sent; skipped: the device had a live connection open; gone: the push service said the subscription expired, and it was dropped; failed: tried again later; dead: given up after every retry).',
+      labelNames: ['sender', 'outcome'],
+      registers,
+    }),
     taskRuns: new Counter({ name: 'uniqverse_event_task_runs_total', help: 'Runs of the hub\'s own event subscribers by consumer and outcome.', labelNames: ['consumer', 'outcome'], registers }),
   };
 }

@@ -32,6 +32,17 @@ export const settings = {
   LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: 'How often each instance looks for entitlements whose expiry has passed, removes them and sends entitlement.expired. Default 30.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
+  VAPID_PUBLIC_KEY: 'The hub\'s VAPID public key for Web Push (RFC 8292), base64url, as `npx web-push generate-vapid-keys` prints it; set with VAPID_PRIVATE_KEY. Unset: the hub makes a key pair once and keeps it in the database, the private half sealed with UNIQVERSE_SECRET.',
+  VAPID_PRIVATE_KEY: 'The private half of VAPID_PUBLIC_KEY, base64url. VAPID_PRIVATE_KEY_FILE reads it from a file.',
+  VAPID_SUBJECT: 'Who push services may contact about the hub\'s pushes, a mailto: or https: URL. Default mailto: and the address of MAIL_FROM.',
+  APNS_KEY: 'The APNs token-signing key (the .p8 file\'s PEM) for pushing to iOS and macOS apps; APNS_KEY_FILE reads it from the file. With APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC, APNs is on; unset, it is off.',
+  APNS_KEY_ID: 'The key id (kid) of APNS_KEY, from the Apple developer account.',
+  APNS_TEAM_ID: 'The Apple team id: the issuer (iss) of the provider tokens.',
+  APNS_TOPIC: 'The app\'s bundle id, sent as apns-topic.',
+  APNS_URL: 'Base URL of APNs. Default https://api.push.apple.com (use https://api.sandbox.push.apple.com for development builds).',
+  FCM_SERVICE_ACCOUNT: 'A Google service account\'s JSON key (project_id, client_email, private_key, token_uri) for pushing to Android apps through FCM HTTP v1; FCM_SERVICE_ACCOUNT_FILE reads it from the file. Unset: FCM is off.',
+  FCM_URL: 'Base URL of the FCM HTTP v1 API. Default https://fcm.googleapis.com.',
+  PUSH_CA: 'Extra certificate authorities (PEM) trusted for push services, APNs, FCM and its token URI, beside the system\'s: a push service of your own behind a private CA. PUSH_CA_FILE reads them from a file. Unset: the system\'s only.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of an OpenTelemetry collector\'s OTLP/HTTP receiver (http://collector:4318): set, the hub sends its traces to <URL>/v1/traces. Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT too: tracing is off and costs nothing.',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'The full URL traces are sent to (http://collector:4318/v1/traces), in place of OTEL_EXPORTER_OTLP_ENDPOINT\'s; either one turns tracing on.',
@@ -73,6 +84,17 @@ const envSchema = z.object({
   LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url (87 characters), as web-push generate-vapid-keys prints it').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url (43 characters), as web-push generate-vapid-keys prints it').optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'must be a mailto: or https: URL').optional(),
+  APNS_KEY: z.string().includes('PRIVATE KEY', { message: 'must be the PEM of the .p8 key (-----BEGIN PRIVATE KEY-----…)' }).optional(),
+  APNS_KEY_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character key id').optional(),
+  APNS_TEAM_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character team id').optional(),
+  APNS_TOPIC: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a bundle id such as com.example.app').optional(),
+  APNS_URL: z.url({ protocol: /^https$/ }).default('https://api.push.apple.com'),
+  FCM_SERVICE_ACCOUNT: z.string().optional(),
+  FCM_URL: z.url({ protocol: /^https$/ }).default('https://fcm.googleapis.com'),
+  PUSH_CA: z.string().includes('BEGIN CERTIFICATE', { message: 'must be PEM certificates' }).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   // The OpenTelemetry SDK reads these from the environment itself; checked here so a typo stops the start.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -121,6 +143,8 @@ export interface Config {
   webhookTimeoutSeconds: number;
   /** How often expired entitlements are removed and announced. */
   entitlementExpirySweepSeconds: number;
+  /** Push notifications: each sender is on only when configured (Web Push always, with a stored key pair when none is given). */
+  push: PushConfig;
   /** Bearer token for /metrics; null: loopback only. */
   metricsToken: string | null;
   /** An OTLP endpoint is set: the hub starts OpenTelemetry tracing (src/platform/tracing.ts). */
@@ -131,6 +155,65 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+export interface ApnsConfig {
+  key: string;
+  keyId: string;
+  teamId: string;
+  topic: string;
+  url: string;
+}
+
+export interface FcmConfig {
+  projectId: string;
+  clientEmail: string;
+  privateKey: string;
+  tokenUri: string;
+  url: string;
+}
+
+export interface PushConfig {
+  /** Configured VAPID pair; null: the hub's stored one. */
+  vapid: { publicKey: string; privateKey: string } | null;
+  vapidSubject: string;
+  apns: ApnsConfig | null;
+  fcm: FcmConfig | null;
+  /** Extra CAs to trust for push services (PEM); null: the system's. */
+  ca: string | null;
+}
+
+const serviceAccountSchema = z.object({
+  project_id: z.string().min(1),
+  client_email: z.string().min(3),
+  private_key: z.string().includes('PRIVATE KEY'),
+  token_uri: z.url({ protocol: /^https$/ }).default('https://oauth2.googleapis.com/token'),
+});
+
+function pushConfig(e: z.infer<typeof envSchema>): PushConfig {
+  if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: set both or neither');
+  const apnsParts = [e.APNS_KEY, e.APNS_KEY_ID, e.APNS_TEAM_ID, e.APNS_TOPIC];
+  if (apnsParts.some(Boolean) && !apnsParts.every(Boolean)) throw new ConfigError('APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC: set all four to push through APNs, or none');
+  let fcm: FcmConfig | null = null;
+  if (e.FCM_SERVICE_ACCOUNT) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(e.FCM_SERVICE_ACCOUNT);
+    } catch {
+      throw new ConfigError('FCM_SERVICE_ACCOUNT: not JSON; give the service account\'s key file (FCM_SERVICE_ACCOUNT_FILE)');
+    }
+    const account = serviceAccountSchema.safeParse(parsed);
+    if (!account.success) throw new ConfigError(`FCM_SERVICE_ACCOUNT: ${account.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    fcm = { projectId: account.data.project_id, clientEmail: account.data.client_email, privateKey: account.data.private_key, tokenUri: account.data.token_uri, url: e.FCM_URL.replace(/\/+$/, '') };
+  }
+  const mailAddress = /<([^>]+)>/.exec(e.MAIL_FROM)?.[1] ?? e.MAIL_FROM.trim();
+  return {
+    vapid: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY } : null,
+    vapidSubject: e.VAPID_SUBJECT ?? `mailto:${mailAddress}`,
+    apns: e.APNS_KEY && e.APNS_KEY_ID && e.APNS_TEAM_ID && e.APNS_TOPIC ? { key: e.APNS_KEY, keyId: e.APNS_KEY_ID, teamId: e.APNS_TEAM_ID, topic: e.APNS_TOPIC, url: e.APNS_URL.replace(/\/+$/, '') } : null,
+    fcm,
+    ca: e.PUSH_CA ?? null,
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -211,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     entitlementExpirySweepSeconds: e.ENTITLEMENT_EXPIRY_SWEEP_SECONDS,
+    push: pushConfig(e),
     metricsToken: e.METRICS_TOKEN ?? null,
     tracing: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !e.OTEL_SDK_DISABLED,
     warnings,

@@ -1,4 +1,7 @@
 import { handoffQueries } from '../queries/handoffs.ts';
+import { notificationSettingsQueries } from '../queries/notification-settings.ts';
+import { pushDeliveryQueries } from '../queries/push-deliveries.ts';
+import { pushSubscriptionQueries } from '../queries/push-subscriptions.ts';
 import { liveTicketQueries } from '../queries/live-tickets.ts';
 import type { Knex } from 'knex';
 import type { UserRow } from '../queries/users.ts';
@@ -49,6 +52,7 @@ export const exportSources = {
   devices: ['devices'],
   handoffs: ['handoffs'],
   live_tickets: ['live_tickets'],
+  notifications: ['notification_settings', 'push_subscriptions', 'push_deliveries'],
   app_passwords: ['app_passwords'],
   provider_records: ['oidc_models'],
   events: ['outbox'],
@@ -147,6 +151,11 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
     devices: (await rowsOf(db, 'devices', ['kind', 'name', 'os', 'app_version', 'created_at', 'last_seen_at', 'revoked_at'], user.id, deviceQueries.exportRows)).map(withIsoDates),
     handoffs: (await handoffQueries.exportRows(db, user.id)).map(withIsoDates),
     live_tickets: (await liveTicketQueries.exportRows(db, user.id)).map(withIsoDates),
+    notifications: {
+      settings: (await notificationSettingsQueries.exportRows(db, user.id)).map(withIsoDates),
+      subscriptions: (await pushSubscriptionQueries.exportRows(db, user.id)).map(withIsoDates),
+      deliveries: (await pushDeliveryQueries.exportRows(db, user.id)).map(({ payload, ...row }) => withIsoDates({ ...row, title: payload.title, body: payload.body })),
+    },
     app_passwords: appPasswords.map((a) => ({
       device_name: a.device_name,
       device_type: a.device_type,

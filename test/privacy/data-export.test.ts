@@ -11,6 +11,8 @@ import { exportFormat, exportVersion } from '../../src/privacy/data-export.ts';
 import { fieldLabelKey } from '../../src/web/portal/data-export-view.ts';
 import { hasMessage } from '../../src/platform/i18n.ts';
 import { handoffQueries } from '../../src/queries/handoffs.ts';
+import { saveNotificationSettings } from '../../src/devices/notification-settings.ts';
+import { subscribeBrowser } from '../../src/devices/push-subscriptions.ts';
 import { liveTicketQueries } from '../../src/queries/live-tickets.ts';
 import { passkeyQueries } from '../../src/queries/passkeys.ts';
 import { pendingSecondFactorQueries } from '../../src/queries/pending-second-factors.ts';
@@ -62,6 +64,9 @@ async function busyPerson(hub: Hub): Promise<{ person: Person; agent: UserAgent 
   await registerDevice(hub.db, person.id, { clientId: client.client_id, grantRef: null }, { kind: 'phone', name: 'Phone', os: 'iOS 17', app_version: '1.0.0' });
   await handoffQueries.insert(hub.db, { user_id: person.id, service_id: null, client_id: client.client_id, from_device_id: null, what: 'page', title: 'Your open match', url: 'https://game.example.test/match/1', expires_at: new Date(Date.now() + 600_000) });
   await liveTicketQueries.insert(hub.db, { ticket_hash: randomBytes(32).toString('hex'), user_id: person.id, client_id: client.client_id, grant_ref: null, scope: 'hub', token_expires_at: new Date(Date.now() + 3_600_000), expires_at: new Date(Date.now() + 30_000) });
+  const pushKeys = { p256dh: Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString('base64url'), auth: randomBytes(16).toString('base64url') };
+  await subscribeBrowser(hub.db, person.id, { endpoint: 'https://push.example.test/hedy', keys: pushKeys }, origin);
+  await saveNotificationSettings(hub.db, person.id, { kinds: ['sign_in'], quiet_start: '22:00', quiet_end: '07:00' }, origin);
   await pendingSecondFactorQueries.put(hub.db, { interaction_uid: `uid-${randomBytes(4).toString('hex')}`, user_id: person.id, amr: ['pwd'], expires_at: new Date(Date.now() + 300_000) });
   expectStatus(await agent.postForm(`${hub.url}/account/security/email`, { _csrf: await csrfTokenOf(agent, hub), newEmail: `hedy-${randomBytes(3).toString('hex')}@example.test`, password: person.password }), 303);
   return { person, agent };
@@ -76,7 +81,7 @@ test('the export has a section for every table that holds a row about the person
   const { person, agent } = await busyPerson(hub);
   const holding = await tablesHolding(hub.db, person.id);
   // The setup reaches the tables a person's history fills (so the comparison below means something).
-  for (const table of ['users', 'entitlements', 'service_consents', 'session_sightings', 'known_devices', 'passkeys', 'webauthn_challenges', 'totp_factors', 'recovery_codes', 'app_passwords', 'devices', 'email_tokens', 'pending_second_factors', 'oidc_models', 'outbox', 'audit_log', 'audit_person_keys']) {
+  for (const table of ['users', 'entitlements', 'service_consents', 'session_sightings', 'known_devices', 'passkeys', 'webauthn_challenges', 'totp_factors', 'recovery_codes', 'app_passwords', 'devices', 'email_tokens', 'pending_second_factors', 'push_subscriptions', 'notification_settings', 'oidc_models', 'outbox', 'audit_log', 'audit_person_keys']) {
     t.true(holding.includes(table), `the person has a row in ${table}`);
   }
 

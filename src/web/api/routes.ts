@@ -17,6 +17,7 @@ import { listDevices, registerDevice, revokeDevice } from '../../devices/device-
 import type { DeviceSightings } from '../../devices/device-sightings.ts';
 import { issueLiveTicket } from '../../events/live-tickets.ts';
 import { offerHandoff, openHandoffs, takeHandoff, type HandoffCaller } from '../../devices/handoffs.ts';
+import { deviceSubscriptions, subscribeDevice, unsubscribe } from '../../devices/push-subscriptions.ts';
 import { metricsAccess } from './metrics-access.ts';
 import { loadOpenApi } from './openapi.ts';
 import { eventsRateLimit, hubRateLimit, type RateLimitDeps } from './rate-limit.ts';
@@ -127,6 +128,39 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.post('/hub/handoff/:id/take', asPerson, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await takeHandoff(db, handoffCaller(ctx), ctx.params.id!, requestOrigin(ctx));
+  });
+
+  /** A device app's own token: a push subscription belongs to the device the token's grant registered. */
+  const deviceCaller = (ctx: Context) => {
+    const { claims, user } = ctx.state.caller as PersonCaller;
+    if (!claims) throw new AppError('forbidden', 'Push subscriptions are made by a device app, with its access token; the portal has its own page.');
+    return { userId: user.id, grantRef: claims.grantRef ?? null };
+  };
+
+  router.get('/hub/push/vapid-public-key', asPerson, (ctx) => {
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = { public_key: deps.events.push.publicKey(), senders: [...deps.events.push.senders] };
+  });
+
+  router.get('/hub/push/subscriptions', asPerson, async (ctx) => {
+    const { deviceId, subscriptions } = await deviceSubscriptions(db, person(ctx).id, deviceCaller(ctx).grantRef);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { device_id: deviceId, subscriptions };
+  });
+
+  router.post('/hub/push/subscriptions', asPerson, jsonBody, async (ctx) => {
+    const { subscription, created } = await subscribeDevice(db, deviceCaller(ctx), ctx.request.body, deps.events.push.senders, requestOrigin(ctx));
+    ctx.status = created ? 201 : 200;
+    if (created) ctx.set('Location', `/hub/push/subscriptions/${subscription.id}`);
+    ctx.body = subscription;
+  });
+
+  router.delete('/hub/push/subscriptions/:id', asPerson, async (ctx) => {
+    const caller = deviceCaller(ctx);
+    const { deviceId } = await deviceSubscriptions(db, caller.userId, caller.grantRef);
+    if (!deviceId) throw new AppError('not_found', 'No such push subscription of this device.');
+    await unsubscribe(db, caller.userId, ctx.params.id!, { deviceOf: deviceId }, requestOrigin(ctx));
+    ctx.status = 204;
   });
 
   router.get('/hub/activity', asPerson, async (ctx) => {

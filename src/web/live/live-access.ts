@@ -99,5 +99,5 @@ export async function viewerFor(
   if (access && (await access.recheck()) === false) {
     throw caller.claims ? new InvalidToken('The access token was revoked.') : new InvalidToken('The sign-in has ended; sign in again.', 'Bearer', 'invalid_request');
   }
-  return { viewer: { userId: caller.user.id, all: wantAll }, via: caller.via, clientId: caller.clientId, grantRef: caller.claims?.grantRef ?? null, access };
+  return { viewer: { userId: caller.user.id, all: wantAll, grantRef: caller.claims?.grantRef ?? null, session: caller.via === 'session' }, via: caller.via, clientId: caller.clientId, grantRef: caller.claims?.grantRef ?? null, access };
 }

@@ -86,6 +86,18 @@ const fieldKeys: Record<string, string> = {
   about_you: 'data.field.about_you',
   details: 'data.field.details',
   exists: 'data.field.exists',
+  settings: 'data.field.settings',
+  subscriptions: 'data.field.subscriptions',
+  deliveries: 'data.field.deliveries',
+  kinds: 'data.field.kinds',
+  quiet_start: 'data.field.quiet_start',
+  quiet_end: 'data.field.quiet_end',
+  label: 'data.field.label',
+  enabled: 'data.field.enabled',
+  last_success_at: 'data.field.last_success_at',
+  event_type: 'data.field.event_type',
+  body: 'data.field.body',
+  finished_at: 'data.field.finished_at',
 };
 
 /** The catalogue key of each section's title. */
@@ -101,6 +113,7 @@ const sectionKeys: Record<string, string> = {
   devices: 'data.section.devices',
   handoffs: 'data.section.handoffs',
   live_tickets: 'data.section.live_tickets',
+  notifications: 'data.section.notifications',
   app_passwords: 'data.section.app_passwords',
   provider_records: 'data.section.provider_records',
   events: 'data.section.events',

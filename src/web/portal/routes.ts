@@ -11,11 +11,12 @@ import { preferencesRoutes } from './preferences-routes.ts';
 import { privacyRoutes } from './privacy-routes.ts';
 import { recordAuthorizationSightings, recordPortalSighting } from '../http/session-sightings.ts';
 import { servicesRoutes } from './services-routes.ts';
+import { notificationsRoutes } from './notifications-routes.ts';
 import { sessionsRoutes } from './sessions-routes.ts';
 import { portalClientId } from '../../catalog/clients.ts';
 
 /** The portal's own sections; other areas (security, devices, the admin console) come in through `areas`. */
-const portalAreas: Array<(hub: AppContext) => Router> = [homeRoutes, preferencesRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes];
+const portalAreas: Array<(hub: AppContext) => Router> = [homeRoutes, preferencesRoutes, servicesRoutes, sessionsRoutes, privacyRoutes, activityRoutes, notificationsRoutes];
 
 /**
  * The account portal's routes. Every route below sees ctx.state.account (or none), and every

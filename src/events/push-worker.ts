@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { dropExpiredSubscription } from '../devices/push-subscriptions.ts';
+import type { Logger } from '../platform/logger.ts';
+import { pushDeliveryQueries, type LeasedPush } from '../queries/push-deliveries.ts';
+import { pushSubscriptionQueries, type PushKind } from '../queries/push-subscriptions.ts';
+import { abortAfter } from './loop-aware-deadline.ts';
+import type { EventMetrics } from './metrics.ts';
+import { PollingLoop } from './polling-loop.ts';
+import type { PushOutcome, PushSender } from './push-sender.ts';
+
+export interface PushWorkerOptions {
+  db: Knex;
+  senders: ReadonlyMap<PushKind, PushSender>;
+  /** Asked just before a push goes: a device with a live connection open hears of the event there instead. */
+  live: { hasConnection(userId: string, grantRef: string | null): boolean };
+  logger: Logger;
+  metrics: EventMetrics;
+  timeoutMs?: number;
+  concurrency?: number;
+  pollMs?: number;
+}
+
+const leaseMarginSeconds = 20;
+
+/**
+ * Sends queued pushes from every instance at once, each leasing due deliveries (SKIP LOCKED).
+ * A push whose device is connected live is skipped; a subscription the push service calls gone
+ * is dropped (audited as the system); any other failure is tried again with backoff, and after
+ * the last try the delivery is kept as dead and logged as an error: never lost without a word.
+ */
+export class PushWorker {
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly options: PushWorkerOptions;
+  private readonly timeoutMs: number;
+  private readonly leaseSeconds: number;
+  private readonly loop: PollingLoop;
+  private readonly inFlight = new Set<AbortController>();
+  private active = 0;
+  private idle: (() => void) | null = null;
+  private rounds = 0;
+
+  constructor(options: PushWorkerOptions) {
+    this.options = options;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.leaseSeconds = Math.ceil(this.timeoutMs / 1000) + leaseMarginSeconds;
+    this.loop = new PollingLoop({
+      round: async () => {
+        await this.fill();
+        return false;
+      },
+      pollMs: options.pollMs ?? 500,
+      logger: options.logger,
+      failure: 'leasing push deliveries failed',
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const controller of this.inFlight) controller.abort(new Error('cut short: the hub is stopping'));
+    await this.loop.stop();
+    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
+    for (const sender of this.options.senders.values()) sender.close?.();
+  }
+
+  nudge(): void {
+    this.loop.nudge();
+  }
+
+  private async fill(): Promise<void> {
+    // Now and then, what is finished and old goes.
+    if (this.rounds++ % 2000 === 0) await pushDeliveryQueries.deleteOld(this.options.db);
+    const free = (this.options.concurrency ?? 32) - this.active;
+    if (free <= 0) return;
+    for (const delivery of await pushDeliveryQueries.lease(this.options.db, this.owner, this.leaseSeconds, free)) {
+      this.active++;
+      void this.deliver(delivery)
+        .then(() => this.nudge())
+        .catch((error: unknown) => this.options.logger.error({ err: error, delivery: delivery.id }, 'could not record a push attempt; its lease runs out and it is tried again'))
+        .finally(() => {
+          this.active--;
+          if (!this.active) this.idle?.();
+        });
+    }
+  }
+
+  private async deliver(delivery: LeasedPush): Promise<void> {
+    const { db, senders, live, logger, metrics } = this.options;
+    const count = (outcome: string) => metrics.pushAttempts.inc({ sender: delivery.kind, outcome });
+    // Switched off, or its device removed, since the push was queued: it is not sent.
+    if (!delivery.enabled || delivery.device_revoked_at) {
+      if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
+      return;
+    }
+    if (live.hasConnection(delivery.user_id, delivery.device_id === null ? null : (delivery.grant_ref ?? `device:${delivery.device_id}`))) {
+      if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
+      return;
+    }
+    const sender = senders.get(delivery.kind);
+    const outcome: PushOutcome = sender ? await this.attempt(sender, delivery) : { result: 'failed', status: null, error: `${delivery.kind} is not configured on this hub` };
+    if (outcome.result === 'sent') {
+      await db.transaction(async (trx) => {
+        if (await pushDeliveryQueries.finish(trx, delivery, 'sent')) await pushSubscriptionQueries.succeeded(trx, delivery.subscription_id);
+      });
+      count('sent');
+      return;
+    }
+    if (outcome.result === 'gone') {
+      const dropped = await db.transaction(async (trx) => {
+        if (!(await pushDeliveryQueries.holds(trx, delivery))) return false;
+        await dropExpiredSubscription(trx, { id: delivery.subscription_id, user_id: delivery.user_id, kind: delivery.kind, device_id: delivery.device_id, label: delivery.label }, outcome.status);
+        return true;
+      });
+      if (dropped) {
+        count('gone');
+        logger.info({ subscription: delivery.subscription_id, sender: delivery.kind, status: outcome.status }, 'push subscription expired; dropped');
+      }
+      return;
+    }
+    const status = await db.transaction(async (trx) => {
+      const next = await pushDeliveryQueries.retryLater(trx, delivery, outcome.error);
+      if (next) await pushSubscriptionQueries.failed(trx, delivery.subscription_id);
+      return next;
+    });
+    if (status === 'dead') {
+      count('dead');
+      logger.error({ delivery: delivery.id, subscription: delivery.subscription_id, sender: delivery.kind, attempts: delivery.attempts, error: outcome.error }, 'push delivery given up after its last retry');
+    } else if (status) {
+      count('failed');
+      logger.info({ delivery: delivery.id, sender: delivery.kind, attempt: delivery.attempts, error: outcome.error }, 'push delivery failed; will retry');
+    }
+  }
+
+  private async attempt(sender: PushSender, delivery: LeasedPush): Promise<PushOutcome> {
+    const controller = new AbortController();
+    const cancel = abortAfter(controller, this.timeoutMs, (this.leaseSeconds - leaseMarginSeconds / 2) * 1000 - this.timeoutMs, () => new Error(`timed out (${this.timeoutMs} ms)`));
+    this.inFlight.add(controller);
+    try {
+      return await sender.send({ endpoint: delivery.endpoint, p256dh: delivery.p256dh, auth: delivery.auth }, delivery.payload, controller.signal);
+    } finally {
+      cancel();
+      this.inFlight.delete(controller);
+    }
+  }
+}
