@@ -125,7 +125,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     async start() {
       const vapid = await loadVapidKeys(db, config.push, config.secret);
       vapidPublicKey = vapid.publicKey;
-      senders.set('webpush', webPushSender({ vapid, ...(ca ? { ca } : {}) }));
+      senders.set('webpush', webPushSender({ vapid, allowPrivateEndpoints: config.push.allowPrivateEndpoints, ...(ca ? { ca } : {}) }));
       await live.start();
       unlisten = await listenForAppends(db, config.database, () => relay.nudge(), logger);
       relay.start();

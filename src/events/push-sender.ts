@@ -1,6 +1,7 @@
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { PushKind } from '../queries/push-subscriptions.ts';
+import type { publicOnlyLookup } from '../platform/public-address.ts';
 
 /** What a push says: small, in the person's language; the app or service worker shows it and opens `url` when tapped. */
 export interface PushMessage {
@@ -22,7 +23,7 @@ export interface PushTarget {
  * longer valid (404/410, APNs "Unregistered", FCM UNREGISTERED): the hub drops it and never retries.
  * Anything else that is not `sent` is tried again later.
  */
-export type PushOutcome = { result: 'sent'; status: number } | { result: 'gone'; status: number; error: string } | { result: 'failed'; status: number | null; error: string };
+export type PushOutcome = { result: 'sent'; status: number } | { result: 'gone'; status: number | null; error: string } | { result: 'failed'; status: number | null; error: string };
 
 /** One way of pushing: Web Push (RFC 8030/8291/8292), APNs (HTTP/2, token auth) or FCM (HTTP v1). */
 export interface PushSender {
@@ -41,14 +42,17 @@ export interface HttpsAnswer {
 }
 
 /** One HTTPS request (node:https, so PUSH_CA can be trusted), its answer read whole (bounded at 64 KiB). */
-export function httpsRequest(url: string, init: { method: string; headers: Record<string, string | number>; body?: Buffer | string; ca?: string[]; signal: AbortSignal }): Promise<HttpsAnswer> {
+export function httpsRequest(
+  url: string,
+  init: { method: string; headers: Record<string, string | number>; body?: Buffer | string; ca?: string[]; signal: AbortSignal; lookup?: typeof publicOnlyLookup },
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     if (target.protocol !== 'https:') {
       reject(new Error(`refusing to push over ${target.protocol}: only https:// push services are used`));
       return;
     }
-    const request = https.request(target, { method: init.method, headers: init.headers, ...(init.ca ? { ca: init.ca } : {}), signal: init.signal }, (response) => {
+    const request = https.request(target, { method: init.method, headers: init.headers, ...(init.ca ? { ca: init.ca } : {}), ...(init.lookup ? { lookup: init.lookup } : {}), signal: init.signal }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {

@@ -43,6 +43,7 @@ export const settings = {
   FCM_SERVICE_ACCOUNT: 'A Google service account\'s JSON key (project_id, client_email, private_key, token_uri) for pushing to Android apps through FCM HTTP v1; FCM_SERVICE_ACCOUNT_FILE reads it from the file. Unset: FCM is off.',
   FCM_URL: 'Base URL of the FCM HTTP v1 API. Default https://fcm.googleapis.com.',
   PUSH_CA: 'Extra certificate authorities (PEM) trusted for push services, APNs, FCM and its token URI, beside the system\'s: a push service of your own behind a private CA. PUSH_CA_FILE reads them from a file. Unset: the system\'s only.',
+  PUSH_PRIVATE_ENDPOINTS: 'true lets a Web Push subscription\'s endpoint be on a private, loopback or link-local address (a push service of your own inside your network). Default false: a browser\'s endpoint must resolve to public addresses only, so a person cannot make the hub post into its own network.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of an OpenTelemetry collector\'s OTLP/HTTP receiver (http://collector:4318): set, the hub sends its traces to <URL>/v1/traces. Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT too: tracing is off and costs nothing.',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'The full URL traces are sent to (http://collector:4318/v1/traces), in place of OTEL_EXPORTER_OTLP_ENDPOINT\'s; either one turns tracing on.',
@@ -95,6 +96,7 @@ const envSchema = z.object({
   FCM_SERVICE_ACCOUNT: z.string().optional(),
   FCM_URL: z.url({ protocol: /^https$/ }).default('https://fcm.googleapis.com'),
   PUSH_CA: z.string().includes('BEGIN CERTIFICATE', { message: 'must be PEM certificates' }).optional(),
+  PUSH_PRIVATE_ENDPOINTS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   // The OpenTelemetry SDK reads these from the environment itself; checked here so a typo stops the start.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -181,6 +183,8 @@ export interface PushConfig {
   fcm: FcmConfig | null;
   /** Extra CAs to trust for push services (PEM); null: the system's. */
   ca: string | null;
+  /** Web Push endpoints on private addresses are pushed to (PUSH_PRIVATE_ENDPOINTS). */
+  allowPrivateEndpoints: boolean;
 }
 
 const serviceAccountSchema = z.object({
@@ -213,6 +217,7 @@ function pushConfig(e: z.infer<typeof envSchema>): PushConfig {
     apns: e.APNS_KEY && e.APNS_KEY_ID && e.APNS_TEAM_ID && e.APNS_TOPIC ? { key: e.APNS_KEY, keyId: e.APNS_KEY_ID, teamId: e.APNS_TEAM_ID, topic: e.APNS_TOPIC, url: e.APNS_URL.replace(/\/+$/, '') } : null,
     fcm,
     ca: e.PUSH_CA ?? null,
+    allowPrivateEndpoints: e.PUSH_PRIVATE_ENDPOINTS,
   };
 }
 

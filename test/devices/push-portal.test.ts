@@ -49,7 +49,7 @@ test('the notifications page: settings saved (audited, with an event), a bad tim
 test('“this browser” from the portal: its PushSubscription saved for the person (no device), pushed to end to end, listed, switched off and removed', async (t) => {
   const services = await pushServices();
   t.teardown(() => services.close());
-  const hub = await startTestHub(t, { env: { PUSH_CA: services.ca } });
+  const hub = await startTestHub(t, { env: { PUSH_CA: services.ca, PUSH_PRIVATE_ENDPOINTS: 'true' } });
   await makeService(hub, 'vezepygame');
   const ada = await makePerson(hub, { name: 'Ada' });
   const agent = await signedInAgent(hub, ada, userAgents.macChrome);

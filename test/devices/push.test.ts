@@ -15,13 +15,16 @@ const apnsTeamId = 'TEAM123456';
 const fcmAccount = 'push@veze-test.iam.gserviceaccount.com';
 
 /** A hub that pushes to local stand-ins of the push services (trusted through PUSH_CA), and Ada with a registered browser extension. */
-async function setup(t: ExecutionContext, answer?: (request: Received) => Answer | undefined) {
+async function setup(t: ExecutionContext, answer?: (request: Received) => Answer | undefined, env: Record<string, string> = {}) {
   const services = await pushServices(answer);
   t.teardown(() => services.close());
   const keys = nativeKeys();
   const hub = await startTestHub(t, {
     env: {
       PUSH_CA: services.ca,
+      // The stand-ins listen on 127.0.0.1: a private address, refused unless the operator allows it.
+      PUSH_PRIVATE_ENDPOINTS: 'true',
+      ...env,
       VAPID_SUBJECT: 'mailto:push@veze.example',
       APNS_KEY: keys.apnsPem,
       APNS_KEY_ID: apnsKeyId,
@@ -109,6 +112,21 @@ test('Web Push end to end: VAPID-signed, aes128gcm-encrypted for the subscriptio
   const [audited] = await auditEntriesOf(hub.db, ada.id, 'push_subscription.removed');
   t.like(audited, { actor_id: ada.id, data: { reason: 'unsubscribed' } });
   t.is((await api(hub, `/hub/push/subscriptions/${response.body.id}`, token, { method: 'DELETE' })).status, 404);
+});
+
+test('by default a browser\'s endpoint must be public: one at a private address is dropped, one whose name resolves to loopback is refused before connecting; the hub never posts into its own network', async (t) => {
+  const { hub, services, ada, token } = await setup(t, undefined, { PUSH_PRIVATE_ENDPOINTS: 'false' });
+  const port = new URL(services.url).port;
+  const literal = await subscribeWebPush(hub, token, `https://127.0.0.1:${port}/push/literal`);
+  const named = await subscribeWebPush(hub, token, `https://localhost:${port}/push/named`);
+  t.is(literal.response.status, 201);
+  t.is(named.response.status, 201);
+  await grant(hub, ada.email, 'vezepygame', 'pro');
+
+  await eventually(async () => !(await hub.db('push_subscriptions').where({ id: literal.response.body.id }).first()), 15_000, 'the private-address subscription dropped');
+  const refused = await eventually(async () => (await hub.db('push_deliveries').where({ subscription_id: named.response.body.id }).whereNotNull('last_error').first()) ?? null, 15_000, 'the loopback name refused');
+  t.regex(refused.last_error, /not a public address/);
+  t.deepEqual(services.of('/push/'), [], 'nothing reached the service inside the network');
 });
 
 test('a subscription the push service calls gone (410) is dropped, audited as the system; a 500 is tried again until it goes', async (t) => {
