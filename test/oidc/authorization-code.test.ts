@@ -131,3 +131,48 @@ test.serial('resource indicators: a first-party client gets a token for another 
   t.deepEqual(payload.entitlements, ['pro']);
   t.is(payload.client_id, s.client.client_id);
 });
+
+/** Walks a sign-in by hand: the login form, the password, then each redirect the hub answers with, recorded. */
+async function signInRecordingHops(s: Awaited<ReturnType<typeof scene>>, params: Record<string, string>) {
+  const agent = new UserAgent();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(s.rp, { redirect_uri: callbackUrl, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, ...params });
+  const { response } = await agent.follow(url.href, s.hub.url);
+  const uid = /\/interaction\/([\w-]+)\/login/.exec(await response.text())![1]!;
+  const posted = await agent.postForm(`${s.hub.url}/interaction/${uid}/login`, { email: s.person.email, password: s.person.password });
+  const hops: string[] = [];
+  let location = new URL(posted.headers.get('location')!, s.hub.url).href;
+  while (location.startsWith(s.hub.url) && hops.length < 6) {
+    hops.push(new URL(location).pathname.replace(/[\w-]{20,}/, '<uid>'));
+    const next = await agent.request(location);
+    if (next.status < 300 || next.status >= 400) break;
+    location = new URL(next.headers.get('location')!, s.hub.url).href;
+  }
+  return { hops, location, verifier, state };
+}
+
+test('a first-party service\'s sign-in goes from the password straight back to the service, its grant made with the sign-in: what was asked, less what the person withheld', async (t) => {
+  const s = await scene(t, { firstParty: true });
+  await s.hub.db('service_consents').insert({ user_id: s.person.id, service_id: s.service.id, share_profile: true, share_email: false, share_activity: true });
+  const { hops, location, verifier, state } = await signInRecordingHops(s, { scope: 'openid email profile' });
+  t.deepEqual(hops, ['/auth/<uid>'], 'no consent step between the password and the service');
+  t.true(location.startsWith(callbackUrl), location);
+  const tokens = await oidc.authorizationCodeGrant(s.rp, new URL(location), { pkceCodeVerifier: verifier, expectedState: state });
+  t.is(tokens.claims()!.email, undefined, 'the email the person withheld from the service is not in the ID token');
+  t.deepEqual(tokens.scope?.split(' ').sort(), ['openid', 'profile']);
+  const userinfo = (await oidc.fetchUserInfo(s.rp, tokens.access_token, s.person.id)) as Record<string, unknown>;
+  t.is(userinfo.name, s.person.name, 'the profile it was asked for and may have');
+  t.is(userinfo.email, undefined);
+  const grants = await s.hub.db('oidc_models').where({ model: 'Grant', account_id: s.person.id }).select('payload');
+  t.is(grants.length, 1);
+  t.like(grants[0].payload, { clientId: s.client.client_id, openid: { scope: 'openid profile' }, rejected: { openid: { scope: 'email' } } });
+});
+
+test('a third-party service still gets the consent step after the password, and prompt=consent brings it for a first-party one', async (t) => {
+  const third = await scene(t);
+  t.deepEqual((await signInRecordingHops(third, { scope: 'openid email' })).hops, ['/auth/<uid>', '/interaction/<uid>']);
+  const first = await scene(t, { firstParty: true });
+  const asked = await signInRecordingHops(first, { scope: 'openid email offline_access', prompt: 'consent' });
+  t.deepEqual(asked.hops.slice(0, 2), ['/auth/<uid>', '/interaction/<uid>'], 'the consent step decides offline_access');
+});

@@ -6,6 +6,7 @@ import type { Views } from '../../platform/views.ts';
 import type { PasswordHasher } from '../../identity/password-hashing.ts';
 import { passwordSignIn } from '../../identity/password-sign-in.ts';
 import { browserHashOf, recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
+import { withFirstPartyConsent } from './first-party-consent.ts';
 import { signupIntentCookie } from './signup-routes.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
 import type { Config } from '../../platform/config.ts';
@@ -166,7 +167,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
             return 'second_factor_required';
           }
           await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-          await finish(ctx, provider, loginResult(result.user.id, ['pwd'], acrPassword));
+          await finish(ctx, provider, await withFirstPartyConsent(provider, db, interaction, loginResult(result.user.id, ['pwd'], acrPassword)));
         }),
       (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
     );

@@ -7,11 +7,13 @@ import { formBody } from '../http/body.ts';
 import type { AppContext } from '../http/app-context.ts';
 import { passkeyAuthenticationOptions, relyingPartyFor, verifyPasskeyAssertion } from '../../identity/passkeys.ts';
 import { acrMultiFactor, finishSecondFactorWithPasskey, pendingSecondFactor } from '../../identity/second-factor.ts';
+import { withFirstPartyConsent } from './first-party-consent.ts';
 import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 import { rememberUiLocales } from '../http/locale.ts';
 
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
 /** A passkey with user verification is two factors in one: something you have, and a PIN or biometric. */
@@ -38,8 +40,9 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
     return { provider, interaction };
   }
 
-  const finishJson = async (ctx: RouterContext, provider: Provider, accountId: string, amr: string[]) => {
-    const location = await provider.interactionResult(ctx.req, ctx.res, loginResult(accountId, amr, acrMultiFactor), { mergeWithLastSubmission: false });
+  const finishJson = async (ctx: RouterContext, provider: Provider, interaction: Interaction, accountId: string, amr: string[]) => {
+    const result = await withFirstPartyConsent(provider, db, interaction, loginResult(accountId, amr, acrMultiFactor));
+    const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { location };
   };
@@ -72,7 +75,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
       }
       await limits.succeed(attempt);
       await recordSignIn(signInRecord, ctx, user, passkeyAmr, interaction);
-      await finishJson(ctx, provider, user.id, passkeyAmr);
+      await finishJson(ctx, provider, interaction, user.id, passkeyAmr);
     });
   });
 
@@ -104,7 +107,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
       const user = await userQueries.byId(db, done.userId);
       if (!user || user.disabled_at) throw refused();
       await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-      await finishJson(ctx, provider, user.id, done.amr);
+      await finishJson(ctx, provider, interaction, user.id, done.amr);
     });
   });
 

@@ -7,6 +7,7 @@ import { handleForm } from '../http/form-errors.ts';
 import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 import { rememberUiLocales } from '../http/locale.ts';
+import { withFirstPartyConsent } from './first-party-consent.ts';
 
 /** Set by /signup on its way through the portal's sign-in, so the sign-in page opens on the sign-up form. */
 export const signupIntentCookie = 'uq_signup';
@@ -65,9 +66,8 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
       async () => {
         const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
         await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies, holder }, ctx, user, ['pwd'], interaction);
-        const to = await holder.current.interactionResult(ctx.req, ctx.res, {
-          login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true },
-        }, { mergeWithLastSubmission: false });
+        const login = { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true } };
+        const to = await holder.current.interactionResult(ctx.req, ctx.res, await withFirstPartyConsent(holder.current, hub.db, interaction, login), { mergeWithLastSubmission: false });
         ctx.status = 303;
         ctx.redirect(to);
       },
