@@ -10,7 +10,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import { appendEvent } from '../src/outbox/outbox.ts';
@@ -26,6 +26,10 @@ export interface Latencies {
   p50: number;
   p99: number;
   max: number;
+  /** The five slowest, ms. */
+  slowest: number[];
+  /** CPU the hub's process spent per event (user + system, ms), the relay's share included: unlike the latencies, it does not move with the neighbours' load. */
+  cpuMs: number;
 }
 
 export interface FanoutResult {
@@ -37,6 +41,8 @@ export interface FanoutResult {
   wide: Latencies;
   placement: string;
   fdLimit: string;
+  /** The machine's load average (1 minute) when the timed part began. */
+  loadBefore: number;
 }
 
 export interface FanoutOptions {
@@ -117,7 +123,7 @@ async function ticks(hub: Hub, userId: string, first: number, count: number, gap
   return sent;
 }
 
-function latencies(sent: Map<number, number>, received: Record<number, number[]>, expected: number): Latencies {
+function latencies(sent: Map<number, number>, received: Record<number, number[]>, expected: number, cpu: NodeJS.CpuUsage): Latencies {
   const all: number[] = [];
   let missed = 0;
   let leaked = 0;
@@ -128,7 +134,7 @@ function latencies(sent: Map<number, number>, received: Record<number, number[]>
     for (const arrived of arrivals) all.push(arrived - at);
   }
   all.sort((a, b) => a - b);
-  return { deliveries: all.length, missed, leaked, p50: percentile(all, 50), p99: percentile(all, 99), max: all.at(-1) ?? NaN };
+  return { deliveries: all.length, missed, leaked, p50: percentile(all, 50), p99: percentile(all, 99), max: all.at(-1) ?? NaN, slowest: all.slice(-5), cpuMs: (cpu.user + cpu.system) / 1000 / sent.size };
 }
 
 export async function measureFanout(options: FanoutOptions): Promise<FanoutResult> {
@@ -158,6 +164,7 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutResul
     log(`bench: live-fanout: making ${others + 1} people and their tokens`);
     const { ids, tokens } = await peopleWithTokens(hub, others + 1);
 
+    const loadBefore = loadavg()[0]!;
     // 1. One person's events among `others` other people's connections.
     let started = performance.now();
     const one = await clients.ask<{ ready: number; failures: Record<string, number> }>({ kind: 'open', url: hub.url, tokens }, 'opened');
@@ -166,7 +173,9 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutResul
     await ticks(hub, ids[0]!, 0, 5, 50); // warm-up
     await sleep(500);
     await clients.ask({ kind: 'report' }, 'report');
-    const sentOne = await ticks(hub, ids[0]!, 1000, options.oneTicks, 50);
+    let cpu = process.cpuUsage();
+    const sentOne = await ticks(hub, ids[0]!, 1000, options.oneTicks, 20);
+    const cpuOne = process.cpuUsage(cpu);
     await sleep(1000);
     const receivedOne = (await clients.ask<{ received: Record<number, number[]> }>({ kind: 'report' }, 'report')).received;
     await clients.ask({ kind: 'close' }, 'closed');
@@ -181,7 +190,9 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutResul
     await ticks(hub, ids[1]!, 0, 3, 300); // warm-up
     await sleep(500);
     await clients.ask({ kind: 'report' }, 'report');
+    cpu = process.cpuUsage();
     const sentWide = await ticks(hub, ids[1]!, 2000, options.broadcastTicks, 500);
+    const cpuWide = process.cpuUsage(cpu);
     await sleep(1500);
     const receivedWide = (await clients.ask<{ received: Record<number, number[]> }>({ kind: 'report' }, 'report')).received;
     await clients.ask({ kind: 'close' }, 'closed');
@@ -193,8 +204,9 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutResul
       broadcast,
       connected: { one: one.ready, broadcast: wide.ready },
       failures,
-      one: latencies(sentOne, receivedOne, 1),
-      wide: latencies(sentWide, receivedWide, wide.ready),
+      one: latencies(sentOne, receivedOne, 1, cpuOne),
+      loadBefore,
+      wide: latencies(sentWide, receivedWide, wide.ready, cpuWide),
       placement,
       fdLimit,
     };

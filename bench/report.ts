@@ -161,15 +161,16 @@ export function formatEventsReport(input: { machine: Machine; command: string; r
     );
   }
   if (fanout) {
-    const row = (label: string, l: Latencies, target: string, met: boolean) => [label, int(l.deliveries), String(l.missed), String(l.leaked), ms(l.p50), ms(l.p99), ms(l.max), target, met ? 'yes' : 'no'];
+    const row = (label: string, l: Latencies, target: string, met: boolean) => [label, int(l.deliveries), String(l.missed), String(l.leaked), ms(l.p50), ms(l.p99), ms(l.max), ms(l.cpuMs), target, met ? 'yes' : 'no'];
     out.push(
       table(
-        ['live fan-out, change committed → SSE client', 'deliveries', 'missed', 'to others', 'p50 ms', 'p99 ms', 'max ms', 'target', 'met'],
+        ['live fan-out, change committed → SSE client', 'deliveries', 'missed', 'to others', 'p50 ms', 'p99 ms', 'max ms', 'hub CPU ms per event', 'target', 'met'],
         [
           row(`one person's event, ${int(fanout.others)} other people connected (${int(fanout.connected.one)} connections open)`, fanout.one, 'p99 ≤ 10 ms', fanout.one.p99 <= 10 && !fanout.one.missed && !fanout.one.leaked),
           row(`one event to ${int(fanout.connected.broadcast)} connections (of one person)`, fanout.wide, 'p99 ≤ 150 ms', fanout.wide.p99 <= 150 && !fanout.wide.missed),
         ],
       ),
+      `Slowest five, one person: ${fanout.one.slowest.map(ms).join(', ')} ms; broadcast: ${fanout.wide.slowest.map(ms).join(', ')} ms. Load average (1 min) when the clients were connected: ${fanout.loadBefore.toFixed(2)}.`,
       `Placement: ${fanout.placement}. Open files limit (ulimit -n): ${fanout.fdLimit}.${Object.keys(fanout.failures).length ? ` Connections that failed: ${JSON.stringify(fanout.failures)}.` : ''}`,
       '',
     );

@@ -153,7 +153,7 @@ async function main() {
     }
     if (o.only.has('live-fanout')) {
       log(`bench: live-fanout: ${o.fanoutConnections} connections`);
-      fanout = await measureFanout({ adminDatabaseUrl: o.adminDatabaseUrl, redisUrl: o.redisUrl, redisPrefix: `${redis.prefix}fanout:`, others: o.fanoutConnections, broadcast: o.fanoutConnections, oneTicks: 200, broadcastTicks: 20 });
+      fanout = await measureFanout({ adminDatabaseUrl: o.adminDatabaseUrl, redisUrl: o.redisUrl, redisPrefix: `${redis.prefix}fanout:`, others: o.fanoutConnections, broadcast: o.fanoutConnections, oneTicks: 1000, broadcastTicks: 20 });
     }
     if (relay || fanout) console.log(formatEventsReport({ machine, command, relay, fanout }));
     if (![...o.only].some((part) => part !== 'relay' && part !== 'live-fanout')) return;

@@ -32,12 +32,14 @@ function chunkOf(data: Buffer): Buffer {
  * Frames are written to the socket itself, one Buffer each (the HTTP chunk already framed, made
  * once per event for every connection): through the ServerResponse every write costs a cork, a
  * deferred uncork and four buffers, and a broadcast to 10,000 connections spent most of its time
- * there. The response's head and first lines went out through it before (the route writes them),
- * and its end goes through it after, in order on the same socket. Should the response hold
+ * there. The response's head and first lines went out through it before (flushed here, if the caller
+ * has not written yet), and its end goes through it after, in order on the same socket. Should the response hold
  * anything unsent (its socket still busy with an earlier response), frames go through it too.
  */
 export function sseTransport(res: ServerResponse, metrics: EventMetrics, html?: (entry: StreamEntry) => string | null): LiveTransport {
   const serialise = html ? (frame: Frame) => Buffer.from(sseHtmlFrame(frame, html)) : sseFrameBytes;
+  // The head must be on the socket before any frame written past the response (writeHead only stores it).
+  if (!res.destroyed) res.flushHeaders();
   const write = (data: Buffer) => {
     const socket = res.socket;
     if (res.destroyed || !socket || socket.destroyed) return;
