@@ -5,11 +5,49 @@
  * XADDs (1,000 per round trip) and nothing else: no database, no guarantees.
  */
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import { Redis } from 'ioredis';
+import { toEnvelope } from '../src/outbox/outbox.ts';
+import { taskEnqueuer } from '../src/events/event-tasks.ts';
+import { enqueueWebhookDeliveries } from '../src/events/webhook-routing.ts';
+import { provisioning } from '../src/events/provisioning.ts';
+import type { OutboxRow } from '../src/queries/outbox.ts';
 import { startEventsHub } from './events-hub.ts';
+
+/**
+ * The relay as it was before issue 17 (commit 9246f33), kept here as the baseline measured in the
+ * same run: lock 500 rows (FOR UPDATE SKIP LOCKED), the person-order check with IN lists, one
+ * pipelined XADD per event, the same durable work, one UPDATE … IN (…) marking them, commit.
+ */
+async function legacyRelay(db: Knex, redis: Redis, key: string, maxLength: number): Promise<void> {
+  const enqueueTasks = taskEnqueuer([provisioning]);
+  const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at', 'audience'];
+  for (;;) {
+    if (!(await db('outbox').whereNull('published_at').first('seq'))) return;
+    await db.transaction(async (trx) => {
+      const locked: OutboxRow[] = await trx('outbox').whereNull('published_at').orderBy('seq').limit(500).forUpdate().skipLocked().select(columns);
+      if (!locked.length) return;
+      const users = [...new Set(locked.map((r) => r.user_id).filter((u): u is string => u !== null))];
+      const seqs = locked.map((r) => r.seq);
+      const earlier: Array<{ user_id: string; seq: number }> = users.length
+        ? await trx('outbox').whereNull('published_at').whereIn('user_id', users).whereNotIn('seq', seqs).where('seq', '<', Math.max(...seqs)).groupBy('user_id').select('user_id', trx.raw('min(seq)::bigint as seq'))
+        : [];
+      const blocked = new Map(earlier.map((r) => [r.user_id, Number(r.seq)]));
+      const rows = locked.filter((row) => (row.user_id ? (blocked.get(row.user_id) ?? Infinity) > row.seq : true));
+      const events = rows.map(toEnvelope);
+      const pipeline = redis.pipeline();
+      for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', maxLength, '*', 'e', JSON.stringify(event));
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+      await enqueueTasks(trx, events, rows.map((r) => Number(r.seq)));
+      await enqueueWebhookDeliveries(trx, rows, events);
+      await trx('outbox').whereIn('seq', rows.map((r) => r.seq)).update({ published_at: trx.fn.now() });
+    });
+  }
+}
 
 export interface RelayTurn {
   relayPerSecond: number;
+  legacyPerSecond: number;
   rawPerSecond: number;
 }
 
@@ -19,6 +57,7 @@ export interface RelayResult {
   turns: RelayTurn[];
   /** Sums over the turns: events / seconds. */
   relayPerSecond: number;
+  legacyPerSecond: number;
   rawPerSecond: number;
   /** Entries the stream holds after the relay's turns, against the events written (every one, once). */
   streamEntries: number;
@@ -53,8 +92,10 @@ export async function measureRelay(options: RelayOptions): Promise<RelayResult> 
     const result: RelayTurn[] = [];
     let relaySeconds = 0;
     let rawSeconds = 0;
-    for (let turn = 0; turn < turns; turn++) {
-      // The backlog is written while the relay is stopped, then the relay is started and timed until the outbox is empty.
+    let legacySeconds = 0;
+    const legacyKey = `${options.redisPrefix}legacy-relay`;
+    /** Writes a backlog of `events` rows (the hub's relay stopped), returns their envelopes. */
+    const backlog = async (turn: number) => {
       await relay.stop();
       const envelopes = [];
       for (let done = 0; done < events; done += 1000) {
@@ -68,6 +109,17 @@ export async function measureRelay(options: RelayOptions): Promise<RelayResult> 
         await db('outbox').insert(rows);
         for (const row of rows) envelopes.push({ id: row.id, type: row.type, occurred_at: row.occurred_at.toISOString(), user_id: row.user_id, data: row.data });
       }
+      return envelopes;
+    };
+    for (let turn = 0; turn < turns; turn++) {
+      // Before: the old relay's rounds on a backlog of the same size, to a stream of its own.
+      await backlog(turn);
+      const legacyStarted = performance.now();
+      await legacyRelay(db, raw, legacyKey, 2 * events * turns);
+      const legacyTook = (performance.now() - legacyStarted) / 1000;
+
+      // The relay: the backlog is written while it is stopped, then it is started and timed until the outbox is empty.
+      const envelopes = await backlog(turn);
       const started = performance.now();
       relay.start();
       while (await db('outbox').whereNull('published_at').first('seq')) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -82,11 +134,13 @@ export async function measureRelay(options: RelayOptions): Promise<RelayResult> 
       const rawTook = (performance.now() - rawStarted) / 1000;
       relaySeconds += relayTook;
       rawSeconds += rawTook;
-      result.push({ relayPerSecond: events / relayTook, rawPerSecond: events / rawTook });
-      log(`bench: relay turn ${turn + 1}: relay ${Math.round(events / relayTook)} events/s, raw pipelined XADD ${Math.round(events / rawTook)} events/s`);
+      legacySeconds += legacyTook;
+      result.push({ relayPerSecond: events / relayTook, legacyPerSecond: events / legacyTook, rawPerSecond: events / rawTook });
+      log(`bench: relay turn ${turn + 1}: before ${Math.round(events / legacyTook)} events/s, relay ${Math.round(events / relayTook)} events/s, raw pipelined XADD ${Math.round(events / rawTook)} events/s`);
     }
+    await raw.del(legacyKey);
     const streamEntries = (await raw.xlen(streamKey)) - before;
-    return { events, people: people.length, turns: result, relayPerSecond: (events * turns) / relaySeconds, rawPerSecond: (events * turns) / rawSeconds, streamEntries, written: events * turns };
+    return { events, people: people.length, turns: result, relayPerSecond: (events * turns) / relaySeconds, legacyPerSecond: (events * turns) / legacySeconds, rawPerSecond: (events * turns) / rawSeconds, streamEntries, written: events * turns };
   } finally {
     await raw.del(rawKey).catch(() => undefined);
     raw.disconnect();

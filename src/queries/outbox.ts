@@ -53,8 +53,10 @@ export const outboxQueries = {
    */
   claimUnpublished: async (trx: Knex, limit: number): Promise<OutboxRow[]> => {
     const { rows }: { rows: OutboxRow[] } = await trx.raw(
+      // `= any(array(…))`: the batch is read first (the partial index), then its rows by primary
+      // key; with `in (…)` PostgreSQL may hash-join the whole table, which only grows.
       `update outbox set published_at = now()
-        where seq in (select seq from outbox where published_at is null order by seq limit ? for update skip locked)
+        where seq = any(array(select seq from outbox where published_at is null order by seq limit ? for update skip locked))
         returning ${[...columns, 'audience'].join(', ')}`,
       [limit],
     );
