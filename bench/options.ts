@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm', 'workers'] as const;
+export const parts = ['discovery', 'jwks', 'client-credentials', 'refresh', 'userinfo', 'introspection', 'sign-in', 'hashing', 'storm', 'workers', 'relay', 'live-fanout'] as const;
 export type Part = (typeof parts)[number];
 
 export interface BenchOptions {
@@ -14,6 +14,10 @@ export interface BenchOptions {
   connections: number;
   signInConcurrency: number;
   stormPeople: number;
+  /** Outbox events per relay turn. */
+  relayEvents: number;
+  /** Other people's connections while one person's events are timed, and connections of the broadcast. */
+  fanoutConnections: number;
   only: Set<Part>;
   databaseUrl: string | null;
   adminDatabaseUrl: string;
@@ -25,7 +29,7 @@ export interface BenchOptions {
 }
 
 export const usage = `npm run bench -- [--duration 6] [--turns 3] [--warmup 1] [--connections 10] [--sign-in-concurrency 4]
-                    [--storm-people 200] [--only ${parts.join(',')}] [--profile DIR] [--queries]
+                    [--storm-people 200] [--relay-events 20000] [--fanout-connections 10000] [--only ${parts.join(',')}] [--profile DIR] [--queries]
 Environment: DATABASE_URL (default: a fresh database on postgres://postgres@127.0.0.1:5432, dropped at the end),
              REDIS_URL (default redis://127.0.0.1:6379).`;
 
@@ -46,6 +50,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       connections: { type: 'string' },
       'sign-in-concurrency': { type: 'string' },
       'storm-people': { type: 'string' },
+      'relay-events': { type: 'string' },
+      'fanout-connections': { type: 'string' },
       only: { type: 'string' },
       profile: { type: 'string' },
       queries: { type: 'boolean' },
@@ -68,6 +74,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     connections: positive('connections', values.connections, 10),
     signInConcurrency: positive('sign-in-concurrency', values['sign-in-concurrency'], 4),
     stormPeople: positive('storm-people', values['storm-people'], 200),
+    relayEvents: positive('relay-events', values['relay-events'], 20_000),
+    fanoutConnections: positive('fanout-connections', values['fanout-connections'], 10_000),
     only,
     databaseUrl: env.DATABASE_URL || null,
     adminDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',

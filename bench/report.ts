@@ -1,6 +1,8 @@
 import type { WorkersResult } from './workers.ts';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import type { RelayResult } from './relay.ts';
+import type { FanoutResult, Latencies } from './live-fanout.ts';
 import { createRequire } from 'node:module';
 import type { Measurement } from './load.ts';
 import type { HashingResult } from './password-hashing.ts';
@@ -131,6 +133,46 @@ export function formatReport(input: {
         ],
       ),
       `2 processes serve ${ratio.toFixed(2)}× the tokens a second of 1 (target ≥ 1.6×); autocannon, PostgreSQL and Redis run on the same ${input.machine.cores} cores.`,
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+/** The relay and live fan-out parts (bench/relay.ts, bench/live-fanout.ts). */
+export function formatEventsReport(input: { machine: Machine; command: string; relay?: RelayResult; fanout?: FanoutResult }): string {
+  const { machine: m, relay, fanout } = input;
+  const out: string[] = [
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}; load average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+    `Command: ${input.command}`,
+    '',
+  ];
+  if (relay) {
+    out.push(
+      table(
+        ['relay, outbox (PostgreSQL) → Redis Stream', 'events/s', 'by turn', 'target', 'met'],
+        [
+          [`the hub's relay, ${int(relay.events)} waiting events of ${int(relay.people)} people per turn`, int(relay.relayPerSecond), relay.turns.map((t) => int(t.relayPerSecond)).join(', '), '≥ 20,000', relay.relayPerSecond >= 20_000 ? 'yes' : 'no'],
+          ['before: the relay of commit 9246f33 (500 rows a round, one XADD each in a pipeline, IN lists), same backlog', int(relay.legacyPerSecond), relay.turns.map((t) => int(t.legacyPerSecond)).join(', '), '', ''],
+          ['raw pipelined XADD of the same envelopes, 1,000 a round trip (no database)', int(relay.rawPerSecond), relay.turns.map((t) => int(t.rawPerSecond)).join(', '), '', ''],
+        ],
+      ),
+      `Relay / before: ${(relay.relayPerSecond / relay.legacyPerSecond).toFixed(2)}×; relay / raw XADD: ${(relay.relayPerSecond / relay.rawPerSecond).toFixed(2)}×. The stream holds ${int(relay.streamEntries)} entries for the ${int(relay.written)} events written${relay.streamEntries === relay.written ? ' (each once)' : ' (NOT one each)'}.`,
+      '',
+    );
+  }
+  if (fanout) {
+    const row = (label: string, l: Latencies, target: string, met: boolean) => [label, int(l.deliveries), String(l.missed), String(l.leaked), ms(l.p50), ms(l.p99), ms(l.max), ms(l.cpuMs), target, met ? 'yes' : 'no'];
+    out.push(
+      table(
+        ['live fan-out, change committed → SSE client', 'deliveries', 'missed', 'to others', 'p50 ms', 'p99 ms', 'max ms', 'hub CPU ms per event', 'target', 'met'],
+        [
+          row(`one person's event, ${int(fanout.others)} other people connected (${int(fanout.connected.one)} connections open)`, fanout.one, 'p99 ≤ 10 ms', fanout.one.p99 <= 10 && !fanout.one.missed && !fanout.one.leaked),
+          row(`one event to ${int(fanout.connected.broadcast)} connections (of one person)`, fanout.wide, 'p99 ≤ 150 ms', fanout.wide.p99 <= 150 && !fanout.wide.missed),
+        ],
+      ),
+      `Slowest five, one person: ${fanout.one.slowest.map(ms).join(', ')} ms; broadcast: ${fanout.wide.slowest.map(ms).join(', ')} ms. Load average (1 min) when the clients were connected: ${fanout.loadBefore.toFixed(2)}.`,
+      `Placement: ${fanout.placement}. Open files limit (ulimit -n): ${fanout.fdLimit}.${Object.keys(fanout.failures).length ? ` Connections that failed: ${JSON.stringify(fanout.failures)}.` : ''}`,
       '',
     );
   }

@@ -11,9 +11,11 @@ import { combineTurns, measureLoad, type LoadOptions, type Measurement } from '.
 import { loginStorm, type StormResult } from './login-storm.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { compareHashing } from './password-hashing.ts';
-import { describeMachine, formatReport, type CaseRow } from './report.ts';
+import { describeMachine, formatEventsReport, formatReport, type CaseRow } from './report.ts';
 import { startServer, type RunningServer } from './servers.ts';
 import { measureSignIns } from './sign-in-loop.ts';
+import { measureRelay, type RelayResult } from './relay.ts';
+import { measureFanout, type FanoutResult } from './live-fanout.ts';
 import type { Target } from './target.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -109,7 +111,7 @@ async function main() {
     process.exit(64);
   }
   // Every part is bounded; this is the backstop if a server hangs.
-  const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2 + (o.only.has('workers') ? 4 : 0);
+  const loadParts = loadCases.filter((c) => o.only.has(c.id as never)).length + 2 + (o.only.has('workers') ? 4 : 0) + (o.only.has('relay') ? 2 : 0) + (o.only.has('live-fanout') ? 6 : 0);
   const budgetMs = (loadParts * 2 * (o.duration + o.warmup + 20) + 300) * 1000;
   let stopAll = async () => undefined as void;
   const watchdog = setTimeout(() => {
@@ -141,6 +143,21 @@ async function main() {
 
   try {
     const machine = describeMachine(await postgresVersion(database.url), redis.version);
+    const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
+    // The event parts first, each on a hub and a database of its own, while nothing else runs.
+    let relay: RelayResult | undefined;
+    let fanout: FanoutResult | undefined;
+    if (o.only.has('relay')) {
+      log(`bench: relay: ${o.turns} turns of ${o.relayEvents} outbox events to the Redis Stream`);
+      relay = await measureRelay({ adminDatabaseUrl: o.adminDatabaseUrl, redisUrl: o.redisUrl, redisPrefix: `${redis.prefix}relay:`, events: o.relayEvents, turns: o.turns });
+    }
+    if (o.only.has('live-fanout')) {
+      log(`bench: live-fanout: ${o.fanoutConnections} connections`);
+      fanout = await measureFanout({ adminDatabaseUrl: o.adminDatabaseUrl, redisUrl: o.redisUrl, redisPrefix: `${redis.prefix}fanout:`, others: o.fanoutConnections, broadcast: o.fanoutConnections, oneTicks: 1000, broadcastTicks: 20 });
+    }
+    if (relay || fanout) console.log(formatEventsReport({ machine, command, relay, fanout }));
+    if (![...o.only].some((part) => part !== 'relay' && part !== 'live-fanout')) return;
+
     log(`bench: starting the hub (Postgres ${machine.postgres}, Redis ${machine.redis}) and the bare provider`);
     const ours = await startServer('ours', { BENCH_DATABASE_URL: database.url, BENCH_REDIS_URL: o.redisUrl, BENCH_REDIS_PREFIX: redis.prefix,
       // Eight people per account: under the per-account limit of parallel attempts.
@@ -199,7 +216,6 @@ async function main() {
       log(`bench: workers 1 process ${show(workers.one)}; 2 processes ${show(workers.two)}; ${workers.ratio.toFixed(2)}×`);
     }
 
-    const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
     console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm, workers }));
   } finally {
     await stopAll();
@@ -207,7 +223,7 @@ async function main() {
   }
 }
 
-main().catch((error: unknown) => {
+main().then(() => process.exit(0), (error: unknown) => {
   log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -70,6 +70,15 @@ export const defaultLiveLimits: LiveLimits = {
   replayWindowMs: 60 * 60_000,
 };
 
+/** One frame object per event, whatever the number of connections it goes to. */
+const eventFrames = new WeakMap<StreamEntry, Frame>();
+
+function eventFrame(entry: StreamEntry): Frame {
+  let frame = eventFrames.get(entry);
+  if (frame === undefined) eventFrames.set(entry, (frame = { kind: 'event', entry }));
+  return frame;
+}
+
 /**
  * One live client. Its memory is bounded: frames wait in a queue only while the socket is above
  * its high-water mark, and a client whose queue overflows, or that takes nothing for a minute, is
@@ -142,11 +151,18 @@ export class LiveConnection {
   private enqueueEvent(entry: StreamEntry): void {
     if (this.lastQueued !== null && compareStreamIds(entry.streamId, this.lastQueued) <= 0) return;
     this.lastQueued = entry.streamId;
-    this.enqueue({ kind: 'event', entry });
+    this.enqueue(eventFrame(entry));
   }
 
   private enqueue(frame: Frame): void {
     if (this.closed) return;
+    // Nothing waiting and room in the socket: out now, without the queue and the flush's promise
+    // (a broadcast does this once for each of thousands of connections).
+    if (!this.flushing && !this.queue.length && this.transport.buffered() < this.limits.highWaterBytes) {
+      this.blockedSince = null;
+      this.transport.send(frame);
+      return;
+    }
     this.queue.push(frame);
     if (this.queue.length > this.limits.maxQueuedEvents) return this.close('slow');
     void this.flush();

@@ -1,8 +1,8 @@
 import type { Logger } from '../platform/logger.ts';
 
 export interface PollingLoopOptions {
-  /** One round; true when it found work, so the next round runs at once. */
-  round: () => Promise<boolean>;
+  /** One round; true when it found work, so the next round runs at once. `nudged`: someone asked for it (work is likely). */
+  round: (nudged: boolean) => Promise<boolean>;
   /** Wait between rounds that found nothing. */
   pollMs: number;
   /** Wait after a round that failed (default: pollMs). */
@@ -53,10 +53,11 @@ export class PollingLoop {
   private async loop(): Promise<void> {
     const { round, pollMs, failureDelayMs, logger, failure } = this.options;
     while (this.started) {
+      const nudged = this.nudged;
       this.nudged = false;
       let busy: boolean;
       try {
-        busy = await round();
+        busy = await round(nudged);
       } catch (error) {
         logger.error({ err: error }, failure);
         await this.sleep(failureDelayMs ?? pollMs);

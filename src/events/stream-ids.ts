@@ -22,10 +22,30 @@ export const formatStreamId = (id: StreamId) => `${id.ms}-${id.seq}`;
 
 export const zeroStreamId = '0-0';
 
+/**
+ * The last two ids parsed: a live event is compared with the position of every connection it goes
+ * to, and those are nearly all the same two ids (the event's, and the one before it).
+ */
+const recent: Array<{ text: string; id: StreamId | null }> = [
+  { text: '', id: null },
+  { text: '', id: null },
+];
+let next = 0;
+
+function parseRecent(value: string): StreamId | null {
+  if (recent[0]!.text === value) return recent[0]!.id;
+  if (recent[1]!.text === value) return recent[1]!.id;
+  const id = parseStreamId(value);
+  recent[next] = { text: value, id };
+  next ^= 1;
+  return id;
+}
+
 /** Negative when a is older than b. Both must be valid ids. */
 export function compareStreamIds(a: string, b: string): number {
-  const x = parseStreamId(a)!;
-  const y = parseStreamId(b)!;
+  if (a === b) return 0;
+  const x = parseRecent(a)!;
+  const y = parseRecent(b)!;
   return x.ms !== y.ms ? x.ms - y.ms : x.seq - y.seq;
 }
 

@@ -4,6 +4,7 @@ import { Relay } from '../../src/events/relay.ts';
 import type { Hub } from '../../src/app/start.ts';
 import { makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
+import { realBackends } from '../helpers/backend.ts';
 import { eventually, personToken, SseClient } from './helpers.ts';
 
 const append = (hub: Hub, userId: string, n: number) =>
@@ -91,4 +92,33 @@ test('relay lag is a metric: it grows while events wait and falls to 0 once they
   hub.events.relay.start();
   await eventually(async () => (await lag()) === 0, 10_000, 'lag 0');
   t.regex(await (await fetch(`${hub.url}/metrics`)).text(), /^uniqverse_event_relay_backlog 0$/m);
+});
+
+// Two transactions at once need two connections: PostgreSQL (embedded PGlite has one).
+const concurrent = realBackends ? test : test.skip;
+
+concurrent('while another relay holds a person\'s earlier event, their later ones are given back unpublished; other people\'s go', async (t) => {
+  const hub = await startTestHub(t);
+  const [held, free] = await Promise.all([makePerson(hub), makePerson(hub)]);
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 10_000, 'relay idle');
+  await hub.events.relay.stop();
+  const position = await hub.events.bus.lastId();
+  for (let n = 0; n < 3; n++) await append(hub, held.id, n);
+  for (let n = 0; n < 3; n++) await append(hub, free.id, n);
+  // "Another relay": a transaction that holds the first of held's events.
+  const other = await hub.db.transaction();
+  t.teardown(() => other.rollback().catch(() => undefined));
+  const [first] = await other('outbox').where({ user_id: held.id }).whereNull('published_at').orderBy('seq').limit(1).forUpdate().select('seq');
+
+  t.is(await otherRelay(hub).runOnce(), 3, 'only free\'s three');
+  const stream = (await streamSince(hub, position)).filter((e) => e.event.type === 'game.score.changed');
+  t.deepEqual(stream.map((e) => [e.event.user_id, e.event.data.n]), [[free.id, 0], [free.id, 1], [free.id, 2]]);
+  const waiting = await hub.db('outbox').where({ user_id: held.id }).whereNull('published_at').orderBy('seq').pluck('seq');
+  t.is(waiting.length, 3, 'held\'s later two given back, its first still held');
+  t.is(Number(waiting[0]), Number(first.seq));
+
+  await other.rollback();
+  t.is(await otherRelay(hub).runOnce(), 3, 'then held\'s, in order');
+  const after = (await streamSince(hub, position)).filter((e) => e.event.user_id === held.id && e.event.type === 'game.score.changed');
+  t.deepEqual(after.map((e) => e.event.data.n), [0, 1, 2]);
 });

@@ -10,6 +10,25 @@ function eventJson(entry: StreamEntry): string {
   return text;
 }
 
+const sseBytes = new WeakMap<StreamEntry, Buffer>();
+const websocketBytes = new WeakMap<StreamEntry, Buffer>();
+
+/** sseFrame as bytes; an event's are made once and the same Buffer goes to every connection. */
+export function sseFrameBytes(frame: Frame): Buffer {
+  if (frame.kind !== 'event') return Buffer.from(sseFrame(frame));
+  let bytes = sseBytes.get(frame.entry);
+  if (bytes === undefined) sseBytes.set(frame.entry, (bytes = Buffer.from(sseFrame(frame))));
+  return bytes;
+}
+
+/** websocketFrame as bytes (sent as text); an event's are made once for every connection. */
+export function websocketFrameBytes(frame: Frame): Buffer {
+  if (frame.kind !== 'event') return Buffer.from(websocketFrame(frame));
+  let bytes = websocketBytes.get(frame.entry);
+  if (bytes === undefined) websocketBytes.set(frame.entry, (bytes = Buffer.from(websocketFrame(frame))));
+  return bytes;
+}
+
 /**
  * Server-Sent Events: `id` is the stream id (the browser sends it back as Last-Event-ID),
  * `event` the event type, `data` the envelope.

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { EventMetrics } from '../../events/metrics.ts';
 import type { Frame, LiveTransport } from '../../events/live-connection.ts';
-import { websocketFrame, websocketReconnectHint } from './live-frames.ts';
+import { websocketFrame, websocketFrameBytes, websocketReconnectHint } from './live-frames.ts';
 
 export function websocketTransport(socket: WebSocket, metrics: EventMetrics): LiveTransport {
   let waiters: Array<() => void> = [];
@@ -19,8 +19,9 @@ export function websocketTransport(socket: WebSocket, metrics: EventMetrics): Li
     name: 'websocket',
     send(frame: Frame) {
       if (socket.readyState !== socket.OPEN) return;
-      // The callback runs once the frame is handed to the kernel: that is our "drain".
-      socket.send(websocketFrame(frame), wakeAll);
+      // The callback runs once the frame is handed to the kernel: that is our "drain". An event's
+      // bytes are made once for all its connections, and sent as a text message.
+      socket.send(websocketFrameBytes(frame), { binary: false }, wakeAll);
       if (frame.kind === 'event') metrics.liveSent.inc();
     },
     buffered: () => socket.bufferedAmount,
