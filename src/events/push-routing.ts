@@ -12,6 +12,8 @@ import { hubNamespaces } from './service-events.ts';
 
 export const signInEvents = ['session.created'] as const;
 export const entitlementEvents = ['entitlement.granted', 'entitlement.changed', 'entitlement.revoked', 'entitlement.expired'] as const;
+/** "Continue on another device": offered by a service's app, pushed to the person's other devices as a notice of that service. */
+export const handoffEvents = ['handoff.offered'] as const;
 
 /** Namespaces of the hub's own events besides those services cannot post into. */
 const otherHubNamespaces = ['handoff'];
@@ -26,7 +28,7 @@ export const isServiceNotice = (event: HubEvent): boolean => {
 export function notificationKindOf(event: HubEvent): NotificationKind | null {
   if ((signInEvents as readonly string[]).includes(event.type)) return 'sign_in';
   if ((entitlementEvents as readonly string[]).includes(event.type)) return 'entitlements';
-  if (isServiceNotice(event)) return 'service_notices';
+  if (isServiceNotice(event) || (handoffEvents as readonly string[]).includes(event.type)) return 'service_notices';
   return null;
 }
 
@@ -37,6 +39,9 @@ export function pushMessage(event: HubEvent, locale: Locale, issuer: string, ser
   const d = event.data;
   const service = serviceName(text(d.service) || event.service || '');
   switch (event.type) {
+    case 'handoff.offered':
+      // Never the link: it is given once, to the device that takes the hand-off (GET /hub/handoff, then take).
+      return { type: event.type, title: t(locale, 'push.handoff.title', { service }), body: text(d.title), url: serviceUrl ?? `${issuer}/account/services` };
     case 'session.created':
       return { type: event.type, title: t(locale, 'push.signIn.title'), body: t(locale, 'toast.signedIn', { device: orNone(text(d.device)) }), url: `${issuer}/account/sessions` };
     case 'entitlement.granted':
@@ -64,14 +69,16 @@ export function pushMessage(event: HubEvent, locale: Locale, issuer: string, ser
 export function pushRouting({ issuer }: { issuer: string }): EventConsumer {
   return {
     name: 'push',
-    types: [...signInEvents, ...entitlementEvents],
+    types: [...signInEvents, ...entitlementEvents, ...handoffEvents],
     accepts: isServiceNotice,
     async handle(trx: Knex, event: HubEvent): Promise<void> {
       const kind = notificationKindOf(event);
       if (!kind || !event.user_id) return;
       const settings = await notificationSettingsOf(trx, event.user_id);
       if (!settings.kinds.includes(kind)) return;
-      const subscriptions = await pushSubscriptionQueries.reachable(trx, event.user_id);
+      // A hand-off goes to the person's other devices, not back to the one that offered it.
+      const offeredFrom = event.type === 'handoff.offered' ? text(event.data.from_device_id) : '';
+      const subscriptions = (await pushSubscriptionQueries.reachable(trx, event.user_id)).filter((s) => !offeredFrom || s.device_id !== offeredFrom);
       if (!subscriptions.length) return;
       const user = await userQueries.byId(trx, event.user_id);
       if (!user) return;

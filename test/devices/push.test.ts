@@ -6,7 +6,7 @@ import { userQueries } from '../../src/queries/users.ts';
 import { checkResponse } from '../api/openapi-check.ts';
 import { api, eventsSettled, eventually, personToken, serviceToken, WsClient } from '../events/helpers.ts';
 import { auditEntriesOf } from '../helpers/audit.ts';
-import { grant, makePerson, makeService, type Person } from '../helpers/fixtures.ts';
+import { grant, makeClient, makePerson, makeService, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { browserKeys, decryptWebPush, nativeKeys, pushServices, verifyVapid, type Answer, type Received } from './push-services.ts';
 
@@ -335,4 +335,29 @@ test('VAPID keys: made once and kept sealed, the same for every start; or taken 
   t.throws(() => loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), VAPID_PUBLIC_KEY: pair.publicKey }), { message: /set both or neither/ });
   t.throws(() => loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), APNS_KEY_ID: 'KEYID12345' }), { message: /APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC/ });
   t.throws(() => loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), FCM_SERVICE_ACCOUNT: '{"project_id":"p"}' }), { message: /FCM_SERVICE_ACCOUNT/ });
+});
+
+test('a hand-off offered on one device is pushed to the person\'s other devices, without its link, and not back to the device that offered it', async (t) => {
+  const { hub, services, ada, token } = await setup(t);
+  await makeClient(hub, { service: 'vezepygame', type: 'native', redirectUris: ['com.veze.game:/oauth'] });
+  const extension = await subscribeWebPush(hub, token, `${services.url}/push/extension`);
+  const desktop = await personToken(hub, ada, 'vezepygame');
+  const desktopDevice = await api(hub, '/hub/devices', desktop, { method: 'POST', body: JSON.stringify({ kind: 'desktop', name: 'Ada’s desktop', os: 'Linux', app_version: '1.0' }) });
+  t.is(desktopDevice.status, 201);
+  await subscribeWebPush(hub, desktop, `${services.url}/push/desktop`);
+  await settled(hub);
+
+  const offer = await api(hub, '/hub/handoff', desktop, { method: 'POST', body: JSON.stringify({ what: 'match', title: 'Match 7: your turn', url: 'com.veze.game:/match/7', expires_in: 300 }) });
+  t.is(offer.status, 201);
+  // (The desktop's own sign-in was pushed to the extension too: the hand-off is the push of its type.)
+  const payload = await eventually(
+    () => services.of('/push/extension').map((push) => JSON.parse(decryptWebPush(push.body, extension.keys)) as Record<string, string>).find((p) => p.type === 'handoff.offered') ?? null,
+    15_000,
+    'the hand-off pushed to the extension',
+  );
+  t.like(payload, { type: 'handoff.offered', title: 'Continue on this device (VEZEPYGAME)', body: 'Match 7: your turn' });
+  t.false(JSON.stringify(payload).includes('com.veze.game:/match/7'), 'the link is given once, to the device that takes it');
+  await settled(hub);
+  await eventually(async () => ((await deliveries(hub, ada.id)).every((d: { status: string }) => d.status !== 'pending') ? true : undefined), 10_000, 'the deliveries done');
+  t.deepEqual(services.of('/push/desktop'), [], 'not pushed back to the device that offered it');
 });
