@@ -8,6 +8,7 @@ import type { EventBus } from './bus.ts';
 import { entitlementExpirySweeper } from './entitlement-expiry.ts';
 import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
 import { LiveHub } from './live-hub.ts';
+import { RedisLivePresence, thisInstanceOnly } from './live-presence.ts';
 import { MemoryBus } from './memory-bus.ts';
 import { createEventMetrics, type EventMetrics } from './metrics.ts';
 import { listenForAppends } from './outbox-listener.ts';
@@ -100,7 +101,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     },
   });
   const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;
-  const live = new LiveHub({ bus, logger, metrics, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
+  const presence = config.redisUrl ? new RedisLivePresence({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : thisInstanceOnly;
+  const live = new LiveHub({ bus, logger, metrics, presence, limits: { maxPerPerson, maxPerAddress, replayMaxEvents, replayWindowMs: replayMaxMinutes * 60_000 } });
   const pushWorker = new PushWorker({ db, senders, live, logger, metrics, pollMs: 2000 });
   nudgePush = () => pushWorker.nudge();
   const push: PushSystem = {

@@ -2,6 +2,7 @@ import { AppError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { BusSubscription, EventBus, StreamEntry } from './bus.ts';
 import { defaultLiveLimits, LiveConnection, type LiveAccess, type LiveLimits, type LiveTransport, type Viewer } from './live-connection.ts';
+import { thisInstanceOnly, type LivePresence } from './live-presence.ts';
 import type { EventMetrics } from './metrics.ts';
 import { zeroStreamId } from './stream-ids.ts';
 
@@ -11,7 +12,12 @@ export interface LiveHubOptions {
   metrics: EventMetrics;
   limits?: Partial<LiveLimits>;
   heartbeatMs?: number;
+  /** Which devices hold a connection on another instance (Redis); this instance's alone without it. */
+  presence?: LivePresence;
 }
+
+/** The device a connection is of, for presence: its app's grant, or the person's portal; none for an admin's view of everything. */
+const deviceOf = (viewer: Viewer): string | null => (viewer.all ? null : viewer.grantRef ? `grant:${viewer.grantRef}` : viewer.session ? 'portal' : null);
 
 /**
  * Events after which a person's open streams read their token or session again: every session
@@ -58,15 +64,15 @@ export class LiveHub {
   }
 
   /**
-   * Whether a device has a live connection open on this instance: the device app's (by its
-   * grant's reference), or, for a browser subscribed from the portal (null), a portal page of the
-   * person's. Each instance knows only its own connections (docs/integrating.md, "Push notifications").
+   * Whether a device has a live connection open, on this instance or (with Redis) another: the
+   * device app's (by its grant's reference), or, for a browser subscribed from the portal (null),
+   * a portal page of the person's.
    */
-  hasConnection(userId: string, grantRef: string | null): boolean {
+  async hasConnection(userId: string, grantRef: string | null): Promise<boolean> {
     for (const connection of this.byUser.get(userId) ?? []) {
       if (grantRef !== null ? connection.viewer.grantRef === grantRef : connection.viewer.session === true) return true;
     }
-    return false;
+    return (this.options.presence ?? thisInstanceOnly).elsewhere(userId, grantRef !== null ? `grant:${grantRef}` : 'portal');
   }
 
   async start(): Promise<void> {
@@ -79,6 +85,7 @@ export class LiveHub {
   async stop(): Promise<void> {
     this.subscription?.close();
     this.subscription = null;
+    await this.options.presence?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const connection of [...this.everything, ...[...this.byUser.values()].flatMap((s) => [...s])]) connection.close('shutdown');
   }
@@ -163,7 +170,10 @@ export class LiveHub {
     set.add(connection);
     const { metrics } = this.options;
     metrics.liveConnections.inc({ transport: transport.name });
+    const device = deviceOf(viewer);
+    if (device) this.options.presence?.opened(viewer.userId, device);
     connection.onClose = () => {
+      if (device) this.options.presence?.closed(viewer.userId, device);
       set.delete(connection);
       if (!viewer.all && !set.size) this.byUser.delete(viewer.userId);
       metrics.liveConnections.dec({ transport: transport.name });

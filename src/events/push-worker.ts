@@ -13,7 +13,7 @@ export interface PushWorkerOptions {
   db: Knex;
   senders: ReadonlyMap<PushKind, PushSender>;
   /** Asked just before a push goes: a device with a live connection open hears of the event there instead. */
-  live: { hasConnection(userId: string, grantRef: string | null): boolean };
+  live: { hasConnection(userId: string, grantRef: string | null): Promise<boolean> };
   logger: Logger;
   metrics: EventMetrics;
   timeoutMs?: number;
@@ -95,7 +95,7 @@ export class PushWorker {
       if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
       return;
     }
-    if (live.hasConnection(delivery.user_id, delivery.device_id === null ? null : (delivery.grant_ref ?? `device:${delivery.device_id}`))) {
+    if (await live.hasConnection(delivery.user_id, delivery.device_id === null ? null : (delivery.grant_ref ?? `device:${delivery.device_id}`))) {
       if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
       return;
     }

@@ -7,6 +7,7 @@ import { checkResponse } from '../api/openapi-check.ts';
 import { api, eventsSettled, eventually, personToken, serviceToken, WsClient } from '../events/helpers.ts';
 import { auditEntriesOf } from '../helpers/audit.ts';
 import { grant, makeClient, makePerson, makeService, type Person } from '../helpers/fixtures.ts';
+import { realBackends, testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { browserKeys, decryptWebPush, nativeKeys, pushServices, verifyVapid, type Answer, type Received } from './push-services.ts';
 
@@ -19,8 +20,7 @@ async function setup(t: ExecutionContext, answer?: (request: Received) => Answer
   const services = await pushServices(answer);
   t.teardown(() => services.close());
   const keys = nativeKeys();
-  const hub = await startTestHub(t, {
-    env: {
+  const hubEnv = {
       PUSH_CA: services.ca,
       // The stand-ins listen on 127.0.0.1: a private address, refused unless the operator allows it.
       PUSH_PRIVATE_ENDPOINTS: 'true',
@@ -33,14 +33,14 @@ async function setup(t: ExecutionContext, answer?: (request: Received) => Answer
       APNS_URL: services.url,
       FCM_SERVICE_ACCOUNT: JSON.stringify({ project_id: 'veze-test', client_email: fcmAccount, private_key: keys.fcmPem, token_uri: `${services.url}/token` }),
       FCM_URL: services.url,
-    },
-  });
+  };
+  const hub = await startTestHub(t, { env: hubEnv });
   await makeService(hub, 'vezepygame');
   const ada = await makePerson(hub, { name: 'Ada' });
   const token = await personToken(hub, ada, 'vezepygame');
   const device = await api(hub, '/hub/devices', token, { method: 'POST', body: JSON.stringify({ kind: 'browser_extension', name: 'Ada’s extension', os: 'Chrome 131', app_version: '1.0' }) });
   await settled(hub);
-  return { hub, services, keys, ada, token, deviceId: device.body.id as string };
+  return { hub, hubEnv, services, keys, ada, token, deviceId: device.body.id as string };
 }
 
 /** Every event relayed and every subscriber task done (so an earlier event cannot push to a later subscription). */
@@ -169,10 +169,32 @@ test('a device with a live connection open gets no push (it hears the event ther
   t.is(services.of('/push/').length, 0);
 
   await stream.close();
-  await eventually(() => !hub.events.live.hasConnection(ada.id, null) && hub.events.live.connectionCount === 0, 10_000, 'the stream closed');
+  await eventually(async () => !(await hub.events.live.hasConnection(ada.id, null)) && hub.events.live.connectionCount === 0, 10_000, 'the stream closed');
   await grant(hub, ada.email, 'vezepygame', 'elite');
   await eventually(() => (services.of('/push/').length ? true : null), 15_000, 'the push after the stream closed');
   t.is(services.of('/push/').length, 1);
+});
+
+(realBackends && testRedisUrl ? test : test.skip)('two instances: a device connected to one gets no push from the other\'s worker either; once it disconnects, both push again', async (t) => {
+  const { hub: a, hubEnv, services, ada, token } = await setup(t);
+  const b = await startTestHub(t, { secret: a.config.secret, env: { ...hubEnv, REDIS_PREFIX: a.config.redisPrefix }, database: a.config.database });
+  const { response } = await subscribeWebPush(a, token, `${services.url}/push/two`);
+  const grantRef = (await a.db('devices').where({ user_id: ada.id }).first()).grant_ref as string;
+  t.false(await b.events.live.hasConnection(ada.id, grantRef));
+  const stream = await WsClient.open(`${a.url}/hub/events`, { authorization: `Bearer ${token}` });
+  t.teardown(() => stream.close());
+  await eventually(() => stream.messages.find((m) => m.type === 'ready'), 10_000, 'the stream on a');
+  await eventually(async () => ((await b.events.live.hasConnection(ada.id, grantRef)) ? true : undefined), 5_000, 'b to know the device is connected to a');
+
+  // Whichever instance's worker takes them, the pushes are skipped while the device is connected.
+  for (const tier of ['pro', 'elite', 'basic']) await grant(a, ada.email, 'vezepygame', tier);
+  await eventually(async () => ((await a.db('push_deliveries').where({ subscription_id: response.body.id, status: 'skipped' })).length === 3 ? true : undefined), 15_000, 'three pushes skipped');
+  t.is(services.of('/push/two').length, 0);
+
+  await stream.close();
+  await eventually(async () => (!(await b.events.live.hasConnection(ada.id, grantRef)) ? true : undefined), 5_000, 'b to know it left');
+  await grant(a, ada.email, 'vezepygame', 'pro');
+  await eventually(() => (services.of('/push/two').length ? true : null), 15_000, 'the push after the stream closed');
 });
 
 test('settings: a kind switched off pushes nothing; quiet hours hold a push until they end on the person’s clock; a device switched off gets none', async (t) => {
