@@ -24,6 +24,10 @@ export const isServiceNotice = (event: HubEvent): boolean => {
   return Boolean(event.user_id && event.service) && !(hubNamespaces as readonly string[]).includes(namespace) && !otherHubNamespaces.includes(namespace);
 };
 
+/** Which of the person's choices a queued push falls under, by its event's type (every queued push is of one). */
+export const notificationKindOfType = (type: string): NotificationKind =>
+  (signInEvents as readonly string[]).includes(type) ? 'sign_in' : (entitlementEvents as readonly string[]).includes(type) ? 'entitlements' : 'service_notices';
+
 /** Which of the person's choices an event falls under; null: never pushed. */
 export function notificationKindOf(event: HubEvent): NotificationKind | null {
   if ((signInEvents as readonly string[]).includes(event.type)) return 'sign_in';

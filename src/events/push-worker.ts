@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { notificationSettingsOf } from '../devices/notification-settings.ts';
 import { dropExpiredSubscription } from '../devices/push-subscriptions.ts';
 import type { Logger } from '../platform/logger.ts';
 import { pushDeliveryQueries, type LeasedPush } from '../queries/push-deliveries.ts';
@@ -7,6 +8,7 @@ import { pushSubscriptionQueries, type PushKind } from '../queries/push-subscrip
 import { abortAfter } from './loop-aware-deadline.ts';
 import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
+import { notificationKindOfType } from './push-routing.ts';
 import type { PushOutcome, PushSender } from './push-sender.ts';
 
 export interface PushWorkerOptions {
@@ -90,8 +92,8 @@ export class PushWorker {
   private async deliver(delivery: LeasedPush): Promise<void> {
     const { db, senders, live, logger, metrics } = this.options;
     const count = (outcome: string) => metrics.pushAttempts.inc({ sender: delivery.kind, outcome });
-    // Switched off, or its device removed, since the push was queued: it is not sent.
-    if (!delivery.enabled || delivery.device_revoked_at) {
+    // Switched off, its device removed, or its kind turned off since the push was queued (held by quiet hours, say): it is not sent.
+    if (!delivery.enabled || delivery.device_revoked_at || !(await notificationSettingsOf(db, delivery.user_id)).kinds.includes(notificationKindOfType(delivery.event_type))) {
       if (await pushDeliveryQueries.finish(db, delivery, 'skipped')) count('skipped');
       return;
     }

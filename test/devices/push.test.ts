@@ -224,6 +224,14 @@ test('settings: a kind switched off pushes nothing; quiet hours hold a push unti
   await new Promise((resolve) => setTimeout(resolve, 1500));
   t.is(services.of('/push/').length, 0, 'nothing sent during the quiet hours');
 
+  // Entitlements turned off while the push is held: when the quiet hours end, it is not sent.
+  await saveNotificationSettings(hub.db, ada.id, { kinds: ['sign_in'] });
+  await hub.db('push_deliveries').where({ id: held.id }).update({ next_attempt_at: new Date() });
+  hub.events.push.worker.nudge();
+  await eventually(async () => (await hub.db('push_deliveries').where({ id: held.id }).first()).status === 'skipped', 10_000, 'the held push skipped: its kind is off now');
+  t.is(services.of('/push/').length, 0);
+  await hub.db('push_deliveries').where({ id: held.id }).update({ status: 'pending', next_attempt_at: new Date(Date.now() + 3_600_000), finished_at: null });
+
   await saveNotificationSettings(hub.db, ada.id, { kinds: ['entitlements'] });
   await setSubscriptionsEnabled(hub.db, ada.id, []);
   t.false((await hub.db('push_subscriptions').where({ id: response.body.id }).first()).enabled);
