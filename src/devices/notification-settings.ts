@@ -79,7 +79,10 @@ export function notBefore(settings: Pick<NotificationSettings, 'quietStart' | 'q
   const inside = start < end ? minute >= start && minute < end : minute >= start || minute < end;
   if (!inside) return now;
   const wait = (end - minute + 1440) % 1440;
-  const at = new Date(now.getTime() + wait * 60_000);
+  let at = new Date(now.getTime() + wait * 60_000);
+  // A clock change inside the quiet hours (daylight saving) moves their end on the person's clock by its size: found in one step.
+  const off = ((end - minutesInZone(at, timeZone) + 720 + 1440) % 1440) - 720;
+  if (off) at = new Date(at.getTime() + off * 60_000);
   at.setUTCSeconds(0, 0);
   return at;
 }
