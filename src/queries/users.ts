@@ -55,12 +55,15 @@ export const userQueries = {
    */
   signInFacts: async (db: Knex, email: string, browserHash: string | null): Promise<{ user: UserRow; knownBrowser: boolean; owesSecondFactor: boolean } | undefined> => {
     const row = (await db('users')
-      .whereRaw('lower(email) = lower(?)', [email])
-      .first(
-        'users.*',
-        db.raw('exists (select 1 from known_devices k where k.user_id = users.id and k.device_hash = ?) as uq_known_browser', [browserHash ?? '']),
-        db.raw('(exists (select 1 from totp_factors f where f.user_id = users.id and f.confirmed_at is not null) or exists (select 1 from passkeys p where p.user_id = users.id)) as uq_owes_second_factor'),
-      )) as (UserRow & { uq_known_browser: boolean; uq_owes_second_factor: boolean }) | undefined;
+      .joinRaw(
+        `cross join lateral (select
+           exists (select 1 from known_devices k where k.user_id = users.id and k.device_hash = ?) as uq_known_browser,
+           (exists (select 1 from totp_factors f where f.user_id = users.id and f.confirmed_at is not null) or exists (select 1 from passkeys p where p.user_id = users.id)) as uq_owes_second_factor
+         ) as facts`,
+        [browserHash ?? ''],
+      )
+      .whereRaw('lower(users.email) = lower(?)', [email])
+      .first('users.*', 'facts.uq_known_browser', 'facts.uq_owes_second_factor')) as (UserRow & { uq_known_browser: boolean; uq_owes_second_factor: boolean }) | undefined;
     if (!row) return undefined;
     const { uq_known_browser: knownBrowser, uq_owes_second_factor: owesSecondFactor, ...user } = row;
     return { user, knownBrowser: Boolean(browserHash) && knownBrowser, owesSecondFactor };
