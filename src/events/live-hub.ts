@@ -17,7 +17,8 @@ export interface LiveHubOptions {
 }
 
 /** The device a connection is of, for presence: its app's grant, or the person's portal; none for an admin's view of everything. */
-const deviceOf = (viewer: Viewer): string | null => (viewer.all ? null : viewer.grantRef ? `grant:${viewer.grantRef}` : viewer.session ? 'portal' : null);
+const presenceKey = (grantRef: string | null): string => (grantRef !== null ? `grant:${grantRef}` : 'portal');
+const deviceOf = (viewer: Viewer): string | null => (viewer.all ? null : viewer.grantRef ? presenceKey(viewer.grantRef) : viewer.session ? presenceKey(null) : null);
 
 /**
  * Events after which a person's open streams read their token or session again: every session
@@ -72,7 +73,7 @@ export class LiveHub {
     for (const connection of this.byUser.get(userId) ?? []) {
       if (grantRef !== null ? connection.viewer.grantRef === grantRef : connection.viewer.session === true) return true;
     }
-    return (this.options.presence ?? thisInstanceOnly).elsewhere(userId, grantRef !== null ? `grant:${grantRef}` : 'portal');
+    return (this.options.presence ?? thisInstanceOnly).elsewhere(userId, presenceKey(grantRef));
   }
 
   async start(): Promise<void> {
