@@ -438,11 +438,11 @@ export interface components {
     schemas: {
         GraphqlRequest: {
             query: string;
-            variables?: Record<string, never> | null;
+            variables?: Record<string, unknown> | null;
             operationName?: string | null;
         };
         GraphqlResponse: {
-            data?: Record<string, never> | null;
+            data?: Record<string, unknown> | null;
             errors?: {
                 message: string;
                 path?: unknown[];
@@ -576,7 +576,7 @@ export interface components {
             user_id?: string;
             /** @description The service the event belongs to or came from (its slug). */
             service?: string;
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         PostedEvent: {
             /**
@@ -597,7 +597,7 @@ export interface components {
              */
             occurred_at?: string;
             /** @description At most 16 KiB as JSON. */
-            data?: Record<string, never>;
+            data?: Record<string, unknown>;
         };
     };
     responses: {
@@ -1436,7 +1436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
         };
