@@ -161,6 +161,28 @@ test('followEvents reconnects with backoff and Last-Event-ID after a cut, and st
   t.true(reconnects[0]! >= 50, 'the retry: the server asked for');
 });
 
+test('followEvents replaces a connection gone silent (no keep-alive) and resumes where it was', async (t) => {
+  const stream = await flakyStream((_req, res, index) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // The first connection says ready, then nothing at all: a peer that vanished without closing.
+    res.write(index === 0 ? 'id: 5-0\nevent: ready\ndata: {}\n\n' : `id: 5-0\nevent: ready\ndata: {}\n\nid: 6-0\nevent: email.received\ndata: {"id":"c","type":"email.received","data":{}}\n\n`);
+  });
+  t.teardown(() => stream.close());
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const following = followEvents({
+    issuer: stream.url,
+    accessToken: 't',
+    onEvent: (event) => void (seen.push(event.id), controller.abort()),
+    idleTimeoutMs: 1000,
+    backoff: { initialMs: 10 },
+    signal: controller.signal,
+  });
+  t.is(await following, '6-0');
+  t.deepEqual(seen, ['c']);
+  t.deepEqual(stream.requests.map((r) => r.headers['last-event-id']), [undefined, '5-0']);
+});
+
 test('followEvents stops on a revoked frame and passes a callback error on unchanged', async (t) => {
   const stream = await flakyStream((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });

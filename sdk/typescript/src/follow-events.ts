@@ -20,6 +20,8 @@ export interface FollowEventsOptions {
   signal?: AbortSignal;
   /** Reconnect delays: doubling from `initialMs` (500) up to `maxMs` (30 000), with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** A connection silent this long is taken for dead and replaced (default 45 000: the hub sends a keep-alive every 15 s). */
+  idleTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -83,13 +85,25 @@ export async function followEvents(options: FollowEventsOptions): Promise<string
   let position = options.since;
   let attempt = 0;
   let hintMs = 0;
+  const idleMs = options.idleTimeoutMs ?? 45_000;
 
   while (!signal?.aborted) {
+    // One controller per connection: aborted by the caller's signal, or by the idle watchdog when
+    // the connection went silent (a peer gone without closing it never ends the read otherwise).
+    const connection = new AbortController();
+    const stopConnection = () => connection.abort();
+    signal?.addEventListener('abort', stopConnection, { once: true });
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const alive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => connection.abort(new StreamEnded(`Nothing from the hub for ${idleMs} ms.`)), idleMs);
+    };
     try {
+      alive();
       const token = typeof options.accessToken === 'string' ? options.accessToken : await options.accessToken();
       const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${token}` };
       if (position) headers['last-event-id'] = position;
-      const response = await fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
+      const response = await fetchImpl(url, { headers, signal: connection.signal });
       if (response.status !== 200 || !response.body) {
         const body = await responseBody(response);
         const error = new HubError(response.status, body, 'Following events');
@@ -97,7 +111,7 @@ export async function followEvents(options: FollowEventsOptions): Promise<string
         hintMs = Number(response.headers.get('retry-after') ?? 0) * 1000;
         throw new StreamEnded(error.message);
       }
-      for await (const message of readSse(response.body)) {
+      for await (const message of readSse(response.body, alive)) {
         if (message.retry !== undefined) hintMs = message.retry;
         switch (message.event) {
           case 'ready':
@@ -126,6 +140,8 @@ export async function followEvents(options: FollowEventsOptions): Promise<string
       }
       throw new StreamEnded('The hub closed the stream.');
     } catch (error) {
+      clearTimeout(idle);
+      signal?.removeEventListener('abort', stopConnection);
       if (error instanceof CallbackFailed) throw error.error;
       if (signal?.aborted) break;
       if (!(error instanceof StreamEnded) && (error instanceof HubError || error instanceof StreamRevokedError || error instanceof SyntaxError)) throw error;

@@ -57,8 +57,8 @@ class SseParser {
   }
 }
 
-/** Reads an event stream body message by message (lines end in CR, LF or CRLF). */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+/** Reads an event stream body message by message (lines end in CR, LF or CRLF); `onData` hears every chunk, keep-alives too. */
+export async function* readSse(body: ReadableStream<Uint8Array>, onData: () => void = () => {}): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   const parser = new SseParser();
   const reader = body.getReader();
@@ -66,6 +66,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      onData();
       yield* parser.push(decoder.decode(value, { stream: true }));
     }
   } finally {
