@@ -180,7 +180,10 @@ test('followEvents replaces a connection gone silent (no keep-alive) and resumes
   });
   t.is(await following, '6-0');
   t.deepEqual(seen, ['c']);
-  t.deepEqual(stream.requests.map((r) => r.headers['last-event-id']), [undefined, '5-0']);
+  // Replaced at least once, each time resuming after the ready position (a busy machine may replace more often).
+  const resumedFrom = stream.requests.map((r) => r.headers['last-event-id']);
+  t.is(resumedFrom[0], undefined);
+  t.true(resumedFrom.length >= 2 && resumedFrom.slice(1).every((id) => id === '5-0'), String(resumedFrom));
 });
 
 test('followEvents stops on a revoked frame and passes a callback error on unchanged', async (t) => {
