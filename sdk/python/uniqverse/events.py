@@ -100,6 +100,7 @@ class _StreamEnded(Exception):
 
 
 _FATAL = {400, 401, 403, 404}
+_STREAM_TIMEOUT = httpx.Timeout(10, read=45)
 
 
 def follow_events(
@@ -127,7 +128,7 @@ def follow_events(
     """
     url = issuer.rstrip("/") + "/hub/events"
     stop = stop or threading.Event()
-    client = http or httpx.Client(timeout=httpx.Timeout(10, read=45))
+    client = http or httpx.Client(timeout=_STREAM_TIMEOUT)
     position = since
     attempt = 0
     try:
@@ -138,7 +139,8 @@ def follow_events(
                 headers = {"accept": "text/event-stream", "authorization": f"Bearer {token}"}
                 if position:
                     headers["last-event-id"] = position
-                with client.stream("GET", url, headers=headers) as response:
+                # A connection silent for 45 s (the hub sends a keep-alive every 15 s) is taken for dead: reconnect.
+                with client.stream("GET", url, headers=headers, timeout=_STREAM_TIMEOUT) as response:
                     if response.status_code != 200:
                         response.read()
                         error = HubError(response.status_code, response_body(response), "Following events")
