@@ -13,10 +13,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-/** What the tests take from Debian: a program each, and the package that brings it. */
+/** What the tests take from Debian: a program or module each, and the package that brings it. */
 const debianNeeds = [
   { path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', pkg: 'chromium', for: 'the browser tests' },
   { path: process.env.PROMTOOL_PATH ?? '/usr/bin/promtool', pkg: 'prometheus', for: 'the alert rule and scrape tests' },
+  // The Python kit (sdk/python) and VEZEPySports use Debian's python3 with PyJWT and httpx alone
+  // (and cryptography, which PyJWT needs for ES256 and only recommends).
+  { path: '/usr/lib/python3/dist-packages/jwt/__init__.py', pkg: 'python3-jwt', for: 'the Python kit tests' },
+  { path: '/usr/lib/python3/dist-packages/cryptography/__init__.py', pkg: 'python3-cryptography', for: 'the Python kit tests' },
+  { path: '/usr/lib/python3/dist-packages/httpx/__init__.py', pkg: 'python3-httpx', for: 'the Python kit tests' },
 ];
 
 function ensureDebianPackages(): void {
