@@ -7,8 +7,8 @@ export interface ActorClaim {
 /** What a token made by token exchange carries beyond the provider's claims. */
 export interface ExchangeClaims {
   act: ActorClaim;
-  /** The grant the subject token came from (src/platform/crypto/grant-reference.ts): the new token holds only while it lives. */
-  grantRef: string;
+  /** The grant the subject token came from (src/platform/crypto/grant-reference.ts): the new token holds only while it lives. None: a portal session's (not exchangeable again). */
+  grantRef?: string;
 }
 
 /**

@@ -32,8 +32,8 @@ export interface ServiceTokenRequest {
   /** A subset of the target's scopes; absent: all of them. */
   scope?: string[];
   actor: ActorClaim;
-  /** The grant the person's token came from: the new token holds only while that grant lives. */
-  grantRef: string;
+  /** The grant the person's token came from: the new token holds only while that grant lives. None for a portal session: the token then cannot be exchanged again. */
+  grantRef?: string;
 }
 
 export interface ServiceToken {
@@ -70,7 +70,7 @@ export async function exchangeForService(provider: Provider, db: Knex, request: 
     accessTokenFormat: 'jwt',
     jwt: { sign: { alg: 'ES256' } },
   });
-  exchangeClaimsOf.set(token, { act: request.actor, grantRef: request.grantRef });
+  exchangeClaimsOf.set(token, { act: request.actor, ...(request.grantRef ? { grantRef: request.grantRef } : {}) });
   const accessToken = await token.save();
   return { accessToken, expiresIn: token.expiration, scope: token.scope ?? '', tokenType: 'Bearer' };
 }
