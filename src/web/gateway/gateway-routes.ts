@@ -2,22 +2,23 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ratesOf } from '../../catalog/service-rate-limits.ts';
 import { portalClientId } from '../../catalog/clients.ts';
-import { CircuitBreakers } from '../../gateway/circuit-breaker.ts';
-import { callerResponseHeaders, upstreamRequestHeaders } from '../../gateway/upstream-headers.ts';
-import { callUpstream, UpstreamFailure } from '../../gateway/upstream-request.ts';
+import { CircuitBreakers } from '../../platform/gateway/circuit-breaker.ts';
+import { callerResponseHeaders, upstreamRequestHeaders } from '../../platform/gateway/upstream-headers.ts';
+import { callUpstream, UpstreamFailure } from '../../platform/gateway/upstream-request.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { exchangeForService, ExchangeRefused, gatewayActor } from '../../oidc/token-exchange.ts';
 import type { GatewayConfig } from '../../platform/config.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { HubMetrics } from '../../platform/hub-metrics.ts';
-import { rateLimitHeaders } from '../../platform/rate-limits.ts';
+import { rateLimitHeaders, type Limits } from '../../platform/rate-limits.ts';
 import { serviceQueries, type ServiceRow } from '../../queries/services.ts';
-import { graphqlCaller, type GraphqlCallerDeps, type PersonCaller } from '../graphql/callers.ts';
+import { gatewayCaller, type GatewayCallerDeps } from './gateway-caller.ts';
 
 export const gatewayPath = '/gateway/:slug{/*path}';
 
-export interface GatewayDeps extends GraphqlCallerDeps {
+export interface GatewayDeps extends GatewayCallerDeps {
   holder: ProviderHolder;
+  limits: Pick<Limits, 'throttle'>;
   gateway: GatewayConfig;
   hubMetrics: Pick<HubMetrics, 'gatewayRequests'>;
 }
@@ -70,16 +71,6 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
     return service as ServiceRow & { upstream_url: string };
   }
 
-  async function personOf(ctx: Context): Promise<PersonCaller> {
-    const caller = await graphqlCaller(deps, ctx);
-    if (!caller) {
-      ctx.set('WWW-Authenticate', 'Bearer scope="hub"');
-      throw new AppError('unauthorized', 'Sign in: send a person\'s hub token (scope hub) as "Authorization: Bearer <token>", or the portal\'s session cookie.');
-    }
-    if (caller.kind !== 'person') throw new AppError('forbidden', 'The gateway acts for people. A service exchanges a person\'s token at /token (token exchange) and calls the other service itself.');
-    return caller;
-  }
-
   async function forward(ctx: Context): Promise<void> {
     const started = process.hrtime.bigint();
     let outcome: Outcome = 'refused';
@@ -88,7 +79,7 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
     try {
       const service = await serviceFor(ctx);
       slug = service.slug;
-      const caller = await personOf(ctx);
+      const caller = await gatewayCaller(deps, ctx);
       const target = upstreamUrl(service, ctx);
 
       const budget = await deps.limits.throttle('hub', `gateway|${service.id}|${caller.user.id}`, ratesOf(service).hub);
