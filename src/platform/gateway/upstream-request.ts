@@ -2,7 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { Transform, pipeline, type Readable } from 'node:stream';
 
-export type UpstreamFailureKind = 'unreachable' | 'timeout' | 'too_large';
+/** too_large and invalid_request are the caller's doing (a body past the limit, a header Node will not send), not the upstream's. */
+export type UpstreamFailureKind = 'unreachable' | 'timeout' | 'too_large' | 'invalid_request';
 
 export class UpstreamFailure extends Error {
   override name = 'UpstreamFailure';
@@ -51,7 +52,13 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
 export function callUpstream(call: UpstreamCall, limits: UpstreamLimits): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const secure = call.url.protocol === 'https:';
-    const request = (secure ? https : http).request(call.url, { method: call.method, headers: call.headers, agent: secure ? agents.https : agents.http });
+    let request: http.ClientRequest;
+    try {
+      request = (secure ? https : http).request(call.url, { method: call.method, headers: call.headers, agent: secure ? agents.https : agents.http });
+    } catch (error) {
+      // Node checks the method and headers before it sends anything: what it refuses came from the caller.
+      return reject(new UpstreamFailure('invalid_request', `the request cannot be forwarded (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error));
+    }
     let answer: http.IncomingMessage | null = null;
     let settled = false;
     const fail = (error: UpstreamFailure) => {

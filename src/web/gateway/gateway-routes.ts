@@ -12,7 +12,7 @@ import { AppError } from '../../platform/errors.ts';
 import type { HubMetrics } from '../../platform/hub-metrics.ts';
 import { rateLimitHeaders, type Limits } from '../../platform/rate-limits.ts';
 import { serviceQueries, type ServiceRow } from '../../queries/services.ts';
-import { gatewayCaller, type GatewayCallerDeps } from './gateway-caller.ts';
+import { gatewayCaller, type GatewayCallerDeps, type PersonCaller } from './gateway-caller.ts';
 
 export const gatewayPath = '/gateway/:slug{/*path}';
 
@@ -71,6 +71,23 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
     return service as ServiceRow & { upstream_url: string };
   }
 
+  /** A token for the person at the service, `act` naming the gateway; refused (a disabled account, a gone client): 403. */
+  async function tokenFor(caller: PersonCaller, service: ServiceRow): Promise<string> {
+    try {
+      const token = await exchangeForService(deps.holder.current, deps.db, {
+        accountId: caller.user.id,
+        clientId: caller.clientId ?? portalClientId,
+        target: service,
+        actor: { sub: gatewayActor(deps.issuer) },
+        ...(caller.claims?.grantRef ? { grantRef: caller.claims.grantRef } : {}),
+      });
+      return token.accessToken;
+    } catch (error) {
+      if (error instanceof ExchangeRefused) throw new AppError('forbidden', `No token for ${service.slug}: ${error.message}.`);
+      throw error;
+    }
+  }
+
   async function forward(ctx: Context): Promise<void> {
     const started = process.hrtime.bigint();
     let outcome: Outcome = 'refused';
@@ -98,59 +115,44 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
         throw new AppError('busy', `${service.name} is failing: the gateway stopped calling it for a while. Try again in ${admission.retryAfterSeconds} s.`, { retryAfter: admission.retryAfterSeconds });
       }
 
-      let token: string;
+      // The circuit hears a verdict on the upstream (or that there was none) whatever happens below: a probe never stays taken.
+      let verdict: 'succeeded' | 'failed' | 'released' = 'released';
       try {
-        token = (
-          await exchangeForService(deps.holder.current, deps.db, {
-            accountId: caller.user.id,
-            clientId: caller.clientId ?? portalClientId,
-            target: service,
-            actor: { sub: gatewayActor(deps.issuer) },
-            ...(caller.claims?.grantRef ? { grantRef: caller.claims.grantRef } : {}),
-          })
-        ).accessToken;
-      } catch (error) {
-        circuits.released(service.id);
-        if (error instanceof ExchangeRefused) throw new AppError('forbidden', `No token for ${service.slug}: ${error.message}.`);
-        throw error;
-      }
-
-      let answer;
-      try {
-        answer = await callUpstream(
-          {
-            url: target,
-            method: ctx.method,
-            headers: upstreamRequestHeaders(ctx.req.headers, token, target.host, { ip: ctx.ip, host: ctx.host, proto: ctx.protocol, requestId: String(ctx.state.requestId ?? '') }),
-            body: hasBody(ctx) ? ctx.req : null,
-          },
-          limits,
-        );
-      } catch (error) {
-        if (!(error instanceof UpstreamFailure)) throw error;
-        if (error.kind === 'too_large') {
-          circuits.released(service.id);
-          outcome = 'too_large';
-          throw new AppError('payload_too_large', `Send at most ${Math.floor(limits.bodyLimitBytes / 1024)} KiB through the gateway.`);
+        const token = await tokenFor(caller, service);
+        let answer;
+        try {
+          answer = await callUpstream(
+            {
+              url: target,
+              method: ctx.method,
+              headers: upstreamRequestHeaders(ctx.req.headers, token, target.host, { ip: ctx.ip, host: ctx.host, proto: ctx.protocol, requestId: String(ctx.state.requestId ?? '') }),
+              body: hasBody(ctx) ? ctx.req : null,
+            },
+            limits,
+          );
+        } catch (error) {
+          if (!(error instanceof UpstreamFailure)) throw error;
+          if (error.kind === 'too_large') {
+            outcome = 'too_large';
+            throw new AppError('payload_too_large', `Send at most ${Math.floor(limits.bodyLimitBytes / 1024)} KiB through the gateway.`);
+          }
+          if (error.kind === 'invalid_request') throw new AppError('bad_request', 'The request cannot be forwarded: a header or the method is not valid HTTP.');
+          if (ctx.req.readableAborted) throw new AppError('bad_request', 'The request body ended early.');
+          verdict = 'failed';
+          outcome = error.kind;
+          throw error.kind === 'timeout' ? new AppError('gateway_timeout', `${service.name} did not answer in time.`, { cause: error }) : new AppError('bad_gateway', `${service.name} could not be reached.`, { cause: error });
         }
-        if (ctx.req.readableAborted) {
-          circuits.released(service.id);
-          throw new AppError('bad_request', 'The request body ended early.');
-        }
-        circuits.failed(service.id);
-        outcome = error.kind;
-        throw error.kind === 'timeout' ? new AppError('gateway_timeout', `${service.name} did not answer in time.`, { cause: error }) : new AppError('bad_gateway', `${service.name} could not be reached.`, { cause: error });
+        const status = answer.statusCode ?? 502;
+        verdict = status >= 500 ? 'failed' : 'succeeded';
+        outcome = status >= 500 ? 'upstream_error' : 'ok';
+        ctx.status = status;
+        for (const [name, value] of callerResponseHeaders(answer.headers)) ctx.set(name, value);
+        ctx.body = answer;
+        // No body follows (Koa sends none for these): read the answer to its end so its connection is free again.
+        if (ctx.method === 'HEAD' || status === 204 || status === 304) answer.resume();
+      } finally {
+        circuits[verdict](service.id);
       }
-
-      const status = answer.statusCode ?? 502;
-      if (status >= 500) circuits.failed(service.id);
-      else circuits.succeeded(service.id);
-      outcome = status >= 500 ? 'upstream_error' : 'ok';
-      ctx.status = status;
-      for (const [name, value] of callerResponseHeaders(answer.headers)) ctx.set(name, value);
-      ctx.body = answer;
-      // No body follows (Koa sends none for these): read the answer to its end so its connection is free again.
-      if (ctx.method === 'HEAD' || status === 204 || status === 304) answer.resume();
     } finally {
       observe();
     }
