@@ -101,7 +101,16 @@ test.serial('the gateway forwards a person\'s request with a token made for the 
 
   // The upstream's cookies and hop-by-hop headers stay behind too; its status and other headers come through.
   upstream.answerWith((req, res) => {
-    res.writeHead(201, { 'set-cookie': 'svc=1; Path=/', 'x-upstream': 'kept', connection: 'x-up-hop', 'x-up-hop': 'gone', 'content-type': 'text/plain' });
+    res.writeHead(201, {
+      'set-cookie': 'svc=1; Path=/',
+      'x-upstream': 'kept',
+      connection: 'x-up-hop',
+      'x-up-hop': 'gone',
+      'content-type': 'text/plain',
+      'access-control-allow-origin': 'https://evil.example',
+      'access-control-allow-credentials': 'true',
+      'content-security-policy': "script-src 'unsafe-inline'",
+    });
     res.end('created');
   });
   const created = await fetch(`${hub.url}/gateway/notes/`, { headers: { authorization: `Bearer ${token}` } });
@@ -110,6 +119,11 @@ test.serial('the gateway forwards a person\'s request with a token made for the 
   t.is(created.headers.get('set-cookie'), null);
   t.is(created.headers.get('x-up-hop'), null);
   t.is(created.headers.get('x-upstream'), 'kept');
+  // Who may read it and what it may run are the hub's to say, not the service's: its answer comes from the hub's origin.
+  t.is(created.headers.get('access-control-allow-origin'), null);
+  t.is(created.headers.get('access-control-allow-credentials'), null);
+  t.regex(created.headers.get('content-security-policy')!, /^sandbox; default-src 'none'/);
+  t.is(created.headers.get('cache-control'), 'no-store');
 
   // A path that would climb out of the upstream's base is refused before anything is sent.
   // (Sent raw: fetch would resolve the dots itself.)

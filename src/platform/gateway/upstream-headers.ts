@@ -43,12 +43,18 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, token: str
   return out;
 }
 
-/** The upstream's answer headers the caller gets: less hop-by-hop ones and cookies (the hub's origin must not get a service's cookies). */
+/**
+ * What an upstream may not say for the hub's origin: its cookies, who else may read the answer
+ * (CORS), and what the answer may do in a browser (its own CSP: the gateway sets one).
+ */
+const originsOwn = (name: string) => name === 'set-cookie' || name === 'set-cookie2' || name.startsWith('access-control-') || name.startsWith('content-security-policy');
+
+/** The upstream's answer headers the caller gets: less hop-by-hop ones, cookies, CORS and CSP (the answer comes from the hub's origin). */
 export function callerResponseHeaders(incoming: IncomingHttpHeaders): Array<[string, string | string[]]> {
   const named = connectionNamed(incoming);
   const out: Array<[string, string | string[]]> = [];
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || dropped(name, named) || name === 'set-cookie' || name === 'set-cookie2') continue;
+    if (value === undefined || dropped(name, named) || originsOwn(name)) continue;
     out.push([name, value]);
   }
   return out;

@@ -27,6 +27,9 @@ type Outcome = 'ok' | 'upstream_error' | 'unreachable' | 'timeout' | 'circuit_op
 
 const slugPattern = /^[a-z][a-z0-9-]{1,39}$/;
 
+/** A service's answer is shown as an opaque origin with nothing to load: no script of it can reach the portal beside it. */
+const gatewayContentSecurityPolicy = "sandbox; default-src 'none'; frame-ancestors 'none'";
+
 /** The service's path after /gateway/<slug>, as sent (not decoded); refused when a segment would climb out of the upstream's base path. */
 function upstreamPath(rawPath: string): string {
   const rest = /^\/gateway\/[^/]+(\/.*)?$/i.exec(rawPath)?.[1] ?? '/';
@@ -146,7 +149,11 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
         verdict = status >= 500 ? 'failed' : 'succeeded';
         outcome = status >= 500 ? 'upstream_error' : 'ok';
         ctx.status = status;
+        // Personal unless the service says otherwise; and whatever it sends runs sandboxed: the answer comes from the hub's origin, where the portal lives.
+        ctx.set('Cache-Control', 'no-store');
         for (const [name, value] of callerResponseHeaders(answer.headers)) ctx.set(name, value);
+        ctx.set('Content-Security-Policy', gatewayContentSecurityPolicy);
+        ctx.set('X-Content-Type-Options', 'nosniff');
         ctx.body = answer;
         // No body follows (Koa sends none for these): read the answer to its end so its connection is free again.
         if (ctx.method === 'HEAD' || status === 204 || status === 304) answer.resume();
