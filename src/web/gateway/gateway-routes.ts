@@ -15,6 +15,7 @@ import { serviceQueries, type ServiceRow } from '../../queries/services.ts';
 import { gatewayCaller, type GatewayCallerDeps, type PersonCaller } from './gateway-caller.ts';
 
 export const gatewayPath = '/gateway/:slug{/*path}';
+export const gatewayMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export interface GatewayDeps extends GatewayCallerDeps {
   holder: ProviderHolder;
@@ -165,6 +166,7 @@ export function gatewayRoutes(deps: GatewayDeps): Router {
     }
   }
 
-  router.all(gatewayPath, forward);
+  // The methods an API uses; not CONNECT or TRACE, which no service behind the gateway should see.
+  router.register(gatewayPath, gatewayMethods, forward);
   return router;
 }
