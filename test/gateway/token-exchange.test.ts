@@ -9,6 +9,7 @@ import { grant, makeClient, makePerson, makeService, relyingParty, type Person }
 import { startTestHub } from '../helpers/hub.ts';
 import { signedInTokens, tokenRequest, verifyAccessToken } from '../helpers/oidc.ts';
 import { auditEntriesAfter } from '../helpers/audit.ts';
+import { exchangeToken, verifyServiceToken } from '../../sdk/typescript/src/index.ts';
 
 const exchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
@@ -55,6 +56,10 @@ test('a service exchanges a person\'s token for one toward another service only 
   t.is(protectedHeader.alg, 'ES256');
   t.like(payload, { sub: person.id, aud: mail.resource, client_id: client.client_id, scope: 'read', act: { sub: client.client_id } });
   t.deepEqual(payload.entitlements, ['pro']);
+
+  // What the TypeScript SDK sends is what the hub takes, and its verifier takes what the hub gives.
+  const viaSdk = await exchangeToken({ issuer: hub.url, clientId: client.client_id, clientSecret: client.client_secret! }, { subjectToken: tokens.access_token, resource: mail.resource });
+  t.like(await verifyServiceToken(viaSdk.access_token, { issuer: hub.url, audience: mail.resource }), { sub: person.id, act: { sub: client.client_id } });
 
   // By resource (the URI) as well as by audience (the slug); a scope the target lacks is refused.
   t.is((await exchange(hub, client, tokens.access_token, { audience: mail.resource })).status, 200);
