@@ -17,7 +17,7 @@ export const layers = [
   { name: 'events', folders: ['events'] },
   { name: 'OpenID provider', folders: ['oidc'] },
   { name: 'web plumbing', folders: ['web/http'] },
-  { name: 'web pages and APIs', folders: ['web/sign-in', 'web/portal', 'web/admin', 'web/api', 'web/live', 'web/graphql', 'web/mailbox'] },
+  { name: 'web pages and APIs', folders: ['web/sign-in', 'web/portal', 'web/admin', 'web/api', 'web/live', 'web/graphql', 'web/gateway', 'web/mailbox'] },
   { name: 'composition', folders: ['app'] },
   { name: 'command line', folders: ['cli'] },
   { name: 'entry points', folders: ['main.ts', 'cli.ts'] },

@@ -19,6 +19,7 @@ import { hubCors } from '../web/api/hub-cors.ts';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { liveRoutes } from '../web/live/live-routes.ts';
 import { graphqlRoutes } from '../web/graphql/routes.ts';
+import { gatewayRoutes } from '../web/gateway/gateway-routes.ts';
 import { accessOf } from '../web/live/live-access.ts';
 import { createCsrf } from '../web/http/csrf.ts';
 import { mailboxRoutes } from '../web/mailbox/mailbox-routes.ts';
@@ -70,9 +71,9 @@ export function buildApp(hub: AppContext): { app: Koa; routes: HubRoutes } {
   router.use(apiRoutes(apiDeps).routes());
   router.use(appPasswordApiRoutes(hub).routes());
   router.use(liveRoutes(apiDeps).routes());
-  router.use(
-    graphqlRoutes({ ...apiDeps, csrfTokenFor: createCsrf(hub.config.secret).tokenFor, production: hub.config.production, liveAccess: (caller) => accessOf(apiDeps, caller, false) }).routes(),
-  );
+  const csrfTokenFor = createCsrf(hub.config.secret).tokenFor;
+  router.use(graphqlRoutes({ ...apiDeps, csrfTokenFor, production: hub.config.production, liveAccess: (caller) => accessOf(apiDeps, caller, false) }).routes());
+  router.use(gatewayRoutes({ ...apiDeps, csrfTokenFor, gateway: hub.config.gateway, hubMetrics: hub.hubMetrics }).routes());
   router.get('/', (ctx) => ctx.redirect('/account'));
   app.use(router.routes());
   app.use(router.allowedMethods());

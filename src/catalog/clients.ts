@@ -15,6 +15,8 @@ export const portalClientId = 'uniqverse-portal';
 import type { ServiceRow } from '../queries/services.ts';
 
 export const deviceCodeGrant = 'urn:ietf:params:oauth:grant-type:device_code';
+/** RFC 8693: a web (confidential) client may exchange a person's token for one toward another service, where an administrator allowed that pair. */
+export const tokenExchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 const uri = z.string().trim().refine((value) => URL.canParse(value), 'must be an absolute URI');
 
@@ -55,7 +57,7 @@ function metadataFor(type: NewClient['type'], service: ServiceRow, input: z.outp
         ...common,
         application_type: 'web',
         token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials', tokenExchangeGrant],
         response_types: ['code'],
       };
     case 'native':

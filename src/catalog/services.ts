@@ -21,6 +21,8 @@ const newServiceSchema = z.object({
   firstParty: z.boolean().default(false),
   defaultTier: tierSchema.optional(),
   resource: z.url({ message: 'Enter an absolute URI.' }).optional(),
+  /** Where /gateway/<slug>/ forwards: operator-configured, so private addresses are allowed. */
+  upstreamUrl: z.url({ protocol: /^https?$/, message: 'Enter an http(s) URL.' }).optional(),
 });
 
 export type NewService = z.input<typeof newServiceSchema>;
@@ -49,7 +51,15 @@ export async function createService(db: Knex, input: NewService, registeredBy?: 
     if (await serviceQueries.bySlug(trx, data.slug)) throw conflict(`A service with slug "${data.slug}" already exists.`, { slug: 'Already taken.' });
     const resource = data.resource ?? resourceForSlug(data.slug);
     if (await serviceQueries.byResource(trx, resource)) throw conflict(`Resource ${resource} is already used by another service.`, { resource: 'Already used.' });
-    const service = await serviceQueries.insert(trx, { slug: data.slug, name: data.name, url: data.url ?? null, resource, first_party: data.firstParty, default_tier: data.defaultTier ?? null });
+    const service = await serviceQueries.insert(trx, {
+      slug: data.slug,
+      name: data.name,
+      url: data.url ?? null,
+      resource,
+      first_party: data.firstParty,
+      default_tier: data.defaultTier ?? null,
+      upstream_url: data.upstreamUrl ?? null,
+    });
     await appendEvent(trx, { type: 'service.registered', service: service.slug, data: publicService(service) as unknown as Record<string, unknown> });
     if (registeredBy) {
       await appendAudit(trx, entryBy(registeredBy, { action: 'service.registered', data: { slug: service.slug, first_party: service.first_party, default_tier: service.default_tier } }));

@@ -24,7 +24,8 @@ export interface HubTokenClaims {
 
 const publicMembers: Record<string, string[]> = { EC: ['kty', 'crv', 'x', 'y'], RSA: ['kty', 'n', 'e'], OKP: ['kty', 'crv', 'x'] };
 
-function publicJwk(key: JsonWebKey): jose.JWK {
+/** The public members of a signing key: what a verifier needs of the key set the provider loads. */
+export function publicJwk(key: JsonWebKey): jose.JWK {
   const out: Record<string, unknown> = { kid: key.kid, alg: key.alg, use: 'sig' };
   for (const member of publicMembers[key.kty as string] ?? []) out[member] = (key as Record<string, unknown>)[member];
   return out as jose.JWK;

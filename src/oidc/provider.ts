@@ -33,6 +33,8 @@ import type { Logger } from '../platform/logger.ts';
 import type { HubMetrics } from '../platform/hub-metrics.ts';
 import { installProviderMetrics } from './provider-metrics.ts';
 import { locales } from '../platform/i18n.ts';
+import { exchangeClaimsOf } from './exchange-claims.ts';
+import { registerTokenExchange } from './token-exchange-grant.ts';
 
 export const hubScopes = ['hub', 'events', 'entitlements'] as const;
 
@@ -243,7 +245,14 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
       const service = await serviceByResource(audience);
       if (!service) return undefined;
       const accountId = (token as { accountId?: string }).accountId;
-      return { entitlements: accountId ? await entitlementQueries.activeTiers(db, accountId, service.id) : [] };
+      const exchanged = exchangeClaimsOf.get(token);
+      // A person's service token names its grant too, so that the service may exchange it (src/oidc/token-exchange-grant.ts) only while the grant lives.
+      const grantRef = exchanged?.grantRef ?? (grantId ? grantReference(grantId) : undefined);
+      return {
+        entitlements: accountId ? await entitlementQueries.activeTiers(db, accountId, service.id) : [],
+        ...(accountId && grantRef ? { [grantClaim]: grantRef } : {}),
+        ...(exchanged ? { act: exchanged.act } : {}),
+      };
     },
     issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
@@ -269,6 +278,15 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 
 export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
+  const { db } = deps;
+  registerTokenExchange(provider, {
+    db,
+    issuer: deps.config.issuer,
+    jwks,
+    hubResource: hubResource(deps.config.issuer),
+    serviceByResource: (resource) => (cannotBeStored(resource) || resource.length > 2048 ? Promise.resolve(undefined) : caches.services.get(resource, () => serviceQueries.byResource(db, resource))),
+    serviceBySlug: (slug) => caches.services.get(`slug:${slug}`, () => serviceQueries.bySlug(db, slug)),
+  });
   provider.proxy = deps.config.trustProxy;
   // As the hub's app: behind a trusted proxy, ctx.ip is the address that proxy saw, never one the client wrote first.
   (provider as unknown as { maxIpsCount: number }).maxIpsCount = 1;

@@ -44,6 +44,11 @@ export const settings = {
   FCM_URL: 'Base URL of the FCM HTTP v1 API. Default https://fcm.googleapis.com.',
   PUSH_CA: 'Extra certificate authorities (PEM) trusted for push services, APNs, FCM and its token URI, beside the system\'s: a push service of your own behind a private CA. PUSH_CA_FILE reads them from a file. Unset: the system\'s only.',
   PUSH_PRIVATE_ENDPOINTS: 'true lets a Web Push subscription\'s endpoint be on a private, loopback or link-local address (a push service of your own inside your network). Default false: a browser\'s endpoint must resolve to public addresses only, so a person cannot make the hub post into its own network.',
+  GATEWAY_CONNECT_TIMEOUT_SECONDS: 'How long /gateway/<slug>/ waits to connect to a service\'s upstream before answering 504. Default 5.',
+  GATEWAY_TIMEOUT_SECONDS: 'The longest one request through /gateway/<slug>/ may take, from the first byte in to the last byte of the upstream\'s answer: 504 when the upstream has not answered by then, the answer cut off when it is still streaming. Default 30.',
+  GATEWAY_BODY_LIMIT_KB: 'The largest request body /gateway/<slug>/ forwards, in KiB; larger ones are refused with 413 (by Content-Length at once, or when a streamed body passes it). Default 10240 (10 MiB).',
+  GATEWAY_CIRCUIT_FAILURES: 'How many failures in a row (unreachable, timed out, or a 5xx answer) open a service\'s circuit on an instance: /gateway/<slug>/ then answers 503 with Retry-After without calling the upstream. Default 5.',
+  GATEWAY_CIRCUIT_OPEN_SECONDS: 'How long an open circuit stays open before one request is let through to probe the upstream (success closes it, failure opens it again). Default 30.',
   METRICS_TOKEN: 'Bearer token (16+ characters) a Prometheus scraper must send to read /metrics. Unset: /metrics answers only requests from this machine (127.0.0.1, ::1) that did not come through a proxy; a warning at start in production. METRICS_TOKEN_FILE reads it from a file.',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of an OpenTelemetry collector\'s OTLP/HTTP receiver (http://collector:4318): set, the hub sends its traces to <URL>/v1/traces. Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT too: tracing is off and costs nothing.',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'The full URL traces are sent to (http://collector:4318/v1/traces), in place of OTEL_EXPORTER_OTLP_ENDPOINT\'s; either one turns tracing on.',
@@ -97,6 +102,11 @@ const envSchema = z.object({
   FCM_URL: z.url({ protocol: /^https$/ }).default('https://fcm.googleapis.com'),
   PUSH_CA: z.string().includes('BEGIN CERTIFICATE', { message: 'must be PEM certificates' }).optional(),
   PUSH_PRIVATE_ENDPOINTS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  GATEWAY_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.05).max(60).default(5),
+  GATEWAY_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  GATEWAY_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
+  GATEWAY_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  GATEWAY_CIRCUIT_OPEN_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   // The OpenTelemetry SDK reads these from the environment itself; checked here so a typo stops the start.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -147,6 +157,8 @@ export interface Config {
   entitlementExpirySweepSeconds: number;
   /** Push notifications: each sender is on only when configured (Web Push always, with a stored key pair when none is given). */
   push: PushConfig;
+  /** /gateway/<slug>/: timeouts, the request body limit and the circuit breaker, per instance. */
+  gateway: GatewayConfig;
   /** Bearer token for /metrics; null: loopback only. */
   metricsToken: string | null;
   /** An OTLP endpoint is set: the hub starts OpenTelemetry tracing (src/platform/tracing.ts). */
@@ -157,6 +169,14 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+export interface GatewayConfig {
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  bodyLimitBytes: number;
+  circuitFailures: number;
+  circuitOpenMs: number;
 }
 
 export interface ApnsConfig {
@@ -298,6 +318,13 @@ export function loadConfig(env: Env = process.env): Config {
     eventStreamLength: e.EVENT_STREAM_LENGTH,
     live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+    gateway: {
+      connectTimeoutMs: e.GATEWAY_CONNECT_TIMEOUT_SECONDS * 1000,
+      timeoutMs: e.GATEWAY_TIMEOUT_SECONDS * 1000,
+      bodyLimitBytes: e.GATEWAY_BODY_LIMIT_KB * 1024,
+      circuitFailures: e.GATEWAY_CIRCUIT_FAILURES,
+      circuitOpenMs: e.GATEWAY_CIRCUIT_OPEN_SECONDS * 1000,
+    },
     entitlementExpirySweepSeconds: e.ENTITLEMENT_EXPIRY_SWEEP_SECONDS,
     push: pushConfig(e),
     metricsToken: e.METRICS_TOKEN ?? null,

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'busy'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'bad_gateway'
+  | 'gateway_timeout'
   | 'internal';
 
 const statusFor: Record<ErrorCode, number> = {
@@ -25,6 +27,8 @@ const statusFor: Record<ErrorCode, number> = {
   busy: 503,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  bad_gateway: 502,
+  gateway_timeout: 504,
   internal: 500,
 };
 
@@ -45,8 +49,8 @@ export class AppError extends Error {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = statusFor[code];
-    // "busy" (503) is an answer we chose to give, e.g. "try again shortly": its message is safe to show.
-    this.expose = this.status < 500 || code === 'busy';
+    // "busy" (503) is an answer we chose to give, e.g. "try again shortly", and the gateway's 502 and 504 say what an upstream did: their messages are safe to show.
+    this.expose = this.status < 500 || code === 'busy' || code === 'bad_gateway' || code === 'gateway_timeout';
     this.fields = options.fields;
     this.retryAfter = options.retryAfter;
   }

@@ -47,6 +47,13 @@ export function createHubMetrics(registry: Registry) {
       labelNames: ['service'],
       registers,
     }),
+    gatewayRequests: new Histogram({
+      name: 'uniqverse_gateway_request_duration_seconds',
+      help: 'Requests through /gateway/<slug>/ by service and outcome (ok, upstream_error: a 5xx from the upstream, unreachable, timeout, circuit_open, too_large, rate_limited, refused: no caller or token exchange refused); _count is the request count.',
+      labelNames: ['service', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
     rateLimitRefusals: new Counter({
       name: 'uniqverse_rate_limit_refusals_total',
       help: 'Requests refused by a rate limit, by limit (a credential kind such as password or totp, or api_token, api_events, api_hub).',

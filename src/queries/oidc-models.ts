@@ -129,12 +129,17 @@ export const grantQueries = {
     return row?.uid ?? null;
   },
 
-  /** Whether the account, enabled, still holds a grant for this client whose reference is `ref` (read from the database, not a cache). */
-  async held(db: Knex, userId: string, clientId: string, ref: string): Promise<boolean> {
-    const grants = await db('oidc_models as m')
+  /**
+   * Whether the account, enabled, still holds a grant for this client (null: for any client: a
+   * token made by token exchange names the acting client, not the grant's) whose reference is
+   * `ref` (read from the database, not a cache).
+   */
+  async held(db: Knex, userId: string, clientId: string | null, ref: string): Promise<boolean> {
+    const query = db('oidc_models as m')
       .joinRaw('join users as u on u.id::text = m.account_id')
-      .where({ 'm.model': 'Grant', 'm.account_id': userId })
-      .whereRaw("m.payload->>'clientId' = ?", [clientId])
+      .where({ 'm.model': 'Grant', 'm.account_id': userId });
+    if (clientId !== null) query.whereRaw("m.payload->>'clientId' = ?", [clientId]);
+    const grants = await query
       .whereNull('u.disabled_at')
       .andWhere((q) => q.whereNull('m.expires_at').orWhere('m.expires_at', '>', new Date()))
       .select<Array<{ id: string }>>('m.id');

@@ -15,6 +15,8 @@ export interface ServiceRow {
   token_rate_limit: number | null;
   events_rate_limit: number | null;
   hub_rate_limit: number | null;
+  /** Where /gateway/<slug>/ forwards (an http(s) base URL); null: the service is not behind the gateway. */
+  upstream_url: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,9 +60,13 @@ export const serviceQueries = {
       .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true).orWhereIn('s.slug', connected))
       .orderBy('s.name')
       .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at'),
-  insert: async (trx: Knex, row: Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier'>): Promise<ServiceRow> => {
+  insert: async (trx: Knex, row: Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier'> & Partial<Pick<ServiceRow, 'upstream_url'>>): Promise<ServiceRow> => {
     const [created] = await trx('services').insert(row).returning('*');
     return created as ServiceRow;
+  },
+  setUpstream: async (trx: Knex, id: string, upstreamUrl: string | null): Promise<ServiceRow> => {
+    const [service] = await trx('services').where({ id }).update({ upstream_url: upstreamUrl, updated_at: trx.fn.now() }).returning<ServiceRow[]>('*');
+    return service!;
   },
   setStatus: (trx: Knex, id: string, status: string) => trx('services').where({ id }).update({ status, updated_at: trx.fn.now() }),
   /** Sets the given limits (null: back to the default); the changed row, or undefined when there is no such service. */

@@ -18,7 +18,7 @@ test('migrate, users, services, clients and entitlements each print one JSON obj
   t.like(user, { email: 'ada@example.test', name: 'Ada Lovelace', is_admin: true, email_verified: true });
   t.regex(String(user.id), /^[0-9a-f-]{36}$/);
 
-  const service = await runJson(t, world, ['services', 'create', '--slug', 'vezepychat', '--name', 'VEZEPyChat', '--url', 'http://localhost:8006', '--first-party', '--default-tier', 'basic']);
+  const service = await runJson(t, world, ['services', 'create', '--slug', 'vezepychat', '--name', 'VEZEPyChat', '--url', 'http://localhost:8006', '--upstream', 'http://127.0.0.1:8006', '--first-party', '--default-tier', 'basic']);
   t.deepEqual(service, {
     slug: 'vezepychat',
     name: 'VEZEPyChat',
@@ -27,6 +27,7 @@ test('migrate, users, services, clients and entitlements each print one JSON obj
     first_party: true,
     default_tier: 'basic',
     status: 'active',
+    upstream_url: 'http://127.0.0.1:8006',
   });
 
   const web = await runJson<{ client_id: string; client_secret?: string; type: string; redirect_uris: string[] }>(t, world, [
@@ -59,7 +60,7 @@ test('migrate, users, services, clients and entitlements each print one JSON obj
     t.like(webMetadata, {
       client_secret: web.client_secret,
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       post_logout_redirect_uris: ['http://localhost:8006/'],
       client_name: 'Chat web',
       'urn:uniqverse:service': 'vezepychat',

@@ -45,6 +45,8 @@ test('seed registers the five VEZE services, their web clients and a demo accoun
   await withWorldDatabase(world, async (db) => {
     const count = async (table: string) => Number((await db(table).count({ n: '*' }).first())?.n);
     t.is(await count('services'), 5);
+    // Each seed service is behind the gateway at its own address.
+    t.deepEqual((await db('services').orderBy('slug').select('url', 'upstream_url')).filter((s) => s.url !== s.upstream_url || !s.upstream_url), []);
     t.is(await count('clients'), 5);
     t.is(await count('users'), 1);
     t.is(await count('entitlements'), 3);

@@ -16,6 +16,7 @@ import { isHtmx, noticeFrom, redirectWithNotice, render } from '../http/render.t
 import { t } from '../../platform/i18n.ts';
 import { localeOf } from '../http/locale.ts';
 import { setServiceStatus } from '../../catalog/service-status.ts';
+import { allowExchange, denyExchange, exchangePairsOf, setUpstream } from '../../catalog/service-exchange.ts';
 
 const notices = {
   registered: 'The service is registered. Add a client so it can sign people in.',
@@ -23,6 +24,9 @@ const notices = {
   activated: 'The service is active again.',
   'uris-saved': 'Redirect URIs saved.',
   'limits-saved': 'Rate limits saved: every hub instance applies them within 30 seconds.',
+  'upstream-saved': 'Upstream URL saved: the gateway uses it from the next request.',
+  'exchange-allowed': 'Token exchange allowed.',
+  'exchange-denied': 'Token exchange stopped. Tokens exchanged before stay valid until they expire.',
 };
 const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []);
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
@@ -64,9 +68,18 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
 
   const servicePage = async (ctx: Context, extra: Record<string, unknown> = {}) => {
     const service = await requireService(hub.db, String(ctx.params.slug));
-    const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), entitlementQueries.countForService(hub.db, service.id)]);
+    const [clients, users, pairs, services] = await Promise.all([
+      clientQueries.forService(hub.db, service.id),
+      entitlementQueries.countForService(hub.db, service.id),
+      exchangePairsOf(hub.db, service),
+      serviceQueries.all(hub.db),
+    ]);
+    const exchangesTo = pairs.filter((p) => p.from_slug === service.slug).map((p) => p.to_slug);
+    const exchangesFrom = pairs.filter((p) => p.to_slug === service.slug).map((p) => p.from_slug);
+    const exchangeTargets = services.filter((other) => other.id !== service.id && !exchangesTo.includes(other.slug)).map((other) => ({ value: other.slug, label: `${other.name} (${other.slug})` }));
     render(ctx, hub.views, 'admin/service.njk', {
       title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
+      exchangesTo, exchangesFrom, exchangeTargets, upstreamForm: { upstream: service.upstream_url ?? '' }, upstreamErrors: {},
       rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,
     });
   };
@@ -87,6 +100,35 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
       (errors) => servicePage(ctx, { limitsForm: input, limitErrors: errors.fields ?? {}, limitError: errors.message }),
     );
   });
+
+  router.post('/admin/services/:slug/upstream', async (ctx) => {
+    const slug = String(ctx.params.slug);
+    await requireService(hub.db, slug);
+    const upstream = text((ctx.request.body as Record<string, unknown>).upstream);
+    await handleForm(
+      ctx,
+      async () => {
+        await setUpstream(hub.db, slug, upstream, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, 'upstream-saved');
+      },
+      (errors) => servicePage(ctx, { upstreamForm: { upstream }, upstreamErrors: errors.fields ?? {}, upstreamError: errors.message }),
+    );
+  });
+
+  const exchangeChange = (allow: boolean) => async (ctx: Context) => {
+    const slug = String(ctx.params.slug);
+    const to = text((ctx.request.body as Record<string, unknown>).to);
+    await handleForm(
+      ctx,
+      async () => {
+        await (allow ? allowExchange : denyExchange)(hub.db, slug, to, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, allow ? 'exchange-allowed' : 'exchange-denied');
+      },
+      (errors) => servicePage(ctx, { exchangeError: errors.message }),
+    );
+  };
+  router.post('/admin/services/:slug/exchange/allow', exchangeChange(true));
+  router.post('/admin/services/:slug/exchange/deny', exchangeChange(false));
 
   router.post('/admin/services/:slug/clients', async (ctx) => {
     const service = await requireService(hub.db, String(ctx.params.slug));

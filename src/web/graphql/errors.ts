@@ -34,6 +34,9 @@ const byAppCode: Record<ErrorCode, string> = {
   busy: graphqlCodes.busy,
   payload_too_large: graphqlCodes.badInput,
   unsupported_media_type: graphqlCodes.badInput,
+  // The gateway's upstream failed or timed out: like busy, worth trying again later.
+  bad_gateway: graphqlCodes.busy,
+  gateway_timeout: graphqlCodes.busy,
   internal: graphqlCodes.internal,
 };
 

@@ -21,7 +21,7 @@ interface HttpLikeError {
 }
 
 const wantsJson = (ctx: Context) =>
-  ctx.path.startsWith('/api/') || ctx.path.startsWith('/hub/') || ctx.path === '/hub' || ctx.path === '/metrics' || (ctx.accepts('html', 'json') === 'json' && !ctx.get('HX-Request'));
+  ctx.path.startsWith('/api/') || ctx.path.startsWith('/hub/') || ctx.path.startsWith('/gateway/') || ctx.path === '/hub' || ctx.path === '/metrics' || (ctx.accepts('html', 'json') === 'json' && !ctx.get('HX-Request'));
 
 /**
  * One place that turns any error into an answer the caller understands: a JSON problem for

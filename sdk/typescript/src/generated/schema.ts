@@ -411,6 +411,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/gateway/{slug}/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** GET a service's resource through the gateway. */
+        get: operations["gatewayGet"];
+        /** PUT to a service through the gateway. */
+        put: operations["gatewayPut"];
+        /** POST to a service through the gateway. */
+        post: operations["gatewayPost"];
+        /** DELETE a service's resource through the gateway. */
+        delete: operations["gatewayDelete"];
+        options?: never;
+        head?: never;
+        /** PATCH a service through the gateway. */
+        patch: operations["gatewayPatch"];
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -601,6 +627,67 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description A service's own token (services exchange a person's token at /token and call each other
+         *     directly), a portal-cookie request without its CSRF token, a hub token without scope `hub`,
+         *     or the hub made no token for the person at the service.
+         */
+        GatewayForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No active service with this slug has an upstream URL. */
+        GatewayNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is larger than GATEWAY_BODY_LIMIT_KB (by Content-Length, or as a streamed body passed it). */
+        GatewayTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The service's upstream could not be reached (refused, reset, no such host). */
+        GatewayUnreachable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The service failed GATEWAY_CIRCUIT_FAILURES times in a row (unreachable, too slow, or a 5xx):
+         *     the gateway does not call it for GATEWAY_CIRCUIT_OPEN_SECONDS. Wait `Retry-After` seconds.
+         */
+        GatewayCircuitOpen: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The service did not connect within GATEWAY_CONNECT_TIMEOUT_SECONDS or answer within GATEWAY_TIMEOUT_SECONDS. */
+        GatewayTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is malformed; `detail` and `errors` say what to fix. */
         BadRequest: {
             headers: {
@@ -1438,6 +1525,181 @@ export interface operations {
                 content: {
                     "application/json": Record<string, unknown>;
                 };
+            };
+        };
+    };
+    gatewayGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            404: components["responses"]["GatewayNotFound"];
+            413: components["responses"]["GatewayTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["GatewayUnreachable"];
+            503: components["responses"]["GatewayCircuitOpen"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description The service's own answer, status and body as it sent them (less cookies and hop-by-hop headers). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    gatewayPut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body, streamed to the service as it comes (at most GATEWAY_BODY_LIMIT_KB). */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            404: components["responses"]["GatewayNotFound"];
+            413: components["responses"]["GatewayTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["GatewayUnreachable"];
+            503: components["responses"]["GatewayCircuitOpen"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description The service's own answer, status and body as it sent them (less cookies and hop-by-hop headers). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    gatewayPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body, streamed to the service as it comes (at most GATEWAY_BODY_LIMIT_KB). */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            404: components["responses"]["GatewayNotFound"];
+            413: components["responses"]["GatewayTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["GatewayUnreachable"];
+            503: components["responses"]["GatewayCircuitOpen"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description The service's own answer, status and body as it sent them (less cookies and hop-by-hop headers). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    gatewayDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            404: components["responses"]["GatewayNotFound"];
+            413: components["responses"]["GatewayTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["GatewayUnreachable"];
+            503: components["responses"]["GatewayCircuitOpen"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description The service's own answer, status and body as it sent them (less cookies and hop-by-hop headers). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    gatewayPatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's slug. */
+                slug: string;
+                /** @description The rest of the path, any number of segments (no `.` or `..` segment, no encoded slash); may be empty. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body, streamed to the service as it comes (at most GATEWAY_BODY_LIMIT_KB). */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            404: components["responses"]["GatewayNotFound"];
+            413: components["responses"]["GatewayTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["GatewayUnreachable"];
+            503: components["responses"]["GatewayCircuitOpen"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description The service's own answer, status and body as it sent them (less cookies and hop-by-hop headers). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
