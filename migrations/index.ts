@@ -38,6 +38,7 @@ import * as m141 from './141-live-tickets.ts';
 import * as m142 from './142-handoffs.ts';
 import * as m150 from './150-push.ts';
 import * as m160 from './160-token-exchange.ts';
+import * as m180 from './180-graph-sources.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -85,4 +86,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['142-handoffs', m142],
   ['150-push', m150],
   ['160-token-exchange', m160],
+  ['180-graph-sources', m180],
 ];

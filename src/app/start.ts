@@ -9,6 +9,9 @@ import { attachLiveWebSocket } from '../web/live/live-routes.ts';
 import { accessOf } from '../web/live/live-access.ts';
 import { graphqlPath } from '../web/graphql/routes.ts';
 import { graphqlWebSocket } from '../web/graphql/websocket.ts';
+import { hubSchema } from '../web/graphql/schema.ts';
+import { GatewayFieldFetcher, ServiceGraphs } from '../web/graphql/service-fields.ts';
+import { ServiceGateway } from '../web/http/service-gateway.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { sealAuditWith } from '../audit/personal-seal.ts';
@@ -143,14 +146,16 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const readiness = readinessChecks({ db, bus, holder, redis: Boolean(config.redisUrl) });
     const serviceRates = new ServiceRateLimits(db);
     const metricsText = options.metricsText ?? (() => metrics.metrics());
-    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, metricsText, hubMetrics, events, hubTokens, readiness, serviceRates };
+    const gateway = new ServiceGateway({ db, holder, issuer: config.issuer, limits, gateway: config.gateway, hubMetrics });
+    const graphs = new ServiceGraphs({ db, hubSchema, fetcher: new GatewayFieldFetcher(gateway, config.issuer), logger });
+    const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, metricsText, hubMetrics, events, hubTokens, readiness, serviceRates, gateway, graphs };
     const { app, routes } = buildApp(context);
     const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
     const measured = measureRequests(lane, hubMetrics);
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
     const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
-    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
+    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, graphs, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
     const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade } });
     const runningEvents = events;
 

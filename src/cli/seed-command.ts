@@ -17,6 +17,8 @@ function summary(result: SeedResult, issuer: string): string {
   if (demo.password) lines.push(`  password ${demo.password}   (shown only now)`);
   else lines.push('  password: set when it was created (not shown again)');
   if (result.entitlements.length) lines.push(`  tiers: ${result.entitlements.map((e) => `${e.tier} at ${e.service}`).join(', ')}`);
+  const declared = result.graph.filter((g) => g.change === 'declared');
+  if (declared.length) lines.push('', `GraphQL fields: ${declared.map((g) => `${g.fields.join(', ')} (${g.service})`).join(', ')}`);
   lines.push('', `Sign in at ${issuer}/account`);
   return lines.join('\n');
 }

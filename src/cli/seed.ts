@@ -1,3 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { declareGraphSource, graphSources } from '../catalog/graph-sources.ts';
+import { hubSchema } from '../web/graphql/schema.ts';
+import { graphSourceCheck } from '../catalog/graph-declarations.ts';
 import { demoAccount, postLogoutRedirectUri, redirectUri, serviceUrl, vezeServices, type SeedService } from '../../seeds/veze-services.ts';
 import { randomToken } from '../platform/crypto/tokens.ts';
 import { clientQueries } from '../queries/clients.ts';
@@ -38,6 +42,24 @@ export interface SeedResult {
   clients: SeededClient[];
   demo: SeededAccount;
   entitlements: Array<{ service: string; tier: string; change: 'granted' | 'unchanged' }>;
+  /** The fields each service answers in /graphql (seeds/graph-sources/<slug>.graphql), declared once. */
+  graph: Array<{ service: string; fields: string[]; change: 'declared' | 'unchanged' }>;
+}
+
+const graphSourceFile = (slug: string) => new URL(`../../seeds/graph-sources/${slug}.graphql`, import.meta.url);
+
+/** Declares the seed's part of /graphql for a service that has a file for it and has declared nothing yet. */
+async function seedGraphSource(ctx: CliContext, spec: SeedService): Promise<SeedResult['graph'][number] | null> {
+  let sdl: string;
+  try {
+    sdl = await readFile(graphSourceFile(spec.slug), 'utf8');
+  } catch {
+    return null;
+  }
+  const declared = (await graphSources(ctx.db)).find((s) => s.slug === spec.slug);
+  if (declared) return { service: spec.slug, fields: [], change: 'unchanged' };
+  const fields = await declareGraphSource(ctx.db, spec.slug, sdl, graphSourceCheck(hubSchema), cliActor());
+  return { service: spec.slug, fields, change: 'declared' };
 }
 
 async function seedService(ctx: CliContext, spec: SeedService): Promise<{ row: ServiceRow; created: boolean }> {
@@ -78,13 +100,15 @@ async function seedDemoAccount(ctx: CliContext): Promise<SeededAccount> {
  */
 export async function seed(ctx: CliContext): Promise<SeedResult> {
   const validate = await createClientValidator(ctx);
-  const result: SeedResult = { services: [], clients: [], demo: { ...demoAccount, created: false }, entitlements: [] };
+  const result: SeedResult = { services: [], clients: [], demo: { ...demoAccount, created: false }, entitlements: [], graph: [] };
   const rows = new Map<string, ServiceRow>();
   for (const spec of vezeServices) {
     const { row, created } = await seedService(ctx, spec);
     rows.set(spec.slug, row);
     result.services.push({ ...publicService(row), created });
     result.clients.push(await seedWebClient(ctx, validate, spec, row));
+    const graph = await seedGraphSource(ctx, spec);
+    if (graph) result.graph.push(graph);
   }
   result.demo = await seedDemoAccount(ctx);
   const demo = (await userQueries.byEmail(ctx.db, demoAccount.email))!;

@@ -36,7 +36,7 @@ import { locales } from '../platform/i18n.ts';
 import { exchangeClaimsOf } from './exchange-claims.ts';
 import { registerTokenExchange } from './token-exchange-grant.ts';
 
-export const hubScopes = ['hub', 'events', 'entitlements'] as const;
+export const hubScopes = ['hub', 'events', 'entitlements', 'graph'] as const;
 
 export interface ProviderDeps {
   config: Config;

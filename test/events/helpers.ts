@@ -38,11 +38,11 @@ export async function personToken(hub: Hub, person: Person, service: string, sco
   return tokens.access_token;
 }
 
-/** A service's own token for the hub API: client credentials, resource=<ISSUER>/hub, scope events. */
-export async function serviceToken(hub: Hub, service: string): Promise<string> {
+/** A service's own token for the hub API: client credentials, resource=<ISSUER>/hub, scope events (or those given). */
+export async function serviceToken(hub: Hub, service: string, scope = 'events'): Promise<string> {
   const client = await makeClient(hub, { service, type: 'web' });
   const rp = await relyingParty(hub, client);
-  const tokens = await oidc.clientCredentialsGrant(rp, { resource: hubAudience(hub), scope: 'events' });
+  const tokens = await oidc.clientCredentialsGrant(rp, { resource: hubAudience(hub), scope });
   return tokens.access_token;
 }
 

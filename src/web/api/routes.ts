@@ -39,7 +39,7 @@ export interface ApiDeps extends CallerDeps, RateLimitDeps {
 const jsonOnly = koaBody({ json: true, jsonStrict: true, urlencoded: false, text: false, multipart: false, jsonLimit: '64kb' });
 
 /** JSON bodies only: anything else is a 415 that says so. */
-async function jsonBody(ctx: Context, next: Next) {
+export async function jsonBody(ctx: Context, next: Next) {
   if (!ctx.is('application/json')) throw new AppError('unsupported_media_type', 'Send the body as application/json.');
   await jsonOnly(ctx, next);
 }

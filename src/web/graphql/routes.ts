@@ -15,7 +15,7 @@ import { codeOf, formatGraphqlError, graphqlCodes } from './errors.ts';
 import { withCodes } from './format.ts';
 import { validationRules } from './limits.ts';
 import { liveMessages } from './live.ts';
-import { graphqlContext, hubSchema, type GraphqlContext } from './schema.ts';
+import { graphqlContext, type GraphqlContext } from './schema.ts';
 
 export const graphqlPath = '/graphql';
 
@@ -26,6 +26,8 @@ export interface GraphqlDeps extends GraphqlCallerDeps {
   events: { live: LiveHub };
   /** How a subscription learns that its token or session ended (src/web/live/live-access.ts accessOf). */
   liveAccess: (caller: PersonCaller) => LiveAccess | null;
+  /** The schema of the moment: the hub's own and the services' declared fields (service-graphs.ts). */
+  graphs: { current(): Promise<GraphQLSchema> };
 }
 
 /** The largest request body /graphql reads. */
@@ -84,7 +86,7 @@ export function graphqlRoutes(deps: GraphqlDeps): Router {
   };
 
   const handler = createHandler<Context, undefined, Record<string, unknown>>({
-    schema: hubSchema,
+    schema: () => deps.graphs.current(),
     context: async (req) => {
       const ctx = req.raw;
       try {
@@ -103,9 +105,9 @@ export function graphqlRoutes(deps: GraphqlDeps): Router {
   const codes = withCodes(deps.logger);
   const limitedValidate = (anonymous: boolean) => (schema: GraphQLSchema, document: DocumentNode) => validate(schema, document, validationRules(specifiedRules, { anonymous, production: deps.production }));
   const sse = createSseHandler<Context, undefined, Record<string, unknown>>({
-    schema: hubSchema,
     context: (req) => contexts.get(req.raw) as unknown as Record<string, unknown>,
-    onSubscribe: (req, params) => {
+    onSubscribe: async (req, params) => {
+      const schema = await deps.graphs.current();
       const context = contexts.get(req.raw)!;
       let document: DocumentNode;
       try {
@@ -113,9 +115,9 @@ export function graphqlRoutes(deps: GraphqlDeps): Router {
       } catch (error) {
         return codes({ errors: [error as never] });
       }
-      const errors = limitedValidate(!context.caller)(hubSchema, document);
+      const errors = limitedValidate(!context.caller)(schema, document);
       if (errors.length) return codes({ errors });
-      return { schema: hubSchema, document, variableValues: params.variables ?? null, operationName: params.operationName ?? null, contextValue: context as unknown as Record<string, unknown> };
+      return { schema, document, variableValues: params.variables ?? null, operationName: params.operationName ?? null, contextValue: context as unknown as Record<string, unknown> };
     },
     onNext: (_ctx, _req, result) => codes(result as ExecutionResult),
   });

@@ -51,7 +51,7 @@ export function graphqlContext(db: Knex, caller: Caller | null, origin: AuditOri
 }
 
 /** The person the request acts for, or an UNAUTHENTICATED / FORBIDDEN error. */
-function person(context: GraphqlContext): PersonCaller {
+export function person(context: GraphqlContext): PersonCaller {
   const { caller } = context;
   if (!caller) throw new AppError('unauthorized', 'Sign in: send a person\'s access token for the hub (scope "hub") or use the portal\'s session.');
   if (caller.kind !== 'person') throw new AppError('forbidden', 'This field is about a person: a service\'s own token sees only its service.');

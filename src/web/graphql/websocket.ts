@@ -1,6 +1,6 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse, specifiedRules, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from '../../platform/logger.ts';
@@ -16,7 +16,7 @@ import { graphqlCodes } from './errors.ts';
 import { withCodes } from './format.ts';
 import { validationRules } from './limits.ts';
 import { liveMessages } from './live.ts';
-import { graphqlContext, hubSchema } from './schema.ts';
+import { graphqlContext } from './schema.ts';
 
 export interface GraphqlWebSocketDeps extends CallerDeps {
   limits: Limits;
@@ -29,6 +29,8 @@ export interface GraphqlWebSocketDeps extends CallerDeps {
   /** Whether a client registered this origin (src/web/api/hub-cors.ts permits). */
   permits: (origin: string, clientId: string | null) => Promise<boolean>;
   sightings: { seen(userId: string, grantRef: string): Promise<void> };
+  /** The schema of the moment: the hub's own and the services' declared fields (service-fields.ts). */
+  graphs: { current(): Promise<GraphQLSchema> };
 }
 
 /** The address a WebSocket comes from, by Koa's rule (maxIpsCount 1). */
@@ -97,12 +99,13 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
         } catch (error) {
           return codes({ errors: [error as never] } as ExecutionResult).errors!;
         }
-        const errors = validate(hubSchema, document, validationRules(specifiedRules, { anonymous: !caller, production: deps.production }));
+        const schema = await deps.graphs.current();
+        const errors = validate(schema, document, validationRules(specifiedRules, { anonymous: !caller, production: deps.production }));
         if (errors.length) return codes({ errors } as ExecutionResult).errors!;
         const contextValue = graphqlContext(deps.db, caller, origin, (me, since) =>
           liveMessages(deps.events.live, { viewer: { userId: me.user.id, all: false }, access: deps.liveAccess(me), since, address: origin.ip, transport: 'websocket' }),
         );
-        return { schema: hubSchema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
+        return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext: (_ctx, _id, _payload, _args, result) => codes(result),
     },

@@ -1,3 +1,5 @@
+import type { GraphQLSchema } from 'graphql';
+import type { ServiceGateway } from './service-gateway.ts';
 import type { Registry } from 'prom-client';
 import type { ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import type { EventSystem } from '../../events/event-system.ts';
@@ -48,4 +50,8 @@ export interface AppContext {
   hubTokens: HubTokenVerifier;
   /** What /readyz checks besides the database: Redis, when REDIS_URL is set. */
   readiness: ReadinessCheck[];
+  /** The way to services' APIs for a person: /gateway/<slug>/… and the services' fields of /graphql. */
+  gateway: ServiceGateway;
+  /** The schema /graphql serves, with the services' declared fields (src/web/graphql/service-fields.ts ServiceGraphs). */
+  graphs: { current(): Promise<GraphQLSchema>; forget(): void };
 }

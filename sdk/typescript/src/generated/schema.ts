@@ -342,6 +342,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services/{service}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The calling service's own slug. Any other service's answers 403. */
+                service: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * A service declares the part of /graphql it answers (a REST source).
+         * @description GraphQL SDL with the service's own types and `extend type Query { ... }` whose fields each
+         *     carry `@rest(path: "/...", pick: "...")`: the hub answers such a field with a GET of that path
+         *     of the service, through the gateway (docs/integrating.md, "Your fields in /graphql"). It
+         *     replaces what the service declared before. A declaration that does not join the hub's schema
+         *     and the other services' parts is 400 with the reason. Audited, and `service.graph_changed`
+         *     follows.
+         */
+        put: operations["declareGraphSource"];
+        post?: never;
+        /**
+         * A service takes its fields out of /graphql.
+         * @description Audited, and `service.graph_changed` follows with no fields. A service that declared none is 404.
+         */
+        delete: operations["removeGraphSource"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app-passwords/verify": {
         parameters: {
             query?: never;
@@ -1405,6 +1437,66 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    declareGraphSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The calling service's own slug. Any other service's answers 403. */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    sdl: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The Query fields the service answers now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        service: string;
+                        fields: string[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    removeGraphSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The calling service's own slug. Any other service's answers 403. */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
             204: {
                 headers: {
                     [name: string]: unknown;
