@@ -37,6 +37,7 @@ import * as m140 from './140-device-links.ts';
 import * as m141 from './141-live-tickets.ts';
 import * as m142 from './142-handoffs.ts';
 import * as m150 from './150-push.ts';
+import * as m170 from './170-service-health.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -83,4 +84,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['141-live-tickets', m141],
   ['142-handoffs', m142],
   ['150-push', m150],
+  ['170-service-health', m170],
 ];

@@ -9,12 +9,12 @@ import { commandHelp, groupHelp, overallHelp } from './cli/help.ts';
 import { keysList, keysRotate } from './cli/keys.ts';
 import { migrate } from './cli/migrate.ts';
 import { seedCommand } from './cli/seed-command.ts';
-import { servicesCreate, servicesLimits } from './cli/services.ts';
+import { servicesCreate, servicesLimits, servicesUpdate } from './cli/services.ts';
 import { startCommand } from './cli/start.ts';
 import { usersCreate } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly AnyCommand[] = [startCommand, usersCreate, servicesCreate, servicesLimits, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
+const commands: readonly AnyCommand[] = [startCommand, usersCreate, servicesCreate, servicesUpdate, servicesLimits, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 

@@ -43,7 +43,8 @@ export interface SeedResult {
 async function seedService(ctx: CliContext, spec: SeedService): Promise<{ row: ServiceRow; created: boolean }> {
   const existing = await serviceQueries.bySlug(ctx.db, spec.slug);
   if (existing) return { row: existing, created: false };
-  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url: serviceUrl(spec), firstParty: true, defaultTier: spec.defaultTier }, cliActor());
+  const url = serviceUrl(spec);
+  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url, healthUrl: new URL('health', `${url.replace(/\/$/, '')}/`).href, firstParty: true, defaultTier: spec.defaultTier }, cliActor());
   return { row, created: true };
 }
 

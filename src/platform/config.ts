@@ -31,6 +31,8 @@ export const settings = {
   LIVE_REPLAY_MAX_EVENTS: 'At most this many missed events (the newest) are replayed to a reconnecting live stream; older ones are skipped with a resync marker. Default 500.',
   LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: 'How often each instance looks for entitlements whose expiry has passed, removes them and sends entitlement.expired. Default 30.',
+  HEALTH_CHECK_INTERVAL_SECONDS: 'How often the hub asks each active service\'s health URL (one instance asks each service, however many run). Default 30.',
+  HEALTH_CHECK_TIMEOUT_SECONDS: 'How long a service\'s health URL has to answer with a 2xx before the check counts as failed. Default 5.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
   VAPID_PUBLIC_KEY: 'The hub\'s VAPID public key for Web Push (RFC 8292), base64url, as `npx web-push generate-vapid-keys` prints it; set with VAPID_PRIVATE_KEY. Unset: the hub makes a key pair once and keeps it in the database, the private half sealed with UNIQVERSE_SECRET.',
   VAPID_PRIVATE_KEY: 'The private half of VAPID_PUBLIC_KEY, base64url. VAPID_PRIVATE_KEY_FILE reads it from a file.',
@@ -84,6 +86,8 @@ const envSchema = z.object({
   LIVE_REPLAY_MAX_EVENTS: z.coerce.number().int().min(0).max(100_000).default(500),
   LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  HEALTH_CHECK_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86_400).default(30),
+  HEALTH_CHECK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(5),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url (87 characters), as web-push generate-vapid-keys prints it').optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url (43 characters), as web-push generate-vapid-keys prints it').optional(),
@@ -145,6 +149,8 @@ export interface Config {
   webhookTimeoutSeconds: number;
   /** How often expired entitlements are removed and announced. */
   entitlementExpirySweepSeconds: number;
+  /** How often services' health URLs are asked, and how long each has to answer. */
+  healthCheck: { intervalSeconds: number; timeoutSeconds: number };
   /** Push notifications: each sender is on only when configured (Web Push always, with a stored key pair when none is given). */
   push: PushConfig;
   /** Bearer token for /metrics; null: loopback only. */
@@ -299,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     live: { maxPerPerson: e.LIVE_MAX_PER_PERSON, maxPerAddress: e.LIVE_MAX_PER_ADDRESS, replayMaxEvents: e.LIVE_REPLAY_MAX_EVENTS, replayMaxMinutes: e.LIVE_REPLAY_MAX_MINUTES },
     webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     entitlementExpirySweepSeconds: e.ENTITLEMENT_EXPIRY_SWEEP_SECONDS,
+    healthCheck: { intervalSeconds: e.HEALTH_CHECK_INTERVAL_SECONDS, timeoutSeconds: e.HEALTH_CHECK_TIMEOUT_SECONDS },
     push: pushConfig(e),
     metricsToken: e.METRICS_TOKEN ?? null,
     tracing: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !e.OTEL_SDK_DISABLED,

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import {
+  GraphQLEnumType,
   GraphQLBoolean,
   GraphQLID,
   GraphQLInt,
@@ -118,6 +119,16 @@ const Entitlement = new GraphQLObjectType<HubEntitlement, GraphqlContext>({
   },
 });
 
+const ServiceHealth = new GraphQLEnumType({
+  name: 'ServiceHealth',
+  description: 'Whether a service answers its health URL.',
+  values: {
+    UP: { value: 'up', description: 'Its health URL answered 2xx at the last check.' },
+    DOWN: { value: 'down', description: 'Its last two checks or more failed.' },
+    UNKNOWN: { value: 'unknown', description: 'Not checked yet, or it has no health URL.' },
+  },
+});
+
 const Service = new GraphQLObjectType<HubService, GraphqlContext>({
   name: 'Service',
   description: 'A service of the catalogue.',
@@ -125,6 +136,7 @@ const Service = new GraphQLObjectType<HubService, GraphqlContext>({
     slug: { type: nonNull(GraphQLString) },
     name: { type: nonNull(GraphQLString) },
     status: { type: nonNull(GraphQLString), description: '`active` or `suspended`.' },
+    health: { type: nonNull(ServiceHealth), description: 'What the hub\'s last checks of its health URL saw.' },
     url: { type: GraphQLString },
     entitlements: {
       type: list(Entitlement),
