@@ -45,6 +45,8 @@ test('seed registers the five VEZE services, their web clients and a demo accoun
   await withWorldDatabase(world, async (db) => {
     const count = async (table: string) => Number((await db(table).count({ n: '*' }).first())?.n);
     t.is(await count('services'), 5);
+    // Each VEZE service is asked at <its url>/health.
+    t.true((await db('services').select('url', 'health_url')).every((s: { url: string; health_url: string }) => s.health_url === `${s.url}/health`));
     t.is(await count('clients'), 5);
     t.is(await count('users'), 1);
     t.is(await count('entitlements'), 3);

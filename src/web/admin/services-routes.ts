@@ -6,7 +6,7 @@ import { createClient, updateRedirectUris, type ClientMetadataValidator } from '
 import { clientQueries } from '../../queries/clients.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
-import { createService, requireService } from '../../catalog/services.ts';
+import { createService, requireService, setServiceHealthUrl } from '../../catalog/services.ts';
 import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
@@ -23,12 +23,13 @@ const notices = {
   activated: 'The service is active again.',
   'uris-saved': 'Redirect URIs saved.',
   'limits-saved': 'Rate limits saved: every hub instance applies them within 30 seconds.',
+  'health-url-saved': 'Health URL saved: the hub asks it within seconds.',
 };
 const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []);
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** /admin/services: register services and their clients, see their status, edit redirect URIs. */
-export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'secrets' | 'views'>): Router {
+export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'secrets' | 'views' | 'config'>): Router {
   const router = new Router();
   const validate: ClientMetadataValidator = async (m) => {
     await (hub.holder.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(m);
@@ -67,7 +68,8 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
     const [clients, users] = await Promise.all([clientQueries.forService(hub.db, service.id), entitlementQueries.countForService(hub.db, service.id)]);
     render(ctx, hub.views, 'admin/service.njk', {
       title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
-      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,
+      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {},
+      healthForm: { healthUrl: service.health_url ?? '' }, healthErrors: {}, healthCheckSeconds: hub.config.healthCheck.intervalSeconds, ...extra,
     });
   };
 
@@ -85,6 +87,20 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
         redirectWithNotice(ctx, `/admin/services/${slug}`, 'limits-saved');
       },
       (errors) => servicePage(ctx, { limitsForm: input, limitErrors: errors.fields ?? {}, limitError: errors.message }),
+    );
+  });
+
+  router.post('/admin/services/:slug/health-url', async (ctx) => {
+    const slug = String(ctx.params.slug);
+    await requireService(hub.db, slug);
+    const healthUrl = text((ctx.request.body as Record<string, unknown>).healthUrl).trim();
+    await handleForm(
+      ctx,
+      async () => {
+        await setServiceHealthUrl(hub.db, slug, healthUrl || null, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, 'health-url-saved');
+      },
+      (errors) => servicePage(ctx, { healthForm: { healthUrl }, healthErrors: errors.fields ?? {}, healthError: errors.message }),
     );
   });
 
