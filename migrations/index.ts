@@ -38,6 +38,7 @@ import * as m141 from './141-live-tickets.ts';
 import * as m142 from './142-handoffs.ts';
 import * as m150 from './150-push.ts';
 import * as m170 from './170-service-health.ts';
+import * as m171 from './171-daily-summaries.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -85,4 +86,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['142-handoffs', m142],
   ['150-push', m150],
   ['170-service-health', m170],
+  ['171-daily-summaries', m171],
 ];
