@@ -1,0 +1,52 @@
+import type { Knex } from 'knex';
+
+export interface DailySummaryRecipient {
+  user_id: string;
+  email: string;
+  name: string;
+  locale: string | null;
+  time_zone: string | null;
+  nonce: string;
+  /** The person's local day at the moment asked. */
+  day: string;
+}
+
+/** The local time zone of a user in SQL (UTC unless they chose one). */
+const zone = `coalesce(u.time_zone, 'UTC')`;
+
+export const dailySummaryQueries = {
+  subscriber: (db: Knex, userId: string): Promise<{ user_id: string; nonce: string } | undefined> =>
+    db('daily_summary_subscribers').where({ user_id: userId }).first('user_id', 'nonce'),
+  subscribe: (trx: Knex, userId: string, nonce: string) =>
+    trx('daily_summary_subscribers').insert({ user_id: userId, nonce }).onConflict('user_id').ignore(),
+  /** Removes the choice; with `nonce`, only while it is that one (a used opt-out link finds nothing). Says whether a row went. */
+  unsubscribe: async (trx: Knex, userId: string, nonce?: string): Promise<boolean> => {
+    const query = trx('daily_summary_subscribers').where({ user_id: userId });
+    if (nonce !== undefined) query.where({ nonce });
+    return (await query.delete()) > 0;
+  },
+  /**
+   * Subscribers whose local clock at `now` is past `minute` (minutes after midnight) and whose
+   * local day has no send row yet. Disabled accounts and unverified addresses get nothing.
+   */
+  due: async (db: Knex, now: Date, minute: number, limit: number): Promise<DailySummaryRecipient[]> => {
+    const { rows } = await db.raw<{ rows: Array<Omit<DailySummaryRecipient, 'day'> & { day: string | Date }> }>(
+      `select s.user_id, s.nonce, u.email, u.name, u.locale, u.time_zone, to_char((?::timestamptz at time zone ${zone})::date, 'YYYY-MM-DD') as day
+         from daily_summary_subscribers s join users u on u.id = s.user_id
+        where u.disabled_at is null and u.email_verified
+          and extract(hour from ?::timestamptz at time zone ${zone}) * 60 + extract(minute from ?::timestamptz at time zone ${zone}) >= ?
+          and not exists (select 1 from daily_summary_sends d where d.user_id = s.user_id and d.day = (?::timestamptz at time zone ${zone})::date)
+        order by s.user_id
+        limit ?`,
+      [now.toISOString(), now.toISOString(), now.toISOString(), minute, now.toISOString(), limit],
+    );
+    return rows.map((r) => ({ ...r, day: String(r.day) }));
+  },
+  /** Claims one person's day: true for the one instance whose insert made the row. */
+  claim: async (db: Knex, userId: string, day: string): Promise<boolean> => {
+    const inserted = await db('daily_summary_sends').insert({ user_id: userId, day }).onConflict(['user_id', 'day']).ignore().returning('user_id');
+    return inserted.length > 0;
+  },
+  finish: (db: Knex, userId: string, day: string, outcome: 'sent' | 'empty' | 'failed', events: number) =>
+    db('daily_summary_sends').where({ user_id: userId, day }).update({ outcome, events }),
+};
