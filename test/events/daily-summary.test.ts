@@ -8,6 +8,7 @@ import { makePerson, makeService, type Person } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { startMailCatcher } from '../helpers/mail-catcher.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
+import { checkResponse } from '../api/openapi-check.ts';
 import { eventually } from './helpers.ts';
 
 const at = (iso: string) => new Date(iso);
@@ -88,24 +89,31 @@ test('the opt-out link needs no sign-in, asks on GET, stops the summary on POST 
   const mail = await catcher.waitFor(person.email, /VEZE/);
   const link = /<(.+)>/.exec(mail.header('List-Unsubscribe')!)![1]!;
 
+  /** Checked against docs/openapi.yaml: the page's status and type. */
+  const call = async (url: string, init: RequestInit = {}) => {
+    const response = await fetch(url, init);
+    const body = await response.text();
+    checkResponse(t, '/daily-summary/opt-out', init.method ?? 'GET', { status: response.status, headers: response.headers, body });
+    return { status: response.status, body };
+  };
   // No cookie: a bare fetch, as a mail client or a scanner makes it.
-  const asked = await fetch(link);
+  const asked = await call(link);
   t.is(asked.status, 200);
-  t.regex(await asked.text(), /<form method="post" action="\/daily-summary\/opt-out\?token=/);
+  t.regex(asked.body, /<form method="post" action="\/daily-summary\/opt-out\?token=/);
   t.truthy(await hub.db('daily_summary_subscribers').where({ user_id: person.id }).first(), 'a GET stops nothing');
 
-  const tampered = await fetch(link.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), { method: 'POST' });
+  const tampered = await call(link.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), { method: 'POST' });
   t.is(tampered.status, 400);
   t.truthy(await hub.db('daily_summary_subscribers').where({ user_id: person.id }).first());
 
-  const oneClick = await fetch(link, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const oneClick = await call(link, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   t.is(oneClick.status, 200);
-  t.regex(await oneClick.text(), /you will get no more daily summaries/);
+  t.regex(oneClick.body, /you will get no more daily summaries/);
   t.is(await hub.db('daily_summary_subscribers').where({ user_id: person.id }).first(), undefined);
   t.deepEqual((await auditEntriesOf(hub.db, person.id, 'daily_summary.changed')).map((e) => e.data), [{ enabled: true, via: 'settings' }, { enabled: false, via: 'opt-out link' }]);
   t.is(await hub.db('outbox').where({ type: 'daily_summary.changed', user_id: person.id }).count<{ n: string }>({ n: '*' }).first().then((r) => Number(r?.n)), 2);
 
-  const again = await fetch(link, { method: 'POST' });
+  const again = await call(link, { method: 'POST' });
   t.is(again.status, 400, 'the link works once');
   // Turned on again: the old link stays dead, the new mail has a new one.
   await turnOn(hub, person);
