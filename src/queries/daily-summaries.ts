@@ -49,4 +49,9 @@ export const dailySummaryQueries = {
   },
   finish: (db: Knex, userId: string, day: string, outcome: 'sent' | 'empty' | 'failed', events: number) =>
     db('daily_summary_sends').where({ user_id: userId, day }).update({ outcome, events }),
+  /** The data export: the choice, and each day the summary was sent (or not). */
+  exportRows: async (db: Knex, userId: string) => ({
+    subscriber: await db('daily_summary_subscribers').where({ user_id: userId }).first('created_at'),
+    sends: await db('daily_summary_sends').where({ user_id: userId }).orderBy('day').select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), 'outcome', 'events'),
+  }),
 };

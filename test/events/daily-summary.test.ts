@@ -2,6 +2,7 @@ import test from 'ava';
 import type { Hub } from '../../src/app/start.ts';
 import { optOutKey, sendDueSummaries, type DailySummaryDeps } from '../../src/events/daily-summary.ts';
 import { appendEvent } from '../../src/outbox/outbox.ts';
+import { exportPersonalData } from '../../src/privacy/data-export.ts';
 import { auditEntriesOf } from '../helpers/audit.ts';
 import { realBackends } from '../helpers/backend.ts';
 import { makePerson, makeService, type Person } from '../helpers/fixtures.ts';
@@ -76,6 +77,11 @@ test('the daily summary is off until turned on; then it goes once, after 20:00 o
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.is(catcher.messages.filter((m) => m.to.includes(person.email)).length, 1);
   t.is(catcher.messages.filter((m) => m.to.includes(bystander.email)).length, 0, 'never turned on: never mailed');
+
+  // The person's data export tells the choice and each day.
+  const exported = await exportPersonalData(hub.db, await hub.db('users').where({ id: person.id }).first());
+  t.true(exported.notifications.daily_summary.enabled);
+  t.deepEqual(exported.notifications.daily_summaries, [{ day: '2026-03-29', outcome: 'sent', event_count: 3 }, { day: '2026-03-30', outcome: 'empty', event_count: 0 }]);
 });
 
 test('the opt-out link needs no sign-in, asks on GET, stops the summary on POST (RFC 8058 one-click too), and works once', async (t) => {
