@@ -7,10 +7,11 @@ import { safeEqual } from '../platform/crypto/tokens.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
-import { isLocale, type Locale } from '../platform/i18n.ts';
+import { isLocale, isTimeZone, type Locale } from '../platform/i18n.ts';
 import { dailySummaryQueries, type DailySummaryRecipient } from '../queries/daily-summaries.ts';
+import { minutesInZone } from '../devices/notification-settings.ts';
 import { PollingLoop } from './polling-loop.ts';
-import { formatDay, todayFor } from './today.ts';
+import { dateIn, formatDay, todayFor } from './today.ts';
 
 /** Signs opt-out links: HMAC(key, user id + the subscription's nonce). */
 export const optOutKey = (secret: string) => deriveKey(secret, 'daily-summary-opt-out');
@@ -83,7 +84,13 @@ export interface DailySummaryDeps {
  * people it looked at.
  */
 export async function sendDueSummaries(deps: DailySummaryDeps, now: Date = new Date(), batch = 50): Promise<number> {
-  const due = await dailySummaryQueries.due(deps.db, now, deps.sendFrom, batch);
+  const zones = (await dailySummaryQueries.subscriberZones(deps.db))
+    .map((stored) => {
+      const zone = isTimeZone(stored) ? stored : 'UTC';
+      return { zone: stored, day: dateIn(now, zone), minute: minutesInZone(now, zone) };
+    })
+    .filter((z) => z.minute >= deps.sendFrom);
+  const due = await dailySummaryQueries.due(deps.db, zones, batch);
   for (const person of due) {
     if (!(await dailySummaryQueries.claim(deps.db, person.user_id, person.day))) continue;
     await sendOne(deps, person, now);

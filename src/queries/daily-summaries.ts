@@ -11,9 +11,6 @@ export interface DailySummaryRecipient {
   day: string;
 }
 
-/** The local time zone of a user in SQL (UTC unless they chose one). */
-const zone = `coalesce(u.time_zone, 'UTC')`;
-
 export const dailySummaryQueries = {
   subscriber: (db: Knex, userId: string): Promise<{ user_id: string; nonce: string } | undefined> =>
     db('daily_summary_subscribers').where({ user_id: userId }).first('user_id', 'nonce'),
@@ -25,22 +22,32 @@ export const dailySummaryQueries = {
     if (nonce !== undefined) query.where({ nonce });
     return (await query.delete()) > 0;
   },
+  /** The time zones subscribers have, as stored ('' for none): few, however many people. */
+  subscriberZones: async (db: Knex): Promise<string[]> => {
+    const rows: Array<{ zone: string }> = await db('daily_summary_subscribers as s').join('users as u', 'u.id', 's.user_id').distinct(db.raw(`coalesce(u.time_zone, '') as zone`));
+    return rows.map((r) => r.zone);
+  },
   /**
-   * Subscribers whose local clock at `now` is past `minute` (minutes after midnight) and whose
-   * local day has no send row yet. Disabled accounts and unverified addresses get nothing.
+   * Subscribers in the given zones (as stored, '' for none) whose given local day has no send row
+   * yet. The caller works out which zones' evening has come and their local day (Intl, as the
+   * summary itself does), so the database's own time zone data plays no part.
+   * Disabled accounts and unverified addresses get nothing.
    */
-  due: async (db: Knex, now: Date, minute: number, limit: number): Promise<DailySummaryRecipient[]> => {
-    const { rows } = await db.raw<{ rows: Array<Omit<DailySummaryRecipient, 'day'> & { day: string | Date }> }>(
-      `select s.user_id, s.nonce, u.email, u.name, u.locale, u.time_zone, to_char((?::timestamptz at time zone ${zone})::date, 'YYYY-MM-DD') as day
-         from daily_summary_subscribers s join users u on u.id = s.user_id
+  due: async (db: Knex, zones: Array<{ zone: string; day: string }>, limit: number): Promise<DailySummaryRecipient[]> => {
+    if (zones.length === 0) return [];
+    const values = zones.map(() => '(?::text, ?::date)').join(', ');
+    const { rows } = await db.raw<{ rows: DailySummaryRecipient[] }>(
+      `select s.user_id, s.nonce, u.email, u.name, u.locale, u.time_zone, to_char(z.day, 'YYYY-MM-DD') as day
+         from daily_summary_subscribers s
+         join users u on u.id = s.user_id
+         join (values ${values}) as z(zone, day) on z.zone = coalesce(u.time_zone, '')
         where u.disabled_at is null and u.email_verified
-          and extract(hour from ?::timestamptz at time zone ${zone}) * 60 + extract(minute from ?::timestamptz at time zone ${zone}) >= ?
-          and not exists (select 1 from daily_summary_sends d where d.user_id = s.user_id and d.day = (?::timestamptz at time zone ${zone})::date)
+          and not exists (select 1 from daily_summary_sends d where d.user_id = s.user_id and d.day = z.day)
         order by s.user_id
         limit ?`,
-      [now.toISOString(), now.toISOString(), now.toISOString(), minute, now.toISOString(), limit],
+      [...zones.flatMap((z) => [z.zone, z.day]), limit],
     );
-    return rows.map((r) => ({ ...r, day: String(r.day) }));
+    return rows;
   },
   /** Claims one person's day: true for the one instance whose insert made the row. */
   claim: async (db: Knex, userId: string, day: string): Promise<boolean> => {

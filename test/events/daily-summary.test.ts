@@ -142,6 +142,27 @@ test('senders racing over the same people mail each person\'s day once', async (
   t.deepEqual(people.map((p) => catcher.messages.filter((m) => m.to.includes(p.email)).length), [1, 1, 1, 1]);
 });
 
+test('each person\'s summary waits for their own evening', async (t) => {
+  const catcher = await startMailCatcher(t);
+  const hub = await startTestHub(t, quiet(catcher.url));
+  await makeService(hub, 'vezepygame');
+  const [kolkata, losAngeles] = await Promise.all([makePerson(hub), makePerson(hub)]);
+  for (const [person, zone] of [[kolkata!, 'Asia/Kolkata'], [losAngeles!, 'America/Los_Angeles']] as const) {
+    await hub.db('users').where({ id: person.id }).update({ time_zone: zone });
+    await hub.db('daily_summary_subscribers').insert({ user_id: person.id, nonce: `nonce-${person.id.slice(0, 8)}` });
+    await event(hub, person.id, 'game.match.finished', '2026-06-01T14:00:00Z', {}, 'vezepygame');
+  }
+  const deps = depsOf(hub);
+  // 15:00Z is 20:30 in Kolkata and 08:00 in Los Angeles.
+  await sendDueSummaries(deps, at('2026-06-01T15:00:00Z'));
+  t.deepEqual((await hub.db('daily_summary_sends').orderBy('day').select('user_id', 'day')).map((r: { user_id: string; day: Date | string }) => r.user_id), [kolkata!.id]);
+  // 03:00Z on 2 June is 20:00 on 1 June in Los Angeles (summer time).
+  await sendDueSummaries(deps, at('2026-06-02T03:00:00Z'));
+  t.like(await hub.db('daily_summary_sends').where({ user_id: losAngeles!.id }).first(), { outcome: 'sent', events: 1 });
+  await catcher.waitFor(losAngeles!.email, /VEZE/);
+  t.is(catcher.messages.length, 2);
+});
+
 const twoInstances = realBackends ? test.serial : test.skip;
 
 twoInstances('two hub instances on one database send a day\'s summary once', async (t) => {
