@@ -2,6 +2,7 @@ import test from 'ava';
 import { cliActor } from '../../src/audit/actors.ts';
 import { checkDueServices } from '../../src/catalog/service-health.ts';
 import { setServiceHealthUrl } from '../../src/catalog/services.ts';
+import { setServiceStatus } from '../../src/catalog/service-status.ts';
 import { auditEntriesAfter } from '../helpers/audit.ts';
 import { makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
@@ -73,7 +74,8 @@ test('a suspended service is not asked; a bad health URL is refused with a messa
   await makeService(hub, 'vezepygame');
   const server = await webhookReceiver(() => 200);
   t.teardown(() => server.close());
-  await hub.db('services').where({ slug: 'vezepygame' }).update({ status: 'suspended' });
+  await setServiceStatus(hub.db, hub.holder.caches, 'vezepygame', 'suspended', { actorId: null });
+  t.deepEqual((await hub.db('outbox').where({ type: 'service.status_changed' }).first('data')).data, { slug: 'vezepygame', status: 'suspended', previous_status: 'active', health: 'unknown' });
   await setServiceHealthUrl(hub.db, 'vezepygame', server.url, cliActor());
   await new Promise((resolve) => setTimeout(resolve, 1000));
   t.is(server.received.length, 0);
