@@ -77,11 +77,17 @@ test('GraphQL today and the home page\'s Today card show the day as it is now', 
   const game = today.services.find((s) => s.service?.slug === 'vezepygame')!;
   t.deepEqual(game.notable.map((n) => [n.type, n.summary]), [['entitlement.granted', 'You got VEZEPYGAME (pro)']]);
 
+  // A busy service: the card names five and says how many more.
+  for (let i = 0; i < 6; i++) await event(hub, person.id, 'game.match.finished', new Date(now.getTime() + i).toISOString(), {}, 'vezepygame');
+
   const agent = await signedInAgent(hub, person);
   const html = await (await agent.request(`${hub.url}/account`)).text();
   const card = html.slice(html.indexOf('id="today"'), html.indexOf('</section>', html.indexOf('id="today"')));
   t.regex(card, /Today across your services/);
   t.regex(card, /data-service="vezepygame"/);
   t.regex(card, /You got VEZEPYGAME \(pro\)/);
+  const gameGroup = card.slice(card.indexOf('data-service="vezepygame"')).split('class="today-service"')[0]!;
+  t.is(gameGroup.match(/class="timeline-text"/g)?.length, 5);
+  t.regex(gameGroup, /and 2 more/);
   t.regex(card, /Your account/, 'the sign-ins of this test are the account\'s own group');
 });
