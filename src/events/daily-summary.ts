@@ -76,6 +76,9 @@ export interface DailySummaryDeps {
   sendFrom: number;
 }
 
+/** People looked at in one round; a full round is followed by another at once. */
+const summaryBatch = 50;
+
 /**
  * One round: every subscriber whose local evening has come and whose day has no summary yet.
  * Each day is claimed with a row (person, day) before anything else, so of several instances one
@@ -83,7 +86,7 @@ export interface DailySummaryDeps {
  * than risking a second one). A day with nothing in it is claimed and not mailed. Returns how many
  * people it looked at.
  */
-export async function sendDueSummaries(deps: DailySummaryDeps, now: Date = new Date(), batch = 50): Promise<number> {
+export async function sendDueSummaries(deps: DailySummaryDeps, now: Date = new Date(), batch = summaryBatch): Promise<number> {
   const zones = (await dailySummaryQueries.subscriberZones(deps.db))
     .map((stored) => {
       const zone = isTimeZone(stored) ? stored : 'UTC';
@@ -100,7 +103,10 @@ export async function sendDueSummaries(deps: DailySummaryDeps, now: Date = new D
 
 async function sendOne(deps: DailySummaryDeps, person: DailySummaryRecipient, now: Date): Promise<void> {
   const day = await todayFor(deps.db, { id: person.user_id, time_zone: person.time_zone, locale: person.locale }, now);
-  if (day.count === 0) return void (await dailySummaryQueries.finish(deps.db, person.user_id, person.day, 'empty', 0));
+  if (day.count === 0) {
+    await dailySummaryQueries.finish(deps.db, person.user_id, person.day, 'empty', 0);
+    return;
+  }
   const locale: Locale = isLocale(person.locale) ? person.locale : 'en';
   const link = optOutUrl(deps.issuer, optOutToken(deps.key, person.user_id, person.nonce));
   const message = deps.mail.dailySummary({ to: person.email, name: person.name, locale: person.locale, timeZone: person.time_zone, day, dayLabel: formatDay(day.date, locale), optOutUrl: link });
@@ -116,7 +122,7 @@ async function sendOne(deps: DailySummaryDeps, person: DailySummaryRecipient, no
 /** Looks for due summaries every `pollMs` on every instance (the claim keeps each day to one mail). */
 export function dailySummarySender(deps: DailySummaryDeps & { pollMs: number; now?: () => Date }): PollingLoop {
   return new PollingLoop({
-    round: async () => (await sendDueSummaries(deps, deps.now?.() ?? new Date())) === 50,
+    round: async () => (await sendDueSummaries(deps, deps.now?.() ?? new Date())) === summaryBatch,
     pollMs: deps.pollMs,
     logger: deps.logger,
     failure: 'daily summaries failed',
