@@ -120,9 +120,9 @@ async function sendOne(deps: DailySummaryDeps, person: DailySummaryRecipient, no
 }
 
 /** Looks for due summaries every `pollMs` on every instance (the claim keeps each day to one mail). */
-export function dailySummarySender(deps: DailySummaryDeps & { pollMs: number; now?: () => Date }): PollingLoop {
+export function dailySummarySender(deps: DailySummaryDeps & { pollMs: number }): PollingLoop {
   return new PollingLoop({
-    round: async () => (await sendDueSummaries(deps, deps.now?.() ?? new Date())) === summaryBatch,
+    round: async () => (await sendDueSummaries(deps)) === summaryBatch,
     pollMs: deps.pollMs,
     logger: deps.logger,
     failure: 'daily summaries failed',
