@@ -38,6 +38,8 @@ import * as m141 from './141-live-tickets.ts';
 import * as m142 from './142-handoffs.ts';
 import * as m150 from './150-push.ts';
 import * as m160 from './160-token-exchange.ts';
+import * as m170 from './170-service-health.ts';
+import * as m171 from './171-daily-summaries.ts';
 import * as m180 from './180-graph-sources.ts';
 
 interface Migration {
@@ -86,5 +88,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['142-handoffs', m142],
   ['150-push', m150],
   ['160-token-exchange', m160],
+  ['170-service-health', m170],
+  ['171-daily-summaries', m171],
   ['180-graph-sources', m180],
 ];

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { HubTokenVerifier } from '../oidc/hub-token.ts';
 import { createEventSystem, type EventSystem } from '../events/event-system.ts';
+import { dailySummarySender, optOutKey } from '../events/daily-summary.ts';
 import { hubCors } from '../web/api/hub-cors.ts';
 import { DeviceSightings } from '../devices/device-sightings.ts';
 import { attachLiveWebSocket } from '../web/live/live-routes.ts';
@@ -138,6 +139,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
     const mail = mailTemplates(views, config.issuer);
     const credentialNotices = startCredentialNotices({ db, mailer, mail, logger });
+    const dailySummaries = dailySummarySender({ db, mailer, mail, logger, issuer: config.issuer, key: optOutKey(config.secret), sendFrom: config.dailySummary.fromMinute, pollMs: config.dailySummary.pollSeconds * 1000 });
     registerInstanceMetrics(metrics, { db, hasher, holder, auditCheckpoints });
     events = createEventSystem({ config, db, logger, registry: metrics, limits });
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
@@ -154,6 +156,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const measured = measureRequests(lane, hubMetrics);
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
+    dailySummaries.start();
     const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
     const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, graphs, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
     const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade } });
@@ -188,6 +191,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await drained;
         await auditCheckpoints.stop();
         await credentialNotices.stop();
+        await dailySummaries.stop();
         await mailer.close();
         await limits.close();
         await shortLived.close();

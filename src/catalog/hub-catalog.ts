@@ -37,6 +37,8 @@ export async function servicesFor(db: Knex, userId: string) {
         name: s.name,
         url: s.url,
         first_party: s.first_party,
+        status: s.status,
+        health: s.health,
         entitlement: entitlement ? { tier: entitlement.tier, expires_at: entitlement.expires_at, active: entitlement.active } : null,
       };
     });
@@ -49,9 +51,11 @@ export interface HubService {
   name: string;
   url: string | null;
   status: string;
+  /** `up`, `down` or `unknown`, as the hub's health checks last saw it. */
+  health: string;
 }
 
-const hubService = (s: { id: string; slug: string; name: string; url: string | null; status: string }): HubService => ({ id: s.id, slug: s.slug, name: s.name, url: s.url, status: s.status });
+const hubService = (s: { id: string; slug: string; name: string; url: string | null; status: string; health: string }): HubService => ({ id: s.id, slug: s.slug, name: s.name, url: s.url, status: s.status, health: s.health });
 
 /** Every active service of the catalogue, by name (one statement, whatever their number). */
 export async function activeServices(db: Knex): Promise<HubService[]> {

@@ -22,7 +22,7 @@ export async function setServiceStatus(db: Knex, caches: CatalogCaches, slug: st
   if (service.status === status) return;
   await db.transaction(async (trx) => {
     await serviceQueries.setStatus(trx, service.id, status);
-    const data = { slug: service.slug, status, previous_status: service.status };
+    const data = { slug: service.slug, status, previous_status: service.status, health: service.health };
     await appendEvent(trx, { type: 'service.status_changed', service: service.slug, data });
     await appendAudit(trx, { action: 'service.status_changed', actorId: origin.actorId, ip: origin.ip, userAgent: origin.userAgent, data });
   });

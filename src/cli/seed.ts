@@ -65,7 +65,8 @@ async function seedGraphSource(ctx: CliContext, spec: SeedService): Promise<Seed
 async function seedService(ctx: CliContext, spec: SeedService): Promise<{ row: ServiceRow; created: boolean }> {
   const existing = await serviceQueries.bySlug(ctx.db, spec.slug);
   if (existing) return { row: existing, created: false };
-  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url: serviceUrl(spec), upstreamUrl: serviceUrl(spec), firstParty: true, defaultTier: spec.defaultTier }, cliActor());
+  const url = serviceUrl(spec);
+  const row = await createService(ctx.db, { slug: spec.slug, name: spec.name, url, upstreamUrl: url, healthUrl: new URL('health', `${url.replace(/\/$/, '')}/`).href, firstParty: true, defaultTier: spec.defaultTier }, cliActor());
   return { row, created: true };
 }
 

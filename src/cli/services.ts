@@ -3,22 +3,24 @@ import { flag, requiredString, stringValue, UsageError, type Command } from './c
 export const servicesCreate: Command = {
   name: 'services create',
   summary: 'Register a service (a resource server with its own token audience).',
-  usage: 'services create --slug S --name N [--url U] [--upstream U] [--first-party] [--default-tier T] [--json]',
+  usage: 'services create --slug S --name N [--url U] [--upstream U] [--health-url U] [--first-party] [--default-tier T] [--json]',
   options: {
     slug: { type: 'string' },
     name: { type: 'string' },
     url: { type: 'string' },
     upstream: { type: 'string' },
+    'health-url': { type: 'string' },
     'first-party': { type: 'boolean' },
     'default-tier': { type: 'string' },
   },
   required: ['slug', 'name'],
-  fieldFlags: { firstParty: '--first-party', defaultTier: '--default-tier', upstreamUrl: '--upstream' },
+  fieldFlags: { firstParty: '--first-party', defaultTier: '--default-tier', upstreamUrl: '--upstream', healthUrl: '--health-url' },
   optionHelp: [
     { flag: '--slug S', text: 'Short name: 2 to 40 lower-case letters, digits or dashes. Its resource is urn:veze:service:<slug>.' },
     { flag: '--name N', text: 'Name people see.' },
     { flag: '--url U', text: 'Home page of the service (http or https).' },
     { flag: '--upstream U', text: 'Where /gateway/<slug>/ forwards people\'s requests (an http or https base URL; private addresses are fine). Unset: the service is not behind the gateway.' },
+    { flag: '--health-url U', text: 'Where the hub GETs to see whether the service is up (a 2xx). None: its health stays unknown.' },
     { flag: '--first-party', text: 'One of our own services: no consent screen, and its clients may ask for tokens for other services.' },
     { flag: '--default-tier T', text: 'Tier a person gets on joining the service (e.g. basic).' },
   ],
@@ -33,6 +35,7 @@ export const servicesCreate: Command = {
           name: requiredString(values, 'name'),
           url: stringValue(values, 'url'),
           upstreamUrl: stringValue(values, 'upstream'),
+          healthUrl: stringValue(values, 'health-url'),
           firstParty: flag(values, 'first-party'),
           defaultTier: stringValue(values, 'default-tier'),
         },
@@ -48,6 +51,34 @@ export const servicesCreate: Command = {
         ...(service.upstream_url ? [`  gateway: /gateway/${service.slug}/ -> ${service.upstream_url}`] : []),
         `Next: uniqverse clients create --service ${service.slug} --type web --redirect-uri <URL>`,
       ].join('\n'),
+    };
+  },
+};
+
+export const servicesUpdate: Command = {
+  name: 'services update',
+  summary: 'Change where the hub asks whether a service is up.',
+  usage: 'services update --slug S --health-url U|none [--json]',
+  options: {
+    slug: { type: 'string' },
+    'health-url': { type: 'string' },
+  },
+  required: ['slug', 'health-url'],
+  fieldFlags: { healthUrl: '--health-url' },
+  optionHelp: [
+    { flag: '--slug S', text: 'The service.' },
+    { flag: '--health-url U', text: 'An http(s) URL the hub GETs (a 2xx within HEALTH_CHECK_TIMEOUT_SECONDS is up); "none" stops asking (health unknown).' },
+  ],
+  notes: ['A new URL is asked within seconds; until its first answer the service\'s health is unknown.'],
+  examples: ['uniqverse services update --slug vezepygame --health-url http://localhost:8001/health'],
+  async run(ctx, values) {
+    const { setServiceHealthUrl } = await import('../catalog/services.ts');
+    const { cliActor } = await import('../audit/actors.ts');
+    const given = requiredString(values, 'health-url');
+    const service = await setServiceHealthUrl(ctx.db, requiredString(values, 'slug'), given === 'none' ? null : given, cliActor());
+    return {
+      json: { slug: service.slug, health_url: service.health_url, health: service.health },
+      text: service.health_url ? `${service.name} (${service.slug}): health asked at ${service.health_url}.` : `${service.name} (${service.slug}): health not asked (unknown).`,
     };
   },
 };

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Limits } from '../platform/rate-limits.ts';
 import type { EventBus } from './bus.ts';
 import { entitlementExpirySweeper } from './entitlement-expiry.ts';
+import { registerServiceHealthGauge, serviceHealthChecker } from './service-health-checker.ts';
 import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
 import { LiveHub } from './live-hub.ts';
 import { RedisLivePresence, thisInstanceOnly } from './live-presence.ts';
@@ -77,6 +78,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   if (config.push.fcm) senders.set('fcm', fcmSender(config.push.fcm, ca ? { ca } : {}));
   let vapidPublicKey: string | null = null;
   const expirySweeper = entitlementExpirySweeper({ db, logger, intervalMs: config.entitlementExpirySweepSeconds * 1000 });
+  const healthChecker = serviceHealthChecker({ db, logger, intervalMs: config.healthCheck.intervalSeconds * 1000, timeoutMs: config.healthCheck.timeoutSeconds * 1000 });
+  registerServiceHealthGauge(registry, db);
   const enqueueTasks = taskEnqueuer(consumers);
   const relay = new Relay({
     db,
@@ -135,10 +138,12 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       webhooks.start();
       pushWorker.start();
       expirySweeper.start();
+      healthChecker.start();
     },
     async stop() {
       await live.stop();
       await expirySweeper.stop();
+      await healthChecker.stop();
       await unlisten?.();
       await relay.stop();
       await tasks.stop();

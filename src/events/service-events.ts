@@ -10,7 +10,7 @@ import { paymentSchema, refundSchema } from './provisioning.ts';
 import { relatedServices } from '../outbox/audience.ts';
 
 /** Namespaces of the hub's own events: no service may post into them. */
-export const hubNamespaces = ['user', 'session', 'entitlement', 'device', 'app_password', 'consent', 'mfa', 'service', 'payment', 'hub', 'push_subscription', 'notification_settings'] as const;
+export const hubNamespaces = ['user', 'session', 'entitlement', 'device', 'app_password', 'consent', 'mfa', 'service', 'payment', 'hub', 'push_subscription', 'notification_settings', 'daily_summary'] as const;
 
 /** A service posts events in its own namespace: the slug without the family prefix (vezepyemail → email). */
 export function namespaceFor(slug: string): string {

@@ -31,6 +31,10 @@ export const settings = {
   LIVE_REPLAY_MAX_EVENTS: 'At most this many missed events (the newest) are replayed to a reconnecting live stream; older ones are skipped with a resync marker. Default 500.',
   LIVE_REPLAY_MAX_MINUTES: 'A reconnecting live stream is replayed only the events of the last this many minutes; older ones are skipped with a resync marker. Default 60.',
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: 'How often each instance looks for entitlements whose expiry has passed, removes them and sends entitlement.expired. Default 30.',
+  HEALTH_CHECK_INTERVAL_SECONDS: 'How often the hub asks each active service\'s health URL (one instance asks each service, however many run). Default 30.',
+  HEALTH_CHECK_TIMEOUT_SECONDS: 'How long a service\'s health URL has to answer with a 2xx before the check counts as failed. Default 5.',
+  DAILY_SUMMARY_TIME: 'From what time on each person\'s own clock (HH:MM, their time zone) the daily summary mail of their day goes to those who turned it on. Default 20:00.',
+  DAILY_SUMMARY_POLL_SECONDS: 'How often each instance looks for people whose daily summary is due (each day is mailed once, however many instances run). Default 60.',
   WEBHOOK_TIMEOUT_SECONDS: 'How long a webhook receiver has to answer before the attempt counts as failed and is retried. Default 10.',
   VAPID_PUBLIC_KEY: 'The hub\'s VAPID public key for Web Push (RFC 8292), base64url, as `npx web-push generate-vapid-keys` prints it; set with VAPID_PRIVATE_KEY. Unset: the hub makes a key pair once and keeps it in the database, the private half sealed with UNIQVERSE_SECRET.',
   VAPID_PRIVATE_KEY: 'The private half of VAPID_PUBLIC_KEY, base64url. VAPID_PRIVATE_KEY_FILE reads it from a file.',
@@ -89,6 +93,10 @@ const envSchema = z.object({
   LIVE_REPLAY_MAX_EVENTS: z.coerce.number().int().min(0).max(100_000).default(500),
   LIVE_REPLAY_MAX_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   ENTITLEMENT_EXPIRY_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  HEALTH_CHECK_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86_400).default(30),
+  HEALTH_CHECK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(5),
+  DAILY_SUMMARY_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM, such as 20:00').default('20:00'),
+  DAILY_SUMMARY_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url (87 characters), as web-push generate-vapid-keys prints it').optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url (43 characters), as web-push generate-vapid-keys prints it').optional(),
@@ -155,6 +163,10 @@ export interface Config {
   webhookTimeoutSeconds: number;
   /** How often expired entitlements are removed and announced. */
   entitlementExpirySweepSeconds: number;
+  /** How often services' health URLs are asked, and how long each has to answer. */
+  healthCheck: { intervalSeconds: number; timeoutSeconds: number };
+  /** The daily summary mail: from what minute of a person's day (their clock) it goes, and how often instances look. */
+  dailySummary: { fromMinute: number; pollSeconds: number };
   /** Push notifications: each sender is on only when configured (Web Push always, with a stored key pair when none is given). */
   push: PushConfig;
   /** /gateway/<slug>/: timeouts, the request body limit and the circuit breaker, per instance. */
@@ -326,6 +338,8 @@ export function loadConfig(env: Env = process.env): Config {
       circuitOpenMs: e.GATEWAY_CIRCUIT_OPEN_SECONDS * 1000,
     },
     entitlementExpirySweepSeconds: e.ENTITLEMENT_EXPIRY_SWEEP_SECONDS,
+    healthCheck: { intervalSeconds: e.HEALTH_CHECK_INTERVAL_SECONDS, timeoutSeconds: e.HEALTH_CHECK_TIMEOUT_SECONDS },
+    dailySummary: { fromMinute: Number(e.DAILY_SUMMARY_TIME.slice(0, 2)) * 60 + Number(e.DAILY_SUMMARY_TIME.slice(3)), pollSeconds: e.DAILY_SUMMARY_POLL_SECONDS },
     push: pushConfig(e),
     metricsToken: e.METRICS_TOKEN ?? null,
     tracing: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !e.OTEL_SDK_DISABLED,

@@ -1,5 +1,6 @@
 import { handoffQueries } from '../queries/handoffs.ts';
 import { notificationSettingsQueries } from '../queries/notification-settings.ts';
+import { dailySummaryQueries } from '../queries/daily-summaries.ts';
 import { pushDeliveryQueries } from '../queries/push-deliveries.ts';
 import { pushSubscriptionQueries } from '../queries/push-subscriptions.ts';
 import { liveTicketQueries } from '../queries/live-tickets.ts';
@@ -52,7 +53,7 @@ export const exportSources = {
   devices: ['devices'],
   handoffs: ['handoffs'],
   live_tickets: ['live_tickets'],
-  notifications: ['notification_settings', 'push_subscriptions', 'push_deliveries'],
+  notifications: ['notification_settings', 'push_subscriptions', 'push_deliveries', 'daily_summary_subscribers', 'daily_summary_sends'],
   app_passwords: ['app_passwords'],
   provider_records: ['oidc_models'],
   events: ['outbox'],
@@ -111,6 +112,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id, appPasswordQueries.exportRows);
   const audit = await openAuditRows(db, await auditQueries.aboutOrBy(db, user.id));
+  const dailySummary = await dailySummaryQueries.exportRows(db, user.id);
   const auditKeyMadeAt = await auditPersonKeyQueries.createdAt(db, user.id);
   return {
     format: exportFormat,
@@ -155,6 +157,8 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
       settings: (await notificationSettingsQueries.exportRows(db, user.id)).map(withIsoDates),
       subscriptions: (await pushSubscriptionQueries.exportRows(db, user.id)).map(withIsoDates),
       deliveries: (await pushDeliveryQueries.exportRows(db, user.id)).map(({ payload, ...row }) => withIsoDates({ ...row, title: payload.title, body: payload.body })),
+      daily_summary: { enabled: Boolean(dailySummary.subscriber), since: iso(dailySummary.subscriber?.created_at) },
+      daily_summaries: dailySummary.sends.map((row: { day: string; outcome: string; events: number }) => ({ day: row.day, outcome: row.outcome, event_count: row.events })),
     },
     app_passwords: appPasswords.map((a) => ({
       device_name: a.device_name,

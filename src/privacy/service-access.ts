@@ -12,6 +12,8 @@ export interface ServiceAccess {
   firstParty: boolean;
   /** active, suspended, or expired (the person's tier ran out). */
   status: 'active' | 'suspended' | 'expired';
+  /** up, down or unknown: what the hub's checks of its health URL last saw. */
+  health: string;
   tier: string | null;
   expiresAt: Date | null;
   /** What the service may see about the person, in words. */
@@ -67,6 +69,7 @@ export async function servicesFor(db: Knex, userId: string): Promise<ServiceAcce
       url: row.url,
       firstParty: row.first_party,
       status: row.status !== 'active' ? 'suspended' : expired ? 'expired' : 'active',
+      health: row.health,
       tier: row.tier ?? row.default_tier,
       expiresAt: row.expires_at,
       sees,

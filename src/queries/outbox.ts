@@ -128,4 +128,8 @@ export const outboxQueries = {
     const rows: Array<{ service: string }> = await db('outbox').where({ user_id: userId }).whereNotNull('service').distinct('service');
     return rows.map((r) => r.service).sort();
   },
+
+  /** A person's events that occurred in [from, to), oldest first (a day of them: the "Today" summary). */
+  forUserBetween: (db: Knex, userId: string, from: Date, to: Date): Promise<OutboxRow[]> =>
+    db('outbox').where({ user_id: userId }).where('occurred_at', '>=', from).where('occurred_at', '<', to).orderBy([{ column: 'occurred_at' }, { column: 'seq' }]).select(columns),
 };

@@ -17,6 +17,12 @@ export interface ServiceRow {
   hub_rate_limit: number | null;
   /** Where /gateway/<slug>/ forwards (an http(s) base URL); null: the service is not behind the gateway. */
   upstream_url: string | null;
+  /** Where the hub asks whether the service is up (null: it is not asked, its health stays unknown). */
+  health_url: string | null;
+  health: string;
+  health_failures: number;
+  health_checked_at: Date | null;
+  health_next_check_at: Date;
   created_at: Date;
   updated_at: Date;
 }
@@ -29,6 +35,7 @@ export interface PersonServiceRow {
   url: string | null;
   first_party: boolean;
   status: string;
+  health: string;
   default_tier: string | null;
   tier: string | null;
   expires_at: Date | null;
@@ -59,8 +66,8 @@ export const serviceQueries = {
       .leftJoin('entitlements as e', (j) => j.on('e.service_id', 's.id').andOnVal('e.user_id', userId))
       .where((q) => q.whereNotNull('e.user_id').orWhere('s.first_party', true).orWhereIn('s.slug', connected))
       .orderBy('s.name')
-      .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.default_tier', 'e.tier', 'e.expires_at'),
-  insert: async (trx: Knex, row: Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier'> & Partial<Pick<ServiceRow, 'upstream_url'>>): Promise<ServiceRow> => {
+      .select('s.id', 's.slug', 's.name', 's.url', 's.first_party', 's.status', 's.health', 's.default_tier', 'e.tier', 'e.expires_at'),
+  insert: async (trx: Knex, row: Pick<ServiceRow, 'slug' | 'name' | 'url' | 'resource' | 'first_party' | 'default_tier' | 'health_url'> & Partial<Pick<ServiceRow, 'upstream_url'>>): Promise<ServiceRow> => {
     const [created] = await trx('services').insert(row).returning('*');
     return created as ServiceRow;
   },
@@ -74,4 +81,29 @@ export const serviceQueries = {
     const [service] = await trx('services').where({ slug }).update({ ...changes, updated_at: trx.fn.now() }).returning<ServiceRow[]>('*');
     return service;
   },
+  setHealthUrl: (trx: Knex, id: string, healthUrl: string | null) =>
+    // A new URL has not been asked yet: unknown until its first answer, asked at once.
+    trx('services').where({ id }).update({ health_url: healthUrl, health: 'unknown', health_failures: 0, health_checked_at: null, health_next_check_at: trx.fn.now(), updated_at: trx.fn.now() }),
+  /**
+   * Claims the active services with a health URL whose check is due, moving their next check
+   * `intervalMs` on: an instance that claims one checks it, the others skip it until then.
+   */
+  claimDueHealthChecks: async (db: Knex, intervalMs: number, limit: number): Promise<Array<Pick<ServiceRow, 'id' | 'slug' | 'health_url'>>> => {
+    const { rows } = await db.raw<{ rows: Array<Pick<ServiceRow, 'id' | 'slug' | 'health_url'>> }>(
+      `update services set health_next_check_at = now() + make_interval(secs => ?)
+        where id in (select id from services
+                      where status = 'active' and health_url is not null and health_next_check_at <= now()
+                      order by health_next_check_at limit ? for update skip locked)
+        returning id, slug, health_url`,
+      [intervalMs / 1000, limit],
+    );
+    return rows;
+  },
+  /** The row as it is now, locked until the transaction ends (a check's result is written against it). */
+  lockHealth: (trx: Knex, id: string): Promise<Pick<ServiceRow, 'id' | 'slug' | 'status' | 'health' | 'health_failures' | 'health_url'> | undefined> =>
+    trx('services').where({ id }).forUpdate().first('id', 'slug', 'status', 'health', 'health_failures', 'health_url'),
+  setHealth: (trx: Knex, id: string, health: string, failures: number) =>
+    trx('services').where({ id }).update({ health, health_failures: failures, health_checked_at: trx.fn.now() }),
+  /** Each service's health (the metrics gauge). */
+  healthBySlug: (db: Knex): Promise<Array<{ slug: string; health: string }>> => db('services').select('slug', 'health'),
 };

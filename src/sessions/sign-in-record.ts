@@ -45,10 +45,13 @@ export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource,
   const { browserHash, ...origin } = source;
   const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
+    const seen = await knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
     if (interaction.session?.accountId !== user.id) {
-      await appendEvent(trx, { type: 'session.created', userId: user.id, data: await sessionDetails(trx, origin, amr, interaction) });
+      // new_device: the browser had not signed in to this account before (the account's very first sign-in aside), as the notice by mail says.
+      const data = { ...(await sessionDetails(trx, origin, amr, interaction)), new_device: seen.isNew && !seen.firstEver };
+      await appendEvent(trx, { type: 'session.created', userId: user.id, data });
     }
-    return knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
+    return seen;
   });
   if (isNew && !firstEver) {
     deps.mailer.post(deps.mail.securityNotice({

@@ -33,6 +33,7 @@ test.serial('a non-admin gets 403 on every admin route, read or write', async (t
     '/admin/services',
     '/admin/services/vezepygame/clients',
     `/admin/services/vezepygame/clients/${client}/redirect-uris`,
+    '/admin/services/vezepygame/health-url',
     '/admin/services/vezepygame/suspend',
     '/admin/services/vezepygame/activate',
     `/admin/users/${admin.id}/entitlements`,

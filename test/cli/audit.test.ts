@@ -49,6 +49,10 @@ test('every state-changing command leaves exactly one audit entry of the operato
   t.deepEqual(actions(service.entries), ['service.registered']);
   t.like(service.entries[0]!.data, { slug: 'vezepychat', first_party: true, default_tier: 'basic' });
 
+  const health = await cli(['services', 'update', '--slug', 'vezepychat', '--health-url', 'http://localhost:8006/health']);
+  t.deepEqual(actions(health.entries), ['service.health_url_changed']);
+  t.like(health.entries[0]!.data, { slug: 'vezepychat', health_url: 'http://localhost:8006/health', previous_health_url: null, via: 'cli' });
+
   const web = await cli<{ client_id: string; client_secret?: string }>(
     ['clients', 'create', '--service', 'vezepychat', '--type', 'web', '--redirect-uri', 'http://localhost:8006/callback'],
     (out) => [out.client_secret],

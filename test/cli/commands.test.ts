@@ -4,7 +4,7 @@ import { createSecrets } from '../../src/platform/crypto/hub-secrets.ts';
 import { PasswordHasher } from '../../src/identity/password-hashing.ts';
 import { verifyPasswordSignIn } from '../../src/identity/users.ts';
 import { loadClientMetadata } from '../../src/catalog/clients.ts';
-import { cliWorld, runJson, withWorldDatabase } from '../helpers/cli.ts';
+import { cliWorld, runCli, runJson, withWorldDatabase } from '../helpers/cli.ts';
 
 test('migrate, users, services, clients and entitlements each print one JSON object and change the database', async (t) => {
   t.timeout(300_000);
@@ -18,7 +18,7 @@ test('migrate, users, services, clients and entitlements each print one JSON obj
   t.like(user, { email: 'ada@example.test', name: 'Ada Lovelace', is_admin: true, email_verified: true });
   t.regex(String(user.id), /^[0-9a-f-]{36}$/);
 
-  const service = await runJson(t, world, ['services', 'create', '--slug', 'vezepychat', '--name', 'VEZEPyChat', '--url', 'http://localhost:8006', '--upstream', 'http://127.0.0.1:8006', '--first-party', '--default-tier', 'basic']);
+  const service = await runJson(t, world, ['services', 'create', '--slug', 'vezepychat', '--name', 'VEZEPyChat', '--url', 'http://localhost:8006', '--upstream', 'http://127.0.0.1:8006', '--health-url', 'http://localhost:8006/healthz', '--first-party', '--default-tier', 'basic']);
   t.deepEqual(service, {
     slug: 'vezepychat',
     name: 'VEZEPyChat',
@@ -28,7 +28,13 @@ test('migrate, users, services, clients and entitlements each print one JSON obj
     default_tier: 'basic',
     status: 'active',
     upstream_url: 'http://127.0.0.1:8006',
+    health_url: 'http://localhost:8006/healthz',
   });
+  t.deepEqual(await runJson(t, world, ['services', 'update', '--slug', 'vezepychat', '--health-url', 'none']), { slug: 'vezepychat', health_url: null, health: 'unknown' });
+  t.deepEqual(await runJson(t, world, ['services', 'update', '--slug', 'vezepychat', '--health-url', 'http://localhost:8006/health']), { slug: 'vezepychat', health_url: 'http://localhost:8006/health', health: 'unknown' });
+  const refused = await runCli(world, ['services', 'update', '--slug', 'vezepychat', '--health-url', 'gopher://x']);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /http\(s\) URL/);
 
   const web = await runJson<{ client_id: string; client_secret?: string; type: string; redirect_uris: string[] }>(t, world, [
     'clients', 'create', '--service', 'vezepychat', '--type', 'web', '--name', 'Chat web',

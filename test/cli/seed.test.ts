@@ -47,6 +47,8 @@ test('seed registers the five VEZE services, their web clients and a demo accoun
     t.is(await count('services'), 5);
     // Each seed service is behind the gateway at its own address.
     t.deepEqual((await db('services').orderBy('slug').select('url', 'upstream_url')).filter((s) => s.url !== s.upstream_url || !s.upstream_url), []);
+    // Each VEZE service is asked at <its url>/health.
+    t.true((await db('services').select('url', 'health_url')).every((s: { url: string; health_url: string }) => s.health_url === `${s.url}/health`));
     t.is(await count('clients'), 5);
     t.is(await count('users'), 1);
     t.is(await count('entitlements'), 3);

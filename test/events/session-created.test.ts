@@ -21,7 +21,7 @@ test('each sign-in that starts a session writes session.created; a step-up in th
   await authorize({ hub, rp, person }, {}, phone);
   let seen = await signIns(hub, person.id);
   t.is(seen.events.length, 1);
-  t.deepEqual(seen.events[0], { device: 'Safari on iPhone', device_kind: 'phone', ip: '127.0.0.1', amr: ['pwd'], client_id: client.client_id, service: 'vezepygame' });
+  t.deepEqual(seen.events[0], { device: 'Safari on iPhone', device_kind: 'phone', ip: '127.0.0.1', amr: ['pwd'], client_id: client.client_id, service: 'vezepygame', new_device: false }, 'the account\'s first sign-in is not news');
 
   // prompt=login asks the person in this browser's session to sign in again: the session stays.
   await authorize({ hub, rp, person }, { prompt: 'login' }, phone);
@@ -36,6 +36,6 @@ test('each sign-in that starts a session writes session.created; a step-up in th
   await browser.postForm(`${hub.url}/interaction/${uid}/login`, { email: person.email, password: person.password });
   seen = await signIns(hub, person.id);
   t.is(seen.events.length, 2);
-  t.like(seen.events[1], { device: 'Chrome on macOS', device_kind: 'computer', amr: ['pwd'] });
+  t.like(seen.events[1], { device: 'Chrome on macOS', device_kind: 'computer', amr: ['pwd'], new_device: true });
   t.false('service' in seen.events[1]! || 'client_id' in seen.events[1]! || 'session_id' in seen.events[1]!);
 });

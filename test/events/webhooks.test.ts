@@ -267,7 +267,7 @@ test('a service hears of its people\'s new sign-ins (session.created): the devic
   t.is(event.user_id, player.id);
   t.is(event.service, undefined, 'about the person, not an event of the service');
   const client = await hub.db('clients').where({ service_id: hub.db('services').where({ slug: 'vezepygame' }).select('id') }).first('client_id');
-  t.deepEqual(event.data, { device: 'PlayStation 5', device_kind: 'console', ip: '127.0.0.1', amr: ['pwd'], client_id: client.client_id, service: 'vezepygame' });
+  t.deepEqual(event.data, { device: 'PlayStation 5', device_kind: 'console', ip: '127.0.0.1', amr: ['pwd'], client_id: client.client_id, service: 'vezepygame', new_device: false });
   t.true(verifyStandardWebhook(hook.secret, signIn));
 
   // The stranger holds nothing at the game: their sign-in (at another service) is not the game's business.

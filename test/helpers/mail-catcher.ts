@@ -9,6 +9,8 @@ export interface CaughtMail {
   text: string;
   /** The HTML part, transfer encoding undone; '' when the message has none. */
   html: string;
+  /** A header field by its name (case-insensitive), unfolded; undefined when absent. */
+  header(name: string): string | undefined;
 }
 
 /** Undoes quoted-printable (nodemailer's choice for long ASCII lines) and base64. */
@@ -47,8 +49,9 @@ function parse(raw: string, to: string[]): CaughtMail {
   const body = raw.slice(split + 4);
   const subject = decodeHeader(/^subject:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? '');
   const boundary = /boundary="?([^";\r\n]+)"?/i.exec(headers)?.[1];
-  if (!boundary) return { to, subject, text: decodeBody(headers, body).replace(/\r\n/g, '\n'), html: '' };
-  return { to, subject, text: partOf(body, boundary, /content-type:\s*text\/plain/i), html: partOf(body, boundary, /content-type:\s*text\/html/i) };
+  const header = (name: string) => headers.split('\r\n').find((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim();
+  if (!boundary) return { to, subject, text: decodeBody(headers, body).replace(/\r\n/g, '\n'), html: '', header };
+  return { to, subject, text: partOf(body, boundary, /content-type:\s*text\/plain/i), html: partOf(body, boundary, /content-type:\s*text\/html/i), header };
 }
 
 export interface MailCatcher {

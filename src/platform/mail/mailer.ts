@@ -16,6 +16,8 @@ export interface MailMessage {
   text: string;
   /** The HTML part (multipart/alternative with the text). */
   html?: string;
+  /** More header fields (List-Unsubscribe of the daily summary). */
+  headers?: Record<string, string>;
 }
 
 /** A message as the development mailbox keeps it: the JSON beside each .eml file. */

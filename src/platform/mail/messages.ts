@@ -1,6 +1,6 @@
 import type { Views } from '../views.ts';
 import type { MailMessage } from './mailer.ts';
-import { defaultLocale, formatDateTime, isLocale, isTimeZone, t, tHtml, type Locale, type MessageValues } from '../i18n.ts';
+import { defaultLocale, formatClock, formatDateTime, isLocale, isTimeZone, t, tHtml, type Locale, type MessageValues } from '../i18n.ts';
 
 /** Whom a mail is for: in their saved language and time zone (English and UTC until they choose). */
 interface Recipient {
@@ -26,6 +26,14 @@ export interface MailTemplates {
   changeEmail(input: Recipient & { link: string; code: string; minutes: number }): MailMessage;
   /** To the OLD address once the change is done: `email` is the new one. */
   emailChanged(input: Recipient & { email: string; ip?: string | null; device?: string | null }): MailMessage;
+  /** The day across the services, with a one-click opt-out (List-Unsubscribe, RFC 8058). */
+  dailySummary(input: Recipient & { day: SummaryDay; dayLabel: string; optOutUrl: string }): MailMessage;
+}
+
+/** A day as the daily summary tells it (src/events/today.ts makes it). */
+export interface SummaryDay {
+  count: number;
+  services: Array<{ service: { name: string } | null; count: number; notable: Array<{ at: Date; message: { key: string; values: MessageValues } }> }>;
 }
 
 const languageOf = (input: Recipient): Locale => (isLocale(input.locale) ? input.locale : defaultLocale);
@@ -52,5 +60,16 @@ export function mailTemplates(views: Views, issuer: string): MailTemplates {
       }),
     changeEmail: (input) => compose('change-email', input, t(languageOf(input), 'mail.changeEmail.subject', { code: input.code }), { ...input, email: input.to }),
     emailChanged: (input) => compose('email-changed', input, t(languageOf(input), 'mail.emailChanged.subject'), { ...input }),
+    dailySummary: (input) => {
+      const locale = languageOf(input);
+      const groups = input.day.services.map((group) => ({
+        name: group.service?.name ?? t(locale, 'today.account'),
+        count: group.count,
+        notable: group.notable.map((item) => ({ clock: formatClock(item.at, locale, zoneOf(input)), text: t(locale, item.message.key, item.message.values), html: tHtml(locale, item.message.key, item.message.values) })),
+      }));
+      const message = compose('daily-summary', input, t(locale, 'mail.daily.subject', { count: input.day.count, date: input.dayLabel }), { ...input, groups, accountUrl: `${issuer}/account#today` });
+      // RFC 8058: a mail client may offer "unsubscribe" and POST to the link itself, with no page in between.
+      return { ...message, headers: { 'List-Unsubscribe': `<${input.optOutUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } };
+    },
   };
 }

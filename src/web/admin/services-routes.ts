@@ -6,7 +6,7 @@ import { createClient, updateRedirectUris, type ClientMetadataValidator } from '
 import { clientQueries } from '../../queries/clients.ts';
 import { entitlementQueries } from '../../queries/entitlements.ts';
 import { serviceQueries } from '../../queries/services.ts';
-import { createService, requireService } from '../../catalog/services.ts';
+import { createService, requireService, setServiceHealthUrl } from '../../catalog/services.ts';
 import { ratesOf, setServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { apiRateDefaults } from '../../platform/rate-limits.ts';
 import type { SignedInAccount } from '../http/account-session.ts';
@@ -27,12 +27,13 @@ const notices = {
   'upstream-saved': 'Upstream URL saved: the gateway uses it from the next request.',
   'exchange-allowed': 'Token exchange allowed.',
   'exchange-denied': 'Token exchange stopped. Tokens exchanged before stay valid until they expire.',
+  'health-url-saved': 'Health URL saved: the hub asks it within seconds.',
 };
 const lines = (value: unknown) => (typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []);
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** /admin/services: register services and their clients, see their status, edit redirect URIs. */
-export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'secrets' | 'views'>): Router {
+export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'secrets' | 'views' | 'config'>): Router {
   const router = new Router();
   const validate: ClientMetadataValidator = async (m) => {
     await (hub.holder.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(m);
@@ -80,7 +81,8 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
     render(ctx, hub.views, 'admin/service.njk', {
       title: service.name, section: 'admin', area: 'services', service, clients, users, notice: noticeFrom(ctx, notices), clientForm: {}, clientErrors: {}, uriErrors: {},
       exchangesTo, exchangesFrom, exchangeTargets, upstreamForm: { upstream: service.upstream_url ?? '' }, upstreamErrors: {},
-      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {}, ...extra,
+      rates: ratesOf(service), apiRateDefaults, limitsForm: { token: service.token_rate_limit ?? '', events: service.events_rate_limit ?? '', hub: service.hub_rate_limit ?? '' }, limitErrors: {},
+      healthForm: { healthUrl: service.health_url ?? '' }, healthErrors: {}, healthCheckSeconds: hub.config.healthCheck.intervalSeconds, ...extra,
     });
   };
 
@@ -129,6 +131,20 @@ export function servicesAdminRoutes(hub: Pick<AppContext, 'db' | 'holder' | 'sec
   };
   router.post('/admin/services/:slug/exchange/allow', exchangeChange(true));
   router.post('/admin/services/:slug/exchange/deny', exchangeChange(false));
+
+  router.post('/admin/services/:slug/health-url', async (ctx) => {
+    const slug = String(ctx.params.slug);
+    await requireService(hub.db, slug);
+    const healthUrl = text((ctx.request.body as Record<string, unknown>).healthUrl).trim();
+    await handleForm(
+      ctx,
+      async () => {
+        await setServiceHealthUrl(hub.db, slug, healthUrl || null, origin(ctx));
+        redirectWithNotice(ctx, `/admin/services/${slug}`, 'health-url-saved');
+      },
+      (errors) => servicePage(ctx, { healthForm: { healthUrl }, healthErrors: errors.fields ?? {}, healthError: errors.message }),
+    );
+  });
 
   router.post('/admin/services/:slug/clients', async (ctx) => {
     const service = await requireService(hub.db, String(ctx.params.slug));

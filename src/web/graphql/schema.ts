@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import {
+  GraphQLEnumType,
   GraphQLBoolean,
   GraphQLID,
   GraphQLInt,
@@ -17,6 +18,7 @@ import {
 import type { Knex } from 'knex';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { AuditOrigin } from '../../audit/audit-log.ts';
+import { todayFor, type NotableItem, type ServiceDay, type Today } from '../../events/today.ts';
 import { activeServices, entitlementsOf, type HubEntitlement, type HubService } from '../../catalog/hub-catalog.ts';
 import { listActivity } from '../../outbox/activity.ts';
 import type { HubEvent } from '../../outbox/outbox.ts';
@@ -118,6 +120,16 @@ const Entitlement = new GraphQLObjectType<HubEntitlement, GraphqlContext>({
   },
 });
 
+const ServiceHealth = new GraphQLEnumType({
+  name: 'ServiceHealth',
+  description: 'Whether a service answers its health URL.',
+  values: {
+    UP: { value: 'up', description: 'Its health URL answered 2xx at the last check.' },
+    DOWN: { value: 'down', description: 'Its last two checks or more failed.' },
+    UNKNOWN: { value: 'unknown', description: 'Not checked yet, or it has no health URL.' },
+  },
+});
+
 const Service = new GraphQLObjectType<HubService, GraphqlContext>({
   name: 'Service',
   description: 'A service of the catalogue.',
@@ -125,6 +137,7 @@ const Service = new GraphQLObjectType<HubService, GraphqlContext>({
     slug: { type: nonNull(GraphQLString) },
     name: { type: nonNull(GraphQLString) },
     status: { type: nonNull(GraphQLString), description: '`active` or `suspended`.' },
+    health: { type: nonNull(ServiceHealth), description: 'What the hub\'s last checks of its health URL saw.' },
     url: { type: GraphQLString },
     entitlements: {
       type: list(Entitlement),
@@ -202,6 +215,45 @@ const Privacy = new GraphQLObjectType<ServiceAccess, GraphqlContext>({
   },
 });
 
+const TodayServiceRef = new GraphQLObjectType<{ slug: string; name: string }, GraphqlContext>({
+  name: 'TodayService',
+  description: 'The service a group of the day is about.',
+  fields: { slug: { type: nonNull(GraphQLString) }, name: { type: nonNull(GraphQLString) } },
+});
+
+const NotableItemType = new GraphQLObjectType<NotableItem, GraphqlContext>({
+  name: 'NotableItem',
+  description: 'Something of the day worth naming: a sign-in on a new device, a tier granted, changed, revoked or expired, an event a service posted.',
+  fields: {
+    type: { type: nonNull(GraphQLString), description: 'The event\'s type (docs/events.md).' },
+    at: { type: nonNull(DateTime), resolve: (item) => item.at.toISOString() },
+    summary: { type: nonNull(GraphQLString), description: 'In words, in the person\'s language.' },
+  },
+});
+
+const ServiceDayType = new GraphQLObjectType<ServiceDay, GraphqlContext>({
+  name: 'ServiceDay',
+  description: 'One service\'s part of the person\'s day.',
+  fields: {
+    service: { type: TodayServiceRef, description: 'Null: the person\'s account itself (the portal\'s sign-ins, settings).' },
+    count: { type: nonNull(GraphQLInt), description: 'How many events.' },
+    notable: { type: list(NotableItemType), description: 'The ones worth naming, oldest first.' },
+  },
+});
+
+const TodayType = new GraphQLObjectType<Today, GraphqlContext>({
+  name: 'Today',
+  description: 'The person\'s day so far across the services, in their time zone.',
+  fields: {
+    date: { type: nonNull(GraphQLString), description: 'YYYY-MM-DD in the person\'s time zone.' },
+    timeZone: { type: nonNull(GraphQLString), description: 'Their saved time zone (UTC until they choose one).' },
+    start: { type: nonNull(DateTime), description: 'When the day began (a day the clocks change is 23 or 25 hours long).', resolve: (day) => day.start.toISOString() },
+    end: { type: nonNull(DateTime), resolve: (day) => day.end.toISOString() },
+    count: { type: nonNull(GraphQLInt), description: 'Events of the day, every service together.' },
+    services: { type: list(ServiceDayType), description: 'The account\'s own group first, then services by name.' },
+  },
+});
+
 type Field<Args = Record<string, unknown>> = GraphQLFieldConfig<unknown, GraphqlContext, Args>;
 
 const services: Field = {
@@ -250,6 +302,7 @@ const Query = new GraphQLObjectType<unknown, GraphqlContext>({
       },
     },
     activity,
+    today: { type: nonNull(TodayType), description: 'What happened across the person\'s services today (their time zone), grouped by service.', resolve: (_root, _args, context) => todayFor(context.db, person(context).user) },
     privacy: { type: list(Privacy), description: 'What each service the person uses may receive.', resolve: (_root, _args, context) => privacyOf(context.db, person(context).user.id) },
   },
 });

@@ -98,6 +98,11 @@ const fieldKeys: Record<string, string> = {
   event_type: 'data.field.event_type',
   body: 'data.field.body',
   finished_at: 'data.field.finished_at',
+  daily_summary: 'data.field.daily_summary',
+  daily_summaries: 'data.field.daily_summaries',
+  day: 'data.field.day',
+  outcome: 'data.field.outcome',
+  event_count: 'data.field.event_count',
 };
 
 /** The catalogue key of each section's title. */

@@ -5,6 +5,7 @@ import type { Context as RouterContext } from 'koa';
 import { requestOrigin } from '../../audit/audit-log.ts';
 import { notificationKinds, notificationSettingsOf, saveNotificationSettings } from '../../devices/notification-settings.ts';
 import { personSubscriptions, setSubscriptionsEnabled, subscribeBrowser, unsubscribe } from '../../devices/push-subscriptions.ts';
+import { dailySummaryEnabled, setDailySummary } from '../../events/daily-summary.ts';
 import { badRequest } from '../../platform/errors.ts';
 import { projectRoot } from '../../platform/views.ts';
 import type { AppContext } from '../http/app-context.ts';
@@ -19,6 +20,7 @@ const serviceWorker = readFileSync(path.join(projectRoot, 'public/js/push-sw.js'
 const notices: Record<string, string> = {
   saved: 'Your notification settings are saved.',
   removed: 'That device will get no more notifications.',
+  'daily-saved': 'Your daily summary choice is saved.',
 };
 
 const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : []);
@@ -30,14 +32,14 @@ const clock = (minutes: number | null) => (minutes === null ? '' : `${String(Mat
  * which of the person's devices and browsers, and the quiet hours; and "turn on notifications for
  * this browser" (public/js/push-subscribe.js with the service worker /push-sw.js).
  */
-export function notificationsRoutes(hub: Pick<AppContext, 'db' | 'views' | 'events'>): Router {
+export function notificationsRoutes(hub: Pick<AppContext, 'db' | 'views' | 'events' | 'config'>): Router {
   const { db, views } = hub;
   const router = new Router();
   const account = (ctx: RouterContext) => ctx.state.account as SignedInAccount;
 
   async function notificationsPage(ctx: RouterContext, extra: { form?: { kinds: string[]; quietStart: string; quietEnd: string; devices: string[] }; fields?: Record<string, string>; error?: string } = {}, status = 200) {
     const me = account(ctx);
-    const [settings, subscriptions] = await Promise.all([notificationSettingsOf(db, me.user.id), personSubscriptions(db, me.user.id)]);
+    const [settings, subscriptions, dailySummary] = await Promise.all([notificationSettingsOf(db, me.user.id), personSubscriptions(db, me.user.id), dailySummaryEnabled(db, me.user.id)]);
     const form = extra.form ?? {
       kinds: settings.kinds as string[],
       quietStart: clock(settings.quietStart),
@@ -60,6 +62,8 @@ export function notificationsRoutes(hub: Pick<AppContext, 'db' | 'views' | 'even
         flash: noticeFrom(ctx, notices),
         vapidPublicKey: hub.events.push.publicKey(),
         zone: me.user.time_zone ?? 'UTC',
+        dailySummary,
+        dailySummaryFrom: clock(hub.config.dailySummary.fromMinute),
       },
       status,
     );
@@ -101,6 +105,12 @@ export function notificationsRoutes(hub: Pick<AppContext, 'db' | 'views' | 'even
     const { subscription: saved, created } = await subscribeBrowser(db, account(ctx).user.id, subscription, requestOrigin(ctx));
     ctx.status = created ? 201 : 200;
     ctx.body = { subscription: saved, location: `${page}?notice=saved` };
+  });
+
+  router.post(`${page}/daily-summary`, requireAccount(), async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    await setDailySummary(db, account(ctx).user.id, body.enabled === 'on', { ...requestOrigin(ctx), via: 'settings' });
+    redirectWithNotice(ctx, page, 'daily-saved');
   });
 
   router.post(`${page}/subscriptions/:id/remove`, requireAccount(), async (ctx) => {

@@ -5,6 +5,7 @@ import { formBody } from '../http/body.ts';
 import { accountSignInRoutes, loadAccount } from '../http/account-session.ts';
 import { accountDeletedRoutes } from './account-deleted.ts';
 import { activityRoutes } from './activity-routes.ts';
+import { dailySummaryOptOutRoutes } from './daily-summary-opt-out.ts';
 import { emailChangeRoutes } from './email-change-routes.ts';
 import { homeRoutes } from './home-routes.ts';
 import { preferencesRoutes } from './preferences-routes.ts';
@@ -32,6 +33,7 @@ export function portalRoutes(hub: AppContext, areas: Array<(hub: AppContext) => 
   router.use(['/account', '/admin'], csrf.verify);
   router.use(accountSignInRoutes(hub.holder, hub.config.issuer, hub.config.secureCookies).routes());
   router.use(accountDeletedRoutes(hub.views).routes());
+  router.use(dailySummaryOptOutRoutes(hub).routes());
 
   router.get('/account/signout', (ctx) => {
     const params = new URLSearchParams({ client_id: portalClientId, post_logout_redirect_uri: `${hub.config.issuer}/` });

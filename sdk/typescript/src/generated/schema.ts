@@ -426,6 +426,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/daily-summary/opt-out": {
+        parameters: {
+            query: {
+                /** @description The signed token of the person's daily summary, as the mail's link and its List-Unsubscribe header carry it. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page that asks whether to stop the daily summary mail (a GET stops nothing, so link scanners cannot). */
+        get: operations["askDailySummaryOptOut"];
+        put?: never;
+        /**
+         * Stops the daily summary mail, without a sign-in (RFC 8058 one-click unsubscribe).
+         * @description Mail clients POST `List-Unsubscribe=One-Click` here (the mail's `List-Unsubscribe-Post` header);
+         *     the page's button POSTs here too. The body is not needed: the token is the proof. A link works
+         *     once: a used one, or one from before the person turned the summary on again, answers 400.
+         */
+        post: operations["optOutOfDailySummary"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -530,6 +556,16 @@ export interface components {
             name: string;
             url: string | null;
             first_party: boolean;
+            /**
+             * @description Only active services are listed; suspended ones stop signing people in.
+             * @enum {string}
+             */
+            status: "active" | "suspended";
+            /**
+             * @description The hub GETs the service's health URL every HEALTH_CHECK_INTERVAL_SECONDS: up after a 2xx, down after two failed checks in a row, unknown before the first check or without a health URL. A change sends service.status_changed.
+             * @enum {string}
+             */
+            health: "up" | "down" | "unknown";
             entitlement: null | {
                 tier: string;
                 /** Format: date-time */
@@ -1598,6 +1634,77 @@ export interface operations {
             403: components["responses"]["GraphqlAnswer"];
             413: components["responses"]["GraphqlAnswer"];
             429: components["responses"]["GraphqlAnswer"];
+        };
+    };
+    askDailySummaryOptOut: {
+        parameters: {
+            query: {
+                /** @description The signed token of the person's daily summary, as the mail's link and its List-Unsubscribe header carry it. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page, with a button that POSTs here. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The token is not one the hub signed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    optOutOfDailySummary: {
+        parameters: {
+            query: {
+                /** @description The signed token of the person's daily summary, as the mail's link and its List-Unsubscribe header carry it. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    "List-Unsubscribe"?: "One-Click";
+                };
+            };
+        };
+        responses: {
+            /** @description The summary is off; a page that says so. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The token is not one the hub signed, or it was used already. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
         };
     };
     getOpenApi: {
