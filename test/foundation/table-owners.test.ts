@@ -12,7 +12,7 @@ const queriesDir = path.join(root, 'src/queries');
 const migrationsDir = path.join(root, 'migrations');
 
 /** Modules named after what the table holds rather than the table itself. */
-const namedOtherwise: Record<string, string> = { 'device-apps': 'devices', 'known-browsers': 'known_devices' };
+const namedOtherwise: Record<string, string> = { 'device-apps': 'devices', 'known-browsers': 'known_devices', 'daily-summaries': 'daily_summary_sends' };
 
 const knexNames = new Set(['db', 'trx', 'tx', 'knex']);
 const writeMethods = new Set(['insert', 'update', 'delete', 'del', 'merge', 'increment', 'decrement', 'truncate', 'upsert']);
