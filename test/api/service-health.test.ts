@@ -15,7 +15,7 @@ const checkOften = { env: { HEALTH_CHECK_INTERVAL_SECONDS: '0.2', HEALTH_CHECK_T
 
 type Answer = number | 'hang';
 
-test('a service that answers 2xx is up; one failed check is a blip, two make it down; each change is an event and an audit entry, shown everywhere', async (t) => {
+test.serial('a service that answers 2xx is up; one failed check is a blip, two make it down; each change is an event and an audit entry, shown everywhere', async (t) => {
   const hub = await startTestHub(t, checkOften);
   await makeService(hub, 'vezepygame');
   await makeService(hub, 'vezepyweb', { firstParty: true });
@@ -69,7 +69,7 @@ test('a service that answers 2xx is up; one failed check is a blip, two make it 
   t.like((await auditEntriesAfter(hub.db, 0)).filter((e) => e.action === 'service.health_url_changed').at(-1)!.data, { slug: 'vezepygame', health_url: null, previous_health_url: server.url });
 });
 
-test('a suspended service is not asked; a bad health URL is refused with a message', async (t) => {
+test.serial('a suspended service is not asked; a bad health URL is refused with a message', async (t) => {
   const hub = await startTestHub(t, checkOften);
   await makeService(hub, 'vezepygame');
   const server = await webhookReceiver(() => 200);
@@ -83,7 +83,7 @@ test('a suspended service is not asked; a bad health URL is refused with a messa
   t.like(error, { status: 400 });
 });
 
-test('checkers on several instances ask each due service once per interval', async (t) => {
+test.serial('checkers on several instances ask each due service once per interval', async (t) => {
   // A long interval: the hub's own checker takes its first round, the rest find nothing due.
   const hub = await startTestHub(t, { env: { HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
   const servers = await Promise.all([0, 1, 2].map(() => webhookReceiver(() => 200)));
@@ -99,7 +99,7 @@ test('checkers on several instances ask each due service once per interval', asy
   t.is(await hub.db('outbox').where({ type: 'service.status_changed' }).count<{ n: string }>({ n: '*' }).first().then((r) => Number(r?.n)), 3);
 });
 
-test('an administrator sets the health URL in the console (a bad one is refused next to the field); the portal shows the health in words', async (t) => {
+test.serial('an administrator sets the health URL in the console (a bad one is refused next to the field); the portal shows the health in words', async (t) => {
   const hub = await startTestHub(t, checkOften);
   await makeService(hub, 'vezepygame', { firstParty: true });
   const server = await webhookReceiver(() => 200);

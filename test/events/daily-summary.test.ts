@@ -32,7 +32,7 @@ async function turnOn(hub: Hub, person: Person) {
 // The hub's own sender looks only once an hour here: the test drives the clock itself.
 const quiet = (smtp: string) => ({ env: { SMTP_URL: smtp, DAILY_SUMMARY_POLL_SECONDS: '3600' } });
 
-test('the daily summary is off until turned on; then it goes once, after 20:00 on the person\'s clock, in their language, over SMTP, only on a day with something in it', async (t) => {
+test.serial('the daily summary is off until turned on; then it goes once, after 20:00 on the person\'s clock, in their language, over SMTP, only on a day with something in it', async (t) => {
   const catcher = await startMailCatcher(t);
   const hub = await startTestHub(t, quiet(catcher.url));
   await makeService(hub, 'vezepygame');
@@ -84,7 +84,7 @@ test('the daily summary is off until turned on; then it goes once, after 20:00 o
   t.deepEqual(exported.notifications.daily_summaries, [{ day: '2026-03-29', outcome: 'sent', event_count: 3 }, { day: '2026-03-30', outcome: 'empty', event_count: 0 }]);
 });
 
-test('the opt-out link needs no sign-in, asks on GET, stops the summary on POST (RFC 8058 one-click too), and works once', async (t) => {
+test.serial('the opt-out link needs no sign-in, asks on GET, stops the summary on POST (RFC 8058 one-click too), and works once', async (t) => {
   const catcher = await startMailCatcher(t);
   const hub = await startTestHub(t, quiet(catcher.url));
   await makeService(hub, 'vezepygame');
@@ -127,7 +127,7 @@ test('the opt-out link needs no sign-in, asks on GET, stops the summary on POST 
   t.truthy(await hub.db('daily_summary_subscribers').where({ user_id: person.id }).first());
 });
 
-test('senders racing over the same people mail each person\'s day once', async (t) => {
+test.serial('senders racing over the same people mail each person\'s day once', async (t) => {
   const catcher = await startMailCatcher(t);
   const hub = await startTestHub(t, quiet(catcher.url));
   await makeService(hub, 'vezepygame');
@@ -142,7 +142,7 @@ test('senders racing over the same people mail each person\'s day once', async (
   t.deepEqual(people.map((p) => catcher.messages.filter((m) => m.to.includes(p.email)).length), [1, 1, 1, 1]);
 });
 
-test('each person\'s summary waits for their own evening', async (t) => {
+test.serial('each person\'s summary waits for their own evening', async (t) => {
   const catcher = await startMailCatcher(t);
   const hub = await startTestHub(t, quiet(catcher.url));
   await makeService(hub, 'vezepygame');

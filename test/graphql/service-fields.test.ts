@@ -55,7 +55,7 @@ async function mailScene(t: ExecutionContext, upstream: string): Promise<{ hub: 
   return { hub, person, token: await personToken(hub, person, 'vezepyweb') };
 }
 
-test('one query reads the hub\'s fields and a service\'s; the service is asked through the gateway with a token made for it, for that person', async (t) => {
+test.serial('one query reads the hub\'s fields and a service\'s; the service is asked through the gateway with a token made for it, for that person', async (t) => {
   const mail = await serviceApi(t, (req) => (req.url!.startsWith('/inbox') ? { status: 200, body: { messages: messages.slice(0, Number(new URL(req.url!, 'http://x').searchParams.get('limit'))) } } : { status: 200, body: { messages: [] } }));
   const { hub, person, token } = await mailScene(t, mail.url);
 
@@ -74,7 +74,7 @@ test('one query reads the hub\'s fields and a service\'s; the service is asked t
   t.deepEqual(payload.entitlements, []);
 });
 
-test('a service that is down or has nothing makes only its own field null, with a code; the answer is still 200 with the hub\'s fields', async (t) => {
+test.serial('a service that is down or has nothing makes only its own field null, with a code; the answer is still 200 with the hub\'s fields', async (t) => {
   const mail = await serviceApi(t, (req) => (req.url!.startsWith('/folders/') ? { status: 404, body: { detail: 'no such folder' } } : { status: 500, body: {} }));
   const { hub, person, token } = await mailScene(t, mail.url);
   const client = graphqlClient(hub, token);
@@ -98,7 +98,7 @@ test('a service that is down or has nothing makes only its own field null, with 
   t.notRegex(JSON.stringify(posted.body), /127\.0\.0\.1|ECONNREFUSED/, 'nothing of where the service lives');
 });
 
-test('a third-party service\'s field is FORBIDDEN to a person who never signed in to it, and answers once they have', async (t) => {
+test.serial('a third-party service\'s field is FORBIDDEN to a person who never signed in to it, and answers once they have', async (t) => {
   const mail = await serviceApi(t, () => ({ status: 200, body: { messages } }));
   const hub = await startTestHub(t);
   await makeService(hub, 'vezepyweb', { firstParty: true });
@@ -119,7 +119,7 @@ test('a third-party service\'s field is FORBIDDEN to a person who never signed i
   t.deepEqual(after.data, { inbox: messages.map((m) => ({ subject: m.subject })) });
 });
 
-test('a service\'s own token is FORBIDDEN for a person\'s field and nobody is UNAUTHENTICATED; the service is never asked', async (t) => {
+test.serial('a service\'s own token is FORBIDDEN for a person\'s field and nobody is UNAUTHENTICATED; the service is never asked', async (t) => {
   const mail = await serviceApi(t, () => ({ status: 200, body: { messages } }));
   const { hub } = await mailScene(t, mail.url);
   const asService = await run(graphqlClient(hub, await serviceToken(hub, 'mailsvc')), '{ inbox { subject } }');
@@ -130,7 +130,7 @@ test('a service\'s own token is FORBIDDEN for a person\'s field and nobody is UN
   t.deepEqual(mail.seen, []);
 });
 
-test('a service declares only its own fields, with the graph scope; a bad declaration is a 400 that says why; each change is audited and announced', async (t) => {
+test.serial('a service declares only its own fields, with the graph scope; a bad declaration is a 400 that says why; each change is audited and announced', async (t) => {
   const hub = await startTestHub(t);
   await makeService(hub, 'vezepyweb', { firstParty: true });
   await makeService(hub, 'mailsvc');
