@@ -10,7 +10,7 @@ import { makeClient, makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { freePort, python, startProcess } from '../helpers/processes.ts';
 import { api, personToken } from '../events/helpers.ts';
-import { graphqlPost } from '../graphql/helpers.ts';
+import { graphqlPost, type Json } from '../graphql/helpers.ts';
 
 const seedSource = (slug: string) => readFile(new URL(`../../seeds/graph-sources/${slug}.graphql`, import.meta.url), 'utf8');
 
@@ -38,7 +38,7 @@ test('a device app asks /graphql once for its person, the hub and both example s
   const person = await makePerson(hub);
   const token = await personToken(hub, person, 'vezepyweb');
   const query = '{ me { id displayName } inbox(limit: 2) { subject from date } fantasyTeam(leagueId: "veze-football") { id roster { name points } } }';
-  const answer = await graphqlPost(hub, query, {}, { authorization: `Bearer ${token}` });
+  const answer: Json = await graphqlPost(hub, query, {}, { authorization: `Bearer ${token}` });
   t.is(answer.status, 200);
   t.is(answer.body.errors, undefined, JSON.stringify(answer.body.errors));
   const data = answer.body.data;
@@ -51,14 +51,14 @@ test('a device app asks /graphql once for its person, the hub and both example s
   const viaGateway = await api(hub, '/gateway/vezepysports/fantasy-team?leagueId=veze-football', token);
   t.is(viaGateway.status, 200);
   t.deepEqual(viaGateway.body, data.fantasyTeam);
-  const unknownLeague = await graphqlPost(hub, '{ fantasyTeam(leagueId: "veze-curling") { id } }', {}, { authorization: `Bearer ${token}` });
+  const unknownLeague: Json = await graphqlPost(hub, '{ fantasyTeam(leagueId: "veze-curling") { id } }', {}, { authorization: `Bearer ${token}` });
   t.is(unknownLeague.body.data.fantasyTeam, null);
   t.is(unknownLeague.body.errors[0].extensions.code, 'NOT_FOUND');
 
   // VEZEPySports stops: its field is null with SERVICE_UNAVAILABLE; the hub's and VEZEPyEmail's still answer.
   sports.child.kill('SIGTERM');
   await new Promise((resolve) => (sports.child.exitCode === null ? sports.child.once('exit', resolve) : resolve(null)));
-  const partial = await graphqlPost(hub, query, {}, { authorization: `Bearer ${token}` });
+  const partial: Json = await graphqlPost(hub, query, {}, { authorization: `Bearer ${token}` });
   t.is(partial.status, 200);
   t.is(partial.body.data.fantasyTeam, null);
   t.is(partial.body.data.inbox.length, 2);

@@ -20,7 +20,7 @@ import { copyMigratedPglite, testDatabase, testRedisPrefix, testRedisUrl } from 
 import { callbackUrl } from '../helpers/fixtures.ts';
 import { eventually } from '../helpers/oidc.ts';
 import { drive, holdings, Ledger, lostTokens, type Party } from './load.ts';
-import { freePort } from './own-servers.ts';
+import { freePort } from '../helpers/processes.ts';
 import { sealAuditWith } from '../../src/audit/personal-seal.ts';
 
 const hubScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'events', 'hub-process.ts');

@@ -10,16 +10,8 @@ import { startHub } from '../../src/app/start.ts';
 import { testDatabase, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { closeOnce, listeningPort } from '../helpers/oidc.ts';
+import { freePort } from '../helpers/processes.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 /** Sends raw bytes; resolves with what came back once the server closes the socket or `ms` pass (`closed` false). */
 function exchange(port: number, raw: string, ms = 3000): Promise<{ text: string; closed: boolean; refused: boolean }> {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import test from 'ava';
 import { projectRoot } from '../../src/platform/views.ts';
 import { cliWorld, runJson } from '../helpers/cli.ts';
-import { freePort } from '../faults/own-servers.ts';
+import { freePort } from '../helpers/processes.ts';
 
 test('starting on a port another program holds says so in one line and exits 78, with no stack trace', async (t) => {
   const holder = createServer();

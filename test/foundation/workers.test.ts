@@ -6,7 +6,7 @@ import { processCount } from '../../src/app/serve.ts';
 import { projectRoot } from '../../src/platform/views.ts';
 import { realBackends, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
 import { cliWorld, runJson, type CliWorld } from '../helpers/cli.ts';
-import { freePort } from '../faults/own-servers.ts';
+import { freePort } from '../helpers/processes.ts';
 
 const postgres = { kind: 'postgres', url: 'postgres://db/hub' } as const;
 

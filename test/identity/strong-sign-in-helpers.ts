@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { generate } from 'otplib';
 import * as oidc from 'openid-client';
@@ -6,18 +5,8 @@ import type { CDPSession, Page } from 'playwright-core';
 import type { Hub } from '../../src/app/start.ts';
 import { makeClient, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub, type TestHubOptions } from '../helpers/hub.ts';
+import { freePort } from '../helpers/processes.ts';
 
-/** A free TCP port on 127.0.0.1 (the hub takes it a moment later; a lost race is retried). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A test hub whose issuer is http://localhost:<port>. Browsers refuse WebAuthn on an IP address

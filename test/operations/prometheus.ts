@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../src/platform/views.ts';
-import { freePort } from '../faults/own-servers.ts';
+import { freePort } from '../helpers/processes.ts';
 
 /** Debian's Prometheus (apt-get install prometheus): never a downloaded one. */
 export const promtoolPath = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';

@@ -1,9 +1,7 @@
 import type { Context } from 'koa';
 import { safeEqual } from '../../platform/crypto/tokens.ts';
 import { AppError } from '../../platform/errors.ts';
-import { InvalidToken } from '../../oidc/hub-token.ts';
-import { grantQueries } from '../../queries/oidc-models.ts';
-import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
+import { bearerCaller, requireHubScope, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 
 export type PersonCaller = Extract<Caller, { kind: 'person' }>;
 
@@ -26,15 +24,7 @@ export async function gatewayCaller(deps: GatewayCallerDeps, ctx: Context): Prom
   const bearer = await bearerCaller(deps, ctx.req, ctx.path);
   if (bearer?.kind === 'service') throw new AppError('forbidden', 'The gateway acts for people. A service exchanges a person\'s token at /token (token exchange) and calls the other service itself.');
   if (bearer) {
-    if (!bearer.claims?.scopes.has('hub')) {
-      ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="hub"');
-      throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
-    }
-    const grantRef = bearer.claims.grantRef;
-    if (grantRef) {
-      if (!(await grantQueries.held(deps.db, bearer.user.id, bearer.claims.client_id, grantRef))) throw new InvalidToken('The access token was revoked: sign in again.');
-      await deps.sightings.seen(bearer.user.id, grantRef);
-    }
+    await requireHubScope(deps, bearer, (name, value) => ctx.set(name, value));
     await deps.cors.allow(ctx, bearer.clientId);
     return bearer;
   }

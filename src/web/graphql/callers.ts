@@ -3,9 +3,7 @@ import { AppError } from '../../platform/errors.ts';
 import { safeEqual } from '../../platform/crypto/tokens.ts';
 import { apiRateDefaults, rateLimitHeaders, type Limits, type Throttled } from '../../platform/rate-limits.ts';
 import { ratesOf, type ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
-import { InvalidToken } from '../../oidc/hub-token.ts';
-import { grantQueries } from '../../queries/oidc-models.ts';
-import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
+import { bearerCaller, requireHubScope, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 
 export type PersonCaller = Extract<Caller, { kind: 'person' }>;
 export type ServiceCaller = Extract<Caller, { kind: 'service' }>;
@@ -29,15 +27,7 @@ export interface GraphqlCallerDeps extends CallerDeps {
 export async function graphqlCaller(deps: GraphqlCallerDeps, ctx: Context): Promise<Caller | null> {
   const bearer = await bearerCaller(deps, ctx.req, ctx.path);
   if (bearer?.kind === 'person') {
-    if (!bearer.claims?.scopes.has('hub')) {
-      ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="hub"');
-      throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
-    }
-    const grantRef = bearer.claims.grantRef;
-    if (grantRef) {
-      if (!(await grantQueries.held(deps.db, bearer.user.id, bearer.claims.client_id, grantRef))) throw new InvalidToken('The access token was revoked: sign in again.');
-      await deps.sightings.seen(bearer.user.id, grantRef);
-    }
+    await requireHubScope(deps, bearer, (name, value) => ctx.set(name, value));
   }
   if (bearer) {
     await deps.cors.allow(ctx, bearer.clientId);

@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import { clientQueries } from '../../queries/clients.ts';
 import { serviceQueries, type ServiceRow } from '../../queries/services.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
+import { grantQueries } from '../../queries/oidc-models.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { InvalidToken, verifyDpopProof, type HubTokenClaims, type HubTokenVerifier } from '../../oidc/hub-token.ts';
 
@@ -76,4 +78,24 @@ export async function sessionCaller(deps: CallerDeps, req: IncomingMessage, res:
     exp: session.exp,
   };
   return { kind: 'person', user, via: 'session', clientId: null, claims: null, session: portal };
+}
+
+/**
+ * A person's hub token where the hub's API takes one (/graphql, /gateway): it has the "hub" scope
+ * (else 403 with the challenge that says so) and its grant is still held (else 401); the device
+ * behind it was seen now. The answer's headers are set through `setHeader`.
+ */
+export async function requireHubScope(
+  deps: CallerDeps & { sightings: { seen(userId: string, grantRef: string): Promise<void> } },
+  bearer: Extract<Caller, { kind: 'person' }>,
+  setHeader: (name: string, value: string) => void,
+): Promise<void> {
+  if (!bearer.claims?.scopes.has('hub')) {
+    setHeader('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="hub"');
+    throw new AppError('forbidden', 'The access token lacks the "hub" scope.');
+  }
+  const grantRef = bearer.claims.grantRef;
+  if (!grantRef) return;
+  if (!(await grantQueries.held(deps.db, bearer.user.id, bearer.claims.client_id, grantRef))) throw new InvalidToken('The access token was revoked: sign in again.');
+  await deps.sightings.seen(bearer.user.id, grantRef);
 }
