@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { notificationSettingsOf } from '../devices/notification-settings.ts';
 import { dropExpiredSubscription } from '../devices/push-subscriptions.ts';
 import type { Logger } from '../platform/logger.ts';
 import { pushDeliveryQueries, type LeasedPush } from '../queries/push-deliveries.ts';
 import { pushSubscriptionQueries, type PushKind } from '../queries/push-subscriptions.ts';
-import { abortAfter } from './loop-aware-deadline.ts';
 import type { EventMetrics } from './metrics.ts';
-import { PollingLoop } from './polling-loop.ts';
+import { LeasedWorker } from './leased-worker.ts';
 import { notificationKindOfType } from './push-routing.ts';
 import type { PushOutcome, PushSender } from './push-sender.ts';
 
@@ -23,73 +21,37 @@ export interface PushWorkerOptions {
   pollMs?: number;
 }
 
-const leaseMarginSeconds = 20;
-
 /**
- * Sends queued pushes from every instance at once, each leasing due deliveries (SKIP LOCKED).
- * A push whose device is connected live is skipped; a subscription the push service calls gone
- * is dropped (audited as the system); any other failure is tried again with backoff, and after
- * the last try the delivery is kept as dead and logged as an error: never lost without a word.
+ * Sends queued pushes from every instance at once, each leasing due deliveries (SKIP LOCKED,
+ * LeasedWorker). A push whose device is connected live is skipped; a subscription the push service
+ * calls gone is dropped (audited as the system); any other failure is tried again with backoff,
+ * and after the last try the delivery is kept as dead and logged as an error: never lost without a
+ * word.
  */
-export class PushWorker {
-  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+export class PushWorker extends LeasedWorker<LeasedPush> {
   private readonly options: PushWorkerOptions;
-  private readonly timeoutMs: number;
-  private readonly leaseSeconds: number;
-  private readonly loop: PollingLoop;
-  private readonly inFlight = new Set<AbortController>();
-  private active = 0;
-  private idle: (() => void) | null = null;
   private rounds = 0;
 
   constructor(options: PushWorkerOptions) {
+    super({ logger: options.logger, timeoutMs: options.timeoutMs ?? 10_000, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(options.pollMs ? { pollMs: options.pollMs } : {}), failure: 'leasing push deliveries failed' });
     this.options = options;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.leaseSeconds = Math.ceil(this.timeoutMs / 1000) + leaseMarginSeconds;
-    this.loop = new PollingLoop({
-      round: async () => {
-        await this.fill();
-        return false;
-      },
-      pollMs: options.pollMs ?? 500,
-      logger: options.logger,
-      failure: 'leasing push deliveries failed',
-    });
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const controller of this.inFlight) controller.abort(new Error('cut short: the hub is stopping'));
-    await this.loop.stop();
-    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
+  override async stop(): Promise<void> {
+    await super.stop();
     for (const sender of this.options.senders.values()) sender.close?.();
   }
 
-  nudge(): void {
-    this.loop.nudge();
-  }
-
-  private async fill(): Promise<void> {
-    // Now and then, what is finished and old goes.
+  /** Now and then, what is finished and old goes. */
+  protected override async beforeRound(): Promise<void> {
     if (this.rounds++ % 2000 === 0) await pushDeliveryQueries.deleteOld(this.options.db);
-    const free = (this.options.concurrency ?? 32) - this.active;
-    if (free <= 0) return;
-    for (const delivery of await pushDeliveryQueries.lease(this.options.db, this.owner, this.leaseSeconds, free)) {
-      this.active++;
-      void this.deliver(delivery)
-        .then(() => this.nudge())
-        .catch((error: unknown) => this.options.logger.error({ err: error, delivery: delivery.id }, 'could not record a push attempt; its lease runs out and it is tried again'))
-        .finally(() => {
-          this.active--;
-          if (!this.active) this.idle?.();
-        });
-    }
   }
 
-  private async deliver(delivery: LeasedPush): Promise<void> {
+  protected lease(free: number): Promise<LeasedPush[]> {
+    return pushDeliveryQueries.lease(this.options.db, this.owner, this.leaseSeconds, free);
+  }
+
+  protected async deliver(delivery: LeasedPush): Promise<void> {
     const { db, senders, live, logger, metrics } = this.options;
     const count = (outcome: string) => metrics.pushAttempts.inc({ sender: delivery.kind, outcome });
     // Switched off, its device removed, or its kind turned off since the push was queued (held by quiet hours, say): it is not sent.
@@ -136,15 +98,7 @@ export class PushWorker {
     }
   }
 
-  private async attempt(sender: PushSender, delivery: LeasedPush): Promise<PushOutcome> {
-    const controller = new AbortController();
-    const cancel = abortAfter(controller, this.timeoutMs, (this.leaseSeconds - leaseMarginSeconds / 2) * 1000 - this.timeoutMs, () => new Error(`timed out (${this.timeoutMs} ms)`));
-    this.inFlight.add(controller);
-    try {
-      return await sender.send({ endpoint: delivery.endpoint, p256dh: delivery.p256dh, auth: delivery.auth }, delivery.payload, controller.signal);
-    } finally {
-      cancel();
-      this.inFlight.delete(controller);
-    }
+  private attempt(sender: PushSender, delivery: LeasedPush): Promise<PushOutcome> {
+    return this.withDeadline((signal) => sender.send({ endpoint: delivery.endpoint, p256dh: delivery.p256dh, auth: delivery.auth }, delivery.payload, signal));
   }
 }

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { EventMetrics } from './metrics.ts';
-import { PollingLoop } from './polling-loop.ts';
-import { abortAfter } from './loop-aware-deadline.ts';
+import { LeasedWorker } from './leased-worker.ts';
 import { webhookQueries, type LeasedDelivery } from '../queries/webhooks.ts';
 import { webhookHeaders } from './webhook-signing.ts';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
@@ -29,100 +27,49 @@ function receiverOf(url: string): Record<string, string | number> {
   return { 'url.scheme': protocol.slice(0, -1), 'server.address': hostname, 'server.port': Number(port || (protocol === 'https:' ? 443 : 80)) };
 }
 
-/** How much longer than the receiver's timeout a lease lasts. */
-const leaseMarginSeconds = 20;
-
 /**
  * Delivers webhooks from every instance at once: each leases due deliveries in the database
  * (SKIP LOCKED), so no two instances send the same one, and a lease left by an instance that died
- * runs out after `timeout + 20 s` and is taken over by another.
+ * runs out after `timeout + 20 s` and is taken over by another (LeasedWorker).
  */
-export class WebhookWorker {
-  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+export class WebhookWorker extends LeasedWorker<LeasedDelivery> {
   private readonly options: WebhookWorkerOptions;
-  private readonly leaseSeconds: number;
-  private readonly loop: PollingLoop;
-  private readonly inFlight = new Set<AbortController>();
-  private active = 0;
-  private idle: (() => void) | null = null;
 
   constructor(options: WebhookWorkerOptions) {
+    super({ logger: options.logger, timeoutMs: options.timeoutMs, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(options.pollMs ? { pollMs: options.pollMs } : {}), failure: 'leasing webhook deliveries failed' });
     this.options = options;
-    this.leaseSeconds = Math.ceil(options.timeoutMs / 1000) + leaseMarginSeconds;
-    // A finished delivery or a relayed event nudges: the next lease may find work.
-    this.loop = new PollingLoop({
-      round: async () => {
-        await this.fill();
-        return false;
-      },
-      pollMs: options.pollMs ?? 500,
-      logger: options.logger,
-      failure: 'leasing webhook deliveries failed',
-    });
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Stops leasing, cuts the deliveries in flight (each is recorded as a failed attempt and tried again later), and waits for them. */
-  async stop(): Promise<void> {
-    for (const controller of this.inFlight) controller.abort(new Error('cut short: the hub is stopping'));
-    await this.loop.stop();
-    if (this.active) await new Promise<void>((resolve) => (this.idle = resolve));
-  }
-
-  nudge(): void {
-    this.loop.nudge();
-  }
-
-  /** Leases what is due into the free delivery slots. */
-  private async fill(): Promise<void> {
-    const free = (this.options.concurrency ?? 32) - this.active;
-    if (free <= 0) return;
-    const leased = await webhookQueries.lease(this.options.db, this.owner, this.leaseSeconds, free);
-    for (const delivery of leased) {
-      this.active++;
-      void this.deliver(delivery).finally(() => {
-        this.active--;
-        if (!this.active) this.idle?.();
-        // The person's next event may be due now.
-        this.nudge();
-      });
-    }
+  protected lease(free: number): Promise<LeasedDelivery[]> {
+    return webhookQueries.lease(this.options.db, this.owner, this.leaseSeconds, free);
   }
 
   /** Each attempt is a trace of its own (the event was queued long before), and the receiver gets its `traceparent`. */
-  private deliver(delivery: LeasedDelivery): Promise<void> {
+  protected deliver(delivery: LeasedDelivery): Promise<void> {
     const attributes = { 'http.request.method': 'POST', ...receiverOf(delivery.url), 'webhook.id': delivery.webhook_id, 'webhook.delivery.id': delivery.id, 'webhook.event.id': delivery.event_id, 'webhook.attempt': delivery.attempts };
     return inSpan('webhook POST', { root: true, kind: SpanKind.CLIENT, attributes }, (span) => this.attempt(delivery, span));
   }
 
   private async attempt(delivery: LeasedDelivery, span: Span): Promise<void> {
-    const { db, box, logger, metrics, timeoutMs } = this.options;
+    const { db, box, logger, metrics } = this.options;
     const body = JSON.stringify(delivery.payload);
-    const controller = new AbortController();
-    // However late the loop lets the deadline fire, the attempt ends well inside its lease.
-    const cancelDeadline = abortAfter(controller, timeoutMs, (this.leaseSeconds - leaseMarginSeconds / 2) * 1000 - timeoutMs, () => new Error(`timed out (${timeoutMs} ms)`));
-    this.inFlight.add(controller);
     const started = Date.now();
     let status: number | null = null;
     let error: string | null = null;
-    try {
-      const headers = withTraceHeaders({ 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) });
-      const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal });
-      // The answer is in: its status decides, whatever becomes of the body.
-      cancelDeadline();
-      status = response.status;
-      await response.body?.cancel().catch(() => undefined);
-      span.setAttribute('http.response.status_code', status);
-      if (status < 200 || status >= 300) error = `receiver answered ${status}`;
-    } catch (caught) {
-      error = controller.signal.aborted ? (controller.signal.reason as Error).message : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
-    } finally {
-      cancelDeadline();
-      this.inFlight.delete(controller);
-    }
+    await this.withDeadline(async (signal, cancelDeadline) => {
+      try {
+        const headers = withTraceHeaders({ 'content-type': 'application/json', 'user-agent': 'UniQVerse-Webhooks/1', ...webhookHeaders(box.open(delivery.secret_sealed), delivery.event_id, body) });
+        const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal });
+        // The answer is in: its status decides, whatever becomes of the body.
+        cancelDeadline();
+        status = response.status;
+        await response.body?.cancel().catch(() => undefined);
+        span.setAttribute('http.response.status_code', status);
+        if (status < 200 || status >= 300) error = `receiver answered ${status}`;
+      } catch (caught) {
+        error = signal.aborted ? (signal.reason as Error).message : ((caught as Error).cause as Error | undefined)?.message ?? (caught as Error).message;
+      }
+    });
     if (error !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
     const outcome = { status_code: status, error, duration_ms: Date.now() - started };
     try {
