@@ -12,6 +12,7 @@ import { graphqlPath } from '../web/graphql/routes.ts';
 import { graphqlWebSocket } from '../web/graphql/websocket.ts';
 import { hubSchema } from '../web/graphql/schema.ts';
 import { GatewayFieldFetcher, ServiceGraphs } from '../web/graphql/service-fields.ts';
+import { graphSources } from '../catalog/graph-sources.ts';
 import { ServiceGateway } from '../web/http/service-gateway.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
@@ -149,7 +150,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const serviceRates = new ServiceRateLimits(db);
     const metricsText = options.metricsText ?? (() => metrics.metrics());
     const gateway = new ServiceGateway({ db, holder, issuer: config.issuer, limits, gateway: config.gateway, hubMetrics });
-    const graphs = new ServiceGraphs({ db, hubSchema, fetcher: new GatewayFieldFetcher(gateway, config.issuer), logger });
+    const graphs = new ServiceGraphs({ read: () => graphSources(db), hubSchema, fetcher: new GatewayFieldFetcher(gateway, config.issuer), logger });
     const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, metricsText, hubMetrics, events, hubTokens, readiness, serviceRates, gateway, graphs };
     const { app, routes } = buildApp(context);
     const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });

@@ -4,7 +4,8 @@ import { AppError } from '../../src/platform/errors.ts';
 import { hubSchema } from '../../src/web/graphql/schema.ts';
 import { seedGraphSources } from '../../src/web/graphql/sdl.ts';
 import { buildServiceGraph, checkGraphSources, pathWithArguments, type GraphSource, type RestField } from '../../src/catalog/graph-declarations.ts';
-import { fetchServiceField } from '../../src/web/graphql/service-fields.ts';
+import { fetchServiceField, ServiceGraphs } from '../../src/web/graphql/service-fields.ts';
+import type { Logger } from '../../src/platform/logger.ts';
 import type { PersonCaller } from '../../src/web/graphql/callers.ts';
 
 const mail = (sdl: string): GraphSource => ({ slug: 'vezepyemail', name: 'VEZEPyEmail', sdl });
@@ -99,4 +100,39 @@ test('a source that no longer joins the schema is left out, and the others and t
   const schema: GraphQLSchema = graph.schema;
   const result = await graphql({ schema, source: '{ careerAnalytics { score } }' });
   t.truthy(result.errors, 'the field is resolved by the given resolver (here: an object without a score)');
+});
+
+test('the schema is read again only after its time, rebuilt only when a source changed, and served as it was while the sources cannot be read; with none yet, "busy"', async (t) => {
+  const logger = { warn: () => undefined } as unknown as Logger;
+  let sources: GraphSource[] = [];
+  let reads = 0;
+  let down = false;
+  const read = async () => {
+    reads++;
+    if (down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    return sources;
+  };
+  const graphs = new ServiceGraphs({ read, hubSchema, fetcher: { get: async () => ({ status: 200, body: null }) }, logger, ttlMs: 60_000 });
+  const first = await graphs.current();
+  t.is(first.getQueryType()!.getFields().inbox, undefined);
+  t.is(await graphs.current(), first, 'within its time: not read again');
+  t.is(reads, 1);
+
+  graphs.forget();
+  t.is(await graphs.current(), first, 'read again, nothing changed: the same schema');
+  sources = seedGraphSources();
+  graphs.forget();
+  const grown = await graphs.current();
+  t.truthy(grown.getQueryType()!.getFields().inbox);
+
+  down = true;
+  graphs.forget();
+  t.is(await graphs.current(), grown, 'the database is out of reach: the last schema still serves');
+  t.is(await graphs.current(), grown, 'and is not asked for again at once');
+  t.is(reads, 4);
+
+  const cold = new ServiceGraphs({ read, hubSchema, fetcher: { get: async () => ({ status: 200, body: null }) }, logger });
+  const error = (await t.throwsAsync(cold.current())) as AppError;
+  t.is(error.code, 'busy');
+  t.is(error.retryAfter, 5);
 });

@@ -11,7 +11,7 @@ import type { LiveHub } from '../../events/live-hub.ts';
 import type { LiveAccess } from '../../events/live-connection.ts';
 import type { Caller } from '../http/callers.ts';
 import { graphqlCaller, throttleGraphql, type GraphqlCallerDeps, type PersonCaller } from './callers.ts';
-import { codeOf, formatGraphqlError, graphqlCodes } from './errors.ts';
+import { codeOf, coded, formatGraphqlError, graphqlCodes } from './errors.ts';
 import { withCodes } from './format.ts';
 import { validationRules } from './limits.ts';
 import { liveMessages } from './live.ts';
@@ -86,7 +86,14 @@ export function graphqlRoutes(deps: GraphqlDeps): Router {
   };
 
   const handler = createHandler<Context, undefined, Record<string, unknown>>({
-    schema: () => deps.graphs.current(),
+    schema: async (req) => {
+      try {
+        return await deps.graphs.current();
+      } catch (error) {
+        if (error instanceof AppError) return refusal(req.raw, error);
+        throw error;
+      }
+    },
     context: async (req) => {
       const ctx = req.raw;
       try {
@@ -107,7 +114,13 @@ export function graphqlRoutes(deps: GraphqlDeps): Router {
   const sse = createSseHandler<Context, undefined, Record<string, unknown>>({
     context: (req) => contexts.get(req.raw) as unknown as Record<string, unknown>,
     onSubscribe: async (req, params) => {
-      const schema = await deps.graphs.current();
+      let schema: GraphQLSchema;
+      try {
+        schema = await deps.graphs.current();
+      } catch (error) {
+        if (error instanceof AppError) return codes({ errors: [coded(codeOf(error), error.message)] });
+        throw error;
+      }
       const context = contexts.get(req.raw)!;
       let document: DocumentNode;
       try {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { GraphQLSchema } from 'graphql';
-import type { Knex } from 'knex';
-import { graphSources } from '../../catalog/graph-sources.ts';
-import { buildServiceGraph, pathWithArguments, type RestField } from '../../catalog/graph-declarations.ts';
+import { buildServiceGraph, pathWithArguments, type GraphSource, type RestField } from '../../catalog/graph-declarations.ts';
+import { databaseRetryAfter, databaseUnavailableMessage, isDatabaseUnavailable } from '../../db/unavailable.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { ServiceGateway } from '../http/service-gateway.ts';
@@ -104,6 +103,9 @@ export async function fetchServiceField(fetcher: ServiceFieldFetcher, field: Res
   return valueOf(field, answer);
 }
 
+/** How soon sources that could not be read are asked again. */
+const retryUnreadableMs = 5000;
+
 /**
  * The schema /graphql serves: the hub's own, grown by the services' declared sources. It is read
  * again at most every `ttlMs` (as the provider's service cache is), and rebuilt only when a source
@@ -114,25 +116,38 @@ export class ServiceGraphs {
   private fingerprint = '';
   private checkedAt = 0;
   private loading: Promise<GraphQLSchema> | null = null;
-  private readonly db: Knex;
+  private readonly read: () => Promise<GraphSource[]>;
   private readonly hubSchema: GraphQLSchema;
   private readonly fetcher: ServiceFieldFetcher;
   private readonly logger: Logger;
   private readonly ttlMs: number;
 
-  constructor(options: { db: Knex; hubSchema: GraphQLSchema; fetcher: ServiceFieldFetcher; logger: Logger; ttlMs?: number }) {
-    this.db = options.db;
+  /** `read`: the declared sources (graphSources of src/catalog/graph-sources.ts). */
+  constructor(options: { read: () => Promise<GraphSource[]>; hubSchema: GraphQLSchema; fetcher: ServiceFieldFetcher; logger: Logger; ttlMs?: number }) {
+    this.read = options.read;
     this.hubSchema = options.hubSchema;
     this.fetcher = options.fetcher;
     this.logger = options.logger;
     this.ttlMs = options.ttlMs ?? 30_000;
   }
 
+  /**
+   * The schema of the moment. While the sources cannot be read, the last schema is served (and
+   * asked again in a few seconds); with none yet, a 503 "busy" that says to try again.
+   */
   async current(): Promise<GraphQLSchema> {
     if (this.schema && Date.now() - this.checkedAt < this.ttlMs) return this.schema;
-    this.loading ??= this.load().finally(() => {
-      this.loading = null;
-    });
+    this.loading ??= this.load()
+      .catch((error: unknown) => {
+        if (!isDatabaseUnavailable(error)) throw error;
+        if (!this.schema) throw new AppError('busy', databaseUnavailableMessage, { retryAfter: databaseRetryAfter, cause: error });
+        this.logger.warn({ err: error }, 'services\' GraphQL fields could not be read; serving the last schema');
+        this.checkedAt = Date.now() - this.ttlMs + retryUnreadableMs;
+        return this.schema;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
     return this.loading;
   }
 
@@ -141,7 +156,7 @@ export class ServiceGraphs {
   }
 
   private async load(): Promise<GraphQLSchema> {
-    const sources = await graphSources(this.db);
+    const sources = await this.read();
     const fingerprint = JSON.stringify(sources);
     if (!this.schema || fingerprint !== this.fingerprint) {
       const graph = buildServiceGraph(this.hubSchema, sources, (field) => (_root, args, context) => {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { LiveHub } from '../../events/live-hub.ts';
 import type { LiveAccess } from '../../events/live-connection.ts';
@@ -12,7 +13,7 @@ import { graphqlBudget, overBudget, type PersonCaller } from './callers.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
 import type { ServiceRateLimits } from '../../catalog/service-rate-limits.ts';
 import { GraphQLError } from 'graphql';
-import { graphqlCodes } from './errors.ts';
+import { codeOf, coded, graphqlCodes } from './errors.ts';
 import { withCodes } from './format.ts';
 import { validationRules } from './limits.ts';
 import { liveMessages } from './live.ts';
@@ -99,7 +100,13 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
         } catch (error) {
           return codes({ errors: [error as never] } as ExecutionResult).errors!;
         }
-        const schema = await deps.graphs.current();
+        let schema: GraphQLSchema;
+        try {
+          schema = await deps.graphs.current();
+        } catch (error) {
+          if (error instanceof AppError) return [coded(codeOf(error), error.message)];
+          throw error;
+        }
         const errors = validate(schema, document, validationRules(specifiedRules, { anonymous: !caller, production: deps.production }));
         if (errors.length) return codes({ errors } as ExecutionResult).errors!;
         const contextValue = graphqlContext(deps.db, caller, origin, (me, since) =>
