@@ -68,7 +68,7 @@ function restOf(slug: string, field: FieldDefinitionNode): { path: string; pick:
   if (rests.length !== 1) throw badRequest(`${where} needs one @rest(path: "/...") saying which path of the service answers it.`);
   const path = stringArgument(rests[0]!, 'path');
   const pick = stringArgument(rests[0]!, 'pick');
-  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//') || /(^|\/)\.\.?(\/|$)|[\s?#\\]/.test(path)) {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//') || /(^|\/)\.\.?(\/|$)|[\s?#\\]|%2e|%2f|%5c/i.test(path)) {
     throw badRequest(`${where}: @rest(path) must be a path under the service's URL, such as "/inbox" (no "..", query or fragment).`);
   }
   if (pick === null) throw badRequest(`${where}: @rest(pick) must be a string.`);
@@ -155,7 +155,10 @@ export function pathWithArguments(path: string, args: Record<string, unknown>): 
   const inPath = new Set<string>();
   const filled = path.replace(withPlaceholders, (_, name: string) => {
     inPath.add(name);
-    return encodeURIComponent(String(args[name] ?? ''));
+    const value = String(args[name] ?? '');
+    // A URL would read "." and ".." as steps up the path, out of the segment the service declared.
+    if (value === '.' || value === '..' || value === '') throw badRequest(`${name} may not be empty, "." or "..".`, { [name]: 'Not a path segment.' });
+    return encodeURIComponent(value);
   });
   for (const [name, value] of Object.entries(args)) {
     if (inPath.has(name) || value === null || value === undefined) continue;

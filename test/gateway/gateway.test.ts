@@ -283,3 +283,13 @@ test.serial('the service\'s hub budget limits each person\'s requests through th
   await problem(t, limited);
   t.is(upstream.received.length, 2);
 });
+
+test.serial('a path that looks like another host stays a path of the service, at its own address', async (t) => {
+  const upstream = await startUpstream(t);
+  const { hub, token } = await world(t, upstream.url);
+  // An upstream URL without a path of its own: "//host/…" after it must not become a host.
+  await setUpstream(hub.db, 'notes', upstream.url, cliActor());
+  const response = await get(hub, token, '/gateway/notes//198.51.100.7/steal?x=1');
+  t.is(response.status, 200);
+  t.deepEqual(upstream.received.map((r) => r.url), ['//198.51.100.7/steal?x=1']);
+});

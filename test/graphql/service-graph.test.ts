@@ -38,7 +38,7 @@ test('a declaration that would break the graph or reach outside its service is r
   refusal(t, [mail('extend type Query { me: Int @rest(path: "/me") }')], /Query\.me is taken/);
   refusal(t, [mail('extend type Query { inbox: Int }')], /needs one @rest/);
   refusal(t, [mail('extend type Query { inbox: Int @rest(path: "/a") @rest(path: "/b") }')], /needs one @rest/);
-  for (const path of ['inbox', '//evil.example/x', '/../admin', '/a/../b', '/inbox?all=1', '/inbox#x', 'http://evil.example/']) {
+  for (const path of ['inbox', '//evil.example/x', '/../admin', '/a/../b', '/inbox?all=1', '/inbox#x', 'http://evil.example/', '/%2e%2e/admin', '/a%2Fb', '/a%5cb']) {
     refusal(t, [mail(`extend type Query { inbox: Int @rest(path: ${JSON.stringify(path)}) }`)], /must be a path under the service's URL/);
   }
   refusal(t, [mail('extend type Query { inbox(id: ID): Int @rest(path: "/inbox/{folder}") }')], /\{folder\}, which is not an argument/);
@@ -61,6 +61,11 @@ test('arguments go into the path where it names them, the others into the query;
   t.is(pathWithArguments('/fantasy-team', { leagueId: 'L 1&2' }), '/fantasy-team?leagueId=L+1%262');
   t.is(pathWithArguments('/leagues/{leagueId}/team', { leagueId: 'a/b', week: 3, tag: null }), '/leagues/a%2Fb/team?week=3');
   t.is(pathWithArguments('/career-analytics', {}), '/career-analytics');
+  for (const step of ['..', '.', '']) {
+    const error = t.throws(() => pathWithArguments('/leagues/{leagueId}/team', { leagueId: step }));
+    t.true(error instanceof AppError && error.status === 400, `"${step}" is not a segment`);
+  }
+  t.is(pathWithArguments('/leagues/{leagueId}/team', { leagueId: '...' }), '/leagues/.../team', 'three dots are a name');
 });
 
 /** The person a request acts for, as the resolvers hand it on (only passed through here). */

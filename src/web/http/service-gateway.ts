@@ -108,7 +108,13 @@ export class ServiceGateway {
       slug = service.slug;
       const caller = await request.caller();
       const base = new URL(service.upstream_url);
-      const target = new URL(base.pathname.replace(/\/+$/, '') + request.path, base);
+      const basePath = base.pathname.replace(/\/+$/, '');
+      const target = new URL(base);
+      const queryAt = request.path.indexOf('?');
+      target.pathname = basePath + (queryAt < 0 ? request.path : request.path.slice(0, queryAt));
+      target.search = queryAt < 0 ? '' : request.path.slice(queryAt);
+      // Whatever the path says, the request stays under the service's upstream URL.
+      if (target.origin !== base.origin || !`${target.pathname}/`.startsWith(`${basePath}/`)) throw new AppError('bad_request', 'The path leaves the service\'s URL.');
 
       const budget = await this.deps.limits.throttle('hub', `gateway|${service.id}|${caller.user.id}`, ratesOf(service).hub);
       request.onBudget?.(budget);
