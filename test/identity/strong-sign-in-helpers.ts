@@ -84,6 +84,10 @@ export async function ageSignIn(hub: Hub, userId: string, seconds: number): Prom
   await hub.db('oidc_models')
     .where({ model: 'Session', account_id: userId })
     .update({ payload: hub.db.raw("jsonb_set(payload, '{loginTs}', to_jsonb(?::bigint))", [loginTs]) });
+  // Written behind the hub's back: a request the browser had in flight may have cached the session
+  // again before the commit, and the change notice that drops it comes a moment later. The next
+  // page must see the aged sign-in, so forget it now.
+  hub.holder.caches.models.clear();
 }
 
 /** A callback on a name that never resolves: the browser answers it (Chromium blocks port 9 before routing it). */
