@@ -76,9 +76,14 @@ export const userQueries = {
     return created as UserRow;
   },
 
-  /** The user's row, locked until the transaction ends: two confirmations of one account queue. */
+  /**
+   * The user's row, locked until the transaction ends: two changes of one account queue. FOR NO
+   * KEY UPDATE, not FOR UPDATE: rows that refer to the person (a known device, an event) may still
+   * be written meanwhile. A FOR UPDATE here held them up, and a sign-in that held the audit chain
+   * while it waited deadlocked with the change, which then waited for the chain.
+   */
   lock: (trx: Knex, userId: string): Promise<UserRow | undefined> =>
-    trx('users').where({ id: userId }).forUpdate().first(),
+    trx('users').where({ id: userId }).forNoKeyUpdate().first(),
   /** Another account that signs in with this address (compared as the unique index does, lower-cased). */
   otherAccountWith: (trx: Knex, email: string, userId: string): Promise<{ id: string } | undefined> =>
     trx('users').whereRaw('lower(email) = lower(?)', [email]).whereNot({ id: userId }).first('id'),
