@@ -1,8 +1,10 @@
 /**
  * Whether an error means the database could not be reached or went away (a restart, a
- * failover, a full pool), rather than that the query itself was wrong. Such a request is
+ * failover, a full pool), or ended the transaction to break a deadlock or a serialization
+ * conflict with another one, rather than that the query itself was wrong. Such a request is
  * answered 503 with Retry-After: the caller may simply try again, and nothing is wrong on its
- * side nor a bug on ours.
+ * side. (A conflict that reaches a caller is still worth a look: `retryOnConflict` is for the
+ * transactions that can meet one.)
  */
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
@@ -11,7 +13,19 @@ const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * can cause), 57P01-57P03 (shut down, crash, starting up), 53300 (too many connections).
  */
 const unavailableStates = new Set(['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', '53300']);
-const unavailableSqlState = (code: string) => unavailableStates.has(code);
+/** SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure): the transaction was rolled back whole, and may run again. */
+const conflictStates = new Set(['40P01', '40001']);
+
+/** Whether Postgres ended the transaction for a conflict with another one (found along the causes). */
+export function isTransactionConflict(error: unknown): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && conflictStates.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+const unavailableSqlState = (code: string) => unavailableStates.has(code) || conflictStates.has(code);
 
 const lostConnection = /Query read timeout|connection timeout|timeout expired|Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
@@ -27,6 +41,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-export const databaseUnavailableMessage = 'UniQVerse is unavailable for a moment (its storage cannot be reached). Try again shortly.';
+export const databaseUnavailableMessage = 'UniQVerse is unavailable for a moment (its storage cannot be reached or is busy). Try again shortly.';
 /** Seconds a caller is asked to wait: a restarted database is usually back within a few. */
 export const databaseRetryAfter = 5;

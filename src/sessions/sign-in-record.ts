@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit-log.ts';
 import { appendEvent } from '../outbox/outbox.ts';
+import { retryOnConflict } from '../db/retry-on-conflict.ts';
 import { clientQueries } from '../queries/clients.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
@@ -43,7 +44,7 @@ export interface SignInInteraction {
  */
 export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
   const { browserHash, ...origin } = source;
-  const { isNew, firstEver } = await deps.db.transaction(async (trx) => {
+  const { isNew, firstEver } = await retryOnConflict(() => deps.db.transaction(async (trx) => {
     await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
     const seen = await knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
     if (interaction.session?.accountId !== user.id) {
@@ -52,7 +53,7 @@ export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource,
       await appendEvent(trx, { type: 'session.created', userId: user.id, data });
     }
     return seen;
-  });
+  }));
   if (isNew && !firstEver) {
     deps.mailer.post(deps.mail.securityNotice({
       to: user.email,
