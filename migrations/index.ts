@@ -41,6 +41,7 @@ import * as m160 from './160-token-exchange.ts';
 import * as m170 from './170-service-health.ts';
 import * as m171 from './171-daily-summaries.ts';
 import * as m180 from './180-graph-sources.ts';
+import * as m181 from './181-outbox-occurred-brin.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -91,4 +92,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['170-service-health', m170],
   ['171-daily-summaries', m171],
   ['180-graph-sources', m180],
+  ['181-outbox-occurred-brin', m181],
 ];
