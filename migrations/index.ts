@@ -42,6 +42,7 @@ import * as m170 from './170-service-health.ts';
 import * as m171 from './171-daily-summaries.ts';
 import * as m180 from './180-graph-sources.ts';
 import * as m181 from './181-outbox-occurred-brin.ts';
+import * as m182 from './182-audit-lock-and-last.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -93,4 +94,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['171-daily-summaries', m171],
   ['180-graph-sources', m180],
   ['181-outbox-occurred-brin', m181],
+  ['182-audit-lock-and-last', m182],
 ];

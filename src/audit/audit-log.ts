@@ -50,8 +50,7 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
   if (!actionPattern.test(entry.action)) throw new TypeError(`audit action "${entry.action}" is not noun.verb`);
   // Through JSON once, so what we hash is exactly what jsonb gives back.
   const data = JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>;
-  await auditQueries.lockWriter(trx as Knex.Transaction);
-  const last = await auditQueries.last(trx);
+  const last = await auditQueries.lockWriterAndReadLast(trx as Knex.Transaction);
   const actorId = entry.actorId ?? null;
   const subjectId = entry.subjectId ?? null;
   // Sealed before hashing: the chain covers the sealed form, so destroying a person's key later leaves it whole.

@@ -17,8 +17,15 @@ export interface AuditRow {
 const writerLock = 0x55515641;
 
 export const auditQueries = {
-  /** Serialises writers until the transaction ends: the next seq and prev_hash are read under it. */
-  lockWriter: (trx: Knex.Transaction) => trx.raw('select pg_advisory_xact_lock(?)', [writerLock]),
+  /**
+   * Serialises writers until the transaction ends, and reads the chain's last entry under the
+   * lock (the next seq and prev_hash come from it): one round trip (migration 182).
+   */
+  lockWriterAndReadLast: async (trx: Knex.Transaction): Promise<Pick<AuditRow, 'seq' | 'hash'> | undefined> => {
+    const { rows }: { rows: Array<{ seq: string | number | null; hash: string | null }> } = await trx.raw('select seq, hash from audit_lock_and_last(?)', [writerLock]);
+    const last = rows[0];
+    return last?.seq != null && last.hash != null ? { seq: Number(last.seq), hash: last.hash } : undefined;
+  },
   last: (db: Knex): Promise<Pick<AuditRow, 'seq' | 'hash'> | undefined> =>
     db('audit_log').orderBy('seq', 'desc').first('seq', 'hash'),
   insert: (trx: Knex, row: AuditRow) => trx('audit_log').insert(row),
