@@ -16,29 +16,30 @@ const unavailableStates = new Set(['08000', '08001', '08003', '08004', '08006', 
 /** SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure): the transaction was rolled back whole, and may run again. */
 const conflictStates = new Set(['40P01', '40001']);
 
-/** Whether Postgres ended the transaction for a conflict with another one (found along the causes). */
-export function isTransactionConflict(error: unknown): boolean {
+type ErrorFields = { code?: unknown; message?: unknown; name?: unknown };
+
+/** Whether the error or one of its causes (at most five deep) is one that `matches`. */
+function alongCauses(error: unknown, matches: (fields: ErrorFields) => boolean): boolean {
   for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
-    const { code } = current as { code?: unknown };
-    if (typeof code === 'string' && conflictStates.has(code)) return true;
+    if (matches(current as ErrorFields)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
 }
+
+/** Whether Postgres ended the transaction for a conflict with another one (found along the causes). */
+export const isTransactionConflict = (error: unknown): boolean =>
+  alongCauses(error, ({ code }) => typeof code === 'string' && conflictStates.has(code));
 const unavailableSqlState = (code: string) => unavailableStates.has(code) || conflictStates.has(code);
 
 const lostConnection = /Query read timeout|connection timeout|timeout expired|Connection terminated|Connection ended unexpectedly|terminating connection|not queryable|Timeout acquiring a connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
-    const { code, message, name } = current as { code?: unknown; message?: unknown; name?: unknown };
-    if (typeof code === 'string' && (networkCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableSqlState(code)))) return true;
+  return alongCauses(error, ({ code, message, name }) =>
+    (typeof code === 'string' && (networkCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && unavailableSqlState(code)))) ||
     // StorageUnavailableError: Redis, for what the hub keeps there (src/platform/short-lived-store.ts).
-    if (name === 'KnexTimeoutError' || name === 'StorageUnavailableError') return true;
-    if (typeof message === 'string' && lostConnection.test(message)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+    name === 'KnexTimeoutError' || name === 'StorageUnavailableError' ||
+    (typeof message === 'string' && lostConnection.test(message)));
 }
 
 export const databaseUnavailableMessage = 'UniQVerse is unavailable for a moment (its storage cannot be reached or is busy). Try again shortly.';
