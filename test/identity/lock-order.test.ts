@@ -1,7 +1,9 @@
 import test from 'ava';
 import type { Knex } from 'knex';
 import { appendAudit } from '../../src/audit/audit-log.ts';
+import { knownBrowserQueries } from '../../src/queries/known-browsers.ts';
 import { userQueries } from '../../src/queries/users.ts';
+import { appendEvent } from '../../src/outbox/outbox.ts';
 import { realBackends } from '../helpers/backend.ts';
 import { makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
@@ -47,4 +49,24 @@ concurrent('a sign-in on one device while a change to the person is being audite
   }
   const audited = await hub.db('audit_log').where({ subject_id: person.id }).whereIn('action', ['signin.succeeded', 'preferences.changed']).pluck('action');
   t.deepEqual(audited.sort(), ['preferences.changed', 'signin.succeeded']);
+});
+
+// The sign-in record runs again after a deadlock, so the test above would pass with the old
+// FOR UPDATE too (one sign-in ended, then run again). This one holds the lock itself to account.
+concurrent('while the person\'s row is held for a change, rows that refer to the person (a new device, an event) are written without waiting', async (t) => {
+  const hub = await startTestHub(t);
+  const person = await makePerson(hub);
+  const change = await hub.db.transaction();
+  try {
+    t.truthy(await userQueries.lock(change, person.id));
+    await hub.db.transaction(async (trx) => {
+      // Waiting would end in 55P03 lock_not_available, not in a test that hangs.
+      await trx.raw("set local lock_timeout = '2s'");
+      t.like(await knownBrowserQueries.see(trx, { user_id: person.id, device_hash: 'a-new-browser', user_agent: 'test', ip: '192.0.2.1' }), { isNew: true });
+      await appendEvent(trx, { type: 'session.created', userId: person.id, data: {} });
+    });
+  } finally {
+    await change.rollback();
+  }
+  t.true(await knownBrowserQueries.isKnown(hub.db, person.id, 'a-new-browser'));
 });
