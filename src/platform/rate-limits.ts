@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from './errors.ts';
+import { LeasedCounts } from './leased-counts.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -125,6 +126,9 @@ export const limitPolicy = {
 /** The API rate limits a service has: /token per client, POST /api/v1/events, /hub/* per person and client. */
 export type ApiRateScope = 'token' | 'events' | 'hub';
 
+/** The API limits' fixed window: their limits are per minute. */
+const apiWindowSeconds = 60;
+
 /** Requests per minute when the service sets none (services.*_rate_limit null). */
 export const apiRateDefaults: Record<ApiRateScope, number> = { token: 600, events: 1200, hub: 300 };
 
@@ -167,7 +171,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   const refused = options.onRefused ?? (() => undefined);
   let redis: Redis | null = null;
   let make: (o: LimiterOptions) => RateLimiterAbstract;
-  let makeApi: (o: LimiterOptions) => RateLimiterAbstract;
+  let leased: LeasedCounts | null = null;
   if (options.redisUrl) {
     // No offline queue: while Redis is unreachable a command fails at once (and we refuse the
     // attempt) instead of waiting in a queue; ioredis keeps reconnecting in the background. A Redis
@@ -182,12 +186,9 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
     client.on('ready', () => (reported = false));
     await Promise.race([new Promise((resolve) => client.once('ready', resolve)), sleep(2_000, undefined, { ref: false })]);
     make = (o) => new RateLimiterRedis({ storeClient: client, rejectIfRedisNotReady: true, ...o, keyPrefix: `${options.redisPrefix}${o.keyPrefix}` });
-    // The API limits keep counting while Redis is out of reach, in this instance's memory: a
-    // service is held to its limit per instance rather than let through unlimited.
-    makeApi = (o) => new RateLimiterRedis({ storeClient: client, rejectIfRedisNotReady: true, ...o, keyPrefix: `${options.redisPrefix}${o.keyPrefix}`, insuranceLimiter: new RateLimiterMemory(o) });
+    leased = new LeasedCounts(client, apiWindowSeconds);
   } else {
     make = (o) => new RateLimiterMemory(o);
-    makeApi = make;
   }
 
   const guess = {
@@ -218,12 +219,25 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
   }
 
   const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-  // Counted, not refused, by the store: each service's limit is compared here, so one limiter per scope serves every service.
-  const api: Record<ApiRateScope, RateLimiterAbstract> = {
-    token: makeApi({ keyPrefix: 'limit:api-token', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
-    events: makeApi({ keyPrefix: 'limit:api-events', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
-    hub: makeApi({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+  // Counted, not refused, by the store: each service's limit is compared here, so one limiter per
+  // scope serves every service. With Redis these count only while it is out of reach, in this
+  // instance's memory: a service is then held to its limit per instance rather than let through.
+  const apiInMemory: Record<ApiRateScope, RateLimiterAbstract> = {
+    token: new RateLimiterMemory({ keyPrefix: 'limit:api-token', points: Number.MAX_SAFE_INTEGER, duration: apiWindowSeconds }),
+    events: new RateLimiterMemory({ keyPrefix: 'limit:api-events', points: Number.MAX_SAFE_INTEGER, duration: apiWindowSeconds }),
+    hub: new RateLimiterMemory({ keyPrefix: 'limit:api-hub', points: Number.MAX_SAFE_INTEGER, duration: apiWindowSeconds }),
   };
+  async function countApiRequest(scope: ApiRateScope, key: string, perMinute: number): Promise<{ consumedPoints: number; msBeforeNext: number }> {
+    if (leased) {
+      try {
+        const count = await leased.count(`${options.redisPrefix}limit:api-${scope}:${key}`, perMinute);
+        return { consumedPoints: count.consumed, msBeforeNext: count.msBeforeNext };
+      } catch {
+        // Redis out of reach: this instance's memory counts (below).
+      }
+    }
+    return apiInMemory[scope].consume(key);
+  }
 
   async function checkAttempt(kind: CredentialKind, keys: AttemptKeys): Promise<Attempt> {
     const held: Held = {};
@@ -309,7 +323,7 @@ export async function createLimits(options: LimitsOptions): Promise<Limits> {
 
     async throttle(scope, key, perMinute) {
       try {
-        const res = await api[scope].consume(key);
+        const res = await countApiRequest(scope, key, perMinute);
         const reset = Math.max(0, Math.ceil(res.msBeforeNext / 1000));
         if (res.consumedPoints > perMinute) refused(`api_${scope}`);
         return { allowed: res.consumedPoints <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - res.consumedPoints), reset };
