@@ -32,6 +32,7 @@ import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { HubMetrics } from '../platform/hub-metrics.ts';
 import { installProviderMetrics } from './provider-metrics.ts';
+import { keepClientsByMetadata } from './client-instances.ts';
 import { locales } from '../platform/i18n.ts';
 import { exchangeClaimsOf } from './exchange-claims.ts';
 import { registerTokenExchange } from './token-exchange-grant.ts';
@@ -73,6 +74,12 @@ export const createProviderCaches = (): ProviderCaches => ({
 
 export const hubResource = (issuer: string) => `${issuer}/hub`;
 
+/** A client's metadata as the provider reads it, through the cache: the same object while the cache holds it. */
+const clientMetadata =
+  ({ db, clientSecrets }: ProviderDeps, caches: ProviderCaches) =>
+  (id: string) =>
+    caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id));
+
 /**
  * The provider's machine-to-machine endpoints (its default paths, set here so that they stay what
  * the hub sends past its outer app: src/web/http/provider-lane.ts). No page, route or limiter of ours
@@ -90,13 +97,13 @@ export const machineRoutes = {
 const serviceOf = (client: { [key: string]: unknown }) => client['urn:uniqverse:service'] as string | null | undefined;
 
 export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Configuration {
-  const { config, db, clientSecrets } = deps;
+  const { config, db } = deps;
   const issuer = config.issuer;
   const hub = hubResource(issuer);
   const serviceByResource = (resource: string) => (cannotBeStored(resource) ? Promise.resolve(undefined) : caches.services.get(resource, () => serviceQueries.byResource(db, resource)));
 
   const modelWrites = new ModelWrites(db);
-  const clientAdapter = new ClientAdapter(db, (id) => caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id)), modelWrites);
+  const clientAdapter = new ClientAdapter(db, clientMetadata(deps, caches), modelWrites);
   const modelAdapters = new Map<string, Adapter>();
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
@@ -279,6 +286,8 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
   const { db } = deps;
+  const metadataOf = clientMetadata(deps, caches);
+  keepClientsByMetadata(provider, (id) => (cannotBeStored(id) ? Promise.resolve(undefined) : metadataOf(id)));
   registerTokenExchange(provider, {
     db,
     issuer: deps.config.issuer,
