@@ -17,14 +17,23 @@ export interface EventConsumer {
   /** Takes events beyond `types` too (a family of types no list can name, such as the services' own). */
   accepts?(event: HubEvent): boolean;
   handle(trx: Knex, event: HubEvent): Promise<void>;
+  /**
+   * Of the events it takes, those worth a task, asked once per relayed batch in the relay's
+   * transaction: the push subscriber's tasks for people with no device to push to would each be
+   * a transaction of several statements that does nothing (most sign-ins).
+   */
+  worthATask?(trx: Knex, events: HubEvent[]): Promise<HubEvent[]>;
 }
 
 /** What the relay records for the consumers, in its own transaction. */
 export function taskEnqueuer(consumers: readonly EventConsumer[]) {
   return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
     const rows = [];
-    for (const [i, event] of events.entries()) {
-      for (const consumer of consumers) if (consumer.types.includes(event.type) || consumer.accepts?.(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
+    for (const consumer of consumers) {
+      const taken = events.filter((event) => consumer.types.includes(event.type) || consumer.accepts?.(event));
+      if (!taken.length) continue;
+      const worth = new Set(consumer.worthATask ? await consumer.worthATask(trx, taken) : taken);
+      for (const [i, event] of events.entries()) if (worth.has(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
     }
     await taskQueries.enqueue(trx, rows);
   };

@@ -52,6 +52,16 @@ export const pushSubscriptionQueries = {
       .andWhere((q) => q.whereNull('p.device_id').orWhereNull('d.revoked_at'))
       .select('p.*', 'd.grant_ref'),
 
+  /** Of these people, those with a subscription `reachable` would give (one statement for a relayed batch). */
+  peopleReachable: (db: Knex, userIds: string[]): Promise<string[]> =>
+    db('push_subscriptions as p')
+      .leftJoin('devices as d', 'd.id', 'p.device_id')
+      .whereRaw('p.user_id = any(?::uuid[])', [userIds])
+      .andWhere('p.enabled', true)
+      .andWhere((q) => q.whereNull('p.device_id').orWhereNull('d.revoked_at'))
+      .distinct()
+      .pluck('p.user_id'),
+
   /** Every subscription the person has, on or off, but those of removed devices. */
   listed: (db: Knex, userId: string): Promise<PushSubscriptionRow[]> =>
     db('push_subscriptions as p')

@@ -115,6 +115,26 @@ test.serial('Web Push end to end: VAPID-signed, aes128gcm-encrypted for the subs
   t.is((await api(hub, `/hub/push/subscriptions/${response.body.id}`, token, { method: 'DELETE' })).status, 404);
 });
 
+const pushTasksDone = async (hub: Hub) => (await hub.events.metrics.taskRuns.get()).values.find((v) => v.labels.consumer === 'push' && v.labels.outcome === 'done')?.value ?? 0;
+
+test.serial('an event of a person with no device to push to makes the push subscriber no task; once they subscribe, their next event is pushed', async (t) => {
+  const { hub, services, ada, token } = await setup(t);
+  const bob = await makePerson(hub, { name: 'Bob' });
+  await grant(hub, ada.email, 'vezepygame', 'pro');
+  await grant(hub, bob.email, 'vezepygame', 'pro');
+  await settled(hub);
+  t.is(await pushTasksDone(hub), 0, 'no task for events nobody can be pushed');
+  t.deepEqual(await deliveries(hub, ada.id), []);
+
+  t.is((await subscribeWebPush(hub, token, `${services.url}/push/ada-extension`)).response.status, 201);
+  await grant(hub, ada.email, 'vezepygame', 'max');
+  await grant(hub, bob.email, 'vezepygame', 'max');
+  await settled(hub);
+  t.is(await pushTasksDone(hub), 1, 'one task: Ada\'s');
+  t.like((await deliveries(hub, ada.id))[0], { event_type: 'entitlement.changed' });
+  await eventually(() => (services.of('/push/').length ? services.of('/push/') : null), 15_000, 'the push');
+});
+
 test.serial('by default a browser\'s endpoint must be public: one at a private address is dropped, one whose name resolves to loopback is refused before connecting; the hub never posts into its own network', async (t) => {
   const { hub, services, ada, token } = await setup(t, undefined, { PUSH_PRIVATE_ENDPOINTS: 'false' });
   const port = new URL(services.url).port;
