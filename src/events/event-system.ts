@@ -81,6 +81,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   const healthChecker = serviceHealthChecker({ db, logger, intervalMs: config.healthCheck.intervalSeconds * 1000, timeoutMs: config.healthCheck.timeoutSeconds * 1000 });
   registerServiceHealthGauge(registry, db);
   const enqueueTasks = taskEnqueuer(consumers);
+  // What the round being committed gave the workers: only those with new work are woken (they poll anyway).
+  let queued = { tasks: 0, deliveries: 0 };
   const relay = new Relay({
     db,
     bus,
@@ -88,8 +90,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     metrics,
     async afterPublish(trx, rows, events) {
       const seqs = rows.map((r) => Number(r.seq));
-      await enqueueTasks(trx, events, seqs);
-      await enqueueWebhookDeliveries(trx, rows, events);
+      queued = { tasks: await enqueueTasks(trx, events, seqs), deliveries: await enqueueWebhookDeliveries(trx, rows, events) };
       // Erasure: the stream keeps nothing about a deleted person but the news that they are gone.
       for (const event of events) {
         if (event.type !== 'user.deleted' || !event.user_id) continue;
@@ -99,8 +100,8 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
       }
     },
     onCommitted() {
-      tasks.nudge();
-      webhooks.nudge();
+      if (queued.tasks) tasks.nudge();
+      if (queued.deliveries) webhooks.nudge();
     },
   });
   const { maxPerPerson, maxPerAddress, replayMaxEvents, replayMaxMinutes } = config.live;

@@ -25,7 +25,7 @@ export interface EventConsumer {
   worthATask?(trx: Knex, events: HubEvent[]): Promise<HubEvent[]>;
 }
 
-/** What the relay records for the consumers, in its own transaction. */
+/** What the relay records for the consumers, in its own transaction; how many tasks it made. */
 export function taskEnqueuer(consumers: readonly EventConsumer[]) {
   return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
     const rows = [];
@@ -36,6 +36,7 @@ export function taskEnqueuer(consumers: readonly EventConsumer[]) {
       for (const [i, event] of events.entries()) if (worth.has(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
     }
     await taskQueries.enqueue(trx, rows);
+    return rows.length;
   };
 }
 
