@@ -13,9 +13,13 @@ const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 
 /**
  * Models read on every token, userinfo and introspection request, and rarely changed after they
- * are written: cached (see CoherentCache). Codes and the like are read once; they go to the database.
+ * are written: cached (see CoherentCache). An authorization code is read once, by the token
+ * request that follows its sign-in, most often on the instance that wrote it: kept from its write,
+ * that read needs no statement. Spending a code stays a conditional update in the database, so a
+ * code replayed on another instance before its notice arrives is still refused, and its grant
+ * revoked, in `consume`. Device codes and the like go to the database.
  */
-export const cachedModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'Grant', 'Session']);
+export const cachedModels = new Set(['AccessToken', 'AuthorizationCode', 'ClientCredentials', 'RefreshToken', 'Grant', 'Session']);
 
 function toPayload(row: ModelRow | undefined, now = new Date()): AdapterPayload | undefined {
   if (!row) return undefined;

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { realBackends, testDatabase } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { basic, eventually, listeningUrl, postForm, scene, sceneOn, signedInTokens } from '../helpers/oidc.ts';
+import * as oidc from 'openid-client';
+import { callbackUrl } from '../helpers/fixtures.ts';
+import { authorize, basic, eventually, listeningUrl, postForm, scene, sceneOn, signedInTokens } from '../helpers/oidc.ts';
 
 // Tokens, grants, sessions and accounts are cached in each instance (src/db/change-feed.ts): these
 // check that no cached entry outlives a change to its row, whoever writes it.
@@ -66,6 +68,23 @@ test('a refresh token spent once cannot be spent again, cached or not', async (t
   t.is(again.json.error, 'invalid_grant');
 });
 
+test('the code a sign-in made is redeemed from the cache: the token request reads no code from the database', async (t) => {
+  const s = await scene(t);
+  const { callback, verifier, state } = await authorize(s);
+  const codeReads: string[] = [];
+  const onQuery = (query: { sql?: string; bindings?: unknown[] }) => {
+    if (/^select .* from "oidc_models"/i.test(query.sql ?? '') && query.bindings?.includes('AuthorizationCode')) codeReads.push(query.sql!);
+  };
+  s.hub.db.on('query', onQuery);
+  t.teardown(() => void s.hub.db.off('query', onQuery));
+  const tokens = await oidc.authorizationCodeGrant(s.rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  t.truthy(tokens.access_token);
+  t.deepEqual(codeReads, []);
+  // Spent, it is read from the database again, where it is marked consumed: a replay is refused and revokes the grant.
+  t.is((await postForm(`${s.hub.url}/token`, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: callbackUrl, code_verifier: verifier }, { authorization: basic(s.client) })).json.error, 'invalid_grant');
+  t.is(await userinfo(s.hub.url, tokens.access_token), 401);
+});
+
 if (realBackends) {
   test.serial('two instances: what one ends, the other refuses within a moment', async (t) => {
     const database = await testDatabase(t);
@@ -93,5 +112,23 @@ if (realBackends) {
     await a.db('users').where({ id: s.person.id }).update({ disabled_at: new Date() });
     await eventually(async () => ((await userinfo(bUrl, again.access_token)) === 401 ? true : undefined), 1000, 5);
     t.pass();
+  });
+
+  test.serial('two instances: a code redeemed on one and replayed at once on the other, which wrote and still holds it, is refused there, and the grant revoked', async (t) => {
+    const database = await testDatabase(t);
+    const secret = randomBytes(32).toString('base64url');
+    const a = await startTestHub(t, { database, secret });
+    const b = await startTestHub(t, { database, secret, env: { ISSUER: a.url } });
+    const s = await sceneOn(a);
+    for (let round = 0; round < 5; round++) {
+      const { callback, verifier } = await authorize(s);
+      const form = { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: callbackUrl, code_verifier: verifier };
+      const onB = await postForm(`${listeningUrl(b)}/token`, form, { authorization: basic(s.client) });
+      t.is(onB.status, 200);
+      const replayed = await postForm(`${a.url}/token`, form, { authorization: basic(s.client) });
+      t.is(replayed.status, 400);
+      t.is(replayed.json.error, 'invalid_grant');
+      t.is(await userinfo(listeningUrl(b), onB.json.access_token as string), 401, 'the tokens the code gave are revoked');
+    }
   });
 }
