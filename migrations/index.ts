@@ -43,6 +43,7 @@ import * as m171 from './171-daily-summaries.ts';
 import * as m180 from './180-graph-sources.ts';
 import * as m181 from './181-outbox-occurred-brin.ts';
 import * as m182 from './182-audit-lock-and-last.ts';
+import * as m183 from './183-audit-lock-and-person-key.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -95,4 +96,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['180-graph-sources', m180],
   ['181-outbox-occurred-brin', m181],
   ['182-audit-lock-and-last', m182],
+  ['183-audit-lock-and-person-key', m183],
 ];

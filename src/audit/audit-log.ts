@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { canonicalJson } from './canonical-json.ts';
 import { auditQueries, type AuditRow } from '../queries/audit-log.ts';
-import { sealPersonalFields } from './personal-seal.ts';
+import { firstKeyOwner, newWrappedKey, sealPersonalFields } from './personal-seal.ts';
 
 /** One security act. `action` is noun.verb in the past tense, like events: "signin.succeeded". */
 export interface AuditEntry {
@@ -50,11 +50,13 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
   if (!actionPattern.test(entry.action)) throw new TypeError(`audit action "${entry.action}" is not noun.verb`);
   // Through JSON once, so what we hash is exactly what jsonb gives back.
   const data = JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>;
-  const last = await auditQueries.lockWriterAndReadLast(trx as Knex.Transaction);
   const actorId = entry.actorId ?? null;
   const subjectId = entry.subjectId ?? null;
+  const personal = { actorId, subjectId, ip: entry.ip?.slice(0, 64) ?? null, userAgent: entry.userAgent?.slice(0, 256) ?? null, data };
+  const owner = firstKeyOwner(personal);
+  const { last, wrappedKey } = await auditQueries.lockWriterAndReadLast(trx as Knex.Transaction, owner ? { personId: owner, candidateKey: newWrappedKey(trx) } : null);
   // Sealed before hashing: the chain covers the sealed form, so destroying a person's key later leaves it whole.
-  const sealed = await sealPersonalFields(trx, { actorId, subjectId, ip: entry.ip?.slice(0, 64) ?? null, userAgent: entry.userAgent?.slice(0, 256) ?? null, data });
+  const sealed = await sealPersonalFields(trx, personal, owner && wrappedKey ? { personId: owner, wrappedKey } : null);
   const fields = {
     seq: (last?.seq ?? 0) + 1,
     occurred_at: new Date(Math.floor((entry.occurredAt ?? new Date()).getTime())),

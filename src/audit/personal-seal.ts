@@ -61,10 +61,19 @@ function open(key: Buffer, sealed: string): unknown {
   return JSON.parse(Buffer.concat([decipher.update(Buffer.from(ciphertext ?? '', 'base64url')), decipher.final()]).toString('utf8'));
 }
 
+/** A new key for a person, wrapped: what is stored for them on first use. */
+export const newWrappedKey = (db: Knex): string => boxFor(db).seal(randomBytes(32).toString('base64url'));
+
+/** A person's wrapped key the caller has read already (the chain's writer, with its lock). */
+export interface KnownKey {
+  personId: string;
+  wrappedKey: string;
+}
+
 /** The person's key, made on first use, in the caller's transaction. */
-async function keyOf(trx: Knex, box: SecretBox, personId: string): Promise<Buffer> {
-  const kept = await auditPersonKeyQueries.ensure(trx, { person_id: personId, wrapped_key: box.seal(randomBytes(32).toString('base64url')) });
-  return Buffer.from(box.open(kept.wrapped_key), 'base64url');
+async function keyOf(trx: Knex, box: SecretBox, personId: string, known: KnownKey | null): Promise<Buffer> {
+  const wrapped = known?.personId === personId ? known.wrappedKey : (await auditPersonKeyQueries.ensure(trx, { person_id: personId, wrapped_key: newWrappedKey(trx) })).wrapped_key;
+  return Buffer.from(box.open(wrapped), 'base64url');
 }
 
 function mapPersonal(data: unknown, each: (value: unknown) => unknown): unknown {
@@ -83,22 +92,39 @@ export interface PersonalFields {
   data: Record<string, unknown>;
 }
 
-/** The entry's personal fields sealed under their people's keys (unchanged when the entry names no one). */
-export async function sealPersonalFields(trx: Knex, fields: PersonalFields): Promise<Pick<PersonalFields, 'ip' | 'userAgent' | 'data'>> {
+/** Whose keys sealing the fields takes: the request's owner (its address and browser), the data's owner; null: none. */
+function keyOwners(fields: PersonalFields): { request: string | null; data: string | null } | null {
   const requestOwner = fields.actorId ?? fields.subjectId;
   const dataOwner = fields.subjectId ?? fields.actorId;
   const personal: unknown[] = [];
   mapPersonal(fields.data, (value) => personal.push(value));
   const requestFields = Boolean(fields.ip || fields.userAgent);
-  if (!requestOwner || !dataOwner || (!requestFields && !personal.length)) return { ip: fields.ip, userAgent: fields.userAgent, data: fields.data };
+  if (!requestOwner || !dataOwner || (!requestFields && !personal.length)) return null;
+  return { request: requestFields ? requestOwner : null, data: personal.length ? dataOwner : null };
+}
+
+/** The person whose key sealing the fields takes first, if any: the chain's writer reads it with its lock. */
+export function firstKeyOwner(fields: PersonalFields): string | null {
+  const owners = keyOwners(fields);
+  return owners ? (owners.request ?? owners.data) : null;
+}
+
+/**
+ * The entry's personal fields sealed under their people's keys (unchanged when the entry names no
+ * one). `known`: a key already read in this transaction; any other is read (or made) here.
+ */
+export async function sealPersonalFields(trx: Knex, fields: PersonalFields, known: KnownKey | null = null): Promise<Pick<PersonalFields, 'ip' | 'userAgent' | 'data'>> {
+  const owners = keyOwners(fields);
+  if (!owners) return { ip: fields.ip, userAgent: fields.userAgent, data: fields.data };
   const box = boxFor(trx);
-  const requestKey = requestFields ? await keyOf(trx, box, requestOwner) : null;
-  let dataKey: Buffer | null = null;
-  if (personal.length) dataKey = requestOwner === dataOwner && requestKey ? requestKey : await keyOf(trx, box, dataOwner);
+  const { request: requestOwner, data: dataOwner } = owners;
+  const requestKey = requestOwner ? await keyOf(trx, box, requestOwner, known) : null;
+  const dataKey = !dataOwner ? null : requestOwner === dataOwner && requestKey ? requestKey : await keyOf(trx, box, dataOwner, known);
+  const sealRequest = (value: string | null) => (value && requestKey && requestOwner ? seal(requestKey, requestOwner, value) : value);
   return {
-    ip: fields.ip && requestKey ? seal(requestKey, requestOwner, fields.ip) : fields.ip,
-    userAgent: fields.userAgent && requestKey ? seal(requestKey, requestOwner, fields.userAgent) : fields.userAgent,
-    data: dataKey ? (mapPersonal(fields.data, (value) => seal(dataKey, dataOwner, value)) as Record<string, unknown>) : fields.data,
+    ip: sealRequest(fields.ip),
+    userAgent: sealRequest(fields.userAgent),
+    data: dataKey && dataOwner ? (mapPersonal(fields.data, (value) => seal(dataKey, dataOwner, value)) as Record<string, unknown>) : fields.data,
   };
 }
 

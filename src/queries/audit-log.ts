@@ -19,12 +19,20 @@ const writerLock = 0x55515641;
 export const auditQueries = {
   /**
    * Serialises writers until the transaction ends, and reads the chain's last entry under the
-   * lock (the next seq and prev_hash come from it): one round trip (migration 182).
+   * lock (the next seq and prev_hash come from it) and, given a person, the key their fields are
+   * sealed under, stored first from `candidateKey` unless they have one: one round trip
+   * (migration 183).
    */
-  lockWriterAndReadLast: async (trx: Knex.Transaction): Promise<Pick<AuditRow, 'seq' | 'hash'> | undefined> => {
-    const { rows }: { rows: Array<{ seq: string | number | null; hash: string | null }> } = await trx.raw('select seq, hash from audit_lock_and_last(?)', [writerLock]);
-    const last = rows[0];
-    return last?.seq != null && last.hash != null ? { seq: Number(last.seq), hash: last.hash } : undefined;
+  lockWriterAndReadLast: async (
+    trx: Knex.Transaction,
+    personKey: { personId: string; candidateKey: string } | null = null,
+  ): Promise<{ last: Pick<AuditRow, 'seq' | 'hash'> | undefined; wrappedKey: string | null }> => {
+    const { rows }: { rows: Array<{ seq: string | number | null; hash: string | null; wrapped_key: string | null }> } = await trx.raw(
+      'select seq, hash, wrapped_key from audit_lock_and_last(?, ?::uuid, ?)',
+      [writerLock, personKey?.personId ?? null, personKey?.candidateKey ?? null],
+    );
+    const row = rows[0];
+    return { last: row?.seq != null && row.hash != null ? { seq: Number(row.seq), hash: row.hash } : undefined, wrappedKey: row?.wrapped_key ?? null };
   },
   last: (db: Knex): Promise<Pick<AuditRow, 'seq' | 'hash'> | undefined> =>
     db('audit_log').orderBy('seq', 'desc').first('seq', 'hash'),
