@@ -1,9 +1,22 @@
 import type { Knex } from 'knex';
 import type { Account } from 'oidc-provider';
-import { sharedClaims } from '../privacy/data-sharing.ts';
+import { sharedClaims, type Sharing } from '../privacy/data-sharing.ts';
 import type { CoherentCache } from '../platform/cache.ts';
 import { accountCacheKey } from '../db/change-feed.ts';
 import { userQueries, type AccountRow } from '../queries/users.ts';
+
+/**
+ * The person as the provider sees them for a client: their row and what they chose to share with
+ * the client's service, through the cache (kept true by the change notices) when there is one.
+ */
+export async function accountRow(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<AccountRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
+  const load = () => userQueries.withSharing(db, sub, clientId);
+  return cache ? cache.through(accountCacheKey(sub, clientId), load) : load();
+}
+
+/** What the person shares with the client's service: everything unless they chose otherwise. */
+export const sharingOf = (user: Pick<AccountRow, 'share_profile' | 'share_email'>): Sharing => ({ profile: user.share_profile ?? true, email: user.share_email ?? true });
 
 /**
  * The provider's view of a person: unknown or disabled accounts are not found, which ends their
@@ -14,11 +27,9 @@ import { userQueries, type AccountRow } from '../queries/users.ts';
  * under `profile` to services the person keeps their email from.
  */
 export async function findAccount(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<Account | undefined> {
-  if (!/^[0-9a-f-]{36}$/i.test(sub)) return undefined;
-  const load = () => userQueries.withSharing(db, sub, clientId);
-  const user = cache ? await cache.through(accountCacheKey(sub, clientId), load) : await load();
+  const user = await accountRow(db, sub, clientId, cache);
   if (!user || user.disabled_at) return undefined;
-  const sharing = { profile: user.share_profile ?? true, email: user.share_email ?? true };
+  const sharing = sharingOf(user);
   return {
     accountId: user.id,
     claims: () =>

@@ -169,6 +169,27 @@ test('a first-party service\'s sign-in goes from the password straight back to t
   t.like(grants[0].payload, { clientId: s.client.client_id, openid: { scope: 'openid profile' }, rejected: { openid: { scope: 'email' } } });
 });
 
+test('a first-party sign-in and its token request read the person\'s sharing choice once, through the account cache; a choice made since holds at the next sign-in', async (t) => {
+  const s = await scene(t, { firstParty: true });
+  const consentReads: string[] = [];
+  const onQuery = (query: { sql?: string }) => {
+    if (/^select .*"service_consents"/i.test(query.sql ?? '')) consentReads.push(query.sql!);
+  };
+  s.hub.db.on('query', onQuery);
+  t.teardown(() => void s.hub.db.off('query', onQuery));
+  const first = await signInRecordingHops(s, { scope: 'openid email profile' });
+  const tokens = await oidc.authorizationCodeGrant(s.rp, new URL(first.location), { pkceCodeVerifier: first.verifier, expectedState: first.state });
+  const userinfo = (await oidc.fetchUserInfo(s.rp, tokens.access_token, s.person.id)) as Record<string, unknown>;
+  t.is(userinfo.email, s.person.email);
+  t.is(consentReads.length, 1, consentReads.join('\n'));
+
+  await s.hub.db('service_consents').insert({ user_id: s.person.id, service_id: s.service.id, share_profile: true, share_email: false, share_activity: true });
+  const second = await signInRecordingHops(s, { scope: 'openid email profile' });
+  const again = await oidc.authorizationCodeGrant(s.rp, new URL(second.location), { pkceCodeVerifier: second.verifier, expectedState: second.state });
+  t.deepEqual(again.scope?.split(' ').sort(), ['openid', 'profile'], 'the email withheld since is not granted');
+  t.is(((await oidc.fetchUserInfo(s.rp, again.access_token, s.person.id)) as Record<string, unknown>).email, undefined);
+});
+
 test('a third-party service still gets the consent step after the password, and prompt=consent brings it for a first-party one', async (t) => {
   const third = await scene(t);
   t.deepEqual((await signInRecordingHops(third, { scope: 'openid email' })).hops, ['/auth/<uid>', '/interaction/<uid>']);

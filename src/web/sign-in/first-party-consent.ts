@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { withheldFor } from '../../privacy/data-sharing.ts';
+import { accountRow, sharingOf } from '../../oidc/account.ts';
+import type { CoherentCache } from '../../platform/cache.ts';
+import { withheldBy } from '../../privacy/data-sharing.ts';
+import type { AccountRow } from '../../queries/users.ts';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -16,7 +19,13 @@ const openIdScopes = new Set(['openid', 'email', 'profile']);
  * does not cover (a `claims` parameter, offline_access, prompt=consent, a grant the session
  * already holds) still brings the consent step, which decides as before.
  */
-export async function withFirstPartyConsent(provider: Provider, db: Knex, interaction: Interaction, login: InteractionResults): Promise<InteractionResults> {
+export async function withFirstPartyConsent(
+  provider: Provider,
+  db: Knex,
+  interaction: Interaction,
+  login: InteractionResults,
+  accounts?: CoherentCache<AccountRow>,
+): Promise<InteractionResults> {
   const { params } = interaction;
   const accountId = (login.login as { accountId?: string } | undefined)?.accountId;
   if (!accountId || interaction.grantId || typeof params.client_id !== 'string') return login;
@@ -25,7 +34,10 @@ export async function withFirstPartyConsent(provider: Provider, db: Knex, intera
   if (client?.['urn:uniqverse:first_party' as never] !== true) return login;
   // The session's account before this sign-in may be someone else's: the grant is for whoever signed in now.
   if (interaction.session?.accountId && interaction.session.accountId !== accountId) return login;
-  const withheld = await withheldFor(db, accountId, params.client_id);
+  // Through the provider's account cache: the token request after this reads the same row for the ID token's claims.
+  const person = await accountRow(db, accountId, params.client_id, accounts);
+  if (!person) return login;
+  const withheld = withheldBy(sharingOf(person));
   const asked = String(params.scope ?? '').split(' ').filter(Boolean);
   const grant = new provider.Grant({ accountId, clientId: params.client_id });
   const openId = asked.filter((scope) => openIdScopes.has(scope) && !withheld.scopes.includes(scope));

@@ -167,7 +167,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
             return 'second_factor_required';
           }
           await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-          await finish(ctx, provider, await withFirstPartyConsent(provider, db, interaction, loginResult(result.user.id, ['pwd'], acrPassword)));
+          await finish(ctx, provider, await withFirstPartyConsent(provider, db, interaction, loginResult(result.user.id, ['pwd'], acrPassword), holder.caches.accounts));
         }),
       (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
     );

@@ -41,7 +41,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
   }
 
   const finishJson = async (ctx: RouterContext, provider: Provider, interaction: Interaction, accountId: string, amr: string[]) => {
-    const result = await withFirstPartyConsent(provider, db, interaction, loginResult(accountId, amr, acrMultiFactor));
+    const result = await withFirstPartyConsent(provider, db, interaction, loginResult(accountId, amr, acrMultiFactor), holder.caches.accounts);
     const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { location };

@@ -67,7 +67,7 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
         const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
         await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies, holder }, ctx, user, ['pwd'], interaction);
         const login = { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true } };
-        const to = await holder.current.interactionResult(ctx.req, ctx.res, await withFirstPartyConsent(holder.current, hub.db, interaction, login), { mergeWithLastSubmission: false });
+        const to = await holder.current.interactionResult(ctx.req, ctx.res, await withFirstPartyConsent(holder.current, hub.db, interaction, login, holder.caches.accounts), { mergeWithLastSubmission: false });
         ctx.status = 303;
         ctx.redirect(to);
       },
