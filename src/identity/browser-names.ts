@@ -20,9 +20,25 @@ const kinds: Record<string, DeviceDescription['kind']> = {
   embedded: 'unknown',
 };
 
+// Parsing a user agent takes about half a millisecond, and a sign-in names its browser more than
+// once: the last few hundred are kept (a person's browser sends the same one every time).
+const described = new Map<string, DeviceDescription>();
+const describedKept = 500;
+
 /** Names a device and browser from a user agent, in words a person recognises. */
 export function describeUserAgent(userAgent: string | null | undefined): DeviceDescription {
   if (!userAgent) return { name: 'Unknown device', kind: 'unknown' };
+  const kept = described.get(userAgent);
+  if (kept) return { ...kept };
+  const description = describeOnce(userAgent);
+  if (userAgent.length <= 1024) {
+    if (described.size >= describedKept) described.delete(described.keys().next().value!);
+    described.set(userAgent, description);
+  }
+  return { ...description };
+}
+
+function describeOnce(userAgent: string): DeviceDescription {
   const { browser, os, device } = UAParser(userAgent);
   const kind = device.type ? (kinds[device.type] ?? 'unknown') : os.name ? 'computer' : 'unknown';
   const model = device.model ? (device.vendor && !device.model.startsWith(device.vendor) && kind !== 'phone' && kind !== 'tablet' ? `${device.vendor} ${device.model}` : device.model) : null;
