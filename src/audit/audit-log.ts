@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { canonicalJson } from './canonical-json.ts';
 import { auditQueries, type AuditRow } from '../queries/audit-log.ts';
-import { firstKeyOwner, newWrappedKey, sealPersonalFields } from './personal-seal.ts';
+import { keyOwnersOf, newWrappedKey, sealPersonalFields } from './personal-seal.ts';
 
 /** One security act. `action` is noun.verb in the past tense, like events: "signin.succeeded". */
 export interface AuditEntry {
@@ -53,10 +53,12 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
   const actorId = entry.actorId ?? null;
   const subjectId = entry.subjectId ?? null;
   const personal = { actorId, subjectId, ip: entry.ip?.slice(0, 64) ?? null, userAgent: entry.userAgent?.slice(0, 256) ?? null, data };
-  const owner = firstKeyOwner(personal);
+  const owners = keyOwnersOf(personal);
+  // The first key sealing takes is read (or made) with the lock, in the same round trip.
+  const owner = owners && (owners.request ?? owners.data);
   const { last, wrappedKey } = await auditQueries.lockWriterAndReadLast(trx as Knex.Transaction, owner ? { personId: owner, candidateKey: newWrappedKey(trx) } : null);
   // Sealed before hashing: the chain covers the sealed form, so destroying a person's key later leaves it whole.
-  const sealed = await sealPersonalFields(trx, personal, owner && wrappedKey ? { personId: owner, wrappedKey } : null);
+  const sealed = await sealPersonalFields(trx, personal, { owners, known: owner && wrappedKey ? { personId: owner, wrappedKey } : null });
   const fields = {
     seq: (last?.seq ?? 0) + 1,
     occurred_at: new Date(Math.floor((entry.occurredAt ?? new Date()).getTime())),

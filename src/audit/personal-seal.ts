@@ -92,8 +92,14 @@ export interface PersonalFields {
   data: Record<string, unknown>;
 }
 
-/** Whose keys sealing the fields takes: the request's owner (its address and browser), the data's owner; null: none. */
-function keyOwners(fields: PersonalFields): { request: string | null; data: string | null } | null {
+/** Whose keys sealing an entry's fields takes: the request's owner (its address and browser) and the data's owner. */
+export interface KeyOwners {
+  request: string | null;
+  data: string | null;
+}
+
+/** Whose keys sealing the fields takes; null: nobody's (the entry names no one, or holds nothing personal). */
+export function keyOwnersOf(fields: PersonalFields): KeyOwners | null {
   const requestOwner = fields.actorId ?? fields.subjectId;
   const dataOwner = fields.subjectId ?? fields.actorId;
   const personal: unknown[] = [];
@@ -103,18 +109,16 @@ function keyOwners(fields: PersonalFields): { request: string | null; data: stri
   return { request: requestFields ? requestOwner : null, data: personal.length ? dataOwner : null };
 }
 
-/** The person whose key sealing the fields takes first, if any: the chain's writer reads it with its lock. */
-export function firstKeyOwner(fields: PersonalFields): string | null {
-  const owners = keyOwners(fields);
-  return owners ? (owners.request ?? owners.data) : null;
-}
-
 /**
  * The entry's personal fields sealed under their people's keys (unchanged when the entry names no
- * one). `known`: a key already read in this transaction; any other is read (or made) here.
+ * one). `owners`: `keyOwnersOf(fields)`, when the caller has it already; `known`: a key already
+ * read in this transaction. Any other key is read (or made) here.
  */
-export async function sealPersonalFields(trx: Knex, fields: PersonalFields, known: KnownKey | null = null): Promise<Pick<PersonalFields, 'ip' | 'userAgent' | 'data'>> {
-  const owners = keyOwners(fields);
+export async function sealPersonalFields(
+  trx: Knex,
+  fields: PersonalFields,
+  { owners = keyOwnersOf(fields), known = null }: { owners?: KeyOwners | null; known?: KnownKey | null } = {},
+): Promise<Pick<PersonalFields, 'ip' | 'userAgent' | 'data'>> {
   if (!owners) return { ip: fields.ip, userAgent: fields.userAgent, data: fields.data };
   const box = boxFor(trx);
   const { request: requestOwner, data: dataOwner } = owners;
