@@ -152,7 +152,7 @@ export async function deleteExpiredModels(db: Knex): Promise<number> {
   return modelQueries.deleteExpired(db);
 }
 
-/** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through a cache. */
+/** Clients live in the clients table (see hub/clients.ts); the provider only reads them, through `load` (a cache, which also turns away ids Postgres would refuse). */
 export class ClientAdapter extends KnexModelAdapter {
   private readonly load: (id: string) => Promise<Record<string, unknown> | undefined>;
 
@@ -163,7 +163,6 @@ export class ClientAdapter extends KnexModelAdapter {
   }
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
-    if (cannotBeStored(id)) return undefined;
     return (await this.load(id)) as AdapterPayload | undefined;
   }
 }

@@ -74,11 +74,14 @@ export const createProviderCaches = (): ProviderCaches => ({
 
 export const hubResource = (issuer: string) => `${issuer}/hub`;
 
-/** A client's metadata as the provider reads it, through the cache: the same object while the cache holds it. */
+/**
+ * A client's metadata as the provider reads it, through the cache: the same object while the cache
+ * holds it. No client has an id Postgres would refuse; such an id is not looked up.
+ */
 const clientMetadata =
   ({ db, clientSecrets }: ProviderDeps, caches: ProviderCaches) =>
   (id: string) =>
-    caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id));
+    cannotBeStored(id) ? Promise.resolve(undefined) : caches.clients.get(id, () => loadClientMetadata(db, clientSecrets, id));
 
 /**
  * The provider's machine-to-machine endpoints (its default paths, set here so that they stay what
@@ -286,8 +289,7 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
 export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks: { keys: unknown[] }): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps, caches, jwks));
   const { db } = deps;
-  const metadataOf = clientMetadata(deps, caches);
-  keepClientsByMetadata(provider, (id) => (cannotBeStored(id) ? Promise.resolve(undefined) : metadataOf(id)));
+  keepClientsByMetadata(provider, clientMetadata(deps, caches));
   registerTokenExchange(provider, {
     db,
     issuer: deps.config.issuer,
