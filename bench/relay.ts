@@ -12,6 +12,7 @@ import { taskEnqueuer } from '../src/events/event-tasks.ts';
 import { enqueueWebhookDeliveries } from '../src/events/webhook-routing.ts';
 import { provisioning } from '../src/events/provisioning.ts';
 import type { OutboxRow } from '../src/queries/outbox.ts';
+import { webhookQueries } from '../src/queries/webhooks.ts';
 import { startEventsHub } from './events-hub.ts';
 
 /**
@@ -39,7 +40,7 @@ async function legacyRelay(db: Knex, redis: Redis, key: string, maxLength: numbe
       for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', maxLength, '*', 'e', JSON.stringify(event));
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
       await enqueueTasks(trx, events, rows.map((r) => Number(r.seq)));
-      await enqueueWebhookDeliveries(trx, rows, events);
+      await enqueueWebhookDeliveries(trx, rows, events, await webhookQueries.active(trx));
       await trx('outbox').whereIn('seq', rows.map((r) => r.seq)).update({ published_at: trx.fn.now() });
     });
   }

@@ -16,7 +16,7 @@ import { listenForAppends } from './outbox-listener.ts';
 import { provisioning } from './provisioning.ts';
 import { RedisBus } from './redis-bus.ts';
 import { Relay } from './relay.ts';
-import { enqueueWebhookDeliveries } from './webhook-routing.ts';
+import { activeWebhooks, enqueueWebhookDeliveries } from './webhook-routing.ts';
 import { WebhookWorker } from './webhook-worker.ts';
 import { webhookSecretPurpose } from './webhooks.ts';
 import { loadVapidKeys } from '../devices/vapid-keys.ts';
@@ -81,6 +81,7 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
   const healthChecker = serviceHealthChecker({ db, logger, intervalMs: config.healthCheck.intervalSeconds * 1000, timeoutMs: config.healthCheck.timeoutSeconds * 1000 });
   registerServiceHealthGauge(registry, db);
   const enqueueTasks = taskEnqueuer(consumers);
+  const webhooksAt = activeWebhooks();
   // What the round being committed gave the workers: only those with new work are woken (they poll anyway).
   let queued = { tasks: 0, deliveries: 0 };
   const relay = new Relay({
@@ -88,9 +89,10 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     bus,
     logger,
     metrics,
-    async afterPublish(trx, rows, events) {
+    async afterPublish(trx, rows, events, { webhookRoutingVersion }) {
       const seqs = rows.map((r) => Number(r.seq));
-      queued = { tasks: await enqueueTasks(trx, events, seqs), deliveries: await enqueueWebhookDeliveries(trx, rows, events) };
+      const hooks = await webhooksAt(trx, webhookRoutingVersion);
+      queued = { tasks: await enqueueTasks(trx, events, seqs), deliveries: await enqueueWebhookDeliveries(trx, rows, events, hooks) };
       // Erasure: the stream keeps nothing about a deleted person but the news that they are gone.
       for (const event of events) {
         if (event.type !== 'user.deleted' || !event.user_id) continue;

@@ -8,8 +8,14 @@ import { PollingLoop } from './polling-loop.ts';
 import { SpanKind } from '@opentelemetry/api';
 import { inSpan } from '../platform/spans.ts';
 
+/** What a round learnt from the database besides its rows. */
+export interface RoundFacts {
+  /** Migration 184's number: while it stays, so does the list of active webhooks. */
+  webhookRoutingVersion: number;
+}
+
 /** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */
-export type AfterPublish = (trx: Knex, rows: OutboxRow[], events: HubEvent[]) => Promise<void>;
+export type AfterPublish = (trx: Knex, rows: OutboxRow[], events: HubEvent[], facts: RoundFacts) => Promise<void>;
 
 export interface RelayOptions {
   db: Knex;
@@ -23,33 +29,31 @@ export interface RelayOptions {
   pollMs?: number;
 }
 
-/** Keeps a person's events in order: drops from the batch what follows an event of theirs that someone else holds. */
-function inPersonOrder(rows: OutboxRow[], blockedFrom: Map<string, number>): OutboxRow[] {
-  if (!blockedFrom.size) return rows;
-  return rows.filter((row) => {
-    const blocked = row.user_id ? blockedFrom.get(row.user_id) : undefined;
-    return blocked === undefined || row.seq < blocked;
-  });
-}
-
 /**
  * Moves outbox rows to the stream. One round is one transaction: take unpublished rows and mark
  * them published in one statement (SKIP LOCKED, so several instances relay side by side without
- * waiting or sending twice), give back those that must wait for an earlier event of their person,
- * publish (one round trip to Redis for the whole batch), record the durable work, commit. A
- * failure or crash before the commit rolls the marks back and the rows are sent again: consumers
- * dedupe by event id.
+ * waiting or sending twice; a person's rows that must wait for an earlier event of theirs are left
+ * as they are), publish (one round trip to Redis for the whole batch), record the durable work,
+ * commit. A failure or crash before the commit rolls the marks back and the rows are sent again:
+ * consumers dedupe by event id.
  */
 export class Relay {
   private readonly options: Required<Omit<RelayOptions, 'onCommitted'>> & Pick<RelayOptions, 'onCommitted'>;
   private readonly loop: PollingLoop;
-  /** The last round took a full batch: more is waiting, so the next one skips the cheap look. */
+  /**
+   * The last round took a full batch, or left rows that wait for another relay's: more is
+   * waiting, so the next round runs at once and skips the cheap look. Otherwise the next round
+   * waits for a NOTIFY of new rows, or the poll.
+   */
   private behind = false;
 
   constructor(options: RelayOptions) {
     this.options = { batchSize: 5000, pollMs: 100, ...options };
     this.loop = new PollingLoop({
-      round: async (nudged) => (await this.runOnce(nudged)) > 0,
+      round: async (nudged) => {
+        await this.runOnce(nudged);
+        return this.behind;
+      },
       pollMs: this.options.pollMs,
       failureDelayMs: 1000,
       logger: this.options.logger,
@@ -82,22 +86,14 @@ export class Relay {
     // A trace of its own: a batch holds events of many requests, long gone by now.
     const batchSpan = { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } };
     const published = await inSpan('relay publish', batchSpan, (span) => db.transaction(async (trx) => {
-      const claimed = await outboxQueries.claimUnpublished(trx, batchSize);
-      if (!claimed.length) return [];
-      this.behind = claimed.length === batchSize;
-      const users = [...new Set(claimed.map((r) => r.user_id).filter((u): u is string => u !== null))];
-      const rows = inPersonOrder(claimed, await outboxQueries.earlierUnpublished(trx, users, claimed.map((r) => r.seq)));
-      if (rows.length < claimed.length) {
-        const kept = new Set(rows.map((r) => r.seq));
-        await outboxQueries.unclaim(trx, claimed.filter((r) => !kept.has(r.seq)).map((r) => r.seq));
-      }
-      if (!rows.length) return [];
+      const claim = await outboxQueries.claimBatch(trx, batchSize);
+      const rows = claim.rows;
+      this.behind = claim.batchCount === batchSize || claim.batchCount > rows.length;
+      if (!rows.length || claim.webhookRoutingVersion === null) return [];
       span.setAttribute('messaging.batch.message_count', rows.length);
       const events = rows.map(toEnvelope);
       await bus.publish(events);
-      // After the publish, so that it costs the live delivery no round trip.
-      await outboxQueries.relaxCommit(trx);
-      await afterPublish(trx, rows, events);
+      await afterPublish(trx, rows, events, { webhookRoutingVersion: claim.webhookRoutingVersion });
       return rows;
     }));
     if (published.length) {

@@ -53,9 +53,23 @@ export function asSharedWith(event: HubEvent, consent: Pick<ConsentRow, 'share_p
   return { ...event, data: { ...data, withheld: dropped } };
 }
 
+/**
+ * The active webhooks, read again only when the routing's version (migration 184, read by the
+ * relay's claim) has moved since the last read: most rounds find the list as it was.
+ */
+export function activeWebhooks(): (trx: Knex, version: number) => Promise<ActiveWebhook[]> {
+  let held: { version: number; hooks: ActiveWebhook[] } | null = null;
+  return async (trx, version) => {
+    if (held?.version === version) return held.hooks;
+    // Read after the claim, in a later snapshot: it holds at least the changes counted in `version`.
+    const hooks = await webhookQueries.active(trx);
+    held = { version, hooks };
+    return hooks;
+  };
+}
+
 /** Records, in the relay's transaction, one delivery per (webhook, event) that should receive it. */
-export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], events: HubEvent[]): Promise<number> {
-  const hooks = await webhookQueries.active(trx);
+export async function enqueueWebhookDeliveries(trx: Knex, rows: OutboxRow[], events: HubEvent[], hooks: ActiveWebhook[]): Promise<number> {
   if (!hooks.length) return 0;
   const people = [...new Set(events.filter((e) => e.user_id && personal(e.type)).map((e) => e.user_id!))];
   const related = await relatedServices(trx, people);

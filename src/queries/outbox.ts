@@ -34,6 +34,16 @@ export interface OutboxRow {
   audience?: RecordedAudience | null;
 }
 
+/** What a relay round took: the rows it marks published, and what it learnt on the way. */
+export interface ClaimedBatch {
+  /** Marked published, oldest first: the batch without the rows that must wait. */
+  rows: OutboxRow[];
+  /** The rows locked, those that must wait included (0 when none was taken). */
+  batchCount: number;
+  /** Migration 184's number, as the claim saw it; null when it took nothing. */
+  webhookRoutingVersion: number | null;
+}
+
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data', 'created_at'] as const;
@@ -46,50 +56,54 @@ export const outboxQueries = {
   anyUnpublished: async (db: Knex): Promise<boolean> => Boolean(await db('outbox').whereNull('published_at').first('seq')),
 
   /**
-   * Takes the oldest unpublished rows that no other relay holds (SKIP LOCKED) and marks them
-   * published, in one statement: lock and mark cost one round trip and one write per row. Call
-   * inside a transaction that publishes them before it commits: a rollback (a failed publish, a
-   * crash) leaves them unpublished, to be sent again. Oldest first.
+   * A relay round's one statement. Takes the oldest unpublished rows that no other relay holds
+   * (SKIP LOCKED, so several instances relay side by side without waiting or sending twice) and
+   * marks them published, but for the rows of a person that must wait: those after an earlier
+   * unpublished event of theirs outside the batch (another relay holds it, or it committed after
+   * rows that follow it), to keep each person's events in order. Those stay locked and
+   * unpublished until the transaction ends. Call inside a transaction that publishes the rows
+   * before it commits: a rollback (a failed publish, a crash) leaves them unpublished, to be sent
+   * again. Oldest first.
+   *
+   * The same statement makes the transaction's commit not wait for the disk: lost in a crash of
+   * PostgreSQL, its marks (and the tasks and deliveries recorded with them) roll back with it and
+   * the events are sent again, as after any crash before the commit; whatever depended on it and
+   * committed since flushed it, as the log is written in order. And it reads the webhook routing's
+   * version (migration 184), so the relay knows whether its list of webhooks still holds.
+   *
+   * Before, these were four statements (claim, look for earlier events, give back the rows that
+   * must wait, relax the commit) and one more for the webhooks: each a round trip, two of them
+   * between a commit and the event's live delivery.
    */
-  claimUnpublished: async (trx: Knex, limit: number): Promise<OutboxRow[]> => {
-    const { rows }: { rows: OutboxRow[] } = await trx.raw(
+  claimBatch: async (trx: Knex, limit: number): Promise<ClaimedBatch> => {
+    const { rows }: { rows: Array<OutboxRow & { batch_count: number; routing_version: string }> } = await trx.raw(
       // `= any(array(…))`: the batch is read first (the partial index), then its rows by primary
-      // key; with `in (…)` PostgreSQL may hash-join the whole table, which only grows.
-      `update outbox set published_at = now()
-        where seq = any(array(select seq from outbox where published_at is null order by seq limit ? for update skip locked))
-        returning ${[...columns, 'audience'].join(', ')}`,
+      // key; with `in (…)` PostgreSQL may hash-join the whole table, which only grows. The
+      // statement's one snapshot sees the batch still unpublished: hence "not in the batch".
+      `with batch as (
+         select seq, user_id from outbox where published_at is null order by seq limit ? for update skip locked
+       ), waiting as (
+         select o.user_id, min(o.seq) as seq from outbox o
+          where o.published_at is null
+            and o.seq < (select max(seq) from batch)
+            and o.user_id = any(array(select distinct user_id from batch where user_id is not null))
+            and not exists (select 1 from batch b where b.seq = o.seq)
+          group by o.user_id
+       )
+       update outbox set published_at = now()
+        where seq = any(array(select b.seq from batch b left join waiting w on w.user_id = b.user_id where w.seq is null or b.seq < w.seq))
+          and (select set_config('synchronous_commit', 'off', true)) is not null
+        returning ${[...columns, 'audience'].join(', ')},
+          (select count(*) from batch)::int as batch_count,
+          (select version from webhook_routing_version)::text as routing_version`,
       [limit],
     );
-    return rows.map((row) => ({ ...row, seq: Number(row.seq) })).sort((a, b) => a.seq - b.seq);
-  },
-
-  /**
-   * The relay's commit need not wait for the disk: lost in a crash of PostgreSQL, its marks (and
-   * the tasks and deliveries it recorded) roll back with it and the events are sent again, as
-   * after any crash before its commit. Whatever depended on it and committed since (a task run)
-   * flushed it, as the log is written in order. Saves a flush per batch.
-   */
-  relaxCommit: (trx: Knex) => trx.raw('set local synchronous_commit to off'),
-
-  /** Gives back rows taken by claimUnpublished that must wait (in the same transaction). */
-  unclaim: (trx: Knex, seqs: number[]) => trx.raw('update outbox set published_at = null where seq = any(?::bigint[])', [seqs.map(String)]),
-
-  /**
-   * For each person, the oldest unpublished event before the batch's last that is not among `seqs`
-   * (the batch: claimed, so no longer unpublished to this transaction): a row another relay holds,
-   * or one committed since. A person's events after it must wait, to keep their order.
-   */
-  earlierUnpublished: async (trx: Knex, userIds: string[], seqs: number[]): Promise<Map<string, number>> => {
-    if (!userIds.length) return new Map();
-    // Arrays, not IN lists: one parameter each however big the batch, and the unpublished rows
-    // below the batch's last are read through the partial index (a few besides the batch).
-    const { rows }: { rows: Array<{ user_id: string; seq: string | number }> } = await trx.raw(
-      `select user_id, min(seq)::bigint as seq from outbox
-        where published_at is null and seq < ? and user_id = any(?::uuid[]) and seq <> all(?::bigint[])
-        group by user_id`,
-      [Math.max(...seqs), userIds, seqs.map(String)],
-    );
-    return new Map(rows.map((r) => [r.user_id, Number(r.seq)]));
+    const first = rows[0];
+    return {
+      rows: rows.map(({ batch_count: _count, routing_version: _version, ...row }) => ({ ...row, seq: Number(row.seq) })).sort((a, b) => a.seq - b.seq),
+      batchCount: first?.batch_count ?? 0,
+      webhookRoutingVersion: first ? Number(first.routing_version) : null,
+    };
   },
 
   /** Seconds since the oldest unpublished event was written (0 when none waits), and how many wait. */

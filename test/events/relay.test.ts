@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import test from 'ava';
 import { appendEvent } from '../../src/outbox/outbox.ts';
 import { Relay } from '../../src/events/relay.ts';
@@ -6,6 +7,8 @@ import { makePerson, makeService } from '../helpers/fixtures.ts';
 import { startTestHub } from '../helpers/hub.ts';
 import { realBackends } from '../helpers/backend.ts';
 import { eventually, personToken, SseClient } from './helpers.ts';
+import { createWebhook, setWebhookEnabled } from '../../src/events/webhooks.ts';
+import { cliActor } from '../../src/audit/actors.ts';
 
 const append = (hub: Hub, userId: string, n: number) =>
   hub.db.transaction((trx) => appendEvent(trx, { type: 'game.score.changed', userId, service: 'vezepygame', data: { n } }));
@@ -79,6 +82,55 @@ test('several relays at once publish every event exactly once, each person\'s in
   for (const person of people) {
     t.deepEqual(stream.filter((e) => e.event.user_id === person.id).map((e) => e.event.data.n), Array.from({ length: 60 }, (_, n) => n));
   }
+});
+
+test('a round of the relay is one claim between BEGIN and COMMIT; the webhook list is read again only after a webhook changed', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  const person = await makePerson(hub);
+  await eventually(async () => (await hub.db('outbox').whereNull('published_at').count('* as n').first())?.n === 0, 10_000, 'relay idle');
+  await hub.events.relay.stop();
+  await hub.events.webhooks.stop();
+  // The round's own statements, not the background polls of the workers still running.
+  const inRound = new AsyncLocalStorage<string[]>();
+  const record = (query: { sql: string }) => void inRound.getStore()?.push(query.sql);
+  hub.db.on('query', record);
+  t.teardown(() => void hub.db.off('query', record));
+  const round = async (n: number) => {
+    await append(hub, person.id, n);
+    const statements: string[] = [];
+    const published = await inRound.run(statements, () => hub.events.relay.runOnce(true));
+    const [event] = await hub.db('outbox').where({ user_id: person.id }).orderBy('seq', 'desc').limit(1).pluck('id');
+    const deliveries = Number((await hub.db('webhook_deliveries').where({ event_id: event }).count('* as n').first())?.n);
+    return { published, statements, readsWebhooks: statements.filter((sql) => sql.includes('"webhooks"')).length, deliveries };
+  };
+  await round(0);
+
+  const steady = await round(1);
+  t.is(steady.published, 1);
+  t.is(steady.readsWebhooks, 0, 'the list as the last round read it');
+  t.is(steady.statements.filter((sql) => sql.includes('outbox')).length, 1, 'one statement claims, orders and marks');
+  t.true(steady.statements.includes('BEGIN;') && steady.statements.includes('COMMIT;'));
+  t.true(steady.statements.length <= 4, steady.statements.join('\n'));
+
+  const hook = await createWebhook(hub.db, hub.events.webhookBox, { service: 'vezepygame', url: 'http://127.0.0.1:9/hook', events: ['game.*'] });
+  const afterCreate = await round(2);
+  t.is(afterCreate.readsWebhooks, 1, 'read again after the webhook was made');
+  t.is(afterCreate.deliveries, 1, 'and the event is delivered to it');
+  const next = await round(3);
+  t.is(next.readsWebhooks, 0);
+  t.is(next.deliveries, 1);
+
+  await setWebhookEnabled(hub.db, hook.id, false, cliActor());
+  const afterDisable = await round(4);
+  t.is(afterDisable.readsWebhooks, 1, 'read again after it was switched off');
+  t.is(afterDisable.deliveries, 0);
+
+  await setWebhookEnabled(hub.db, hook.id, true, cliActor());
+  await hub.db('services').where({ slug: 'vezepygame' }).update({ status: 'suspended' });
+  const afterService = await round(5);
+  t.is(afterService.readsWebhooks, 1, 'and after its service changed');
+  t.is(afterService.deliveries, 0, 'a suspended service hears nothing');
 });
 
 test('relay lag is a metric: it grows while events wait and falls to 0 once they are published', async (t) => {
