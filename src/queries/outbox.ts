@@ -59,9 +59,10 @@ export const outboxQueries = {
    * A relay round's one statement. Takes the oldest unpublished rows that no other relay holds
    * (SKIP LOCKED, so several instances relay side by side without waiting or sending twice) and
    * marks them published, but for the rows of a person that must wait: those after an earlier
-   * unpublished event of theirs outside the batch (another relay holds it, or it committed after
-   * rows that follow it), to keep each person's events in order. Those stay locked and
-   * unpublished until the transaction ends. Call inside a transaction that publishes the rows
+   * unpublished event of theirs that another relay holds, to keep each person's events in order.
+   * Those stay locked and unpublished until the transaction ends. (The look sees what had
+   * committed when the statement began: an earlier event whose transaction commits later than a
+   * later one's goes after it, as when the look was a statement of its own a round trip later.) Call inside a transaction that publishes the rows
    * before it commits: a rollback (a failed publish, a crash) leaves them unpublished, to be sent
    * again. Oldest first.
    *
