@@ -39,7 +39,7 @@ async function legacyRelay(db: Knex, redis: Redis, key: string, maxLength: numbe
       const pipeline = redis.pipeline();
       for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', maxLength, '*', 'e', JSON.stringify(event));
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
-      await enqueueTasks(trx, rows, events);
+      await enqueueTasks(trx, events, rows.map((r) => Number(r.seq)));
       await enqueueWebhookDeliveries(trx, rows, events, await webhookQueries.active(trx));
       await trx('outbox').whereIn('seq', rows.map((r) => r.seq)).update({ published_at: trx.fn.now() });
     });

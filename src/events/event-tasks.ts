@@ -5,7 +5,6 @@ import type { EventMetrics } from './metrics.ts';
 import { PollingLoop } from './polling-loop.ts';
 import type { HubEvent } from '../outbox/outbox.ts';
 import { taskQueries } from '../queries/event-tasks.ts';
-import type { OutboxRow } from '../queries/outbox.ts';
 
 /**
  * A subscriber of the hub's own whose effect must happen exactly once (provisioning). `handle`
@@ -19,33 +18,25 @@ export interface EventConsumer {
   accepts?(event: HubEvent): boolean;
   handle(trx: Knex, event: HubEvent): Promise<void>;
   /**
-   * A yes or no about each event's row that decides whether the event is worth a task: an SQL
-   * expression over the `outbox` row (its `user_id`, …), read by the relay's claim with the row,
-   * so it costs no statement of its own. The push subscriber's tasks for people with no device to
-   * push to would each be a transaction of several statements that does nothing (most sign-ins).
+   * Of the events it takes, those worth a task, asked once per relayed batch in the relay's
+   * transaction: the push subscriber's tasks for people with no device to push to would each be
+   * a transaction of several statements that does nothing (most sign-ins).
    */
-  rowFact?: string;
-  /** Of the events it takes, whether this one is worth a task; `fact`: its `rowFact` for the event's row. */
-  worthATask?(event: HubEvent, fact: boolean): boolean;
+  worthATask?(trx: Knex, events: HubEvent[]): Promise<HubEvent[]>;
 }
-
-/** The facts the relay's claim reads for the consumers, by consumer name. */
-export const rowFactsOf = (consumers: readonly EventConsumer[]): Record<string, string> =>
-  Object.fromEntries(consumers.flatMap((consumer) => (consumer.rowFact ? [[consumer.name, consumer.rowFact]] : [])));
 
 /** What the relay records for the consumers, in its own transaction; how many tasks it made. */
 export function taskEnqueuer(consumers: readonly EventConsumer[]) {
-  return async (trx: Knex, rows: OutboxRow[], events: HubEvent[]) => {
-    const tasks = [];
+  return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
+    const rows = [];
     for (const consumer of consumers) {
-      for (const [i, event] of events.entries()) {
-        if (!consumer.types.includes(event.type) && !consumer.accepts?.(event)) continue;
-        if (consumer.worthATask && !consumer.worthATask(event, rows[i]!.facts?.[consumer.name] ?? false)) continue;
-        tasks.push({ consumer: consumer.name, event, seq: Number(rows[i]!.seq) });
-      }
+      const taken = events.filter((event) => consumer.types.includes(event.type) || consumer.accepts?.(event));
+      if (!taken.length) continue;
+      const worth = new Set(consumer.worthATask ? await consumer.worthATask(trx, taken) : taken);
+      for (const [i, event] of events.entries()) if (worth.has(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
     }
-    await taskQueries.enqueue(trx, tasks);
-    return tasks.length;
+    await taskQueries.enqueue(trx, rows);
+    return rows.length;
   };
 }
 

@@ -75,8 +75,12 @@ export function pushRouting({ issuer }: { issuer: string }): EventConsumer {
     name: 'push',
     types: [...signInEvents, ...entitlementEvents, ...handoffEvents],
     accepts: isServiceNotice,
-    rowFact: pushSubscriptionQueries.reachableForOutboxRow,
-    worthATask: (event, reachable) => reachable && Boolean(event.user_id && notificationKindOf(event)),
+    async worthATask(trx: Knex, events: HubEvent[]): Promise<HubEvent[]> {
+      const people = [...new Set(events.flatMap((event) => (event.user_id && notificationKindOf(event) ? [event.user_id] : [])))];
+      if (!people.length) return [];
+      const reachable = new Set(await pushSubscriptionQueries.peopleReachable(trx, people));
+      return events.filter((event) => event.user_id && reachable.has(event.user_id));
+    },
     async handle(trx: Knex, event: HubEvent): Promise<void> {
       const kind = notificationKindOf(event);
       if (!kind || !event.user_id) return;

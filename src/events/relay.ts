@@ -23,8 +23,6 @@ export interface RelayOptions {
   logger: Logger;
   metrics: EventMetrics;
   afterPublish: AfterPublish;
-  /** Read with each row by the claim, for the subscribers (see `outboxQueries.claimBatch`). */
-  rowFacts?: Record<string, string>;
   /** Called after a batch is committed (local workers wake up). */
   onCommitted?: (count: number) => void;
   batchSize?: number;
@@ -40,7 +38,7 @@ export interface RelayOptions {
  * consumers dedupe by event id.
  */
 export class Relay {
-  private readonly options: Required<Omit<RelayOptions, 'onCommitted' | 'rowFacts'>> & Pick<RelayOptions, 'onCommitted' | 'rowFacts'>;
+  private readonly options: Required<Omit<RelayOptions, 'onCommitted'>> & Pick<RelayOptions, 'onCommitted'>;
   private readonly loop: PollingLoop;
   /**
    * The last round took a full batch, or left rows that wait for another relay's: more is
@@ -88,7 +86,7 @@ export class Relay {
     // A trace of its own: a batch holds events of many requests, long gone by now.
     const batchSpan = { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } };
     const published = await inSpan('relay publish', batchSpan, (span) => db.transaction(async (trx) => {
-      const claim = await outboxQueries.claimBatch(trx, batchSize, this.options.rowFacts);
+      const claim = await outboxQueries.claimBatch(trx, batchSize);
       const rows = claim.rows;
       this.behind = claim.batchCount === batchSize || claim.batchCount > rows.length;
       if (!rows.length || claim.webhookRoutingVersion === null) return [];

@@ -32,8 +32,6 @@ export interface OutboxRow {
   published_at: Date | null;
   /** Set only for events routed to the services recorded when they were written (see migration 110). */
   audience?: RecordedAudience | null;
-  /** What the relay's claim read about the row for its subscribers, by name (`claimBatch`'s `facts`). */
-  facts?: Record<string, boolean>;
 }
 
 /** What a relay round took: the rows it marks published, and what it learnt on the way. */
@@ -71,18 +69,15 @@ export const outboxQueries = {
    * The same statement makes the transaction's commit not wait for the disk: lost in a crash of
    * PostgreSQL, its marks (and the tasks and deliveries recorded with them) roll back with it and
    * the events are sent again, as after any crash before the commit; whatever depended on it and
-   * committed since flushed it, as the log is written in order. It reads the webhook routing's
-   * version (migration 184), so the relay knows whether its list of webhooks still holds, and
-   * `facts` with each row (by name, an SQL yes or no over the `outbox` row: whether its person
-   * has a device to push to), for the subscribers.
+   * committed since flushed it, as the log is written in order. And it reads the webhook routing's
+   * version (migration 184), so the relay knows whether its list of webhooks still holds.
    *
    * Before, these were four statements (claim, look for earlier events, give back the rows that
-   * must wait, relax the commit) and one each for the webhooks and the push subscriber: each a
-   * round trip, two of them between a commit and the event's live delivery.
+   * must wait, relax the commit) and one more for the webhooks: each a round trip, two of them
+   * between a commit and the event's live delivery.
    */
-  claimBatch: async (trx: Knex, limit: number, facts: Record<string, string> = {}): Promise<ClaimedBatch> => {
-    const named = Object.entries(facts).map(([name, sql], i) => ({ name, sql, column: `fact_${i}` }));
-    const { rows }: { rows: Array<OutboxRow & { batch_count: number; routing_version: string } & Record<string, unknown>> } = await trx.raw(
+  claimBatch: async (trx: Knex, limit: number): Promise<ClaimedBatch> => {
+    const { rows }: { rows: Array<OutboxRow & { batch_count: number; routing_version: string }> } = await trx.raw(
       // `= any(array(…))`: the batch is read first (the partial index), then its rows by primary
       // key; with `in (…)` PostgreSQL may hash-join the whole table, which only grows. The
       // statement's one snapshot sees the batch still unpublished: hence "not in the batch".
@@ -99,20 +94,14 @@ export const outboxQueries = {
        update outbox set published_at = now()
         where seq = any(array(select b.seq from batch b left join waiting w on w.user_id = b.user_id where w.seq is null or b.seq < w.seq))
           and (select set_config('synchronous_commit', 'off', true)) is not null
-        returning ${[...columns, 'audience'].join(', ')},${named.map((fact) => `\n          (${fact.sql}) as ${fact.column},`).join('')}
+        returning ${[...columns, 'audience'].join(', ')},
           (select count(*) from batch)::int as batch_count,
           (select version from webhook_routing_version)::text as routing_version`,
       [limit],
     );
     const first = rows[0];
     return {
-      rows: rows
-        .map(({ batch_count: _count, routing_version: _version, ...row }) => {
-          const facts = named.map((fact) => [fact.name, row[fact.column] === true] as const);
-          for (const fact of named) delete row[fact.column];
-          return { ...(row as unknown as OutboxRow), seq: Number(row.seq), ...(facts.length ? { facts: Object.fromEntries(facts) } : {}) };
-        })
-        .sort((a, b) => a.seq - b.seq),
+      rows: rows.map(({ batch_count: _count, routing_version: _version, ...row }) => ({ ...row, seq: Number(row.seq) })).sort((a, b) => a.seq - b.seq),
       batchCount: first?.batch_count ?? 0,
       webhookRoutingVersion: first ? Number(first.routing_version) : null,
     };
