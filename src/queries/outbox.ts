@@ -62,9 +62,9 @@ export const outboxQueries = {
    * unpublished event of theirs that another relay holds, to keep each person's events in order.
    * Those stay locked and unpublished until the transaction ends. (The look sees what had
    * committed when the statement began: an earlier event whose transaction commits later than a
-   * later one's goes after it, as when the look was a statement of its own a round trip later.) Call inside a transaction that publishes the rows
-   * before it commits: a rollback (a failed publish, a crash) leaves them unpublished, to be sent
-   * again. Oldest first.
+   * later one's goes after it, as when the look was a statement of its own a round trip later.)
+   * Call inside a transaction that publishes the rows before it commits: a rollback (a failed
+   * publish, a crash) leaves them unpublished, to be sent again. Oldest first.
    *
    * The same statement makes the transaction's commit not wait for the disk: lost in a crash of
    * PostgreSQL, its marks (and the tasks and deliveries recorded with them) roll back with it and
