@@ -7,7 +7,7 @@ import type { Limits } from '../platform/rate-limits.ts';
 import type { EventBus } from './bus.ts';
 import { entitlementExpirySweeper } from './entitlement-expiry.ts';
 import { registerServiceHealthGauge, serviceHealthChecker } from './service-health-checker.ts';
-import { TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
+import { peopleFactsOf, TaskWorker, taskEnqueuer, type EventConsumer } from './event-tasks.ts';
 import { LiveHub } from './live-hub.ts';
 import { RedisLivePresence, thisInstanceOnly } from './live-presence.ts';
 import { MemoryBus } from './memory-bus.ts';
@@ -89,10 +89,11 @@ export function createEventSystem({ config, db, logger, registry, consumers = [p
     bus,
     logger,
     metrics,
-    async afterPublish(trx, rows, events, { webhookRoutingVersion }) {
+    peopleFacts: peopleFactsOf(consumers),
+    async afterPublish(trx, rows, events, { webhookRoutingVersion, people }) {
       const seqs = rows.map((r) => Number(r.seq));
       const hooks = await webhooksAt(trx, webhookRoutingVersion);
-      queued = { tasks: await enqueueTasks(trx, events, seqs), deliveries: await enqueueWebhookDeliveries(trx, rows, events, hooks) };
+      queued = { tasks: await enqueueTasks(trx, events, seqs, people), deliveries: await enqueueWebhookDeliveries(trx, rows, events, hooks) };
       // Erasure: the stream keeps nothing about a deleted person but the news that they are gone.
       for (const event of events) {
         if (event.type !== 'user.deleted' || !event.user_id) continue;

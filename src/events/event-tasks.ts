@@ -18,22 +18,34 @@ export interface EventConsumer {
   accepts?(event: HubEvent): boolean;
   handle(trx: Knex, event: HubEvent): Promise<void>;
   /**
-   * Of the events it takes, those worth a task, asked once per relayed batch in the relay's
-   * transaction: the push subscriber's tasks for people with no device to push to would each be
-   * a transaction of several statements that does nothing (most sign-ins).
+   * Which people a task is worth making for: SQL that selects, of the people in `people` (an SQL
+   * `uuid[]` expression: the people of a relayed batch), those it holds for. The relay's claim
+   * reads it once per batch, in the same statement, so it costs no round trip. The push
+   * subscriber's tasks for people with no device to push to would each be a transaction of several
+   * statements that does nothing (most sign-ins).
    */
-  worthATask?(trx: Knex, events: HubEvent[]): Promise<HubEvent[]>;
+  peopleWorthATask?: (people: string) => string;
+  /** Of the events it takes, whether this one is worth a task; `worth`: its person is among `peopleWorthATask`'s. */
+  worthATask?(event: HubEvent, worth: boolean): boolean;
 }
 
-/** What the relay records for the consumers, in its own transaction; how many tasks it made. */
+/** The people-selecting SQL the relay's claim runs for the consumers, by consumer name. */
+export const peopleFactsOf = (consumers: readonly EventConsumer[]): Record<string, (people: string) => string> =>
+  Object.fromEntries(consumers.flatMap((consumer) => (consumer.peopleWorthATask ? [[consumer.name, consumer.peopleWorthATask]] : [])));
+
+/**
+ * What the relay records for the consumers, in its own transaction; how many tasks it made.
+ * `worth`: by consumer name, the people its `peopleWorthATask` selected among the batch's.
+ */
 export function taskEnqueuer(consumers: readonly EventConsumer[]) {
-  return async (trx: Knex, events: HubEvent[], seqs: number[]) => {
+  return async (trx: Knex, events: HubEvent[], seqs: number[], worth: Readonly<Record<string, ReadonlySet<string>>> = {}) => {
     const rows = [];
     for (const consumer of consumers) {
-      const taken = events.filter((event) => consumer.types.includes(event.type) || consumer.accepts?.(event));
-      if (!taken.length) continue;
-      const worth = new Set(consumer.worthATask ? await consumer.worthATask(trx, taken) : taken);
-      for (const [i, event] of events.entries()) if (worth.has(event)) rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
+      for (const [i, event] of events.entries()) {
+        if (!consumer.types.includes(event.type) && !consumer.accepts?.(event)) continue;
+        if (consumer.worthATask && !consumer.worthATask(event, Boolean(event.user_id && worth[consumer.name]?.has(event.user_id)))) continue;
+        rows.push({ consumer: consumer.name, event, seq: seqs[i]! });
+      }
     }
     await taskQueries.enqueue(trx, rows);
     return rows.length;

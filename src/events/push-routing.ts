@@ -75,12 +75,8 @@ export function pushRouting({ issuer }: { issuer: string }): EventConsumer {
     name: 'push',
     types: [...signInEvents, ...entitlementEvents, ...handoffEvents],
     accepts: isServiceNotice,
-    async worthATask(trx: Knex, events: HubEvent[]): Promise<HubEvent[]> {
-      const people = [...new Set(events.flatMap((event) => (event.user_id && notificationKindOf(event) ? [event.user_id] : [])))];
-      if (!people.length) return [];
-      const reachable = new Set(await pushSubscriptionQueries.peopleReachable(trx, people));
-      return events.filter((event) => event.user_id && reachable.has(event.user_id));
-    },
+    peopleWorthATask: pushSubscriptionQueries.reachableAmong,
+    worthATask: (event, reachable) => reachable && notificationKindOf(event) !== null,
     async handle(trx: Knex, event: HubEvent): Promise<void> {
       const kind = notificationKindOf(event);
       if (!kind || !event.user_id) return;

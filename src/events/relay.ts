@@ -12,6 +12,8 @@ import { inSpan } from '../platform/spans.ts';
 export interface RoundFacts {
   /** Migration 184's number: while it stays, so does the list of active webhooks. */
   webhookRoutingVersion: number;
+  /** By name, the people of the batch each of the relay's `peopleFacts` selected. */
+  people: Record<string, Set<string>>;
 }
 
 /** Durable work that must be recorded with the publication itself (webhook deliveries, subscriber tasks). */
@@ -23,6 +25,8 @@ export interface RelayOptions {
   logger: Logger;
   metrics: EventMetrics;
   afterPublish: AfterPublish;
+  /** Run by the claim once per batch over its people, for the subscribers (see `outboxQueries.claimBatch`). */
+  peopleFacts?: Record<string, (people: string) => string>;
   /** Called after a batch is committed (local workers wake up). */
   onCommitted?: (count: number) => void;
   batchSize?: number;
@@ -38,7 +42,7 @@ export interface RelayOptions {
  * consumers dedupe by event id.
  */
 export class Relay {
-  private readonly options: Required<Omit<RelayOptions, 'onCommitted'>> & Pick<RelayOptions, 'onCommitted'>;
+  private readonly options: Required<Omit<RelayOptions, 'onCommitted' | 'peopleFacts'>> & Pick<RelayOptions, 'onCommitted' | 'peopleFacts'>;
   private readonly loop: PollingLoop;
   /**
    * The last round took a full batch, or left rows that wait for another relay's: more is
@@ -86,14 +90,14 @@ export class Relay {
     // A trace of its own: a batch holds events of many requests, long gone by now.
     const batchSpan = { root: true, kind: SpanKind.PRODUCER, attributes: { 'messaging.system': bus.kind === 'redis' ? 'redis' : 'in-process', 'messaging.operation.type': 'publish' } };
     const published = await inSpan('relay publish', batchSpan, (span) => db.transaction(async (trx) => {
-      const claim = await outboxQueries.claimBatch(trx, batchSize);
+      const claim = await outboxQueries.claimBatch(trx, batchSize, this.options.peopleFacts);
       const rows = claim.rows;
       this.behind = claim.batchCount === batchSize || claim.batchCount > rows.length;
       if (!rows.length || claim.webhookRoutingVersion === null) return [];
       span.setAttribute('messaging.batch.message_count', rows.length);
       const events = rows.map(toEnvelope);
       await bus.publish(events);
-      await afterPublish(trx, rows, events, { webhookRoutingVersion: claim.webhookRoutingVersion });
+      await afterPublish(trx, rows, events, { webhookRoutingVersion: claim.webhookRoutingVersion, people: claim.people });
       return rows;
     }));
     if (published.length) {

@@ -42,6 +42,8 @@ export interface ClaimedBatch {
   batchCount: number;
   /** Migration 184's number, as the claim saw it; null when it took nothing. */
   webhookRoutingVersion: number | null;
+  /** By name, the people of the rows taken that each of `claimBatch`'s `peopleFacts` selected. */
+  people: Record<string, Set<string>>;
 }
 
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -69,18 +71,23 @@ export const outboxQueries = {
    * The same statement makes the transaction's commit not wait for the disk: lost in a crash of
    * PostgreSQL, its marks (and the tasks and deliveries recorded with them) roll back with it and
    * the events are sent again, as after any crash before the commit; whatever depended on it and
-   * committed since flushed it, as the log is written in order. And it reads the webhook routing's
-   * version (migration 184), so the relay knows whether its list of webhooks still holds.
+   * committed since flushed it, as the log is written in order. It reads the webhook routing's
+   * version (migration 184), so the relay knows whether its list of webhooks still holds. And it
+   * runs `peopleFacts` once each over the people of the rows taken (SQL selecting some of the
+   * people in the `uuid[]` it is given: those with a device to push to), sent with the first row.
    *
    * Before, these were four statements (claim, look for earlier events, give back the rows that
-   * must wait, relax the commit) and one more for the webhooks: each a round trip, two of them
-   * between a commit and the event's live delivery.
+   * must wait, relax the commit) and one each for the webhooks and the push subscriber: each a
+   * round trip, two of them between a commit and the event's live delivery.
    */
-  claimBatch: async (trx: Knex, limit: number): Promise<ClaimedBatch> => {
-    const { rows }: { rows: Array<OutboxRow & { batch_count: number; routing_version: string }> } = await trx.raw(
+  claimBatch: async (trx: Knex, limit: number, peopleFacts: Record<string, (people: string) => string> = {}): Promise<ClaimedBatch> => {
+    const facts = Object.entries(peopleFacts).map(([name, select], i) => ({ name, select, column: `people_${i}` }));
+    const takenPeople = 'array(select distinct user_id from taken where user_id is not null)';
+    const { rows }: { rows: Array<OutboxRow & { batch_count: number; routing_version: string } & Record<string, unknown>> } = await trx.raw(
       // `= any(array(…))`: the batch is read first (the partial index), then its rows by primary
       // key; with `in (…)` PostgreSQL may hash-join the whole table, which only grows. The
-      // statement's one snapshot sees the batch still unpublished: hence "not in the batch".
+      // statement's one snapshot sees the batch still unpublished: hence "not in the batch". Each
+      // fact is an uncorrelated subquery, run once; the first row alone carries its answer.
       `with batch as (
          select seq, user_id from outbox where published_at is null order by seq limit ? for update skip locked
        ), waiting as (
@@ -90,20 +97,33 @@ export const outboxQueries = {
             and o.user_id = any(array(select distinct user_id from batch where user_id is not null))
             and not exists (select 1 from batch b where b.seq = o.seq)
           group by o.user_id
+       ), taken as (
+         select b.seq, b.user_id from batch b left join waiting w on w.user_id = b.user_id where w.seq is null or b.seq < w.seq
        )
        update outbox set published_at = now()
-        where seq = any(array(select b.seq from batch b left join waiting w on w.user_id = b.user_id where w.seq is null or b.seq < w.seq))
+        where seq = any(array(select seq from taken))
           and (select set_config('synchronous_commit', 'off', true)) is not null
-        returning ${[...columns, 'audience'].join(', ')},
+        returning ${[...columns, 'audience'].join(', ')},${facts.map((fact) => `\n          case when seq = (select min(seq) from taken) then array(${fact.select(takenPeople)}) end as ${fact.column},`).join('')}
           (select count(*) from batch)::int as batch_count,
           (select version from webhook_routing_version)::text as routing_version`,
       [limit],
     );
+    const people: Record<string, Set<string>> = {};
+    for (const fact of facts) {
+      const holding = rows.find((row) => Array.isArray(row[fact.column]))?.[fact.column] as string[] | undefined;
+      people[fact.name] = new Set(holding ?? []);
+    }
     const first = rows[0];
     return {
-      rows: rows.map(({ batch_count: _count, routing_version: _version, ...row }) => ({ ...row, seq: Number(row.seq) })).sort((a, b) => a.seq - b.seq),
+      rows: rows
+        .map(({ batch_count: _count, routing_version: _version, ...row }) => {
+          for (const fact of facts) delete row[fact.column];
+          return { ...(row as unknown as OutboxRow), seq: Number(row.seq) };
+        })
+        .sort((a, b) => a.seq - b.seq),
       batchCount: first?.batch_count ?? 0,
       webhookRoutingVersion: first ? Number(first.routing_version) : null,
+      people,
     };
   },
 

@@ -52,15 +52,13 @@ export const pushSubscriptionQueries = {
       .andWhere((q) => q.whereNull('p.device_id').orWhereNull('d.revoked_at'))
       .select('p.*', 'd.grant_ref'),
 
-  /** Of these people, those with a subscription `reachable` would give (one statement for a relayed batch). */
-  peopleReachable: (db: Knex, userIds: string[]): Promise<string[]> =>
-    db('push_subscriptions as p')
-      .leftJoin('devices as d', 'd.id', 'p.device_id')
-      .whereRaw('p.user_id = any(?::uuid[])', [userIds])
-      .andWhere('p.enabled', true)
-      .andWhere((q) => q.whereNull('p.device_id').orWhereNull('d.revoked_at'))
-      .distinct()
-      .pluck('p.user_id'),
+  /**
+   * SQL selecting, of `people` (an SQL `uuid[]` expression), those with a subscription `reachable`
+   * would give: for the relay's claim (src/queries/outbox.ts), which runs it once per batch.
+   */
+  reachableAmong: (people: string) =>
+    `select distinct p.user_id from push_subscriptions p left join devices d on d.id = p.device_id
+      where p.user_id = any(${people}) and p.enabled and (p.device_id is null or d.revoked_at is null)`,
 
   /** Every subscription the person has, on or off, but those of removed devices. */
   listed: (db: Knex, userId: string): Promise<PushSubscriptionRow[]> =>
