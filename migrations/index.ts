@@ -45,6 +45,7 @@ import * as m181 from './181-outbox-occurred-brin.ts';
 import * as m182 from './182-audit-lock-and-last.ts';
 import * as m183 from './183-audit-lock-and-person-key.ts';
 import * as m184 from './184-webhook-routing-version.ts';
+import * as m185 from './185-person-directory.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -99,4 +100,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['182-audit-lock-and-last', m182],
   ['183-audit-lock-and-person-key', m183],
   ['184-webhook-routing-version', m184],
+  ['185-person-directory', m185],
 ];

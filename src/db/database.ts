@@ -42,7 +42,7 @@ export async function openDatabase(target: DatabaseTarget, { lockHeld = false }:
     const db = knexFactory({
       client: 'pg',
       connection: timeout ? { connectionString: target.url, connectionTimeoutMillis: timeout, query_timeout: timeout } : target.url,
-      pool: { min: 0, max: 10, ...(timeout ? { afterCreate: endConnectionOnReadTimeout } : {}) },
+      pool: { min: 0, max: target.poolMax ?? 10, ...(timeout ? { afterCreate: endConnectionOnReadTimeout } : {}) },
       acquireConnectionTimeout: 10_000,
     });
     return { db, target, close: () => db.destroy() };

@@ -14,7 +14,12 @@ export const settings = {
   ISSUER: 'Public base URL of the hub; the OpenID Connect issuer. Default http://localhost:$PORT.',
   DATA_DIR: 'Where the embedded database, the generated dev secret and dev mail live. Default ./data.',
   DATABASE_URL: 'postgres:// URL of a PostgreSQL server. Unset: embedded PGlite in $DATA_DIR/pglite.',
+  DATABASE_POOL_MAX: 'The most connections the hub holds open to each PostgreSQL database (besides one for its change notices and one per relay). Default 10.',
   DATABASE_TIMEOUT_SECONDS: 'How long the hub waits for PostgreSQL to accept a connection or answer a query before it gives up (the request answers 503) and replaces the connection; 0 waits for ever. Default 30.',
+  DATABASE_URL_EU: 'postgres:// URL of the European region\'s database (data residency). With any of DATABASE_URL_EU, _US, _IN set, each person\'s data lives in their home region\'s database and DATABASE_URL holds the directory (id, region, a keyed hash of the email) and the service catalogue (docs/residency.md). Needs DATABASE_URL.',
+  DATABASE_URL_US: 'postgres:// URL of the United States region\'s database (see DATABASE_URL_EU).',
+  DATABASE_URL_IN: 'postgres:// URL of the India region\'s database (see DATABASE_URL_EU).',
+  DEFAULT_REGION: 'The home region of people signing up without choosing one, and of people created by the CLI: eu, us or in (one of the regions set). Default: the first region set, in the order eu, us, in.',
   MIGRATION_DATABASE_URL: 'postgres:// URL of the role that owns the schema, for migrations only: with it, the hub and the CLI migrate through it, grant the role of DATABASE_URL what it needs (no UPDATE, DELETE or TRUNCATE on the audit tables) and run as that role (docs/runbook.md). Needs DATABASE_URL. Unset: DATABASE_URL\'s role migrates and owns the schema.',
   REDIS_URL: 'redis:// URL. Unset: in-process event bus, in-memory rate limits and sign-ins in progress in memory (one instance only).',
   UNIQVERSE_SECRET: 'Master secret (32+ characters) that encrypts signing keys and TOTP seeds and signs cookies. Generated into $DATA_DIR in development; required when NODE_ENV=production. UNIQVERSE_SECRET_FILE reads it from a file.',
@@ -77,7 +82,12 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATABASE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATABASE_URL_EU: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATABASE_URL_US: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATABASE_URL_IN: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DEFAULT_REGION: z.enum(['eu', 'us', 'in']).optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   UNIQVERSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
@@ -129,8 +139,15 @@ const envSchema = z.object({
 });
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; /** DATABASE_TIMEOUT_SECONDS in ms; 0: none. */ queryTimeoutMs?: number }
+  | { kind: 'postgres'; url: string; /** DATABASE_TIMEOUT_SECONDS in ms; 0: none. */ queryTimeoutMs?: number; /** DATABASE_POOL_MAX (default 10). */ poolMax?: number }
   | { kind: 'pglite'; dir: string | null; loadDataDir?: Blob };
+
+export const regionNames = ['eu', 'us', 'in'] as const;
+export type Region = (typeof regionNames)[number];
+export interface RegionTarget {
+  region: Region;
+  database: DatabaseTarget;
+}
 
 export interface Config {
   port: number;
@@ -143,6 +160,10 @@ export interface Config {
   database: DatabaseTarget;
   /** The schema owner's URL, for migrations; null when DATABASE_URL's role migrates. */
   migrationDatabaseUrl: string | null;
+  /** Data residency: each region's database, in the order eu, us, in; empty when off (one database holds everything). */
+  regions: RegionTarget[];
+  /** Where people go who choose no region (null when residency is off). */
+  defaultRegion: Region | null;
   redisUrl: string | null;
   redisPrefix: string;
   secret: string;
@@ -307,6 +328,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (secureCookies && !e.TRUST_PROXY) warnings.push('ISSUER is https:// but TRUST_PROXY is off: the hub itself speaks plain HTTP, so behind your TLS proxy set TRUST_PROXY=true, or the browser cookies of sign-in cannot be set');
   if (production && !e.METRICS_TOKEN) warnings.push('METRICS_TOKEN is unset in production: /metrics answers only requests from this machine (127.0.0.1, ::1); set it to let a scraper elsewhere read it');
   if (e.MIGRATION_DATABASE_URL && !e.DATABASE_URL) throw new ConfigError('MIGRATION_DATABASE_URL: needs DATABASE_URL (the role the hub runs as); the embedded database has one user');
+  const regions: RegionTarget[] = regionNames.flatMap((region) => {
+    const url = e[`DATABASE_URL_${region.toUpperCase() as 'EU' | 'US' | 'IN'}`];
+    return url ? [{ region, database: { kind: 'postgres' as const, url, queryTimeoutMs: e.DATABASE_TIMEOUT_SECONDS * 1000, poolMax: e.DATABASE_POOL_MAX } }] : [];
+  });
+  if (regions.length && !e.DATABASE_URL) throw new ConfigError('DATABASE_URL_EU, _US, _IN: need DATABASE_URL (the directory and the service catalogue live there)');
+  if (regions.length && e.MIGRATION_DATABASE_URL) throw new ConfigError('MIGRATION_DATABASE_URL: not supported with regional databases yet; let each database\'s own role migrate it');
+  const urls = [e.DATABASE_URL, ...regions.map((r) => (r.database as { url: string }).url)];
+  if (new Set(urls).size !== urls.length) throw new ConfigError('DATABASE_URL_EU, _US, _IN: each region needs a database of its own, apart from DATABASE_URL and the others');
+  if (e.DEFAULT_REGION && !regions.some((r) => r.region === e.DEFAULT_REGION)) throw new ConfigError(`DEFAULT_REGION: ${e.DEFAULT_REGION} has no database (set DATABASE_URL_${e.DEFAULT_REGION.toUpperCase()})`);
   if (!e.DATABASE_URL) warnings.push(`DATABASE_URL is unset: using the embedded PGlite database in ${path.join(dataDir, 'pglite')} (one process only)`);
 
   return {
@@ -315,8 +345,10 @@ export function loadConfig(env: Env = process.env): Config {
     host: e.HOST,
     issuer,
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, queryTimeoutMs: e.DATABASE_TIMEOUT_SECONDS * 1000 } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, queryTimeoutMs: e.DATABASE_TIMEOUT_SECONDS * 1000, poolMax: e.DATABASE_POOL_MAX } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
     migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? null,
+    regions,
+    defaultRegion: regions.length ? (e.DEFAULT_REGION ?? regions[0]!.region) : null,
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,
     secret,

@@ -71,7 +71,7 @@ export const userQueries = {
   /** The person's address and name only (what a user.* event carries about them). */
   emailAndName: (db: Knex, id: string): Promise<{ email: string; name: string } | undefined> =>
     db('users').where({ id }).first('email', 'name'),
-  insert: async (db: Knex, row: Pick<UserRow, 'email' | 'name' | 'password_hash' | 'is_admin' | 'email_verified'>): Promise<UserRow> => {
+  insert: async (db: Knex, row: Pick<UserRow, 'email' | 'name' | 'password_hash' | 'is_admin' | 'email_verified'> & { id?: string }): Promise<UserRow> => {
     const [created] = await db('users').insert(row).returning('*');
     return created as UserRow;
   },

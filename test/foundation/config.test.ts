@@ -42,15 +42,30 @@ test('secrets can come from NAME_FILE, and ISSUER loses its trailing slash', (t)
   const config = loadConfig({ UNIQVERSE_SECRET_FILE: file, ISSUER: 'https://id.veze.example/', DATA_DIR: dir, DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://127.0.0.1:6379' });
   t.is(config.secret, 's'.repeat(40));
   t.is(config.issuer, 'https://id.veze.example');
-  t.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 30_000 });
+  t.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 30_000, poolMax: 10 });
   t.is(config.redisUrl, 'redis://127.0.0.1:6379');
 });
 
 test('DATABASE_TIMEOUT_SECONDS bounds the wait on PostgreSQL; 0 waits for ever, a negative value is refused', (t) => {
   const base = { UNIQVERSE_SECRET: 'x'.repeat(32), DATA_DIR: tempDir(), DATABASE_URL: 'postgres://u@h/db' };
-  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '2.5' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 2_500 });
-  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '0' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 0 });
+  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '2.5' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 2_500, poolMax: 10 });
+  t.deepEqual(loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '0' }).database, { kind: 'postgres', url: 'postgres://u@h/db', queryTimeoutMs: 0, poolMax: 10 });
   t.throws(() => loadConfig({ ...base, DATABASE_TIMEOUT_SECONDS: '-1' }), { instanceOf: ConfigError, message: /DATABASE_TIMEOUT_SECONDS/ });
+});
+
+test('data residency: each region a database of its own beside DATABASE_URL; DEFAULT_REGION one of them; off when none is set', (t) => {
+  const base = { UNIQVERSE_SECRET: 'x'.repeat(32), DATA_DIR: tempDir(), DATABASE_URL: 'postgres://u@h/dir' };
+  const off = loadConfig(base);
+  t.deepEqual(off.regions, []);
+  t.is(off.defaultRegion, null);
+  const on = loadConfig({ ...base, DATABASE_URL_US: 'postgres://u@h/us', DATABASE_URL_IN: 'postgres://u@h/in', DATABASE_POOL_MAX: '4' });
+  t.deepEqual(on.regions.map((r) => [r.region, r.database]), [['us', { kind: 'postgres', url: 'postgres://u@h/us', queryTimeoutMs: 30_000, poolMax: 4 }], ['in', { kind: 'postgres', url: 'postgres://u@h/in', queryTimeoutMs: 30_000, poolMax: 4 }]]);
+  t.is(on.defaultRegion, 'us', 'the first region set, in the order eu, us, in');
+  t.is(loadConfig({ ...base, DATABASE_URL_US: 'postgres://u@h/us', DATABASE_URL_IN: 'postgres://u@h/in', DEFAULT_REGION: 'in' }).defaultRegion, 'in');
+  t.throws(() => loadConfig({ ...base, DATABASE_URL_US: 'postgres://u@h/us', DEFAULT_REGION: 'eu' }), { instanceOf: ConfigError, message: /DEFAULT_REGION: eu has no database/ });
+  t.throws(() => loadConfig({ ...base, DATABASE_URL_EU: 'postgres://u@h/dir' }), { instanceOf: ConfigError, message: /a database of its own/ });
+  t.throws(() => loadConfig({ UNIQVERSE_SECRET: 'x'.repeat(32), DATA_DIR: tempDir(), DATABASE_URL_EU: 'postgres://u@h/eu' }), { instanceOf: ConfigError, message: /need DATABASE_URL/ });
+  t.throws(() => loadConfig({ ...base, DATABASE_URL_EU: 'mysql://u@h/eu' }), { instanceOf: ConfigError, message: /DATABASE_URL_EU/ });
 });
 
 test('an unreadable NAME_FILE is a clear error', (t) => {

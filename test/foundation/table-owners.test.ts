@@ -14,7 +14,8 @@ const migrationsDir = path.join(root, 'migrations');
 /** Modules named after what the table holds rather than the table itself. */
 const namedOtherwise: Record<string, string> = { 'device-apps': 'devices', 'known-browsers': 'known_devices', 'daily-summaries': 'daily_summary_sends' };
 
-const knexNames = new Set(['db', 'trx', 'tx', 'knex']);
+// `directory`: the directory database of data residency (router.directory, src/db/regions.ts).
+const knexNames = new Set(['db', 'trx', 'tx', 'knex', 'directory']);
 const writeMethods = new Set(['insert', 'update', 'delete', 'del', 'merge', 'increment', 'decrement', 'truncate', 'upsert']);
 // Not the "update" of "do update set" (an upsert's conflict clause) or of a row lock ("for update").
 const rawWrite = /\b(?:insert\s+into|(?<!\b(?:do|for|for\s+no\s+key)\s+)update|delete\s+from|merge\s+into|truncate(?:\s+table)?)\s+"?([a-z_][a-z0-9_]*)"?/gi;
