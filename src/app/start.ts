@@ -17,7 +17,9 @@ import { ServiceGateway } from '../web/http/service-gateway.ts';
 import type { Config } from '../platform/config.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { sealAuditWith } from '../audit/personal-seal.ts';
-import { openDatabase, type Database } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
+import { openHubDatabases, type HubDatabases } from './hub-databases.ts';
+import { startCatalogCopier, type CatalogCopier } from '../catalog/catalog-copies.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { withProviderLane } from '../web/http/provider-lane.ts';
 import { serveWhenReady } from '../web/http/availability.ts';
@@ -100,20 +102,28 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
 
   // Before anything is built: the provider, the app and the database look at it once, when they are made.
   const tracing: Tracing | null = config.tracing ? await startTracing(logger) : null;
-  let database: Database | null = null;
+  let database: HubDatabases | null = null;
   let events: EventSystem | null = null;
   let startedLimits: Limits | null = null;
   let stopFeed: (() => Promise<void>) | null = null;
+  let stopCopier: CatalogCopier | null = null;
   let startedShortLived: ShortLivedStore | null = null;
   try {
-    database = await openDatabase(config.database);
-    const db = database.db;
-    if (tracing) traceQueries(db, config.database);
-    if (typeof options.migrate === 'function') await options.migrate(db);
-    else if (options.migrate !== false) await migrateSchema(db, config.migrationDatabaseUrl);
+    database = await openHubDatabases(config);
+    const { db, router } = database;
+    const everyDb = database.each();
+    const mainDb = database.main.db;
+    for (const each of everyDb) {
+      if (tracing) traceQueries(each.db, each.target);
+      if (typeof options.migrate === 'function') await options.migrate(each.db);
+      else if (options.migrate !== false) await migrateSchema(each.db, config.migrationDatabaseUrl);
+      sealAuditWith(each.db, config.secret);
+    }
     const secrets = createSecrets(config.secret);
-    sealAuditWith(db, config.secret);
-    await ensureSigningKeys(db, secrets.keys);
+    await ensureSigningKeys(mainDb, secrets.keys);
+    // With residency, each region holds a copy of the catalogue and the keys, kept by the copier.
+    const catalogCopier = router ? await startCatalogCopier(router, config.database, logger) : null;
+    stopCopier = catalogCopier;
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();
     const metrics = new Registry();
@@ -134,15 +144,20 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
       limits,
       metrics: hubMetrics,
     });
-    const stopChangeFeed = await startChangeFeed(db, config.database, holder.caches, logger);
+    const feeds: Array<() => Promise<void>> = [];
+    const stopChangeFeed = async () => {
+      for (const stop of feeds.splice(0)) await stop();
+    };
     stopFeed = stopChangeFeed;
+    for (const each of everyDb) feeds.push(await startChangeFeed(each.db, each.target, holder.caches, logger));
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
-    const auditCheckpoints = startCheckpointWriter({ db, dataDir: config.dataDir, secret: config.secret, logger });
+    const auditCheckpoints = startCheckpointWriter({ db: mainDb, dataDir: config.dataDir, secret: config.secret, logger });
     const mail = mailTemplates(views, config.issuer);
-    const credentialNotices = startCredentialNotices({ db, mailer, mail, logger });
-    const dailySummaries = dailySummarySender({ db, mailer, mail, logger, issuer: config.issuer, key: optOutKey(config.secret), sendFrom: config.dailySummary.fromMinute, pollMs: config.dailySummary.pollSeconds * 1000 });
+    // Jobs over people's rows run once per database: each region's on its own.
+    const credentialNotices = everyDb.map((each) => startCredentialNotices({ db: each.db, mailer, mail, logger }));
+    const dailySummaries = everyDb.map((each) => dailySummarySender({ db: each.db, mailer, mail, logger, issuer: config.issuer, key: optOutKey(config.secret), sendFrom: config.dailySummary.fromMinute, pollMs: config.dailySummary.pollSeconds * 1000 }));
     registerInstanceMetrics(metrics, { db, hasher, holder, auditCheckpoints });
-    events = createEventSystem({ config, db, logger, registry: metrics, limits });
+    events = createEventSystem({ config, db: mainDb, logger, registry: metrics, limits, regionDbs: everyDb.slice(1) });
     const hubTokens = new HubTokenVerifier({ db, keyBox: secrets.keys, issuer: config.issuer });
     holder.onSwap(() => hubTokens.invalidate());
     const bus = events.bus;
@@ -154,17 +169,19 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     const context: AppContext = { config, db, logger, views, hasher, holder, secrets, limits, mailer, mail, metrics, metricsText, hubMetrics, events, hubTokens, readiness, serviceRates, gateway, graphs };
     const { app, routes } = buildApp(context);
     const lane = withProviderLane(app.callback(), () => handlerFor(holder.current), { production: config.production, paths: Object.values(machineRoutes), cachedMetadata: cachedMetadataFor(holder), throttleToken: tokenThrottle(limits, serviceRates) });
-    const measured = measureRequests(lane, hubMetrics);
+    // With residency each request is a unit of work: the region of the person it turns out to be for holds to its end.
+    const routed: typeof lane = router ? (req, res) => router.within(() => lane(req, res)) : lane;
+    const measured = measureRequests(routed, hubMetrics);
     availability.ready(tracing ? tracedRequests(measured) : measured);
     await events.start();
-    dailySummaries.start();
+    for (const sender of dailySummaries) sender.start();
     const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
     const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, graphs, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
     const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade } });
     const runningEvents = events;
 
     const sweeper = setInterval(() => {
-      deleteExpiredModels(db).catch((error) => logger.warn({ err: error }, 'expired model sweep failed'));
+      for (const each of everyDb) deleteExpiredModels(each.db).catch((error) => logger.warn({ err: error }, 'expired model sweep failed'));
     }, 5 * 60_000);
     sweeper.unref();
 
@@ -191,8 +208,9 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await graphqlWs.close();
         await drained;
         await auditCheckpoints.stop();
-        await credentialNotices.stop();
-        await dailySummaries.stop();
+        for (const notices of credentialNotices) await notices.stop();
+        for (const sender of dailySummaries) await sender.stop();
+        await catalogCopier?.stop();
         await mailer.close();
         await limits.close();
         await shortLived.close();
@@ -207,6 +225,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await startedLimits?.close();
     await startedShortLived?.close();
     await stopFeed?.().catch(() => undefined);
+    await stopCopier?.stop().catch(() => undefined);
     await database?.close();
     await tracing?.stop();
     throw error;

@@ -5,6 +5,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { parseInput } from '../platform/validation.ts';
 import { entitlementQueries, type EntitlementRow } from '../queries/entitlements.ts';
@@ -32,7 +33,8 @@ export interface GrantedEntitlement {
  */
 export async function grantEntitlement(db: Knex, input: z.input<typeof grantSchema>, grantedBy?: AuditActor): Promise<GrantedEntitlement> {
   const data = parseInput(grantSchema, input);
-  return db.transaction(async (trx) => {
+  // In the person's home region (data residency): the catalogue is copied there, so the service is found too.
+  return personDirectory.forEmail(db, data.email, () => db.transaction(async (trx) => {
     const user = await userQueries.byEmail(trx, data.email);
     if (!user) throw notFound(`No user with email ${data.email}.`);
     const service = await requireService(trx, data.service);
@@ -62,7 +64,7 @@ export async function grantEntitlement(db: Knex, input: z.input<typeof grantSche
       await appendAudit(trx, entryBy(grantedBy, { action, subjectId: user.id, data: { service: result.service, tier: result.tier, expires_at: result.expires_at } }));
     }
     return result;
-  });
+  }));
 }
 
 const revokeSchema = z.object({
@@ -91,14 +93,14 @@ async function recordEnd(trx: Knex, how: 'revoked' | 'expired', user: Pick<UserR
  */
 export async function revokeEntitlement(db: Knex, input: z.input<typeof revokeSchema>, revokedBy: AuditActor): Promise<EndedEntitlement> {
   const data = parseInput(revokeSchema, input);
-  return db.transaction(async (trx) => {
+  return personDirectory.forEmail(db, data.email, () => db.transaction(async (trx) => {
     const user = await userQueries.byEmail(trx, data.email);
     if (!user) throw notFound(`No user with email ${data.email}.`);
     const service = await requireService(trx, data.service);
     const removed = await entitlementQueries.remove(trx, user.id, service.id);
     if (!removed) throw notFound(`${user.email} holds no tier at ${service.slug}.`);
     return recordEnd(trx, 'revoked', user, service, removed, revokedBy);
-  });
+  }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ConfigError, type Config } from '../platform/config.ts';
-import { openDatabase } from '../db/database.ts';
+import { openHubDatabases } from '../app/hub-databases.ts';
+import { copyCatalog } from '../catalog/catalog-copies.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { createSecrets } from '../platform/crypto/hub-secrets.ts';
 import { sealAuditWith } from '../audit/personal-seal.ts';
@@ -15,22 +16,41 @@ export interface CliContext {
   hasher: PasswordHasher;
   /** Migrations this run applied before the command (every command starts on the latest schema). */
   migrated: string[];
+  /** With data residency: copies the catalogue into the regions now (a command that made a service and then acts for a person in it). */
+  copyCatalog?(): Promise<void>;
 }
 
 export async function openCliContext(config: Config): Promise<CliContext & { close(): Promise<void> }> {
-  const database = await openDatabase(config.database);
+  const database = await openHubDatabases(config);
   try {
-    const migrated = await migrateSchema(database.db, config.migrationDatabaseUrl);
+    // With data residency, every region's database is migrated too; `db` then routes each person's work to their region.
+    const migrated: string[] = [];
+    for (const each of database.each()) {
+      const ran = await migrateSchema(each.db, config.migrationDatabaseUrl);
+      if (each.region === null) migrated.push(...ran);
+      sealAuditWith(each.db, config.secret);
+    }
     const secrets = createSecrets(config.secret);
-    sealAuditWith(database.db, config.secret);
-    await checkMasterSecret(database.db, secrets.keys);
+    await checkMasterSecret(database.main.db, secrets.keys);
+    // The regions' copies of the catalogue, brought up to date before the command and again after it (a hub running copies on its own).
+    const router = database.router;
+    if (router) await copyCatalog(router);
     return {
       config,
       db: database.db,
       secrets,
       hasher: new PasswordHasher(),
       migrated,
-      close: () => database.close(),
+      copyCatalog: async () => {
+        if (router) await copyCatalog(router);
+      },
+      async close() {
+        try {
+          if (router) await copyCatalog(router);
+        } finally {
+          await database.close();
+        }
+      },
     };
   } catch (error) {
     await database.close();

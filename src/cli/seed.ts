@@ -11,6 +11,7 @@ import { grantEntitlement } from '../catalog/entitlements.ts';
 import { serviceQueries, type ServiceRow } from '../queries/services.ts';
 import { createService, publicService, type PublicService } from '../catalog/services.ts';
 import { userQueries } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { createUser } from '../identity/users.ts';
 import { cliActor } from '../audit/actors.ts';
 import { createClientValidator } from './client-validator.ts';
@@ -111,7 +112,14 @@ export async function seed(ctx: CliContext): Promise<SeedResult> {
     const graph = await seedGraphSource(ctx, spec);
     if (graph) result.graph.push(graph);
   }
-  result.demo = await seedDemoAccount(ctx);
+  // With data residency, in the demo person's home region (found by their email once they exist), where the services must be first.
+  await ctx.copyCatalog?.();
+  result.demo = await personDirectory.forEmail(ctx.db, demoAccount.email, () => seedDemoAccount(ctx));
+  await personDirectory.forEmail(ctx.db, demoAccount.email, () => seedEntitlements(ctx, rows, result));
+  return result;
+}
+
+async function seedEntitlements(ctx: CliContext, rows: Map<string, ServiceRow>, result: SeedResult): Promise<void> {
   const demo = (await userQueries.byEmail(ctx.db, demoAccount.email))!;
   for (const spec of vezeServices) {
     const service = rows.get(spec.slug)!;
@@ -125,5 +133,4 @@ export async function seed(ctx: CliContext): Promise<SeedResult> {
       result.entitlements.push({ service: spec.slug, tier, change: 'granted' });
     }
   }
-  return result;
 }

@@ -6,6 +6,7 @@ import { audienceOf } from '../outbox/audience.ts';
 import { modelQueries, sessionQueries } from '../queries/oidc-models.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { userQueries } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { eraseTracesOf, type ErasedPerson } from './erasure.ts';
 
 
@@ -25,23 +26,24 @@ export async function endEverySession(trx: Knex, userId: string, reason: string,
 
 /** Disables an account: it can no longer sign in (findAccount refuses it) and everything it held ends now. */
 export async function disableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
-  await db.transaction(async (trx) => {
+  // In the person's home region (data residency): an administrator may be of another.
+  await personDirectory.forPerson(db, userId, () => db.transaction(async (trx) => {
     const updated = await userQueries.setDisabled(trx, userId, true);
     if (!updated.length) throw notFound('There is no such account.');
     await endEverySession(trx, userId, 'account_disabled', origin);
     await revokeAllAppPasswords(trx, userId, 'account_disabled', origin);
     await appendAudit(trx, { action: 'user.disabled', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: {} });
     await appendEvent(trx, { type: 'user.updated', userId, data: { disabled: true } });
-  });
+  }));
 }
 
 export async function enableUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<void> {
-  await db.transaction(async (trx) => {
+  await personDirectory.forPerson(db, userId, () => db.transaction(async (trx) => {
     const updated = await userQueries.setDisabled(trx, userId, false);
     if (!updated.length) throw notFound('There is no such account.');
     await appendAudit(trx, { action: 'user.enabled', actorId: origin.actorId ?? null, subjectId: userId, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, data: {} });
     await appendEvent(trx, { type: 'user.updated', userId, data: { disabled: false } });
-  });
+  }));
 }
 
 /**
@@ -53,7 +55,7 @@ export async function enableUser(db: Knex, userId: string, origin: ActorOrigin =
  * they were, for the caller to clear what lives outside the database (the development mailbox).
  */
 export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin = {}): Promise<ErasedPerson> {
-  return db.transaction(async (trx) => {
+  const erased = await personDirectory.forPerson(db, userId, () => db.transaction(async (trx) => {
     const user = await userQueries.byId(trx, userId);
     if (!user) throw notFound('There is no such account.');
     const audience = await audienceOf(trx, userId);
@@ -64,5 +66,8 @@ export async function deleteUser(db: Knex, userId: string, origin: ActorOrigin =
     await userQueries.remove(trx, userId);
     await appendEvent(trx, { type: 'user.deleted', userId, data: {}, audience });
     return erased;
-  });
+  }));
+  // With residency on, the directory forgets them last: a failure before leaves an entry that points at nothing, never a person it cannot find.
+  await personDirectory.remove(db, userId);
+  return erased;
 }

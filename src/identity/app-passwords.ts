@@ -10,6 +10,7 @@ import { parseInput } from '../platform/validation.ts';
 import { appPasswordQueries, type AppPasswordListing, type AppPasswordRow } from '../queries/app-passwords.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { deviceQueries } from '../queries/device-apps.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
@@ -156,6 +157,7 @@ export async function verifyAppPassword(
   origin: Pick<AuditEntry, 'userAgent'> & { ip: string },
 ): Promise<VerifiedAppPassword | null> {
   const username = input.username.trim().slice(0, 254);
+  if (username) await personDirectory.claimHomeOfEmail(db, username);
   const user = username ? await userQueries.byEmail(db, username) : undefined;
   const attempt = await limits.check('app_password', { accountKey: user?.id ?? emailAccountKey(username), ip: origin.ip, service: input.service });
   const normalised = normaliseAppPassword(input.password);

@@ -13,6 +13,7 @@ import type { PasswordHasher } from './password-hashing.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 
 /** How long the code and the link sent to the new address work. */
 export const changeMinutes = 60;
@@ -125,6 +126,8 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | nul
  */
 async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'code' | 'link', origin: RequestOrigin): Promise<ConfirmResult> {
   let outcome: ConfirmResult & { name?: string; locale?: string | null; timeZone?: string | null };
+  // With residency on, the directory's key of the address moves too (its unique key also says when a person elsewhere has it).
+  let rekeyed: { userId: string; previous: string } | null = null;
   try {
     outcome = await deps.db.transaction(async (trx): Promise<ConfirmResult & { name?: string; locale?: string | null; timeZone?: string | null }> => {
       if (!(await emailTokenQueries.use(trx, row.id))) return { ok: false, reason: 'invalid' };
@@ -139,9 +142,13 @@ async function applyChange(deps: EmailChangeDeps, row: EmailTokenRow, method: 'c
       for (const purpose of ['change_email', 'verify_email', 'reset_password'] as const) await emailTokenQueries.retireAll(trx, user.id, purpose);
       await appendAudit(trx, { action: 'email.changed', actorId: user.id, subjectId: user.id, ...origin, data: { old_email: user.email, new_email: row.email, method } });
       await appendEvent(trx, { type: 'user.updated', userId: user.id, data: { changed: ['email'], email: row.email, name: user.name, email_verified: true } });
+      await personDirectory.rekey(deps.db, user.id, row.email);
+      rekeyed = { userId: user.id, previous: user.email };
       return { ok: true, email: row.email, previous: user.email, name: user.name, locale: user.locale, timeZone: user.time_zone };
     });
   } catch (error) {
+    const undo = rekeyed as { userId: string; previous: string } | null;
+    if (undo) await personDirectory.rekey(deps.db, undo.userId, undo.previous);
     // Another account took the address between our look and our write (the unique index said so).
     if (isUniqueViolation(error)) return { ok: false, reason: 'taken' };
     throw error;

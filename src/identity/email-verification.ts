@@ -9,6 +9,7 @@ import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.t
 import type { RequestOrigin } from './password-sign-in.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 
 export const verificationHours = 24;
 /** Wrong codes a single verification mail tolerates before it is spent (the account limit applies too). */
@@ -68,6 +69,7 @@ export async function verifyEmailByLink(db: Knex, token: string, origin: Partial
 /** A 6-digit code is guessable, so each try goes through the account's brute-force limit, and a mail's code dies after 5 misses. */
 export async function verifyEmailByCode(deps: { db: Knex; limits: Limits }, email: string, code: string, origin: RequestOrigin): Promise<VerifyResult> {
   const { db, limits } = deps;
+  await personDirectory.claimHomeOfEmail(db, email);
   const user = await userQueries.byEmail(db, email.trim());
   const attempt = await limits.check('email_code', { accountKey: user?.id ?? emailAccountKey(email), ip: origin.ip });
   if (attempt.allowed && user && /^\d{6}$/.test(code)) {
@@ -88,6 +90,7 @@ export async function verifyEmailByCode(deps: { db: Knex; limits: Limits }, emai
 export async function resendVerification(deps: EmailVerificationDeps & { limits: Limits }, email: string, origin: RequestOrigin): Promise<void> {
   const attempt = await deps.limits.check('reset_request', { accountKey: `verify:${email.trim().toLowerCase()}`, ip: origin.ip });
   if (!attempt.allowed) return;
+  await personDirectory.claimHomeOfEmail(deps.db, email);
   const user = await userQueries.byEmail(deps.db, email.trim());
   if (!user || user.email_verified || user.disabled_at) return;
   await startEmailVerification(deps, user);

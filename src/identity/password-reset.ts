@@ -16,6 +16,7 @@ import type { Limits } from '../platform/rate-limits.ts';
 import { recoveryCodeQueries } from '../queries/recovery-codes.ts';
 import { totpQueries } from '../queries/totp-factors.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 
 export const resetMinutes = 30;
 
@@ -39,6 +40,7 @@ export const resetLinkExpired = () =>
 export async function requestPasswordReset(deps: PasswordResetDeps, email: string, origin: RequestOrigin): Promise<void> {
   const attempt = await deps.limits.check('reset_request', { accountKey: `reset:${email.trim().toLowerCase()}`, ip: origin.ip });
   if (!attempt.allowed) return;
+  await personDirectory.claimHomeOfEmail(deps.db, email);
   const user = await userQueries.byEmail(deps.db, email.trim());
   if (!user || user.disabled_at) return;
   const token = randomToken(32);

@@ -3,6 +3,7 @@ import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { checkPassword, type SignInResult } from './users.ts';
 import type { UserRow } from '../queries/users.ts';
 
@@ -30,6 +31,7 @@ export async function passwordSignIn(deps: PasswordSignInDeps, email: string, pa
   const { db, hasher, limits } = deps;
   // A full queue answers 503 before any other work, so a storm costs the hub as little as possible.
   hasher.assertNotSaturated();
+  await personDirectory.claimHomeOfEmail(db, email);
   const facts = await userQueries.signInFacts(db, email.trim(), browserHash ?? null);
   const known = facts?.user;
   const knownBrowser = facts?.knownBrowser ? browserHash! : null;

@@ -21,12 +21,15 @@ const signUpSchema = z.object({
   name: nameSchema,
   email: emailSchema,
   password: passwordSchema,
+  /** The home region the person chose (data residency); absent: the default. Ignored when residency is off. */
+  region: z.enum(['eu', 'us', 'in'], { error: 'Choose one of the regions offered.' }).optional(),
 });
 
 export interface SignUpInput {
   name?: unknown;
   email?: unknown;
   password?: unknown;
+  region?: unknown;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, origin: Reque
   const password = checkNewPassword(fields.password, { email: fields.email, name: fields.name });
   const attempt = await deps.limits.check('signup', { ip: origin.ip });
   if (!attempt.allowed) throw new AppError('rate_limited', 'Too many new accounts from your network. Try again later.', { retryAfter: attempt.retryAfter });
-  const user = await createUser(deps.db, deps.hasher, { name: fields.name, email: fields.email, password });
+  const user = await createUser(deps.db, deps.hasher, { name: fields.name, email: fields.email, password, ...(fields.region ? { region: fields.region } : {}) });
   await appendAudit(deps.db, { action: 'user.signup', actorId: user.id, subjectId: user.id, ...origin, data: { email: user.email } });
   await startEmailVerification(deps, user);
   return user;

@@ -7,6 +7,7 @@ import { appendEvent } from '../outbox/outbox.ts';
 import { parseInput } from '../platform/validation.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).email('Enter a valid email address.');
 export const passwordSchema = z
@@ -21,6 +22,8 @@ const newUserSchema = z.object({
   name: nameSchema,
   admin: z.boolean().default(false),
   emailVerified: z.boolean().default(false),
+  /** The home region (data residency); unset: the default region. Ignored when residency is off. */
+  region: z.enum(['eu', 'us', 'in'], { error: 'Choose a region: eu, us or in.' }).optional(),
 });
 
 export type NewUser = z.input<typeof newUserSchema>;
@@ -54,9 +57,14 @@ export function publicUser(row: UserRow): PublicUser {
 export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUser, createdBy?: AuditActor): Promise<UserRow> {
   const data = parseInput(newUserSchema, input);
   const passwordHash = await hasher.hash(data.password);
-  return db.transaction(async (trx) => {
-    if (await userQueries.byEmail(trx, data.email)) throw conflict('An account with this email already exists.', { email: 'An account with this email already exists.' });
+  const taken = () => conflict('An account with this email already exists.', { email: 'An account with this email already exists.' });
+  // With residency on, the directory reserves the email and chooses the database the account is made in.
+  const placed = await personDirectory.place(db, data.email, data.region ?? null);
+  if (placed === 'taken') throw taken();
+  const create = () => db.transaction(async (trx) => {
+    if (await userQueries.byEmail(trx, data.email)) throw taken();
     const user = await userQueries.insert(trx, {
+      ...(placed ? { id: placed.id } : {}),
       email: data.email,
       name: data.name,
       password_hash: passwordHash,
@@ -69,12 +77,20 @@ export async function createUser(db: Knex, hasher: PasswordHasher, input: NewUse
     }
     return user;
   });
+  if (!placed) return create();
+  try {
+    return await personDirectory.forPerson(db, placed.id, create);
+  } catch (error) {
+    await placed.undo();
+    throw error;
+  }
 }
 
 export type SignInResult = { ok: true; user: UserRow } | { ok: false };
 
 /** Unknown email, wrong password and disabled account look the same from outside and take the same time. */
 export async function verifyPasswordSignIn(db: Knex, hasher: PasswordHasher, email: string, password: string): Promise<SignInResult> {
+  await personDirectory.claimHomeOfEmail(db, email);
   return checkPassword(hasher, await userQueries.byEmail(db, email.trim()), password);
 }
 

@@ -4,6 +4,7 @@ import { sharedClaims, type Sharing } from '../privacy/data-sharing.ts';
 import type { CoherentCache } from '../platform/cache.ts';
 import { accountCacheKey } from '../db/change-feed.ts';
 import { userQueries, type AccountRow } from '../queries/users.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 
 /**
  * The person as the provider sees them for a client: their row and what they chose to share with
@@ -27,7 +28,7 @@ export const sharingOf = (user: Pick<AccountRow, 'share_profile' | 'share_email'
  * under `profile` to services the person keeps their email from.
  */
 export async function findAccount(db: Knex, sub: string, clientId?: string, cache?: CoherentCache<AccountRow>): Promise<Account | undefined> {
-  const user = await accountRow(db, sub, clientId, cache);
+  const user = await personDirectory.forPerson(db, sub, () => accountRow(db, sub, clientId, cache));
   if (!user || user.disabled_at) return undefined;
   const sharing = sharingOf(user);
   return {

@@ -15,6 +15,8 @@ import { ShortLivedModelAdapter, shortLivedModels } from './short-lived-adapter.
 import type { ShortLivedStore } from '../platform/short-lived-store.ts';
 import type { ModelRow } from '../queries/oidc-models.ts';
 import { ModelWrites } from './model-writes.ts';
+import { RegionalModelAdapter, regionalModelWrites } from './regional-adapter.ts';
+import { routerOf } from '../db/regions.ts';
 import { grantClaim, grantReference } from '../platform/crypto/grant-reference.ts';
 import { cannotBeStored } from '../db/refused-characters.ts';
 import { findAccount } from './account.ts';
@@ -105,14 +107,18 @@ export function providerConfiguration(deps: ProviderDeps, caches: ProviderCaches
   const hub = hubResource(issuer);
   const serviceByResource = (resource: string) => (cannotBeStored(resource) ? Promise.resolve(undefined) : caches.services.get(resource, () => serviceQueries.byResource(db, resource)));
 
-  const modelWrites = new ModelWrites(db);
-  const clientAdapter = new ClientAdapter(db, clientMetadata(deps, caches), modelWrites);
+  const router = routerOf(db);
+  // With residency on, each database has its own group of writes; clients are never saved through the provider.
+  const regionalWrites = router ? regionalModelWrites(router) : null;
+  const modelWrites = regionalWrites?.get(null) ?? new ModelWrites(db);
+  const clientAdapter = new ClientAdapter(router?.directory ?? db, clientMetadata(deps, caches), modelWrites);
   const modelAdapters = new Map<string, Adapter>();
   const adapterFor = (model: string) => {
     if (model === 'Client') return clientAdapter;
     let adapter = modelAdapters.get(model);
     if (!adapter) {
-      adapter = shortLivedModels.has(model) ? new ShortLivedModelAdapter(deps.shortLived, model) : new KnexModelAdapter(db, model, caches.models, modelWrites);
+      if (shortLivedModels.has(model)) adapter = new ShortLivedModelAdapter(deps.shortLived, model);
+      else adapter = router && regionalWrites ? new RegionalModelAdapter(router, model, regionalWrites) : new KnexModelAdapter(db, model, caches.models, modelWrites);
       modelAdapters.set(model, adapter);
     }
     return adapter;

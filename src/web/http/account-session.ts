@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import { randomToken } from '../../platform/crypto/tokens.ts';
 import { extendedExpiry, sessionCookieFlags } from '../../sessions/session-policy.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
-import { KnexModelAdapter } from '../../oidc/adapter.ts';
+import type { KnexModelAdapter } from '../../oidc/adapter.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import { portalClientId } from '../../catalog/clients.ts';
 import type { Csrf } from './csrf.ts';
@@ -43,8 +43,8 @@ type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
  */
 async function extendIdleExpiry(ctx: Context, provider: Provider, session: ProviderSession, secureCookies: boolean): Promise<void> {
   const exp = extendedExpiry(session);
-  const adapter = provider.Session.adapter;
-  if (exp === null || !(adapter instanceof KnexModelAdapter)) return;
+  const adapter = provider.Session.adapter as Partial<Pick<KnexModelAdapter, 'extendExpiry'>>;
+  if (exp === null || !adapter.extendExpiry) return;
   if (!(await adapter.extendExpiry(session.jti, exp))) return;
   session.exp = exp;
   // A transient session's cookie lasts as long as the browser: it has no expiry to move.

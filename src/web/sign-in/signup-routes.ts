@@ -19,6 +19,9 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * where it came from: /interaction/:uid/signup for a service's request, and /signup (on its own)
  * goes through the account portal's own request and lands on /account.
  */
+/** The catalogue's names of the regions a person may choose as their home (data residency). */
+const regionLabels = { eu: 'region.eu', us: 'region.us', in: 'region.in' } as const;
+
 export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 'holder' | 'limits' | 'logger' | 'mail' | 'mailer' | 'views'>): Router {
   const router = new Router();
   const { holder, views, config } = hub;
@@ -32,6 +35,8 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
       signInUrl: `/interaction/${interaction.uid}`,
       clientName,
       fields: {},
+      regions: config.regions.map((r) => ({ value: r.region, label: regionLabels[r.region] })),
+      defaultRegion: config.defaultRegion,
       ...values,
     }, status);
   }
@@ -71,7 +76,7 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
         ctx.status = 303;
         ctx.redirect(to);
       },
-      (problem) => signupPage(ctx, interaction, { name: body.name, email: body.email, error: problem.summary, fields: problem.fields }),
+      (problem) => signupPage(ctx, interaction, { name: body.name, email: body.email, region: body.region, error: problem.summary, fields: problem.fields }),
     );
   });
 

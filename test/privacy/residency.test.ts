@@ -1,0 +1,160 @@
+import test, { type ExecutionContext } from 'ava';
+import knexFactory, { type Knex } from 'knex';
+import * as oidc from 'openid-client';
+import { testDatabase, realBackends } from '../helpers/backend.ts';
+import { startTestHub } from '../helpers/hub.ts';
+import { makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
+import { authorize, eventually } from '../helpers/oidc.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+import { newPage } from '../helpers/browser.ts';
+import type { DatabaseTarget } from '../../src/platform/config.ts';
+import type { Hub } from '../../src/app/start.ts';
+
+const regions = ['eu', 'us', 'in'] as const;
+
+/** Tables that hold a person's rows, and the column that names them. */
+const personalColumns = async (db: Knex): Promise<Array<{ table: string; column: string }>> =>
+  (
+    await db.raw(`select table_name as table, column_name as column from information_schema.columns
+      where table_schema = current_schema() and column_name in ('user_id', 'account_id', 'subject_id', 'actor_id')
+        and table_name <> 'person_directory'`)
+  ).rows;
+
+async function rowsOf(db: Knex, userId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const { table, column } of await personalColumns(db)) {
+    const [row] = (await db.raw(`select count(*)::int as n from ?? where ??::text = ?`, [table, column, userId])).rows;
+    if (row.n) counts[`${table}.${column}`] = row.n;
+  }
+  const [user] = (await db.raw('select count(*)::int as n from users where id = ?', [userId])).rows;
+  if (user.n) counts['users.id'] = user.n;
+  return counts;
+}
+
+async function residencyHub(t: ExecutionContext) {
+  const directory = (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>;
+  const regional = await Promise.all(regions.map(async () => (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>));
+  // Four databases and their listeners from one hub: small pools, so that the test files running beside it keep theirs.
+  const hub = await startTestHub(t, {
+    database: { ...directory, poolMax: 3 },
+    env: { DATABASE_POOL_MAX: '3', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
+  });
+  const open = (url: string) => {
+    const db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    t.teardown(() => db.destroy());
+    return db;
+  };
+  return { hub, directory: open(directory.url), region: Object.fromEntries(regions.map((r, i) => [r, open(regional[i]!.url)])) as Record<(typeof regions)[number], Knex> };
+}
+
+const inCatalogue = (db: Knex, clientId: string) => eventually(async () => (await db('clients').where({ client_id: clientId }).first()) ?? undefined);
+
+async function signInAndRedeem(hub: Hub, client: Awaited<ReturnType<typeof makeClient>>, person: { email: string; password: string }) {
+  const rp = await relyingParty(hub, client);
+  const agent = new UserAgent();
+  const { callback, verifier, state } = await authorize({ hub, rp, person: person as never }, {}, agent);
+  const tokens = await oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  return { rp, agent, tokens };
+}
+
+test.serial('each person\'s rows live in their home region\'s database only; sign-in, tokens, refresh, userinfo and the portal work for every region', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, directory, region } = await residencyHub(t);
+  const service = await makeService(hub);
+  const client = await makeClient(hub, { service: service.slug });
+  for (const r of regions) await inCatalogue(region[r], client.client_id);
+
+  const people = {
+    eu: await makePerson(hub, { name: 'Eu Person' }),
+    us: await (async () => {
+      const { createUser } = await import('../../src/identity/users.ts');
+      const email = `us-${Date.now()}@example.test`;
+      const user = await createUser(hub.db, hub.hasher, { email, password: 'correct horse battery staple', name: 'Us Person', emailVerified: true, region: 'us' });
+      return { id: user.id, email, password: 'correct horse battery staple', name: 'Us Person' };
+    })(),
+  };
+
+  for (const [home, person] of Object.entries(people) as Array<[(typeof regions)[number], (typeof people)['eu']]>) {
+    const { rp, agent, tokens } = await signInAndRedeem(hub, client, person);
+    t.truthy(tokens.access_token, `${home}: an access token`);
+    const claims = tokens.claims()!;
+    t.is(claims.sub, person.id);
+    const info = await oidc.fetchUserInfo(rp, tokens.access_token, person.id);
+    t.is(info.name, person.name, `${home}: userinfo reads the person from their region`);
+    if (tokens.refresh_token) {
+      const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token);
+      t.truthy(refreshed.access_token, `${home}: refresh works`);
+    }
+    const portal = await agent.request(`${hub.url}/account`);
+    t.regex(await portal.text(), new RegExp(person.name), `${home}: the portal shows the person`);
+
+    // Where the rows are: everything about them in their region, nothing anywhere else.
+    const here = await rowsOf(region[home], person.id);
+    t.truthy(here['users.id'], `${home}: the account row is in its region`);
+    t.truthy(here['oidc_models.account_id'], `${home}: sessions, grants and tokens are in its region`);
+    t.truthy(here['outbox.user_id'], `${home}: events about them start in its region`);
+    for (const other of regions.filter((r) => r !== home)) t.deepEqual(await rowsOf(region[other], person.id), {}, `${home} person: no rows in ${other}`);
+    t.deepEqual(await rowsOf(directory, person.id), {}, `${home} person: no personal rows in the directory database`);
+    const entry = await directory('person_directory').where({ user_id: person.id }).first();
+    t.is(entry.region, home);
+    t.false(JSON.stringify(entry).includes(person.email), 'the directory keeps a keyed hash, not the email');
+    // Relayed from the region's outbox.
+    await eventually(async () => ((await region[home]('outbox').where({ user_id: person.id }).whereNull('published_at').count({ n: '*' }).first())!.n === 0 ? true : undefined));
+  }
+  t.is((await directory('users').count({ n: '*' }).first())!.n, 0);
+});
+
+test.serial('an email is taken in every region at once, and a failed sign-in by email reads the right region', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, directory, region } = await residencyHub(t);
+  const { createUser } = await import('../../src/identity/users.ts');
+  const email = `taken-${Date.now()}@example.test`;
+  await createUser(hub.db, hub.hasher, { email, password: 'correct horse battery staple', name: 'First', region: 'in' });
+  const error = await t.throwsAsync(createUser(hub.db, hub.hasher, { email: email.toUpperCase(), password: 'correct horse battery staple', name: 'Second', region: 'us' }));
+  t.regex(error!.message, /already exists/);
+  t.is((await region.us('users').count({ n: '*' }).first())!.n, 0);
+  t.is((await region.in('users').where({ email }).count({ n: '*' }).first())!.n, 1);
+  const { verifyPasswordSignIn } = await import('../../src/identity/users.ts');
+  const { routerOf } = await import('../../src/db/regions.ts');
+  const router = routerOf(hub.db)!;
+  t.true((await router.within(() => verifyPasswordSignIn(hub.db, hub.hasher, email, 'correct horse battery staple'))).ok);
+  t.false((await router.within(() => verifyPasswordSignIn(hub.db, hub.hasher, email, 'wrong password here'))).ok);
+
+  // Deleted (as an operator would, from no region): gone from India and from the directory, and the address is free again.
+  const { deleteUser } = await import('../../src/identity/account-status.ts');
+  const first = await region.in('users').where({ email }).first();
+  await deleteUser(hub.db, first.id);
+  t.deepEqual(await rowsOf(region.in, first.id).then((rows) => Object.keys(rows).filter((k) => !k.startsWith('audit_log') && !k.startsWith('outbox'))), []);
+  t.is(await directory('person_directory').where({ user_id: first.id }).first(), undefined);
+  const again = await createUser(hub.db, hub.hasher, { email, password: 'correct horse battery staple', name: 'Second', region: 'us' });
+  t.truthy(await region.us('users').where({ id: again.id }).first());
+});
+
+test.serial('a person signs up in the browser choosing India: the account is made there, and the portal and a new sign-in find it', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, directory, region } = await residencyHub(t);
+  const { page } = await newPage(t);
+  await page.goto(`${hub.url}/signup`);
+  await page.getByLabel('Name').fill('Anandi Joshi');
+  await page.getByLabel('Email').fill('anandi@example.test');
+  await page.getByLabel('Password').fill('first woman doctor of medicine');
+  t.deepEqual(await page.locator('#region option').allTextContents(), ['European Union', 'United States', 'India']);
+  await page.getByLabel('Where your data is kept').selectOption('in');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${hub.url}/account**`);
+  await t.notThrowsAsync(page.getByText(/Anandi Joshi/).first().waitFor());
+
+  const user = await region.in('users').where({ email: 'anandi@example.test' }).first();
+  t.truthy(user, 'the account is in India\'s database');
+  for (const other of [directory, region.eu, region.us]) t.deepEqual(await rowsOf(other, user.id), {});
+  t.truthy((await rowsOf(region.in, user.id))['audit_log.subject_id'], 'the sign-up\'s audit entry is in India too');
+
+  // Signed out and in again by email: the directory sends the password check to India.
+  await page.context().clearCookies();
+  await page.goto(`${hub.url}/account`);
+  await page.getByLabel('Email').fill('anandi@example.test');
+  await page.getByLabel('Password').fill('first woman doctor of medicine');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL(`${hub.url}/account**`);
+  await t.notThrowsAsync(page.getByText(/Anandi Joshi/).first().waitFor());
+});
