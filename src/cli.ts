@@ -12,10 +12,10 @@ import { seedCommand } from './cli/seed-command.ts';
 import { servicesAllowExchange, servicesCreate, servicesDenyExchange, servicesLimits, servicesUpdate, servicesUpstream } from './cli/services.ts';
 import { servicesGraph } from './cli/graph-sources.ts';
 import { startCommand } from './cli/start.ts';
-import { usersCreate } from './cli/users.ts';
+import { usersCreate, usersMove } from './cli/users.ts';
 import { webhookCommands } from './cli/webhooks.ts';
 
-const commands: readonly AnyCommand[] = [startCommand, usersCreate, servicesCreate, servicesUpdate, servicesLimits, servicesUpstream, servicesAllowExchange, servicesDenyExchange, servicesGraph, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
+const commands: readonly AnyCommand[] = [startCommand, usersCreate, usersMove, servicesCreate, servicesUpdate, servicesLimits, servicesUpstream, servicesAllowExchange, servicesDenyExchange, servicesGraph, clientsCreate, entitlementsGrant, entitlementsRevoke, keysRotate, keysList, migrate, seedCommand, auditVerify, backupCommand, restoreCommand, ...webhookCommands];
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 

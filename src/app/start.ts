@@ -20,6 +20,7 @@ import { sealAuditWith } from '../audit/personal-seal.ts';
 import type { Database } from '../db/database.ts';
 import { openHubDatabases, type HubDatabases } from './hub-databases.ts';
 import { startCatalogCopier, type CatalogCopier } from '../catalog/catalog-copies.ts';
+import { forgetMovedPeople } from '../queries/person-directory.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { withProviderLane } from '../web/http/provider-lane.ts';
 import { serveWhenReady } from '../web/http/availability.ts';
@@ -107,6 +108,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
   let startedLimits: Limits | null = null;
   let stopFeed: (() => Promise<void>) | null = null;
   let stopCopier: CatalogCopier | null = null;
+  let stopDirectoryNotices: (() => Promise<void>) | null = null;
   let startedShortLived: ShortLivedStore | null = null;
   try {
     database = await openHubDatabases(config);
@@ -124,6 +126,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     // With residency, each region holds a copy of the catalogue and the keys, kept by the copier.
     const catalogCopier = router ? await startCatalogCopier(router, config.database, logger) : null;
     stopCopier = catalogCopier;
+    const stopForgetting = router ? await forgetMovedPeople(router, config.database, logger) : null;
+    stopDirectoryNotices = stopForgetting;
     const views = createViews({ watch: false, globals: { issuer: config.issuer } });
     const hasher = new PasswordHasher();
     const metrics = new Registry();
@@ -211,6 +215,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         for (const notices of credentialNotices) await notices.stop();
         for (const sender of dailySummaries) await sender.stop();
         await catalogCopier?.stop();
+        await stopForgetting?.();
         await mailer.close();
         await limits.close();
         await shortLived.close();
@@ -226,6 +231,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await startedShortLived?.close();
     await stopFeed?.().catch(() => undefined);
     await stopCopier?.stop().catch(() => undefined);
+    await stopDirectoryNotices?.().catch(() => undefined);
     await database?.close();
     await tracing?.stop();
     throw error;

@@ -46,3 +46,53 @@ export async function copyTables(from: Knex, to: Knex, tables: readonly string[]
     return changed;
   });
 }
+
+/** Columns filled from a sequence (`bigserial`): a copy leaves them to the receiving table's own sequence. */
+const serialColumnsOf = async (db: Knex, table: string): Promise<string[]> =>
+  (await db.raw(`select attname as name from pg_attribute a join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where a.attrelid = ?::regclass and pg_get_expr(d.adbin, d.adrelid) like 'nextval(%'`, [table])).rows.map((row: { name: string }) => row.name);
+
+/**
+ * Copies the rows of `table` whose `column` is `value` from `from` into `to` (a transaction of the
+ * receiving database), through Postgres' own JSON encoding; sequence-filled columns get new values
+ * there (nothing refers to them across the copied tables). Returns how many rows were copied.
+ */
+export async function copyRowsWhere(from: Knex, to: Knex, table: string, column: string, value: string): Promise<number> {
+  const document = (await from.raw('select coalesce(json_agg(t), \'[]\')::text as rows from ?? t where ?? = ?', [table, column, value])).rows[0].rows as string;
+  if (document === '[]') return 0;
+  const serial = new Set(await serialColumnsOf(to, table));
+  const columns = (await columnsOf(to, table)).filter((c) => !serial.has(c)).map((c) => `"${c}"`).join(', ');
+  const inserted = await to.raw(`insert into ?? (${columns}) select ${columns} from json_populate_recordset(null::??, ?::json)`, [table, table, document]);
+  return inserted.rowCount ?? 0;
+}
+
+/**
+ * The tables whose rows belong to a row of `table` (a foreign key to it, and the column holding
+ * it), parents before children: where one of them also refers to another (a device's push
+ * subscriptions), the referred one comes first.
+ */
+export async function tablesReferencing(db: Knex, table: string): Promise<Array<{ table: string; column: string }>> {
+  const direct: Array<{ table: string; column: string }> = (
+    await db.raw(
+      `select c.conrelid::regclass::text as table, a.attname as column from pg_constraint c
+       join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+       where c.contype = 'f' and c.confrelid = ?::regclass and cardinality(c.conkey) = 1 order by 1`,
+      [table],
+    )
+  ).rows;
+  const names = new Set(direct.map((d) => d.table));
+  const edges: Array<{ child: string; parent: string }> = (
+    await db.raw(`select conrelid::regclass::text as child, confrelid::regclass::text as parent from pg_constraint where contype = 'f'`)
+  ).rows.filter((e: { child: string; parent: string }) => names.has(e.child) && names.has(e.parent) && e.child !== e.parent);
+  const ordered: Array<{ table: string; column: string }> = [];
+  const placed = new Set<string>();
+  while (ordered.length < direct.length) {
+    const ready = direct.filter((d) => !placed.has(d.table) && edges.every((e) => e.child !== d.table || placed.has(e.parent)));
+    if (!ready.length) throw new Error(`the tables referring to ${table} refer to each other in a circle`);
+    for (const d of ready) {
+      ordered.push(d);
+      placed.add(d.table);
+    }
+  }
+  return ordered;
+}

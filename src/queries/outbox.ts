@@ -151,6 +151,10 @@ export const outboxQueries = {
         for (const text of texts) w.orWhereRaw('data::text ilike ?', [containing(text)]);
       })
       .select('seq', 'data'),
+  /** How many of the person's events are not on the stream yet. */
+  unpublishedOf: async (db: Knex, userId: string): Promise<number> => Number((await db('outbox').where({ user_id: userId }).whereNull('published_at').count({ n: '*' }).first())?.n ?? 0),
+  /** The person's events, gone from this database (a move to another region took them along). */
+  removeOf: (trx: Knex, userId: string) => trx('outbox').where({ user_id: userId }).delete(),
   replaceData: (trx: Knex, seq: number, data: unknown) => trx('outbox').where({ seq }).update({ data: JSON.stringify(data) }),
 
   /** The data export: every event about the person, oldest first. */

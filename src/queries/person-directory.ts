@@ -2,6 +2,9 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { routerOf, type RegionRouter } from '../db/regions.ts';
 import { badRequest } from '../platform/errors.ts';
+import { listenForNotices } from '../db/notices.ts';
+import type { DatabaseTarget } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
 
 /**
  * The directory of data residency (migration 185), in the directory database: each person's id,
@@ -25,6 +28,17 @@ async function homeOfPerson(router: RegionRouter, userId: string): Promise<strin
   const row = (await router.directory('person_directory').where({ user_id: userId }).first('region')) as { region: string } | undefined;
   if (row) router.homes.set(userId, row.region);
   return row?.region ?? null;
+}
+
+export const directoryChannel = 'uniqverse_directory';
+
+/** Keeps this instance's memory of who lives where true: a move or deletion anywhere drops the person's entry (migration 185's notices). */
+export async function forgetMovedPeople(router: RegionRouter, target: DatabaseTarget, logger: Logger): Promise<() => Promise<void>> {
+  return listenForNotices(router.directory, target, [directoryChannel], {
+    onNotice: (_channel, userId) => router.homes.delete(userId),
+    // Notices missed while the connection was down: forget everything, the directory is asked again.
+    onListening: () => router.homes.clear(),
+  }, logger);
 }
 
 export const personDirectory = {
@@ -119,6 +133,13 @@ export const personDirectory = {
     if (!router) return;
     router.homes.delete(userId);
     await router.directory('person_directory').where({ user_id: userId }).delete();
+  },
+
+  /** Whoever has this email, and where (null: nobody, or residency off). */
+  entryOfEmail: async (db: Knex, email: string): Promise<{ user_id: string; region: string } | null> => {
+    const router = routerOf(db);
+    if (!router) return null;
+    return ((await router.directory('person_directory').where({ email_key: emailKeyOf(router, email) }).first('user_id', 'region')) as { user_id: string; region: string } | undefined) ?? null;
   },
 
   /** Everyone's place, for the operator (`uniqverse regions list`). */

@@ -3,7 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import * as oidc from 'openid-client';
 import { testDatabase, realBackends } from '../helpers/backend.ts';
 import { startTestHub } from '../helpers/hub.ts';
-import { makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
+import { grant, makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage } from '../helpers/browser.ts';
@@ -157,4 +157,58 @@ test.serial('a person signs up in the browser choosing India: the account is mad
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${hub.url}/account**`);
   await t.notThrowsAsync(page.getByText(/Anandi Joshi/).first().waitFor());
+});
+
+test.serial('a person moved from the EU to India: every row goes with them, audited in both; they stay signed in; the EU keeps no trace of them but a sealed audit chain that verifies', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, directory, region } = await residencyHub(t);
+  const service = await makeService(hub, undefined, { defaultTier: 'basic' });
+  const client = await makeClient(hub, { service: service.slug });
+  for (const r of regions) await inCatalogue(region[r], client.client_id);
+  const person = await makePerson(hub, { name: 'Grace Moved' });
+  await eventually(async () => ((await region.eu('services').where({ id: service.id }).first()) ? true : undefined));
+  await grant(hub, person.email, service.slug, 'pro');
+  const { rp, agent, tokens } = await signInAndRedeem(hub, client, person);
+  t.truthy((await rowsOf(region.eu, person.id))['entitlements.user_id']);
+  await eventually(async () => ((await region.eu('outbox').where({ user_id: person.id }).whereNull('published_at').first()) ? undefined : true));
+
+  const { moveToRegion } = await import('../../src/identity/region-move.ts');
+  const { cliActor } = await import('../../src/audit/actors.ts');
+  const moved = await moveToRegion(hub.db, person.email, 'in', cliActor());
+  t.like(moved, { id: person.id, from: 'eu', to: 'in' });
+  t.is(moved.copied.users, 1);
+
+  // Everything is in India now; the EU has only its audit chain, with nothing readable about them.
+  const there = await rowsOf(region.in, person.id);
+  for (const key of ['users.id', 'entitlements.user_id', 'oidc_models.account_id', 'outbox.user_id', 'audit_log.subject_id']) t.truthy(there[key], `${key} in India`);
+  t.deepEqual(Object.keys(await rowsOf(region.eu, person.id)).filter((k) => !k.startsWith('audit_log.')), []);
+  for (const text of [person.email, person.name]) {
+    for (const { table } of (await region.eu.raw("select table_name as table from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'")).rows as Array<{ table: string }>) {
+      const [row] = (await region.eu.raw('select count(*)::int as n from ?? t where t::text ilike ?', [table, `%${text}%`])).rows;
+      t.is(row.n, 0, `"${text}" is nowhere in the EU's ${table}`);
+    }
+  }
+  t.is((await directory('person_directory').where({ user_id: person.id }).first()).region, 'in');
+  t.truthy(await region.in('audit_log').where({ action: 'user.moved_in', subject_id: person.id }).first());
+  t.truthy(await region.eu('audit_log').where({ action: 'user.moved_out', subject_id: person.id }).first());
+  const { verifyAuditChain } = await import('../../src/audit/verify.ts');
+  const { routerOf } = await import('../../src/db/regions.ts');
+  for (const r of ['eu', 'in'] as const) {
+    const report = await verifyAuditChain(routerOf(hub.db)!.regionDb(r), { dataDir: hub.config.dataDir, secret: hub.config.secret });
+    t.true(report.ok, `${r}: the audit chain verifies (${JSON.stringify(report.problem)})`);
+  }
+
+  // Still signed in: the session, the tokens and the grant moved with them.
+  const portal = await agent.request(`${hub.url}/account`);
+  t.regex(await portal.text(), /Grace Moved/);
+  t.is((await oidc.fetchUserInfo(rp, tokens.access_token, person.id)).name, 'Grace Moved');
+  const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
+  t.truthy(refreshed.access_token, 'the refresh token works after the move');
+  t.is((await oidc.fetchUserInfo(rp, refreshed.access_token, person.id)).name, 'Grace Moved');
+  // And a fresh sign-in by email goes to India.
+  const again = await signInAndRedeem(hub, client, person);
+  t.is(again.tokens.claims()!.sub, person.id);
+  t.deepEqual(Object.keys(await rowsOf(region.eu, person.id)).filter((k) => !k.startsWith('audit_log.')), [], 'the new sign-in wrote nothing in the EU');
+
+  await t.throwsAsync(moveToRegion(hub.db, person.email, 'in', cliActor()), { message: /already lives in region in/ });
 });
