@@ -98,6 +98,12 @@ export class RegionRouter {
 
 const routers = new WeakMap<object, RegionRouter>();
 
+/** Runs `work` against `region`'s database in a unit of its own (an administrator's look at one region); with residency off, as it is. */
+export function inRegion<T>(db: Knex, region: string, work: () => T): T {
+  const router = routers.get(db);
+  return router ? router.within(work, region) : work();
+}
+
 /** The router behind a routed `db`; null for a plain one (residency off). */
 export function routerOf(db: Knex | Knex.Transaction): RegionRouter | null {
   return routers.get(db) ?? null;

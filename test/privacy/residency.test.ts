@@ -7,6 +7,7 @@ import { grant, makeClient, makePerson, makeService, relyingParty } from '../hel
 import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage } from '../helpers/browser.ts';
+import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
 import type { Hub } from '../../src/app/start.ts';
 
@@ -211,4 +212,36 @@ test.serial('a person moved from the EU to India: every row goes with them, audi
   t.deepEqual(Object.keys(await rowsOf(region.eu, person.id)).filter((k) => !k.startsWith('audit_log.')), [], 'the new sign-in wrote nothing in the EU');
 
   await t.throwsAsync(moveToRegion(hub.db, person.email, 'in', cliActor()), { message: /already lives in region in/ });
+});
+
+test.serial('an administrator in the EU lists the people of each region, opens a person of the US and disables them there', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, region } = await residencyHub(t);
+  const admin = await makePerson(hub, { admin: true, name: 'Eu Admin' });
+  const { createUser } = await import('../../src/identity/users.ts');
+  const us = await createUser(hub.db, hub.hasher, { email: `far-${Date.now()}@example.test`, password: 'correct horse battery staple', name: 'Far Away Person', emailVerified: true, region: 'us' });
+  const agent = await signedInAgent(hub, admin);
+  const token = await csrfTokenOf(agent, hub);
+
+  // The table only: the page's header names the administrator.
+  const table = async (path: string) => {
+    const html = await (await agent.request(`${hub.url}${path}`)).text();
+    t.regex(html, /<option value="us"/, 'the list offers the regions');
+    return html.slice(html.indexOf('<div id="user-table">'));
+  };
+  const euList = await table('/admin/users');
+  t.regex(euList, /Eu Admin/);
+  t.notRegex(euList, /Far Away Person/);
+  const usList = await table('/admin/users?region=us');
+  t.regex(usList, /Far Away Person/);
+  t.notRegex(usList, /Eu Admin/);
+
+  const page = await agent.request(`${hub.url}/admin/users/${us.id}`);
+  t.is(page.status, 200);
+  t.regex(await page.text(), /Far Away Person/);
+  const disabled = await agent.request(`${hub.url}/admin/users/${us.id}/disable`, { method: 'POST', body: new URLSearchParams({ _csrf: token }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  t.is(disabled.status, 303);
+  t.truthy((await region.us('users').where({ id: us.id }).first()).disabled_at, 'disabled in the US database');
+  t.truthy(await region.us('audit_log').where({ action: 'user.disabled', subject_id: us.id, actor_id: admin.id }).first(), 'audited in the US, naming the EU administrator');
+  t.is(await region.eu('audit_log').where({ subject_id: us.id }).first(), undefined);
 });

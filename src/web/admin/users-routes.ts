@@ -14,6 +14,8 @@ import { endEverySession } from '../../identity/account-status.ts';
 import { listSessions } from '../../sessions/sessions.ts';
 import { disableUser, enableUser, requireUser } from '../../identity/user-admin.ts';
 import { userQueries } from '../../queries/users.ts';
+import { personDirectory } from '../../queries/person-directory.ts';
+import { inRegion } from '../../db/regions.ts';
 import { t } from '../../platform/i18n.ts';
 import { localeOf } from '../http/locale.ts';
 
@@ -24,18 +26,29 @@ const notices = {
   granted: 'The entitlement is saved.',
   ended: 'The tier is ended.',
 };
+const regionLabels = { eu: 'region.eu', us: 'region.us', in: 'region.in' } as const;
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 
 /** /admin/users: search, open, disable or enable, grant, change or end entitlements, end sessions. */
-export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views'>): Router {
+export function usersAdminRoutes(hub: Pick<AppContext, 'db' | 'views' | 'config'>): Router {
   const router = new Router();
+  const regions: string[] = hub.config.regions.map((r) => r.region);
+  // With data residency, a person's page and what is done there run in the person's home region.
+  router.use(async (ctx, next) => {
+    const person = /^\/admin\/users\/([0-9a-f-]{36})(?:\/|$)/i.exec(ctx.path)?.[1];
+    return person ? personDirectory.forPerson(hub.db, person, () => next()) : next();
+  });
   const serviceOptions = async () => (await serviceQueries.all(hub.db)).map((s) => ({ value: s.slug, label: s.name }));
   const origin = (ctx: Context) => ({ ...requestOrigin(ctx), actorId: (ctx.state.account as SignedInAccount).user.id });
 
   router.get('/admin/users', async (ctx) => {
     const q = text(ctx.query.q).slice(0, 100);
-    const { items, pager } = await paginate(userQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q });
-    render(ctx, hub.views, isHtmx(ctx) ? 'admin/partials/user-table.njk' : 'admin/users.njk', { title: 'Users', section: 'admin', area: 'users', users: items, pager, q });
+    // With data residency, one region's people at a time (the default region's first).
+    const asked = text(ctx.query.region);
+    const region = regions.length ? (regions.includes(asked) ? asked : hub.config.defaultRegion!) : null;
+    const list = () => paginate(userQueries.search(hub.db, q), pageParam(ctx.query.page), 20, { q, ...(region ? { region } : {}) });
+    const { items, pager } = region ? await inRegion(hub.db, region, list) : await list();
+    render(ctx, hub.views, isHtmx(ctx) ? 'admin/partials/user-table.njk' : 'admin/users.njk', { title: 'Users', section: 'admin', area: 'users', users: items, pager, q, regions: regions.map((r) => ({ value: r, label: regionLabels[r as keyof typeof regionLabels] })), region });
   });
 
   const userPage = async (ctx: Context, extra: Record<string, unknown> = {}, status = 200) => {
