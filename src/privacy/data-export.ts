@@ -11,6 +11,7 @@ import { openAuditRows } from '../audit/personal-seal.ts';
 import { presentColumns } from '../db/schema-probe.ts';
 import { appPasswordQueries } from '../queries/app-passwords.ts';
 import { auditQueries } from '../queries/audit-log.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { auditPersonKeyQueries } from '../queries/audit-person-keys.ts';
 import { deviceQueries } from '../queries/device-apps.ts';
 import { emailTokenQueries } from '../queries/email-tokens.ts';
@@ -60,6 +61,7 @@ export const exportSources = {
   activity: ['outbox'],
   security_log: ['audit_log'],
   audit_key: ['audit_person_keys'],
+  residency: ['person_directory'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExportSection = keyof typeof exportSources;
@@ -111,7 +113,12 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
   }
   const serviceNames = new Map((await serviceQueries.namesById(db)).map((s) => [s.id, s.name]));
   const appPasswords = await rowsOf(db, 'app_passwords', ['device_name', 'device_type', 'service_id', 'created_at', 'last_used_at', 'last_ip', 'revoked_at'], user.id, appPasswordQueries.exportRows);
-  const audit = await openAuditRows(db, await auditQueries.aboutOrBy(db, user.id));
+  // With residency, the audit entries a move left in another region's chain too, opened with the key that moved with the person.
+  const auditHere = await auditQueries.aboutOrBy(db, user.id);
+  const auditElsewhere = (await Promise.all(personDirectory.otherRegions(db).map((other) => auditQueries.aboutOrBy(other.db, user.id)))).flat();
+  const auditRows = auditElsewhere.length ? [...auditHere, ...auditElsewhere].sort((a, b) => new Date(a.occurred_at).getTime() - new Date(b.occurred_at).getTime()) : auditHere;
+  const audit = await openAuditRows(db, auditRows);
+  const home = await personDirectory.entryOf(db, user.id);
   const dailySummary = await dailySummaryQueries.exportRows(db, user.id);
   const auditKeyMadeAt = await auditPersonKeyQueries.createdAt(db, user.id);
   return {
@@ -182,6 +189,7 @@ export async function exportPersonalData(db: Knex, user: UserRow, now = new Date
       details: a.data,
     })),
     audit_key: { exists: auditKeyMadeAt !== null, created_at: iso(auditKeyMadeAt) },
+    residency: home ? { home_region: home.region, since: iso(home.placed_at) } : null,
   };
 }
 

@@ -142,6 +142,21 @@ export const personDirectory = {
     return ((await router.directory('person_directory').where({ email_key: emailKeyOf(router, email) }).first('user_id', 'region')) as { user_id: string; region: string } | undefined) ?? null;
   },
 
+  /** The person's entry (null: not in the directory, or residency off): their export shows it. */
+  entryOf: async (db: Knex, userId: string): Promise<{ region: string; placed_at: Date } | null> => {
+    const router = routerOf(db);
+    if (!router) return null;
+    return ((await router.directory('person_directory').where({ user_id: userId }).first('region', 'placed_at')) as { region: string; placed_at: Date } | undefined) ?? null;
+  },
+
+  /** The databases of the regions other than the one at hand (what a person left behind when they moved: audit entries). */
+  otherRegions: (db: Knex): Array<{ region: string; db: Knex }> => {
+    const router = routerOf(db);
+    if (!router) return [];
+    const here = router.currentRegion();
+    return [...router.regions].filter(([region]) => region !== here).map(([region, regionDb]) => ({ region, db: regionDb }));
+  },
+
   /** Everyone's place, for the operator (`uniqverse regions list`). */
   list: (router: RegionRouter): Promise<DirectoryRow[]> => router.directory('person_directory').orderBy('placed_at').select('*'),
 

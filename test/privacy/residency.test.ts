@@ -211,6 +211,20 @@ test.serial('a person moved from the EU to India: every row goes with them, audi
   t.is(again.tokens.claims()!.sub, person.id);
   t.deepEqual(Object.keys(await rowsOf(region.eu, person.id)).filter((k) => !k.startsWith('audit_log.')), [], 'the new sign-in wrote nothing in the EU');
 
+  // The export reads their region, and the audit entries the move left in the EU, opened with the key that moved with them.
+  const { exportPersonalData } = await import('../../src/privacy/data-export.ts');
+  const { personDirectory } = await import('../../src/queries/person-directory.ts');
+  const user = await region.in('users').where({ id: person.id }).first();
+  const data = await personDirectory.forPerson(hub.db, person.id, () => exportPersonalData(hub.db, user));
+  t.like(data.residency, { home_region: 'in' });
+  t.deepEqual(data.sources.residency, ['person_directory']);
+  const actions = data.security_log.map((entry) => entry.action);
+  t.true(actions.includes('user.moved_out') && actions.includes('user.moved_in') && actions.includes('signin.succeeded'), actions.join(' '));
+  const euSignIn = data.security_log.find((entry) => entry.action === 'signin.succeeded')!;
+  t.regex(String(euSignIn.ip), /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/, 'the EU entry\'s sealed address, opened');
+  // (pro, or basic when the sign-up's provisioning ran after the grant: either way, the tier moved with them)
+  t.is(data.services.tiers.length, 1);
+
   await t.throwsAsync(moveToRegion(hub.db, person.email, 'in', cliActor()), { message: /already lives in region in/ });
 });
 

@@ -103,6 +103,7 @@ const fieldKeys: Record<string, string> = {
   day: 'data.field.day',
   outcome: 'data.field.outcome',
   event_count: 'data.field.event_count',
+  home_region: 'data.field.home_region',
 };
 
 /** The catalogue key of each section's title. */
@@ -125,6 +126,7 @@ const sectionKeys: Record<string, string> = {
   activity: 'data.section.activity',
   security_log: 'data.section.security_log',
   audit_key: 'data.section.audit_key',
+  residency: 'data.section.residency',
 };
 
 const derived = (key: string) => key.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
