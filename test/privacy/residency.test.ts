@@ -7,6 +7,7 @@ import { grant, makeClient, makePerson, makeService, relyingParty } from '../hel
 import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage } from '../helpers/browser.ts';
+import { WsClient } from '../events/helpers.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
 import type { Hub } from '../../src/app/start.ts';
@@ -37,8 +38,8 @@ async function residencyHub(t: ExecutionContext) {
   const regional = await Promise.all(regions.map(async () => (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>));
   // Four databases and their listeners from one hub: small pools, so that the test files running beside it keep theirs.
   const hub = await startTestHub(t, {
-    database: { ...directory, poolMax: 3 },
-    env: { DATABASE_POOL_MAX: '3', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
+    database: { ...directory, poolMax: 2 },
+    env: { DATABASE_POOL_MAX: '2', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
   });
   const open = (url: string) => {
     const db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
@@ -88,6 +89,9 @@ test.serial('each person\'s rows live in their home region\'s database only; sig
     }
     const portal = await agent.request(`${hub.url}/account`);
     t.regex(await portal.text(), new RegExp(person.name), `${home}: the portal shows the person`);
+    // The live stream over WebSocket, signed in by the session cookie: the upgrade finds the session in their region.
+    const live = await WsClient.open(`${hub.url}/hub/events`, { cookie: agent.cookieHeader(), origin: hub.url });
+    await live.close();
 
     // Where the rows are: everything about them in their region, nothing anywhere else.
     const here = await rowsOf(region[home], person.id);

@@ -34,6 +34,8 @@ export interface LiveDeps extends CallerDeps {
   };
   /** Other paths that upgrade on this server (graphql-ws at /graphql), each with its handler. */
   upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  /** Runs an upgrade as a unit of work of its own (data residency: the region of whoever it turns out to be; src/db/regions.ts). */
+  unitOfWork?: (work: () => void) => void;
 }
 
 /** The address a WebSocket upgrade comes from, by the same rule as Koa's ctx.ip (maxIpsCount 1). */
@@ -223,9 +225,11 @@ export function attachLiveWebSocket(server: Server, deps: LiveDeps): () => Promi
       });
     })();
   };
-  server.on('upgrade', onUpgrade);
+  const unitOfWork = deps.unitOfWork;
+  const listener = unitOfWork ? (req: IncomingMessage, socket: Duplex, head: Buffer) => unitOfWork(() => onUpgrade(req, socket, head)) : onUpgrade;
+  server.on('upgrade', listener);
   return async () => {
-    server.off('upgrade', onUpgrade);
+    server.off('upgrade', listener);
     // The live hub's stop tells each client to reconnect and starts the closing handshake (1012);
     // a client that does not finish it within the grace is cut.
     const open = [...wss.clients].filter((client) => client.readyState !== client.CLOSED);
