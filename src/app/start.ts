@@ -156,6 +156,8 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     for (const each of everyDb) feeds.push(await startChangeFeed(each.db, each.target, holder.caches, logger));
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     const auditCheckpoints = startCheckpointWriter({ db: mainDb, dataDir: config.dataDir, secret: config.secret, logger });
+    // Each region's audit chain is signed too (each database has a chain id of its own, and so its own checkpoint folder).
+    const regionalCheckpoints = database.regions.map((r) => startCheckpointWriter({ db: r.database.db, dataDir: config.dataDir, secret: config.secret, logger }));
     const mail = mailTemplates(views, config.issuer);
     // Jobs over people's rows run once per database: each region's on its own.
     const credentialNotices = everyDb.map((each) => startCredentialNotices({ db: each.db, mailer, mail, logger }));
@@ -212,6 +214,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
         await graphqlWs.close();
         await drained;
         await auditCheckpoints.stop();
+        for (const writer of regionalCheckpoints) await writer.stop();
         for (const notices of credentialNotices) await notices.stop();
         for (const sender of dailySummaries) await sender.stop();
         await catalogCopier?.stop();

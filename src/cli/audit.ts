@@ -1,6 +1,7 @@
 import { checkpointDir } from '../audit/checkpoints.ts';
 import { verifyAuditChain, type ChainReport } from '../audit/verify.ts';
-import type { Command } from './command.ts';
+import { checkChoice, stringValue, UsageError, type Command } from './command.ts';
+import { routerOf } from '../db/regions.ts';
 
 /** The chain is broken: exit 1 with one line naming the first bad entry. */
 export class AuditChainBroken extends Error {
@@ -34,17 +35,22 @@ function erasedLine(report: ChainReport): string {
 export const auditVerify: Command = {
   name: 'audit verify',
   summary: 'Check the audit log: every entry present, unchanged, chained, and matching the signed checkpoints.',
-  usage: 'audit verify [--json]',
-  options: {},
-  optionHelp: [],
+  usage: 'audit verify [--region eu|us|in] [--json]',
+  options: { region: { type: 'string' } },
+  optionHelp: [{ flag: '--region R', text: 'With data residency: the chain of region R\'s database (default: the chain of DATABASE_URL\'s).' }],
   notes: [
     'Exits 0 when the chain is intact, 1 naming the first bad entry when one was changed, deleted, or the chain was re-forged.',
     'A restore from a backup (uniqverse restore) is listed, from its backup.restored entry: the chain was taken back to the backup there.',
     "Checkpoints name the chain they vouch for (an id kept in the database). They are read from the database (every hub instance writes its own there) and from $DATA_DIR/audit-checkpoints/<chain>, and checked with a key derived from UNIQVERSE_SECRET: run this with the hub's secret. Checkpoint files of other chains (other databases) in the same DATA_DIR are listed, not checked.",
   ],
-  examples: ['uniqverse audit verify', 'uniqverse audit verify --json'],
-  async run(ctx) {
-    const report = await verifyAuditChain(ctx.db, { dataDir: ctx.config.dataDir, secret: ctx.config.secret });
+  examples: ['uniqverse audit verify', 'uniqverse audit verify --json', 'uniqverse audit verify --region in'],
+  async run(ctx, values) {
+    checkChoice(values, 'region', ['eu', 'us', 'in']);
+    const region = stringValue(values, 'region') ?? null;
+    const router = routerOf(ctx.db);
+    if (region && !router?.regions.has(region)) throw new UsageError(`--region ${region}: this hub has no database for that region (DATABASE_URL_${region.toUpperCase()} is unset)`);
+    const db = region ? router!.regionDb(region) : (router?.directory ?? ctx.db);
+    const report = await verifyAuditChain(db, { dataDir: ctx.config.dataDir, secret: ctx.config.secret });
     if (!report.ok && report.problem) {
       throw new AuditChainBroken(`audit chain broken at entry ${report.problem.seq}: ${report.problem.reason}`);
     }
@@ -52,6 +58,7 @@ export const auditVerify: Command = {
     return {
       json: {
         ok: true,
+        ...(region ? { region } : {}),
         chain: report.chain,
         entries: report.entries,
         erased_entries: report.erasedEntries,

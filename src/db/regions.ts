@@ -33,8 +33,9 @@ export class RegionRouter {
   readonly emailKey: Buffer;
   /** The stand-in every module is given as `db`. */
   readonly db: Knex;
-  /** Person id → home region, as the directory said (a move drops the entry). */
+  /** Person id → home region, as the directory said (a move drops the entry); the most recent `maxHomes`. */
   readonly homes = new Map<string, string>();
+  private readonly maxHomes = 100_000;
 
   constructor(directory: Knex, regions: ReadonlyMap<string, Knex>, defaultRegion: string, emailKey: Buffer) {
     if (!regions.has(defaultRegion)) throw new Error(`no database for the default region ${defaultRegion}`);
@@ -82,6 +83,25 @@ export class RegionRouter {
 
   inUnitOfWork(): boolean {
     return slots.getStore() !== undefined;
+  }
+
+  /** Keeps where a person lives, forgetting the longest-known when full. */
+  remember(userId: string, region: string): void {
+    this.homes.delete(userId);
+    this.homes.set(userId, region);
+    if (this.homes.size > this.maxHomes) this.homes.delete(this.homes.keys().next().value!);
+  }
+
+  /**
+   * The work in hand is about someone of `region` from here on, whatever it was about before: a
+   * sign-in by email while another person's session was read. What was written before stays where
+   * it went; only what follows moves.
+   */
+  switchTo(region: string): void {
+    const slot = slots.getStore();
+    if (!slot) throw new Error('switchTo outside a unit of work: wrap the request or job in RegionRouter.within');
+    this.regionDb(region);
+    slot.region = region;
   }
 
   /** Claims `region` for work in a slot that holds none yet; otherwise nothing (outside a unit of work, or one already placed). */

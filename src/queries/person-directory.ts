@@ -11,13 +11,6 @@ import type { Logger } from '../platform/logger.ts';
  * home region and a keyed hash of their email. The only module that reads or writes
  * `person_directory`. With residency off (a plain `db`), every function here does nothing.
  */
-export interface DirectoryRow {
-  user_id: string;
-  region: string;
-  email_key: Buffer;
-  placed_at: Date;
-}
-
 /** The same address in any case gives the same key (users.email is compared with lower()). */
 export const emailKeyOf = (router: RegionRouter, email: string): Buffer => createHmac('sha256', router.emailKey).update(email.trim().toLowerCase()).digest();
 
@@ -26,7 +19,7 @@ async function homeOfPerson(router: RegionRouter, userId: string): Promise<strin
   if (known) return known;
   if (!/^[0-9a-f-]{36}$/i.test(userId)) return null;
   const row = (await router.directory('person_directory').where({ user_id: userId }).first('region')) as { region: string } | undefined;
-  if (row) router.homes.set(userId, row.region);
+  if (row) router.remember(userId, row.region);
   return row?.region ?? null;
 }
 
@@ -46,14 +39,6 @@ export const personDirectory = {
   homeOf: async (db: Knex, userId: string): Promise<string | null> => {
     const router = routerOf(db);
     return router ? homeOfPerson(router, userId) : null;
-  },
-
-  /** The work in hand is this person's: what follows reads and writes their region. Nothing when they are not in the directory. */
-  claimHomeOfPerson: async (db: Knex, userId: string): Promise<void> => {
-    const router = routerOf(db);
-    if (!router) return;
-    const region = await homeOfPerson(router, userId);
-    if (region) router.claim(region);
   },
 
   /**
@@ -81,18 +66,22 @@ export const personDirectory = {
     if (!router) return work();
     const row = (await router.directory('person_directory').where({ email_key: emailKeyOf(router, email) }).first('user_id', 'region')) as { user_id: string; region: string } | undefined;
     if (!row) return work();
-    router.homes.set(row.user_id, row.region);
+    router.remember(row.user_id, row.region);
     return personDirectory.forPerson(db, row.user_id, work);
   },
 
-  /** The same for whoever has this email; an unknown address claims nothing (the directory is where sign-up checks it is free). */
+  /**
+   * The request is about whoever has this email, from here on (a sign-in, a reset, a verification
+   * by address); an unknown address claims nothing (the directory is where sign-up checks it is free).
+   */
   claimHomeOfEmail: async (db: Knex, email: string): Promise<void> => {
     const router = routerOf(db);
     if (!router) return;
     const row = (await router.directory('person_directory').where({ email_key: emailKeyOf(router, email) }).first('user_id', 'region')) as { user_id: string; region: string } | undefined;
     if (!row) return;
-    router.homes.set(row.user_id, row.region);
-    router.claim(row.region);
+    router.remember(row.user_id, row.region);
+    // The request is now about whoever has the address (a sign-in while signed in as someone of another region switches account).
+    router.switchTo(row.region);
   },
 
   /**
@@ -110,7 +99,7 @@ export const personDirectory = {
     const id = randomUUID();
     const inserted = (await router.directory('person_directory').insert({ user_id: id, region: home, email_key: emailKeyOf(router, email) }).onConflict('email_key').ignore().returning('user_id')) as unknown[];
     if (!inserted.length) return 'taken';
-    router.homes.set(id, home);
+    router.remember(id, home);
     return {
       id,
       undo: async () => {
@@ -157,12 +146,9 @@ export const personDirectory = {
     return [...router.regions].filter(([region]) => region !== here).map(([region, regionDb]) => ({ region, db: regionDb }));
   },
 
-  /** Everyone's place, for the operator (`uniqverse regions list`). */
-  list: (router: RegionRouter): Promise<DirectoryRow[]> => router.directory('person_directory').orderBy('placed_at').select('*'),
-
   /** The directory entry of a move, rewritten once the person's rows are in `region`. */
   move: async (router: RegionRouter, userId: string, region: string): Promise<void> => {
     await router.directory('person_directory').where({ user_id: userId }).update({ region });
-    router.homes.set(userId, region);
+    router.remember(userId, region);
   },
 };

@@ -7,6 +7,7 @@ import { grant, makeClient, makePerson, makeService, relyingParty } from '../hel
 import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage } from '../helpers/browser.ts';
+import { runCli } from '../helpers/cli.ts';
 import { WsClient } from '../events/helpers.ts';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
@@ -46,7 +47,9 @@ async function residencyHub(t: ExecutionContext) {
     t.teardown(() => db.destroy());
     return db;
   };
-  return { hub, directory: open(directory.url), region: Object.fromEntries(regions.map((r, i) => [r, open(regional[i]!.url)])) as Record<(typeof regions)[number], Knex> };
+  // What the CLI needs to work beside this hub: its databases, secret and DATA_DIR.
+  const cliEnv = { DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DATABASE_POOL_MAX: '2', UNIQVERSE_SECRET: hub.config.secret, DATA_DIR: hub.config.dataDir, LOG_LEVEL: 'silent' };
+  return { hub, cliEnv, directory: open(directory.url), region: Object.fromEntries(regions.map((r, i) => [r, open(regional[i]!.url)])) as Record<(typeof regions)[number], Knex> };
 }
 
 const inCatalogue = (db: Knex, clientId: string) => eventually(async () => (await db('clients').where({ client_id: clientId }).first()) ?? undefined);
@@ -107,6 +110,18 @@ test.serial('each person\'s rows live in their home region\'s database only; sig
     await eventually(async () => ((await region[home]('outbox').where({ user_id: person.id }).whereNull('published_at').count({ n: '*' }).first())!.n === 0 ? true : undefined));
   }
   t.is((await directory('users').count({ n: '*' }).first())!.n, 0);
+
+  // Switching account: a request that read the EU person's session signs in by the US person's email; it goes on in the US.
+  const { passwordSignIn } = await import('../../src/identity/password-sign-in.ts');
+  const { routerOf } = await import('../../src/db/regions.ts');
+  const router = routerOf(hub.db)!;
+  const switched = await router.within(async () => {
+    router.claim('eu');
+    const result = await passwordSignIn(hub, people.us.email, people.us.password, { ip: '127.0.0.1', userAgent: 'test' });
+    return { result, region: router.currentRegion() };
+  });
+  t.like(switched, { result: { ok: true }, region: 'us' });
+  t.deepEqual(await rowsOf(region.eu, people.us.id), {}, 'nothing of the US person went to the EU');
 });
 
 test.serial('an email is taken in every region at once, and a failed sign-in by email reads the right region', async (t) => {
@@ -166,7 +181,7 @@ test.serial('a person signs up in the browser choosing India: the account is mad
 
 test.serial('a person moved from the EU to India: every row goes with them, audited in both; they stay signed in; the EU keeps no trace of them but a sealed audit chain that verifies', async (t) => {
   if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
-  const { hub, directory, region } = await residencyHub(t);
+  const { hub, cliEnv, directory, region } = await residencyHub(t);
   const service = await makeService(hub, undefined, { defaultTier: 'basic' });
   const client = await makeClient(hub, { service: service.slug });
   for (const r of regions) await inCatalogue(region[r], client.client_id);
@@ -179,7 +194,10 @@ test.serial('a person moved from the EU to India: every row goes with them, audi
 
   const { moveToRegion } = await import('../../src/identity/region-move.ts');
   const { cliActor } = await import('../../src/audit/actors.ts');
-  const moved = await moveToRegion(hub.db, person.email, 'in', cliActor());
+  // By the operator's command, beside the running hub (which hears of the move and forgets where the person was).
+  const run = await runCli({ env: cliEnv }, ['users', 'move', '--email', person.email, '--region', 'in', '--json']);
+  t.is(run.code, 0, run.stderr);
+  const moved = JSON.parse(run.stdout) as { id: string; from: string; to: string; copied: Record<string, number> };
   t.like(moved, { id: person.id, from: 'eu', to: 'in' });
   t.is(moved.copied.users, 1);
 
@@ -196,11 +214,11 @@ test.serial('a person moved from the EU to India: every row goes with them, audi
   t.is((await directory('person_directory').where({ user_id: person.id }).first()).region, 'in');
   t.truthy(await region.in('audit_log').where({ action: 'user.moved_in', subject_id: person.id }).first());
   t.truthy(await region.eu('audit_log').where({ action: 'user.moved_out', subject_id: person.id }).first());
-  const { verifyAuditChain } = await import('../../src/audit/verify.ts');
-  const { routerOf } = await import('../../src/db/regions.ts');
+  await hub.auditCheckpoints.flush();
   for (const r of ['eu', 'in'] as const) {
-    const report = await verifyAuditChain(routerOf(hub.db)!.regionDb(r), { dataDir: hub.config.dataDir, secret: hub.config.secret });
-    t.true(report.ok, `${r}: the audit chain verifies (${JSON.stringify(report.problem)})`);
+    const verified = await runCli({ env: cliEnv }, ['audit', 'verify', '--region', r, '--json']);
+    t.is(verified.code, 0, `${r}: the audit chain verifies (${verified.stdout}${verified.stderr})`);
+    t.like(JSON.parse(verified.stdout), { ok: true, region: r });
   }
 
   // Still signed in: the session, the tokens and the grant moved with them.
