@@ -14,10 +14,18 @@ export const catalogTables = ['services', 'clients', 'webhooks', 'exchange_pairs
 
 export const catalogChannel = 'uniqverse_catalog';
 
-/** Copies the catalogue into every region now. */
+/** Copies the catalogue into every region now; a region that cannot be reached does not hold up the others (its error is thrown after). */
 export async function copyCatalog(router: RegionRouter): Promise<number> {
   let changed = 0;
-  for (const db of router.regions.values()) changed += await copyTables(router.directory, db, catalogTables);
+  let failure: unknown = null;
+  for (const db of router.regions.values()) {
+    try {
+      changed += await copyTables(router.directory, db, catalogTables);
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure) throw failure;
   return changed;
 }
 

@@ -281,3 +281,26 @@ test.serial('an administrator in the EU lists the people of each region, opens a
   t.truthy(await region.us('audit_log').where({ action: 'user.disabled', subject_id: us.id, actor_id: admin.id }).first(), 'audited in the US, naming the EU administrator');
   t.is(await region.eu('audit_log').where({ subject_id: us.id }).first(), undefined);
 });
+
+test.serial('a region whose database is down stops only its own people: the others sign in, use the portal and get tokens', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, cliEnv, region } = await residencyHub(t);
+  const service = await makeService(hub);
+  const client = await makeClient(hub, { service: service.slug });
+  for (const r of regions) await inCatalogue(region[r], client.client_id);
+  const person = await makePerson(hub, { name: 'Eu Still Here' });
+
+  // The US database stops taking connections, and the ones open are cut.
+  const usName = new URL(cliEnv.DATABASE_URL_US).pathname.slice(1);
+  const admin = knexFactory({ client: 'pg', connection: process.env.TEST_DATABASE_URL!, pool: { min: 0, max: 1 } });
+  t.teardown(async () => {
+    await admin.raw(`alter database ${usName} allow_connections true`).catch(() => undefined);
+    await admin.destroy();
+  });
+  await admin.raw(`alter database ${usName} allow_connections false`);
+  await admin.raw('select pg_terminate_backend(pid) from pg_stat_activity where datname = ? and pid <> pg_backend_pid()', [usName]);
+
+  const { agent, tokens } = await signInAndRedeem(hub, client, person);
+  t.truthy(tokens.access_token);
+  t.regex(await (await agent.request(`${hub.url}/account`)).text(), /Eu Still Here/);
+});
