@@ -182,7 +182,7 @@ export async function startHub(configIn: Config, options: StartOptions = {}): Pr
     await events.start();
     for (const sender of dailySummaries) sender.start();
     const liveDeps = { db, verifier: hubTokens, holder, issuer: config.issuer, events, logger, trustProxy: config.trustProxy, cors: hubCors(db, config.issuer), sightings: new DeviceSightings(db) };
-    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, graphs, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false) });
+    const graphqlWs = graphqlWebSocket({ ...liveDeps, limits, serviceRates, graphs, production: config.production, permits: liveDeps.cors.permits, liveAccess: (caller) => accessOf(liveDeps, caller, false), ...(router ? { unitOfWork: <T>(work: () => Promise<T>) => router.within(work) } : {}) });
     const detachLive = attachLiveWebSocket(server, { ...liveDeps, upgrades: { [graphqlPath]: graphqlWs.handleUpgrade }, ...(router ? { unitOfWork: (work: () => void) => router.within(work) } : {}) });
     const runningEvents = events;
 

@@ -42,6 +42,17 @@ export const personDirectory = {
   },
 
   /**
+   * The request is about this person from here on (a bearer token's subject): what follows reads
+   * and writes their region. Nothing outside a unit of work, or for someone not in the directory.
+   */
+  claimHomeOfPerson: async (db: Knex, userId: string): Promise<void> => {
+    const router = routerOf(db);
+    if (!router?.inUnitOfWork()) return;
+    const region = await homeOfPerson(router, userId);
+    if (region) router.switchTo(region);
+  },
+
+  /**
    * Runs `work` against the person's home region: in the work in hand when it is theirs or not yet
    * anyone's (it becomes theirs), in a unit of its own when it belongs to someone elsewhere (an
    * administrator of one region acting on a person of another).

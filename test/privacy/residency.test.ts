@@ -8,7 +8,9 @@ import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage } from '../helpers/browser.ts';
 import { runCli } from '../helpers/cli.ts';
-import { WsClient } from '../events/helpers.ts';
+import { personToken, WsClient } from '../events/helpers.ts';
+import { createClient as createWsClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { csrfTokenOf, signedInAgent } from '../portal/portal-helpers.ts';
 import type { DatabaseTarget } from '../../src/platform/config.ts';
 import type { Hub } from '../../src/app/start.ts';
@@ -95,6 +97,21 @@ test.serial('each person\'s rows live in their home region\'s database only; sig
     // The live stream over WebSocket, signed in by the session cookie: the upgrade finds the session in their region.
     const live = await WsClient.open(`${hub.url}/hub/events`, { cookie: agent.cookieHeader(), origin: hub.url });
     await live.close();
+
+    // The hub API with a hub token (a JWT checked offline: its subject names the region), over HTTP and over graphql-ws.
+    const hubToken = await personToken(hub, person as never, service.slug);
+    const entitlements = await fetch(`${hub.url}/hub/entitlements`, { headers: { authorization: `Bearer ${hubToken}` } });
+    t.is(entitlements.status, 200, `${home}: /hub/entitlements with a hub token`);
+    const me = await fetch(`${hub.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${hubToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id displayName } }' }) });
+    t.deepEqual(((await me.json()) as { data: unknown }).data, { me: { id: person.id, displayName: person.name } }, `${home}: /graphql over HTTP`);
+    const ws = createWsClient({ url: `${hub.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${hubToken}` }, retryAttempts: 0 });
+    let overWs: unknown = null;
+    for await (const result of ws.iterate({ query: '{ me { id displayName } }' })) {
+      overWs = result.data;
+      break;
+    }
+    await ws.dispose();
+    t.deepEqual(overWs, { me: { id: person.id, displayName: person.name } }, `${home}: /graphql over graphql-ws`);
 
     // Where the rows are: everything about them in their region, nothing anywhere else.
     const here = await rowsOf(region[home], person.id);

@@ -1,6 +1,6 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, parse, specifiedRules, subscribe, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { AppError } from '../../platform/errors.ts';
@@ -8,6 +8,7 @@ import type { Logger } from '../../platform/logger.ts';
 import type { LiveHub } from '../../events/live-hub.ts';
 import type { LiveAccess } from '../../events/live-connection.ts';
 import { grantQueries } from '../../queries/oidc-models.ts';
+import { personDirectory } from '../../queries/person-directory.ts';
 import { bearerCaller, sessionCaller, type Caller, type CallerDeps } from '../http/callers.ts';
 import { graphqlBudget, overBudget, type PersonCaller } from './callers.ts';
 import type { Limits } from '../../platform/rate-limits.ts';
@@ -32,6 +33,11 @@ export interface GraphqlWebSocketDeps extends CallerDeps {
   sightings: { seen(userId: string, grantRef: string): Promise<void> };
   /** The schema of the moment: the hub's own and the services' declared fields (service-fields.ts). */
   graphs: { current(): Promise<GraphQLSchema> };
+  /**
+   * Runs a step of a connection as a unit of work of its own (data residency, src/db/regions.ts):
+   * messages on an open socket are not part of its upgrade's request.
+   */
+  unitOfWork?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** The address a WebSocket comes from, by Koa's rule (maxIpsCount 1). */
@@ -53,6 +59,11 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const issuerOrigin = new URL(deps.issuer).origin;
   const codes = withCodes(deps.logger);
+  const inUnit = <T>(work: () => Promise<T>): Promise<T> => (deps.unitOfWork ? deps.unitOfWork(work) : work());
+  const forCaller = <T>(args: { contextValue?: unknown }, work: () => T | Promise<T>): Promise<T> => {
+    const caller = (args.contextValue as { caller?: Caller | null } | undefined)?.caller;
+    return caller?.kind === 'person' ? personDirectory.forPerson(deps.db, caller.user.id, async () => work()) : Promise.resolve(work());
+  };
 
   async function callerOf(req: IncomingMessage, params: Record<string, unknown> | undefined): Promise<Caller | null> {
     const sent = typeof params?.authorization === 'string' ? params.authorization : undefined;
@@ -81,7 +92,7 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         try {
-          ctx.extra.caller = await callerOf(ctx.extra.request, ctx.connectionParams);
+          ctx.extra.caller = await inUnit(() => callerOf(ctx.extra.request, ctx.connectionParams));
           return true;
         } catch {
           return false;
@@ -115,6 +126,9 @@ export function graphqlWebSocket(deps: GraphqlWebSocketDeps) {
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext: (_ctx, _id, _payload, _args, result) => codes(result),
+      // Each operation runs in its person's region (data residency); with one database, as it is.
+      execute: (args) => forCaller(args, () => execute(args)),
+      subscribe: (args) => forCaller(args, () => subscribe(args)),
     },
     wss,
   );

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { clientQueries } from '../../queries/clients.ts';
 import { serviceQueries, type ServiceRow } from '../../queries/services.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
+import { personDirectory } from '../../queries/person-directory.ts';
 import { grantQueries } from '../../queries/oidc-models.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
@@ -57,6 +58,8 @@ export async function bearerCaller(deps: CallerDeps, req: IncomingMessage, path:
     if (!service || service.status !== 'active') throw new InvalidToken('The client of this token belongs to no active service.');
     return { kind: 'service', service, clientId: claims.client_id, claims };
   }
+  // A hub token is checked offline: its subject says whose region the request is about (data residency).
+  await personDirectory.claimHomeOfPerson(deps.db, claims.sub);
   const user = await userQueries.byId(deps.db, claims.sub);
   if (!user || user.disabled_at) throw new InvalidToken('The account of this token is disabled or gone.');
   return { kind: 'person', user, via: 'bearer', clientId: claims.client_id, claims };
