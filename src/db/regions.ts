@@ -118,6 +118,23 @@ export class RegionRouter {
 
 const routers = new WeakMap<object, RegionRouter>();
 
+/**
+ * Runs `look` on each database in turn (the directory's, then each region's) until one finds
+ * something; the work in hand then moves to that region. For a row known only by a key that names
+ * no person (an interaction's pending second factor). With residency off, `look` runs once.
+ */
+export async function findInAnyRegion<T>(db: Knex, look: (db: Knex) => Promise<T | undefined>): Promise<T | undefined> {
+  const router = routers.get(db);
+  if (!router) return look(db);
+  for (const { region, db: each } of router.all()) {
+    const found = await look(each);
+    if (found === undefined) continue;
+    if (region && router.inUnitOfWork()) router.switchTo(region);
+    return found;
+  }
+  return undefined;
+}
+
 /** Runs `work` against `region`'s database in a unit of its own (an administrator's look at one region); with residency off, as it is. */
 export function inRegion<T>(db: Knex, region: string, work: () => T): T {
   const router = routers.get(db);

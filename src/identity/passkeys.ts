@@ -16,6 +16,8 @@ import { AppError, conflict, notFound } from '../platform/errors.ts';
 import { appendEvent } from '../outbox/outbox.ts';
 import { parseInput } from '../platform/validation.ts';
 import { challengeQueries, passkeyQueries, type ChallengePurpose, type PasskeyRow } from '../queries/passkeys.ts';
+import { personDirectory } from '../queries/person-directory.ts';
+import { inRegion } from '../db/regions.ts';
 import { requireVerifiedEmail } from './verified-email.ts';
 
 
@@ -220,10 +222,15 @@ export async function verifyPasskeyAssertion(
   responseText: unknown,
 ): Promise<PasskeyRow> {
   const response = parseCredential(authenticationSchema, responseText) as AuthenticationResponseJSON;
-  const passkey = await passkeyQueries.byId(db, response.id);
+  const handle = response.response.userHandle;
+  // Data residency: the passkey is in its owner's region, named by the user handle (or the person signing in); the
+  // challenge stays where it was issued, and the request moves to their region once the passkey has signed.
+  const named = userId ?? (handle ? Buffer.from(handle, 'base64url').toString('utf8') : null);
+  const home = named ? await personDirectory.homeOf(db, named) : null;
+  const inHome = <T>(work: () => Promise<T>): Promise<T> => (home ? inRegion(db, home, work) : work());
+  const passkey = await inHome(() => passkeyQueries.byId(db, response.id));
   if (!passkey) throw refused('this passkey is not registered here. It may have been removed.');
   if (userId && passkey.user_id !== userId) throw refused('this passkey belongs to another account.');
-  const handle = response.response.userHandle;
   if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.user_id) throw refused('the passkey names another account.');
   const counter = Number(passkey.counter);
   let verification;
@@ -240,9 +247,10 @@ export async function verifyPasskeyAssertion(
     throw refused(explain(error));
   }
   if (!verification.verified) throw refused('the signature is not valid.');
-  if (!(await passkeyQueries.advanceCounter(db, passkey.id, counter, verification.authenticationInfo.newCounter))) {
+  if (!(await inHome(() => passkeyQueries.advanceCounter(db, passkey.id, counter, verification.authenticationInfo.newCounter)))) {
     throw refused('the signature counter did not move forward.');
   }
+  await personDirectory.claimHomeOfPerson(db, passkey.user_id);
   return passkey;
 }
 

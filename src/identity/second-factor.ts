@@ -7,6 +7,7 @@ import type { Limits } from '../platform/rate-limits.ts';
 import { useRecoveryCode } from './recovery-codes.ts';
 import { knownBrowserOf } from './known-browsers.ts';
 import { pendingSecondFactorQueries, secondFactorSummaryQuery, type PendingSecondFactorRow } from '../queries/pending-second-factors.ts';
+import { findInAnyRegion } from '../db/regions.ts';
 import { normaliseTotpCode, verifyTotpCode } from './totp.ts';
 
 type RequestOrigin = AuditOrigin & { ip: string; browserHash?: string | null };
@@ -40,8 +41,12 @@ export async function beginSecondFactor(db: Knex, interactionUid: string, userId
   await pendingSecondFactorQueries.put(db, { interaction_uid: interactionUid, user_id: userId, amr, expires_at: new Date(Date.now() + pendingTtlMs) });
 }
 
+/**
+ * The step waiting for this interaction. With data residency the next request knows only the
+ * interaction, so each region is asked; the request then moves to the one that has it.
+ */
 export const pendingSecondFactor = (db: Knex, interactionUid: string): Promise<PendingSecondFactorRow | undefined> =>
-  pendingSecondFactorQueries.live(db, interactionUid);
+  findInAnyRegion(db, (each) => pendingSecondFactorQueries.live(each, interactionUid));
 
 export interface SecondFactorDone {
   userId: string;
@@ -55,7 +60,7 @@ const joinAmr = (first: string[], second: string) => [...new Set([...first, seco
 
 /** Ends the pending step (once: a second call finds nothing) with the factor that was proven. */
 async function finishPending(db: Knex, interactionUid: string, method: string): Promise<Omit<SecondFactorDone, 'recoveryCodesLeft'>> {
-  const pending = await pendingSecondFactorQueries.take(db, interactionUid);
+  const pending = await findInAnyRegion(db, (each) => pendingSecondFactorQueries.take(each, interactionUid));
   if (!pending) throw new AppError('bad_request', 'This sign-in took too long. Start again.');
   return { userId: pending.user_id, amr: joinAmr(pending.amr, method), acr: acrMultiFactor };
 }

@@ -6,7 +6,8 @@ import { startTestHub } from '../helpers/hub.ts';
 import { grant, makeClient, makePerson, makeService, relyingParty } from '../helpers/fixtures.ts';
 import { authorize, eventually } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { newPage } from '../helpers/browser.ts';
+import { newPage, signInInBrowser } from '../helpers/browser.ts';
+import { addVirtualAuthenticator, blockPasskeyAutofill, forgetSignIn, startAuthorization, startLocalhostHub } from '../identity/strong-sign-in-helpers.ts';
 import { runCli } from '../helpers/cli.ts';
 import { personToken, WsClient } from '../events/helpers.ts';
 import { createClient as createWsClient } from 'graphql-ws';
@@ -36,11 +37,11 @@ async function rowsOf(db: Knex, userId: string): Promise<Record<string, number>>
   return counts;
 }
 
-async function residencyHub(t: ExecutionContext) {
+async function residencyHub(t: ExecutionContext, { localhost = false }: { localhost?: boolean } = {}) {
   const directory = (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>;
   const regional = await Promise.all(regions.map(async () => (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>));
   // Four databases and their listeners from one hub: small pools, so that the test files running beside it keep theirs.
-  const hub = await startTestHub(t, {
+  const hub = await (localhost ? startLocalhostHub : startTestHub)(t, {
     database: { ...directory, poolMax: 2 },
     env: { DATABASE_POOL_MAX: '2', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
   });
@@ -320,4 +321,37 @@ test.serial('a region whose database is down stops only its own people: the othe
   const { agent, tokens } = await signInAndRedeem(hub, client, person);
   t.truthy(tokens.access_token);
   t.regex(await (await agent.request(`${hub.url}/account`)).text(), /Eu Still Here/);
+});
+
+test.serial('a person of the US adds a passkey, signs in with it alone, and with the password and it as a second factor', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const { hub, directory, region } = await residencyHub(t, { localhost: true });
+  const { createUser } = await import('../../src/identity/users.ts');
+  const person = { email: 'hedy@example.test', password: 'frequency hopping spread spectrum', name: 'Hedy Lamarr' };
+  const user = await createUser(hub.db, hub.hasher, { ...person, emailVerified: true, region: 'us' });
+  const { page } = await newPage(t);
+  await blockPasskeyAutofill(page);
+  await addVirtualAuthenticator(page);
+  await signInInBrowser(page, hub.url, person.email, person.password);
+  await page.goto(`${hub.url}/account/security`);
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.waitForURL(/notice=passkey-added/);
+  t.truthy(await region.us('passkeys').where({ user_id: user.id }).first(), 'the passkey is in the US database');
+
+  // The passkey alone: the hub learns whose it is from the user handle, and finds it in the US.
+  await forgetSignIn(page);
+  const flow = await startAuthorization(hub, page);
+  for (const r of regions) await eventually(async () => (await region[r]('services').where({ slug: 'vezepyweb' }).first()) ?? undefined);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  t.is((await flow.tokens()).claims()!.sub, user.id);
+
+  // The password, then the passkey as the second factor: the step between is found from the interaction alone.
+  await forgetSignIn(page);
+  await signInInBrowser(page, hub.url, person.email, person.password);
+  t.regex(page.url(), /\/second-factor$/);
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await page.waitForURL(`${hub.url}/account`);
+  const session = await region.us('oidc_models').where({ model: 'Session', account_id: user.id }).orderBy('expires_at', 'desc').first();
+  t.deepEqual([...session.payload.amr].sort(), ['hwk', 'mfa', 'pwd']);
+  for (const other of [directory, region.eu, region.in]) t.deepEqual(await rowsOf(other, user.id), {}, 'nothing of theirs outside the US once the sign-ins are done');
 });
