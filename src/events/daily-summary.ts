@@ -9,6 +9,7 @@ import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { isLocale, isTimeZone, type Locale } from '../platform/i18n.ts';
 import { dailySummaryQueries, type DailySummaryRecipient } from '../queries/daily-summaries.ts';
+import { personDirectory } from '../queries/person-directory.ts';
 import { minutesInZone } from '../devices/notification-settings.ts';
 import { PollingLoop } from './polling-loop.ts';
 import { dateIn, formatDay, todayFor } from './today.ts';
@@ -58,11 +59,12 @@ export function readOptOutToken(key: Buffer, token: string): { userId: string; n
 export async function optOutByToken(db: Knex, key: Buffer, token: string, origin: AuditOrigin): Promise<'stopped' | 'invalid'> {
   const holder = readOptOutToken(key, token);
   if (!holder) return 'invalid';
-  return db.transaction(async (trx) => {
-    if (!(await dailySummaryQueries.unsubscribe(trx, holder.userId, holder.nonce))) return 'invalid';
+  // In the person's home region (data residency).
+  return personDirectory.forPerson(db, holder.userId, () => db.transaction(async (trx) => {
+    if (!(await dailySummaryQueries.unsubscribe(trx, holder.userId, holder.nonce))) return 'invalid' as const;
     await recordChange(trx, holder.userId, false, { ...origin, via: 'opt-out link' });
-    return 'stopped';
-  });
+    return 'stopped' as const;
+  }));
 }
 
 export interface DailySummaryDeps {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { randomToken, sha256 } from '../platform/crypto/tokens.ts';
 import { liveTicketQueries } from '../queries/live-tickets.ts';
+import { findInAnyRegion } from '../db/regions.ts';
 
 /** How long a ticket may wait for its connection. */
 export const liveTicketSeconds = 30;
@@ -39,7 +40,8 @@ export async function issueLiveTicket(db: Knex, holder: TicketHolder): Promise<{
 /** Takes a ticket once: what it stands for, or null when it is unknown, taken already or expired. */
 export async function redeemLiveTicket(db: Knex, ticket: string): Promise<TicketHolder | null> {
   if (!/^[\w-]{20,100}$/.test(ticket)) return null;
-  const row = await liveTicketQueries.take(db, sha256(ticket));
+  // A ticket names no person: with data residency each region is asked (and the request moves to the one that has it).
+  const row = await findInAnyRegion(db, (each) => liveTicketQueries.take(each, sha256(ticket)));
   if (!row) return null;
   return { userId: row.user_id, clientId: row.client_id, grantRef: row.grant_ref, scope: row.scope, tokenExp: Math.floor(new Date(row.token_expires_at).getTime() / 1000) };
 }

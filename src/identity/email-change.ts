@@ -9,6 +9,7 @@ import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { parseInput } from '../platform/validation.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
+import { findInAnyRegion } from '../db/regions.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import type { Limits } from '../platform/rate-limits.ts';
@@ -190,7 +191,8 @@ export async function confirmEmailChangeByCode(deps: EmailChangeDeps, userId: st
  */
 export async function confirmEmailChangeByLink(deps: EmailChangeDeps, userId: string, token: string, origin: RequestOrigin): Promise<ConfirmResult> {
   if (!/^[\w-]{20,100}$/.test(token)) return { ok: false, reason: 'invalid' };
-  const row = await emailTokenQueries.byTokenHash(deps.db, 'change_email', sha256(token));
+  // A link names no person: with data residency each region is asked, and the request moves to the one that has it.
+  const row = await findInAnyRegion(deps.db, (each) => emailTokenQueries.byTokenHash(each, 'change_email', sha256(token)));
   if (!row || row.used_at || new Date(row.expires_at) <= new Date()) return { ok: false, reason: 'invalid' };
   if (row.user_id !== userId) return { ok: false, reason: 'other_account' };
   return applyChange(deps, row, 'link', origin);

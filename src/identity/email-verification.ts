@@ -6,6 +6,7 @@ import { appendEvent } from '../outbox/outbox.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { MailTemplates } from '../platform/mail/messages.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
+import { findInAnyRegion } from '../db/regions.ts';
 import type { RequestOrigin } from './password-sign-in.ts';
 import { emailAccountKey, type Limits } from '../platform/rate-limits.ts';
 import { userQueries, type UserRow } from '../queries/users.ts';
@@ -61,7 +62,8 @@ export type VerifyResult = { ok: true; email: string } | { ok: false };
 
 export async function verifyEmailByLink(db: Knex, token: string, origin: Partial<RequestOrigin>): Promise<VerifyResult> {
   if (!/^[\w-]{20,100}$/.test(token)) return { ok: false };
-  const row = await emailTokenQueries.byTokenHash(db, 'verify_email', sha256(token));
+  // A link names no person: with data residency each region is asked, and the request moves to the one that has it.
+  const row = await findInAnyRegion(db, (each) => emailTokenQueries.byTokenHash(each, 'verify_email', sha256(token)));
   if (!row || row.used_at || new Date(row.expires_at) <= new Date()) return { ok: false };
   return (await markVerified(db, row, 'link', origin)) ? { ok: true, email: row.email } : { ok: false };
 }

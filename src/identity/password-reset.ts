@@ -8,6 +8,7 @@ import type { MailTemplates } from '../platform/mail/messages.ts';
 import { endEverySession } from './account-status.ts';
 import { revokeAllAppPasswords } from './app-passwords.ts';
 import { emailTokenQueries, type EmailTokenRow } from '../queries/email-tokens.ts';
+import { findInAnyRegion } from '../db/regions.ts';
 import { passkeyQueries } from '../queries/passkeys.ts';
 import type { PasswordHasher } from './password-hashing.ts';
 import { checkNewPassword } from './password-policy.ts';
@@ -63,7 +64,8 @@ export async function requestPasswordReset(deps: PasswordResetDeps, email: strin
 /** The live reset behind a link, and its user; anything else (unknown, used, expired, address changed) is an expired link. */
 export async function openResetLink(db: Knex, token: string): Promise<{ row: EmailTokenRow; user: UserRow }> {
   if (!/^[\w-]{20,100}$/.test(token)) throw resetLinkExpired();
-  const row = await emailTokenQueries.byTokenHash(db, 'reset_password', sha256(token));
+  // A link names no person: with data residency each region is asked, and the request moves to the one that has it.
+  const row = await findInAnyRegion(db, (each) => emailTokenQueries.byTokenHash(each, 'reset_password', sha256(token)));
   if (!row || row.used_at || new Date(row.expires_at) <= new Date()) throw resetLinkExpired();
   const user = await userQueries.byId(db, row.user_id);
   if (!user || user.disabled_at || user.email.toLowerCase() !== row.email.toLowerCase()) throw resetLinkExpired();

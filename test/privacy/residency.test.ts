@@ -9,6 +9,7 @@ import { UserAgent } from '../helpers/user-agent.ts';
 import { newPage, signInInBrowser } from '../helpers/browser.ts';
 import { addVirtualAuthenticator, blockPasskeyAutofill, forgetSignIn, startAuthorization, startLocalhostHub } from '../identity/strong-sign-in-helpers.ts';
 import { runCli } from '../helpers/cli.ts';
+import { firstLink, startMailCatcher } from '../helpers/mail-catcher.ts';
 import { personToken, WsClient } from '../events/helpers.ts';
 import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -37,13 +38,13 @@ async function rowsOf(db: Knex, userId: string): Promise<Record<string, number>>
   return counts;
 }
 
-async function residencyHub(t: ExecutionContext, { localhost = false }: { localhost?: boolean } = {}) {
+async function residencyHub(t: ExecutionContext, { localhost = false, env = {} }: { localhost?: boolean; env?: Record<string, string> } = {}) {
   const directory = (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>;
   const regional = await Promise.all(regions.map(async () => (await testDatabase(t)) as Extract<DatabaseTarget, { kind: 'postgres' }>));
   // Four databases and their listeners from one hub: small pools, so that the test files running beside it keep theirs.
   const hub = await (localhost ? startLocalhostHub : startTestHub)(t, {
     database: { ...directory, poolMax: 2 },
-    env: { DATABASE_POOL_MAX: '2', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
+    env: { ...env, DATABASE_POOL_MAX: '2', DATABASE_URL: directory.url, DATABASE_URL_EU: regional[0]!.url, DATABASE_URL_US: regional[1]!.url, DATABASE_URL_IN: regional[2]!.url, DEFAULT_REGION: 'eu' },
   });
   const open = (url: string) => {
     const db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
@@ -354,4 +355,23 @@ test.serial('a person of the US adds a passkey, signs in with it alone, and with
   const session = await region.us('oidc_models').where({ model: 'Session', account_id: user.id }).orderBy('expires_at', 'desc').first();
   t.deepEqual([...session.payload.amr].sort(), ['hwk', 'mfa', 'pwd']);
   for (const other of [directory, region.eu, region.in]) t.deepEqual(await rowsOf(other, user.id), {}, 'nothing of theirs outside the US once the sign-ins are done');
+});
+
+test.serial('a reset link, mailed to a person of India, sets their new password there', async (t) => {
+  if (!realBackends) return t.pass('data residency needs PostgreSQL servers (runs with TEST_DATABASE_URL)');
+  const mail = await startMailCatcher(t);
+  const { hub, directory, region } = await residencyHub(t, { env: { SMTP_URL: mail.url } });
+  const { createUser, verifyPasswordSignIn } = await import('../../src/identity/users.ts');
+  const email = 'kalpana@example.test';
+  const user = await createUser(hub.db, hub.hasher, { email, password: 'the old long passphrase', name: 'Kalpana Chawla', emailVerified: true, region: 'in' });
+  t.is((await fetch(`${hub.url}/reset`, { method: 'POST', body: new URLSearchParams({ email }), redirect: 'manual' })).status, 200);
+  const link = firstLink((await mail.waitFor(email, /Reset your/)).text);
+  t.truthy(await region.in('email_tokens').where({ user_id: user.id, purpose: 'reset_password' }).first(), 'the link\'s token is kept in India');
+  t.is((await fetch(link)).status, 200, 'the link opens: its token is found in India');
+  const done = await fetch(link, { method: 'POST', body: new URLSearchParams({ password: 'a brand new long passphrase' }), redirect: 'manual' });
+  t.is(done.status, 200);
+  const { routerOf } = await import('../../src/db/regions.ts');
+  const router = routerOf(hub.db)!;
+  t.true((await router.within(() => verifyPasswordSignIn(hub.db, hub.hasher, email, 'a brand new long passphrase'))).ok);
+  t.deepEqual(await rowsOf(directory, user.id), {});
 });
