@@ -114,6 +114,12 @@ export async function startAuthorization(hub: Hub, page: Page, params: Record<st
   });
   await page.goto(url.href);
   return {
-    tokens: async () => oidc.authorizationCodeGrant(rp, await landed, { pkceCodeVerifier: verifier }),
+    tokens: async () => {
+      const callback = await landed;
+      // Until the browser has shown the callback: the route sees its request before the navigation
+      // ends, and a test's next page.goto would otherwise be cut short by it.
+      await page.waitForURL(`${rpCallback}**`, { waitUntil: 'load' });
+      return oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier });
+    },
   };
 }
