@@ -47,6 +47,17 @@ export function entryHash(prevHash: string, row: Omit<AuditRow, 'prev_hash' | 'h
  */
 export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRow> {
   if (!(trx as Knex.Transaction).isTransaction) return trx.transaction((inner) => appendAudit(inner, entry));
+  const row = await nextAuditRow(trx as Knex.Transaction, entry);
+  await auditQueries.insert(trx, row);
+  return row;
+}
+
+/**
+ * The entry appendAudit writes, made under the writers' lock (held until the transaction ends)
+ * but not yet inserted: for a caller that sends its insert (`auditQueries.insert`) together with
+ * other writes of the transaction. Nothing else may be appended in the transaction before it is.
+ */
+export async function nextAuditRow(trx: Knex.Transaction, entry: AuditEntry): Promise<AuditRow> {
   if (!actionPattern.test(entry.action)) throw new TypeError(`audit action "${entry.action}" is not noun.verb`);
   // Through JSON once, so what we hash is exactly what jsonb gives back.
   const data = JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>;
@@ -56,7 +67,7 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
   const owners = keyOwnersOf(personal);
   // The first key sealing takes is read (or made) with the lock, in the same round trip.
   const owner = owners && (owners.request ?? owners.data);
-  const { last, wrappedKey } = await auditQueries.lockWriterAndReadLast(trx as Knex.Transaction, owner ? { personId: owner, candidateKey: newWrappedKey(trx) } : null);
+  const { last, wrappedKey } = await auditQueries.lockWriterAndReadLast(trx, owner ? { personId: owner, candidateKey: newWrappedKey(trx) } : null);
   // Sealed before hashing: the chain covers the sealed form, so destroying a person's key later leaves it whole.
   const sealed = await sealPersonalFields(trx, personal, { owners, known: owner && wrappedKey ? { personId: owner, wrappedKey } : null });
   const fields = {
@@ -70,9 +81,7 @@ export async function appendAudit(trx: Knex, entry: AuditEntry): Promise<AuditRo
     data: sealed.data,
   };
   const prevHash = last?.hash ?? genesisHash;
-  const row: AuditRow = { ...fields, prev_hash: prevHash, hash: entryHash(prevHash, fields) };
-  await auditQueries.insert(trx, row);
-  return row;
+  return { ...fields, prev_hash: prevHash, hash: entryHash(prevHash, fields) };
 }
 
 /** Where a request came from, for entries written by routes. */

@@ -34,17 +34,29 @@ async function withPerson(trx: Knex, event: NewEvent): Promise<Record<string, un
  * The relay publishes it afterwards (a trigger wakes it at commit).
  */
 export async function appendEvent(trx: Knex, event: NewEvent): Promise<HubEvent> {
+  const { write, envelope } = await eventWrite(trx, event);
+  await write;
+  return envelope;
+}
+
+/**
+ * appendEvent's insert, not yet sent, for a caller that sends it together with other writes of its
+ * transaction (db/write-together.ts). `computed` adds fields to the data that the statement itself
+ * works out (name → an SQL expression giving a JSON value): the envelope returned leaves them out.
+ */
+export async function eventWrite(trx: Knex, event: NewEvent, computed: Record<string, Knex.Raw> = {}): Promise<{ write: Knex.QueryBuilder; envelope: HubEvent }> {
+  const data = await withPerson(trx, event);
   const row = {
     id: event.id ?? randomUUID(),
     type: event.type,
     occurred_at: event.occurredAt ?? new Date(),
     user_id: event.userId ?? null,
     service: event.service ?? null,
-    data: await withPerson(trx, event),
+    data,
     ...(event.audience ? { audience: JSON.stringify(event.audience) } : {}),
   };
-  await outboxQueries.insert(trx, row);
-  return toEnvelope(row);
+  const stored = Object.keys(computed).length ? outboxQueries.dataWith(trx, data, computed) : data;
+  return { write: outboxQueries.insert(trx, { ...row, data: stored }).returning('seq'), envelope: toEnvelope(row) };
 }
 
 export function toEnvelope(row: { id: string; type: string; occurred_at: Date | string; user_id: string | null; service: string | null; data: Record<string, unknown> }): HubEvent {

@@ -17,25 +17,27 @@ export const knownBrowserQueries = {
   isKnown: async (db: Knex, userId: string, browserHash: string): Promise<boolean> =>
     Boolean(await db('known_devices').where({ user_id: userId, device_hash: browserHash }).first('device_hash')),
   /**
-   * Records a sign-in from this device; says whether it is new to the account, and whether the
-   * account had none before. One statement: the update of a device seen before, or the insert of
-   * a new one, and the count of the account's devices as they were before it.
+   * Records a sign-in from this device, as a write to send together with the sign-in's others
+   * (db/write-together.ts): the insert of a new device or the update of one seen before. It returns
+   * one row saying whether the device was known to the account (`seen`) and how many the account
+   * had (`before`), both as they were before the statement.
    */
-  see: async (trx: Knex, row: Pick<KnownDeviceRow, 'user_id' | 'device_hash' | 'user_agent' | 'ip'>): Promise<{ isNew: boolean; firstEver: boolean }> => {
-    const { rows }: { rows: Array<{ seen: boolean; before: number | string }> } = await trx.raw(
-      `with seen as (
-         update known_devices set last_seen_at = now(), ip = ?, user_agent = ?
-          where user_id = ? and device_hash = ? returning 1
-       ), added as (
-         insert into known_devices (user_id, device_hash, user_agent, ip)
-         select ?, ?, ?, ? where not exists (select 1 from seen)
-         on conflict (user_id, device_hash) do nothing returning 1
-       )
-       select exists (select 1 from seen) as seen, (select count(*) from known_devices where user_id = ?) as before`,
-      [row.ip, row.user_agent, row.user_id, row.device_hash, row.user_id, row.device_hash, row.user_agent, row.ip, row.user_id],
-    );
-    const { seen, before } = rows[0]!;
-    if (seen) return { isNew: false, firstEver: false };
-    return { isNew: true, firstEver: Number(before) === 0 };
-  },
+  see: (trx: Knex, row: Pick<KnownDeviceRow, 'user_id' | 'device_hash' | 'user_agent' | 'ip'>): Knex.Raw =>
+    trx.raw(
+      `insert into known_devices (user_id, device_hash, user_agent, ip) values (?, ?, ?, ?)
+       on conflict (user_id, device_hash) do update set last_seen_at = now(), ip = excluded.ip, user_agent = excluded.user_agent
+       returning exists (select 1 from known_devices k where k.user_id = ? and k.device_hash = ?) as seen,
+                 (select count(*) from known_devices k where k.user_id = ?) as before`,
+      [row.user_id, row.device_hash, row.user_agent, row.ip, row.user_id, row.device_hash, row.user_id],
+    ),
+  /**
+   * An SQL expression, true when the device is new to an account that has signed in from another
+   * before (a sign-in worth a notice), for a statement that also records the device: it reads the
+   * table as it was before that statement.
+   */
+  newToAnAccountWithOthers: (db: Knex, userId: string, browserHash: string): Knex.Raw =>
+    db.raw(
+      'to_jsonb(not exists (select 1 from known_devices k where k.user_id = ? and k.device_hash = ?) and exists (select 1 from known_devices k where k.user_id = ?))',
+      [userId, browserHash, userId],
+    ),
 };

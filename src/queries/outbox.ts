@@ -52,7 +52,12 @@ const columns = ['seq', 'id', 'type', 'occurred_at', 'user_id', 'service', 'data
 
 export const outboxQueries = {
   /** Writes an event (in the caller's transaction); `audience` is the recorded audience as JSON. */
-  insert: (trx: Knex, row: Pick<OutboxRow, 'id' | 'type' | 'occurred_at' | 'user_id' | 'service' | 'data'> & { audience?: string }) => trx('outbox').insert(row),
+  insert: (trx: Knex, row: Pick<OutboxRow, 'id' | 'type' | 'occurred_at' | 'user_id' | 'service'> & { data: OutboxRow['data'] | Knex.Raw; audience?: string }) => trx('outbox').insert(row),
+  /** An event's data with fields the statement inserting it works out (name → SQL expression). */
+  dataWith: (db: Knex, data: OutboxRow['data'], computed: Record<string, Knex.Raw>): Knex.Raw => {
+    const names = Object.keys(computed);
+    return db.raw(`?::jsonb || jsonb_build_object(${names.map(() => '?::text, ?').join(', ')})`, [JSON.stringify(data), ...names.flatMap((name) => [name, computed[name]!])]);
+  },
 
   /** A cheap look before a relay round opens a transaction: most polls find nothing. */
   anyUnpublished: async (db: Knex): Promise<boolean> => Boolean(await db('outbox').whereNull('published_at').first('seq')),

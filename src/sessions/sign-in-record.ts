@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
-import { appendAudit } from '../audit/audit-log.ts';
-import { appendEvent } from '../outbox/outbox.ts';
+import { nextAuditRow } from '../audit/audit-log.ts';
+import { eventWrite } from '../outbox/outbox.ts';
+import { auditQueries } from '../queries/audit-log.ts';
+import { writeTogether } from '../db/write-together.ts';
 import { retryOnConflict } from '../db/retry-on-conflict.ts';
 import { clientQueries } from '../queries/clients.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -45,14 +47,19 @@ export interface SignInInteraction {
 export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource, user: UserRow, amr: string[], interaction: SignInInteraction): Promise<void> {
   const { browserHash, ...origin } = source;
   const { isNew, firstEver } = await retryOnConflict(() => deps.db.transaction(async (trx) => {
-    await appendAudit(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
-    const seen = await knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip });
+    // Under the audit writers' lock (one statement), then the entry, the browser and the event in one more.
+    const entry = await nextAuditRow(trx, { action: 'signin.succeeded', actorId: user.id, subjectId: user.id, ...origin, data: { amr } });
+    const writes: Record<string, Knex.QueryBuilder | Knex.Raw> = {
+      audit: auditQueries.insert(trx, entry).returning('seq'),
+      browser: knownBrowserQueries.see(trx, { user_id: user.id, device_hash: browserHash, user_agent: origin.userAgent?.slice(0, 256) ?? null, ip: origin.ip }),
+    };
     if (interaction.session?.accountId !== user.id) {
       // new_device: the browser had not signed in to this account before (the account's very first sign-in aside), as the notice by mail says.
-      const data = { ...(await sessionDetails(trx, origin, amr, interaction)), new_device: seen.isNew && !seen.firstEver };
-      await appendEvent(trx, { type: 'session.created', userId: user.id, data });
+      const data = await sessionDetails(trx, origin, amr, interaction);
+      writes.event = (await eventWrite(trx, { type: 'session.created', userId: user.id, data }, { new_device: knownBrowserQueries.newToAnAccountWithOthers(trx, user.id, browserHash) })).write;
     }
-    return seen;
+    const seen = (await writeTogether(trx, writes)).browser![0] as { seen: boolean; before: number | string };
+    return { isNew: !seen.seen, firstEver: !seen.seen && Number(seen.before) === 0 };
   }));
   if (isNew && !firstEver) {
     deps.mailer.post(deps.mail.securityNotice({

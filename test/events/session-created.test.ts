@@ -39,3 +39,23 @@ test('each sign-in that starts a session writes session.created; a step-up in th
   t.like(seen.events[1], { device: 'Chrome on macOS', device_kind: 'computer', amr: ['pwd'], new_device: true });
   t.false('service' in seen.events[1]! || 'client_id' in seen.events[1]! || 'session_id' in seen.events[1]!);
 });
+
+test('a sign-in is recorded in two statements inside its transaction: the audit writers\' lock, then the entry, the browser and session.created together', async (t) => {
+  const hub = await startTestHub(t);
+  await makeService(hub, 'vezepygame');
+  const person = await makePerson(hub);
+  const rp = await relyingParty(hub, await makeClient(hub, { service: 'vezepygame', type: 'web' }));
+  const statements: string[] = [];
+  const record = (query: { sql?: string }) => statements.push(query.sql ?? '');
+  hub.db.on('query', record);
+  await authorize({ hub, rp, person }, {}, new NamedAgent(userAgents.iPhone));
+  hub.db.off('query', record);
+
+  const lock = statements.findIndex((sql) => sql.includes('audit_lock_and_last'));
+  t.true(lock > 0, 'the lock is taken');
+  t.regex(statements[lock - 1]!, /^begin/i);
+  const together = statements[lock + 1]!;
+  for (const table of ['audit_log', 'known_devices', 'outbox']) t.true(together.includes(`into "${table}"`) || together.includes(`into ${table}`), `${table} is written in the statement after the lock`);
+  t.regex(statements[lock + 2]!, /^commit/i);
+  t.is((await hub.db('known_devices').where({ user_id: person.id })).length, 1);
+});

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Knex } from 'knex';
 import { appendAudit } from '../../src/audit/audit-log.ts';
+import { writeTogether } from '../../src/db/write-together.ts';
 import { knownBrowserQueries } from '../../src/queries/known-browsers.ts';
 import { userQueries } from '../../src/queries/users.ts';
 import { appendEvent } from '../../src/outbox/outbox.ts';
@@ -62,7 +63,8 @@ concurrent('while the person\'s row is held for a change, rows that refer to the
     await hub.db.transaction(async (trx) => {
       // Waiting would end in 55P03 lock_not_available, not in a test that hangs.
       await trx.raw("set local lock_timeout = '2s'");
-      t.like(await knownBrowserQueries.see(trx, { user_id: person.id, device_hash: 'a-new-browser', user_agent: 'test', ip: '192.0.2.1' }), { isNew: true });
+      const { browser } = await writeTogether(trx, { browser: knownBrowserQueries.see(trx, { user_id: person.id, device_hash: 'a-new-browser', user_agent: 'test', ip: '192.0.2.1' }) });
+      t.like(browser[0], { seen: false });
       await appendEvent(trx, { type: 'session.created', userId: person.id, data: {} });
     });
   } finally {
