@@ -17,6 +17,7 @@ import { appendEvent } from '../src/outbox/outbox.ts';
 import { loadKeySet } from '../src/oidc/signing-keys.ts';
 import type { Hub } from '../src/app/start.ts';
 import { startEventsHub } from './events-hub.ts';
+import { hubNodeFlags, missingHubNodeFlags } from '../src/app/node-flags.ts';
 
 export interface Latencies {
   deliveries: number;
@@ -159,6 +160,9 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutResul
   if (cores >= 2 && pin(process.pid, '0') && pin(child.pid!, '1')) {
     placement = 'hub (this process) pinned to core 0, clients (a child process) to core 1 (taskset); PostgreSQL and Redis not pinned, on both cores';
   }
+  // The hub is this process: it has the hub's V8 settings only when the bench was started with them.
+  const missingFlags = missingHubNodeFlags();
+  placement += missingFlags.length ? `; the hub without ${missingFlags.join(' ')} (npm run bench passes it)` : `; the hub with ${hubNodeFlags.join(' ')}`;
   try {
     const clients = new Clients(child);
     log(`bench: live-fanout: making ${others + 1} people and their tokens`);

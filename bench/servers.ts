@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, Target } from './target.ts';
+import { hubNodeFlags } from '../src/app/node-flags.ts';
 
 export interface RunningServer {
   target: Target;
@@ -22,7 +23,8 @@ const entries = {
 export function startServer(kind: keyof typeof entries, env: Record<string, string>, profileDir: string | null = null, timeoutMs = 60_000): Promise<RunningServer> {
   const child: ChildProcess = fork(entries[kind], [], {
     env: { ...process.env, ...env },
-    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${kind}.cpuprofile`] : [],
+    // The hub runs with the V8 settings it starts with everywhere (the bare provider with Node's defaults).
+    execArgv: [...(kind === 'ours' ? hubNodeFlags : []), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${kind}.cpuprofile`] : [])],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';

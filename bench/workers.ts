@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { hubNodeFlags } from '../src/app/node-flags.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDatabase } from './backends.ts';
@@ -44,7 +45,7 @@ function runCli(env: Record<string, string>, args: string[]): Promise<string> {
 
 /** Starts `uniqverse start --workers n` and resolves, once it serves, with a function that stops it. */
 async function startHub(env: Record<string, string>, workers: number): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, [cli, 'start', '--workers', String(workers)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...hubNodeFlags, cli, 'start', '--workers', String(workers)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,8 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The `uniqverse` command. The CLI is TypeScript run by Node 22's type stripping. `npx uniqverse`
 // and `npm run` put node_modules/.bin first on PATH, where the pinned Node 22 lives, so `env node`
 // finds it; run any other way (./bin/uniqverse.js with an older node first on PATH), we re-run
-// ourselves with the pinned binary instead of failing on the .ts import.
+// ourselves with the pinned binary instead of failing on the .ts import. The flag on the first line
+// is the hub's V8 setting (src/app/node-flags.ts), given to every command alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ if (major >= 22) {
     process.exit(1);
   }
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const result = spawnSync(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(pinned, [...process.execArgv, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
   if (result.error) {
     console.error(`uniqverse: cannot run ${pinned}: ${result.error.message}`);
     process.exit(1);

@@ -5,6 +5,7 @@ import type { Config } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateSchema } from '../db/migrate.ts';
+import { withHubNodeFlags } from './node-flags.ts';
 
 /** Messages between the primary and its hub processes, over node:cluster's channel. */
 type ProcessMessage =
@@ -42,6 +43,8 @@ export async function superviseWorkers(config: Config, count: number, announce: 
   let exitCode = 0;
   let announced = false;
 
+  // Each hub process gets the V8 settings it is meant to run with, whatever the primary was started with.
+  cluster.setupPrimary({ execArgv: withHubNodeFlags(process.execArgv) });
   const start = () => cluster.fork();
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isOurs(message)) return;

@@ -4,6 +4,7 @@ import { ConfigError, type Config } from '../platform/config.ts';
 import { DatabaseInUseError } from '../db/directory-lock.ts';
 import { startHub, type Hub } from './start.ts';
 import { askPrimaryForMetrics, reportMetricsToPrimary, superviseWorkers } from './hub-processes.ts';
+import { missingHubNodeFlags } from './node-flags.ts';
 
 /** How many hub processes can serve, and why fewer than asked for. */
 export function processCount(config: Pick<Config, 'workers' | 'database' | 'redisUrl'>): { count: number; reason: string | null } {
@@ -32,6 +33,8 @@ export async function serve(config: Config): Promise<void> {
   const { count, reason } = processCount(config);
   if (reason) config.warnings.push(reason);
   if (count > 1) return superviseWorkers(config, count, (url) => console.log(banner(url, count)));
+  const missing = missingHubNodeFlags();
+  if (missing.length) config.warnings.push(`node was started without ${missing.join(' ')} (npm start and uniqverse start pass it): live events' slowest deliveries wait longer on the garbage collector`);
   const hub = await startOrExit(config);
   stopOnSignals(hub);
   console.log(banner(hub.url, 1));

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { missingHubNodeFlags, withHubNodeFlags } from '../../src/app/node-flags.ts';
 import { processCount } from '../../src/app/serve.ts';
 import { projectRoot } from '../../src/platform/views.ts';
 import { realBackends, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
@@ -30,8 +32,8 @@ interface Running {
 }
 
 /** `uniqverse start` as a person runs it, until its banner is printed. */
-async function startCommand(t: ExecutionContext, world: CliWorld, args: string[], env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'src/cli.ts'), 'start', ...args], {
+async function startCommand(t: ExecutionContext, world: CliWorld, args: string[], env: Record<string, string>, command = [process.execPath, path.join(projectRoot, 'src/cli.ts')]): Promise<Running> {
+  const child = spawn(command[0]!, [...command.slice(1), 'start', ...args], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', ...world.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
   });
@@ -71,12 +73,35 @@ const childPids = (pid: number) =>
     .map((line) => Number(line.trim()))
     .filter(Boolean);
 
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+
+test('the hub\'s V8 settings: which of them a process lacks, and a command line with them added', (t) => {
+  t.deepEqual(missingHubNodeFlags([], ''), ['--max-semi-space-size=2']);
+  t.deepEqual(missingHubNodeFlags(['--max-semi-space-size=2'], ''), []);
+  t.deepEqual(missingHubNodeFlags(['--max_semi_space_size=8'], ''), [], 'a value of one\'s own, in V8\'s other spelling');
+  t.deepEqual(missingHubNodeFlags(['--inspect'], '--max-old-space-size=512 --max-semi-space-size=4'), []);
+  t.deepEqual(withHubNodeFlags(['--inspect']), ['--max-semi-space-size=2', '--inspect']);
+  t.deepEqual(withHubNodeFlags(['--max-semi-space-size=4']), ['--max-semi-space-size=4']);
+});
+
+test('`uniqverse start` run as a command (its first line) starts node with the hub\'s V8 settings', async (t) => {
+  if (realBackends) return t.pass('the embedded back end only');
+  const world = await cliWorld(t);
+  const port = await freePort();
+  const running = await startCommand(t, world, [], { PORT: String(port) }, [path.join(projectRoot, 'bin/uniqverse.js')]);
+  t.notRegex(running.output(), /started without/);
+  t.true(commandLine(running.child.pid!).includes('--max-semi-space-size=2'));
+  running.child.kill('SIGTERM');
+  t.is(await running.exited, 0);
+});
+
 test('with the embedded database, `start --workers 2` runs one process and says why', async (t) => {
   if (realBackends) return t.pass('the embedded back end only');
   const world = await cliWorld(t);
   const port = await freePort();
   const running = await startCommand(t, world, ['--workers', '2'], { PORT: String(port) });
   t.regex(running.output(), /WORKERS=2: the embedded database lives in one process, so the hub runs as one/);
+  t.regex(running.output(), /node was started without --max-semi-space-size=2 \(npm start and uniqverse start pass it\)/);
   t.notRegex(running.output(), /\(2 processes\)/);
   t.deepEqual(childPids(running.child.pid!), []);
   t.is((await fresh(`http://127.0.0.1:${port}/readyz`)).status, 200);
@@ -96,6 +121,7 @@ test('`start --workers 2` on PostgreSQL and Redis: two processes on one port tha
   t.regex(running.output(), /running at .* \(2 processes\)/);
   const workers = childPids(running.child.pid!);
   t.is(workers.length, 2);
+  for (const pid of workers) t.true(commandLine(pid).includes('--max-semi-space-size=2'), 'each hub process has the hub\'s V8 settings, though the primary was started without them');
 
   const basic = { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
   const issued = await fresh(`${url}/token`, { method: 'POST', headers: basic, body: 'grant_type=client_credentials' });
