@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { CoherentCache } from '../platform/cache.ts';
 import { modelCacheKey } from '../db/change-feed.ts';
 import { cannotBeStored, isRefusedCharacter } from '../db/refused-characters.ts';
 import { grantQueries, modelQueries, type ModelInsert, type ModelRow } from '../queries/oidc-models.ts';
 import { ModelWrites } from './model-writes.ts';
+import { holdWrite, sendHeldWrites } from './held-writes.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -77,14 +78,21 @@ export class KnexModelAdapter implements Adapter {
     };
     this.forget(id, payload.uid);
     const mark = this.cache?.mark() ?? 0;
-    // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
-    const inserted = await this.writes.upsert(row).catch((error: unknown) => {
-      // A parameter the provider keeps (state, nonce, login_hint, …) held a character Postgres refuses: the client's fault.
-      throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain U+0000 or unpaired surrogates') : error;
-    });
-    if (inserted && this.cache) {
-      this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
-    } else this.forget(id, payload.uid);
+    const write = async () => {
+      // A new row is exactly what we wrote (a replaced one may keep its consumed_at).
+      const inserted = await this.writes.upsert(row).catch((error: unknown) => {
+        // A parameter the provider keeps (state, nonce, login_hint, …) held a character Postgres refuses: the client's fault.
+        throw isRefusedCharacter(error) ? new errors.InvalidRequest('parameters must not contain U+0000 or unpaired surrogates') : error;
+      });
+      if (inserted && this.cache) {
+        this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
+      } else this.forget(id, payload.uid);
+    };
+    const request = Provider.ctx;
+    // The session the provider saves as it answers goes with it (held-writes.ts); nothing reads a code before its answer is out.
+    if (request && this.model === 'AuthorizationCode') return holdWrite(request, write);
+    sendHeldWrites(request);
+    await write();
   }
 
   find(id: string): Promise<AdapterPayload | undefined> {

@@ -28,6 +28,7 @@ import { installNotFoundPage, type ProviderPages } from './provider-pages.ts';
 import { installProviderSpan } from './provider-span.ts';
 import { tracingActive } from '../platform/spans.ts';
 import { limitUserCodeLookups } from './device-flow-limit.ts';
+import { answerAfterHeldWrites } from './held-writes.ts';
 import type { Limits } from '../platform/rate-limits.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 import { sessionCookieFlags, sessionTtl } from '../sessions/session-policy.ts';
@@ -315,6 +316,8 @@ export function createProvider(deps: ProviderDeps, caches: ProviderCaches, jwks:
   recordDeviceRefreshes(provider, new DeviceSightings(deps.db), deps.logger);
   installNotFoundPage(provider, deps.renderError);
   installUnavailableAnswer(provider, deps.renderError);
+  // Innermost: a held write that fails is answered as any failed write is, by the middleware above.
+  answerAfterHeldWrites(provider);
   // The provider shows a server_error page and only emits the cause: without this nobody would see it.
   provider.on('server_error', (ctx, error) => {
     if (isDatabaseUnavailable(error)) return void deps.logger.warn({ err: error, method: ctx.method, path: ctx.path }, 'database unavailable: answered 503');

@@ -1,0 +1,57 @@
+import type Provider from 'oidc-provider';
+
+interface Held {
+  /** Sends the writes not sent yet. */
+  waiting: Array<() => void>;
+  /** Every write held in the request, sent or not, until it is done. */
+  done: Array<Promise<unknown>>;
+}
+
+/**
+ * Writes of a provider request that wait to go with its next one, so that two rows saved one
+ * after the other (an authorization code, then the session the provider saves as it answers)
+ * share one statement and one commit (ModelWrites' group commit takes what is sent in one turn).
+ * The provider is told such a write is done at once; the request's answer waits until it is
+ * (`answerAfterHeldWrites`), so nobody outside the hub learns of a row before it is committed.
+ */
+const heldBy = new WeakMap<object, Held>();
+
+/** Holds `send` until the request's next write, or its end; `send` gives the write's own completion. */
+export function holdWrite(request: object, send: () => Promise<unknown>): void {
+  let held = heldBy.get(request);
+  if (!held) heldBy.set(request, (held = { waiting: [], done: [] }));
+  let sent!: (write: Promise<unknown>) => void;
+  const done = new Promise<Promise<unknown>>((resolve) => (sent = resolve)).then((write) => write);
+  // Awaited in settleHeldWrites; this keeps a failure from counting as unhandled before it is.
+  done.catch(() => undefined);
+  held.done.push(done);
+  held.waiting.push(() => sent(send()));
+}
+
+/** Sends what the request holds, in this turn (before the write about to be made). */
+export function sendHeldWrites(request: object | undefined): void {
+  const held = request && heldBy.get(request);
+  if (!held) return;
+  for (const send of held.waiting.splice(0)) send();
+}
+
+/** Sends what the request holds and waits until every write it held is done; throws the first that failed. */
+export async function settleHeldWrites(request: object): Promise<void> {
+  const held = heldBy.get(request);
+  if (!held) return;
+  sendHeldWrites(request);
+  heldBy.delete(request);
+  await Promise.all(held.done);
+}
+
+/** The provider answers a request only once the writes it held are committed. */
+export function answerAfterHeldWrites(provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      // A failed write fails the request: its answer (a redirect with a code, say) must not go out.
+      await settleHeldWrites(ctx);
+    }
+  });
+}
