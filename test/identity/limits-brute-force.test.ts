@@ -152,7 +152,8 @@ const median = (values: number[]) => {
 // above checks that one exactly.
 test.serial('a wrong password takes as long for an unknown email as for a known one', async (t) => {
   const s = await scene(t);
-  const pairs = 24;
+  // Under a loaded machine single pairs differ by ±100 ms; 48 of them keep the median's own spread well inside the bound.
+  const pairs = 48;
   const people = await Promise.all(Array.from({ length: pairs }, () => makePerson(s.hub)));
   const form = await loginForm(s);
   await attempt(form, 'warm-up@example.test', 'warm up the hasher');
