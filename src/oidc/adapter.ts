@@ -5,7 +5,7 @@ import { modelCacheKey } from '../db/change-feed.ts';
 import { cannotBeStored, isRefusedCharacter } from '../db/refused-characters.ts';
 import { grantQueries, modelQueries, type ModelInsert, type ModelRow } from '../queries/oidc-models.ts';
 import { ModelWrites } from './model-writes.ts';
-import { holdWrite, sendHeldWrites } from './held-writes.ts';
+import { holdWrite, sendHeldWrites, takeHeldSighting } from './held-writes.ts';
 
 /** Models whose rows carry a grant id, and so are revoked with their grant. */
 const consumable = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -76,6 +76,10 @@ export class KnexModelAdapter implements Adapter {
       account_id: payload.accountId ?? null,
       expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
     };
+    const request = Provider.ctx;
+    // A sign-in's session carries where it was seen, written in the same statement.
+    const sighting = this.model === 'Session' ? takeHeldSighting(request, payload.uid, payload.accountId) : undefined;
+    if (sighting) row.sighting = { user_agent: sighting.userAgent, ip: sighting.ip };
     this.forget(id, payload.uid);
     const mark = this.cache?.mark() ?? 0;
     const write = async () => {
@@ -88,7 +92,6 @@ export class KnexModelAdapter implements Adapter {
         this.cache.put(this.keysOf(id, payload.uid), { id, payload, expires_at: row.expires_at, consumed_at: null } as ModelRow, mark, row.expires_at?.getTime() ?? null);
       } else this.forget(id, payload.uid);
     };
-    const request = Provider.ctx;
     // The session the provider saves as it answers goes with it (held-writes.ts); nothing reads a code before its answer is out.
     if (request && this.model === 'AuthorizationCode') return holdWrite(request, write);
     sendHeldWrites(request);

@@ -35,8 +35,46 @@ export function sendHeldWrites(request: object | undefined): void {
   for (const send of held.waiting.splice(0)) send();
 }
 
+/** Where and on what a session was seen, by the request that sighted it. */
+export interface SessionSighting {
+  uid: string;
+  userId: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+interface HeldSighting {
+  sighting: SessionSighting;
+  /** Writes it on its own, when the request saved no session to take it. */
+  alone(): void;
+}
+
+const sightingsBy = new WeakMap<object, HeldSighting>();
+
+/**
+ * Holds a sighting of the session the request is about to save (an authorization saves its
+ * session as it answers), to go in that save's statement (`takeHeldSighting`). Not taken by the
+ * time the request settles, it is written alone then.
+ */
+export function holdSighting(request: object, sighting: SessionSighting, alone: () => void): void {
+  sightingsBy.set(request, { sighting, alone });
+}
+
+/** The sighting held for this session of this person, which the caller now writes with the session. */
+export function takeHeldSighting(request: object | undefined, sessionUid: unknown, accountId: unknown): SessionSighting | undefined {
+  const held = request && sightingsBy.get(request);
+  if (!held || held.sighting.uid !== sessionUid || held.sighting.userId !== accountId) return undefined;
+  sightingsBy.delete(request);
+  return held.sighting;
+}
+
 /** Sends what the request holds and waits until every write it held is done; throws the first that failed. */
 export async function settleHeldWrites(request: object): Promise<void> {
+  const sighting = sightingsBy.get(request);
+  if (sighting) {
+    sightingsBy.delete(request);
+    sighting.alone();
+  }
   const held = heldBy.get(request);
   if (!held) return;
   sendHeldWrites(request);

@@ -58,6 +58,8 @@ export interface ModelInsert {
   uid: string | null;
   account_id: string | null;
   expires_at: Date | null;
+  /** A session's: where and on what it was just seen, written to session_sightings in the same statement. */
+  sighting?: { user_agent: string | null; ip: string | null };
 }
 
 interface ModelKey {
@@ -253,8 +255,28 @@ const mergedColumns = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 
 // One JSON parameter holds the whole batch: the statement's text is the same for any number of
 // rows, so it is prepared once per connection. xmax = 0: the row is new (a replaced one may keep
 // its consumed_at).
+const modelColumns = 'model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz';
 const upsertModelsSql = `/* ${localWriteMark} */ insert into "oidc_models" (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-  select * from json_to_recordset($1::json) as r(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+  select * from json_to_recordset($1::json) as r(${modelColumns})
+  on conflict (model, id) do update set ${mergedColumns.map((column) => `${column} = excluded.${column}`).join(', ')}
+  returning model, id, (xmax = 0) as inserted`;
+
+// The same, for a batch that carries a session's sighting (a sign-in's session, saved as the
+// provider answers): the sighting is written by the same statement, at most once a minute per
+// session as sightingQueries.record does, and only while its person exists (a sighting is never
+// worth failing the session's save).
+const upsertModelsWithSightingsSql = `/* ${localWriteMark} */ with r as materialized (
+    select * from json_to_recordset($1::json) as r(${modelColumns}, seen boolean, seen_user_agent text, seen_ip text)
+  ), seen as materialized (
+    select uid, account_id, seen_user_agent, seen_ip from r where seen
+  ), sighted as (
+    insert into session_sightings (session_uid, user_id, user_agent, ip)
+    select seen.uid, u.id, seen.seen_user_agent, seen.seen_ip from seen join users u on u.id = seen.account_id::uuid
+    on conflict (session_uid) do update set user_agent = excluded.user_agent, ip = excluded.ip, last_seen_at = now()
+    where session_sightings.last_seen_at < now() - interval '1 minute'
+  )
+  insert into "oidc_models" (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+  select model, id, payload, grant_id, user_code, uid, account_id, expires_at from r
   on conflict (model, id) do update set ${mergedColumns.map((column) => `${column} = excluded.${column}`).join(', ')}
   returning model, id, (xmax = 0) as inserted`;
 
@@ -269,8 +291,12 @@ export const modelBatchQueries = {
   /** Inserts or replaces the rows; for each, true when it is new (so it holds exactly what was written). */
   upsert(db: Knex): (rows: ModelInsert[]) => Promise<boolean[]> {
     const run = directStatement<ModelKey & { inserted: boolean }>(db, upsertModelsSql, 'uniqverse_upsert_models');
+    const runWithSightings = directStatement<ModelKey & { inserted: boolean }>(db, upsertModelsWithSightingsSql, 'uniqverse_upsert_models_sighted');
     return async (rows) => {
-      const written = await run([JSON.stringify(rows)]);
+      const sighted = rows.some((row) => row.sighting);
+      const written = sighted
+        ? await runWithSightings([JSON.stringify(rows.map(({ sighting, ...row }) => (sighting ? { ...row, seen: true, seen_user_agent: sighting.user_agent, seen_ip: sighting.ip } : row)))])
+        : await run([JSON.stringify(rows)]);
       const inserted = new Set(written.filter((row) => row.inserted).map(modelRowKey));
       return rows.map((row) => inserted.has(modelRowKey(row)));
     };

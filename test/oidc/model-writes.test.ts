@@ -30,7 +30,7 @@ const row = (model: string, id: string, payload: Record<string, unknown> = {}): 
 /** Counts the statements that write oidc_models while `run` runs. */
 async function statementsDuring(db: Knex, run: () => Promise<unknown>): Promise<number> {
   let count = 0;
-  const onQuery = (query: { sql?: string }) => void (/^\/\*.*\*\/ (insert into|update) "oidc_models"/.test(query.sql ?? '') && count++);
+  const onQuery = (query: { sql?: string }) => void (/^\/\*.*\*\/ [\s\S]*(insert into|update) "oidc_models"/.test(query.sql ?? '') && count++);
   db.on('query', onQuery);
   try {
     await run();
@@ -103,4 +103,28 @@ test('a save the database refuses fails only its own caller; the others in its g
   const results = await Promise.allSettled([writes.upsert(row('AccessToken', 'good-1')), writes.upsert(row('AccessToken', 'bad', { name: 'a\u0000b' })), writes.upsert(row('AccessToken', 'good-2'))]);
   t.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
   t.deepEqual((await db('oidc_models').orderBy('id').pluck('id')), ['good-1', 'good-2']);
+});
+
+test('a session saved with its sighting writes both in one statement, the sighting at most once a minute, and a person gone costs the save nothing', async (t) => {
+  const db = await migrated(t);
+  const writes = new ModelWrites(db);
+  const [person] = await db('users').insert({ email: 'seen@example.test', name: 'Seen', email_verified: true }).returning('id');
+  const session = (id: string, accountId: string, userAgent: string): ModelInsert => ({ ...row('Session', id), grant_id: null, uid: `uid-${id}`, account_id: accountId, sighting: { user_agent: userAgent, ip: '192.0.2.7' } });
+
+  t.is(await statementsDuring(db, () => Promise.all([writes.upsert(session('s1', person.id, 'first browser')), writes.upsert(row('AccessToken', 'at-1'))])), 1);
+  const first = await db('session_sightings').where({ session_uid: 'uid-s1' }).first();
+  t.like(first, { user_id: person.id, user_agent: 'first browser', ip: '192.0.2.7' });
+  t.truthy(await db('oidc_models').where({ model: 'Session', id: 's1' }).first());
+
+  // Seen again within the minute: the row stands as it was (reads stay cheap, as sightingQueries.record).
+  await writes.upsert(session('s1', person.id, 'second browser'));
+  t.is((await db('session_sightings').where({ session_uid: 'uid-s1' }).first()).user_agent, 'first browser');
+  await db('session_sightings').where({ session_uid: 'uid-s1' }).update({ last_seen_at: db.raw("now() - interval '2 minutes'") });
+  await writes.upsert(session('s1', person.id, 'second browser'));
+  t.is((await db('session_sightings').where({ session_uid: 'uid-s1' }).first()).user_agent, 'second browser');
+
+  // Of a person deleted meanwhile: the session is saved, no sighting is.
+  t.true(await writes.upsert(session('s2', '00000000-0000-4000-8000-000000000000', 'gone')));
+  t.truthy(await db('oidc_models').where({ model: 'Session', id: 's2' }).first());
+  t.falsy(await db('session_sightings').where({ session_uid: 'uid-s2' }).first());
 });

@@ -5,6 +5,9 @@ import type { Logger } from '../../platform/logger.ts';
 import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import type { SignedInAccount } from './account-session.ts';
 import { sightingQueries } from '../../queries/session-sightings.ts';
+import { holdSighting } from '../../oidc/held-writes.ts';
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The portal notes the device and address of the session it serves (the provider keeps neither). */
 export function recordPortalSighting(db: Knex, logger: Logger) {
@@ -22,16 +25,18 @@ export function recordPortalSighting(db: Knex, logger: Logger) {
 /**
  * Every successful authorization (a service's sign-in, the portal's, a device's) notes its
  * session too, on each provider the holder builds, so sessions that never visit the portal are
- * named on the sessions page.
+ * named on the sessions page. The provider saves the session as it answers, and the sighting goes
+ * in that save's statement (held-writes.ts); written alone when the request saves no session.
  */
 export function recordAuthorizationSightings(holder: ProviderHolder, db: Knex, logger: Logger): void {
   const listen = (provider: Provider) =>
     provider.on('authorization.success', (ctx) => {
       const session = ctx.oidc?.session;
       if (!session?.accountId) return;
-      sightingQueries
-        .record(db, { uid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null })
-        .catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
+      const sighting = { uid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent').slice(0, 512) || null, ip: ctx.ip || null };
+      const alone = () => void sightingQueries.record(db, sighting).catch((error: unknown) => logger.warn({ err: error }, 'session sighting not recorded'));
+      if (uuidPattern.test(sighting.userId)) holdSighting(ctx, sighting, alone);
+      else alone();
     });
   listen(holder.current);
   holder.onSwap(listen);
