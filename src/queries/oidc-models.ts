@@ -3,6 +3,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { localWriteMark, markedWrite } from '../db/change-feed.ts';
 import { directStatement } from '../db/direct-statement.ts';
 import { grantReference } from '../platform/crypto/grant-reference.ts';
+import { sightingQueries } from './session-sightings.ts';
 
 /**
  * The only module that reads or writes `oidc_models`, the provider's short-lived models (grants,
@@ -262,18 +263,15 @@ const upsertModelsSql = `/* ${localWriteMark} */ insert into "oidc_models" (mode
   returning model, id, (xmax = 0) as inserted`;
 
 // The same, for a batch that carries a session's sighting (a sign-in's session, saved as the
-// provider answers): the sighting is written by the same statement, at most once a minute per
-// session as sightingQueries.record does, and only while its person exists (a sighting is never
+// provider answers): the sighting is written by the same statement, as session-sightings.ts writes
+// it (at most once a minute per session, and only while its person exists: a sighting is never
 // worth failing the session's save).
 const upsertModelsWithSightingsSql = `/* ${localWriteMark} */ with r as materialized (
     select * from json_to_recordset($1::json) as r(${modelColumns}, seen boolean, seen_user_agent text, seen_ip text)
   ), seen as materialized (
     select uid, account_id, seen_user_agent, seen_ip from r where seen
   ), sighted as (
-    insert into session_sightings (session_uid, user_id, user_agent, ip)
-    select seen.uid, u.id, seen.seen_user_agent, seen.seen_ip from seen join users u on u.id = seen.account_id::uuid
-    on conflict (session_uid) do update set user_agent = excluded.user_agent, ip = excluded.ip, last_seen_at = now()
-    where session_sightings.last_seen_at < now() - interval '1 minute'
+    ${sightingQueries.recordFromRows('seen')}
   )
   insert into "oidc_models" (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
   select model, id, payload, grant_id, user_code, uid, account_id, expires_at from r

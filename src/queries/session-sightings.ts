@@ -28,6 +28,17 @@ export const sightingQueries = {
       .merge({ user_agent: sighting.userAgent, ip: sighting.ip, last_seen_at: db.fn.now() })
       .where('session_sightings.last_seen_at', '<', db.raw("now() - interval '1 minute'")),
 
+  /**
+   * The same write as `record`, as SQL for another statement to run as one of its CTEs (the
+   * provider's batch save of a session: src/queries/oidc-models.ts): records a sighting for each
+   * row of `rows`, a CTE with columns uid, account_id, seen_user_agent and seen_ip; a row whose
+   * person is gone is passed over, so the statement does not fail for it.
+   */
+  recordFromRows: (rows: string): string => `insert into session_sightings (session_uid, user_id, user_agent, ip)
+    select ${rows}.uid, u.id, ${rows}.seen_user_agent, ${rows}.seen_ip from ${rows} join users u on u.id = ${rows}.account_id::uuid
+    on conflict (session_uid) do update set user_agent = excluded.user_agent, ip = excluded.ip, last_seen_at = now()
+    where session_sightings.last_seen_at < now() - interval '1 minute'`,
+
   /** Forgets an ended session's sighting. */
   forget: (trx: Knex, sessionUid: string) => trx('session_sightings').where({ session_uid: sessionUid }).delete(),
 };
