@@ -62,7 +62,7 @@ function runAva(label: string, env: NodeJS.ProcessEnv, files: string[], mark: st
     let output = '';
     const take = (stream: NodeJS.WriteStream) => {
       let partial = '';
-      return (chunk: Buffer) => {
+      const write = (chunk: Buffer) => {
         const text = chunk.toString();
         output += text;
         if (mark === null) return void stream.write(chunk);
@@ -70,10 +70,16 @@ function runAva(label: string, env: NodeJS.ProcessEnv, files: string[], mark: st
         partial = lines.pop()!;
         if (lines.length) stream.write(lines.map((line) => `${mark} ${line}\n`).join(''));
       };
+      const flush = () => partial && stream.write(`${mark} ${partial}\n`);
+      return { write, flush };
     };
-    child.stdout.on('data', take(process.stdout));
-    child.stderr.on('data', take(process.stderr));
+    const out = take(process.stdout);
+    const err = take(process.stderr);
+    child.stdout.on('data', out.write);
+    child.stderr.on('data', err.write);
     child.on('close', (code) => {
+      out.flush();
+      err.flush();
       const count = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0);
       // ava prints "N tests passed" only when nothing failed; count the ticks as well.
       const ticks = output.split('\n').filter((line) => /^\s*✔/.test(line)).length;
