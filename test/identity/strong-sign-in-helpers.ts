@@ -75,6 +75,10 @@ export async function setUpAuthenticatorApp(page: Page, hubUrl: string): Promise
 
 /** Forgets the browser's sign-in (every cookie), keeping the page and its virtual authenticator. */
 export async function forgetSignIn(page: Page): Promise<void> {
+  // The page is left first: a request it still had in flight (an htmx load of the Security page)
+  // would come back signed out and send the browser to sign in, then back to itself, wherever the
+  // test had gone meanwhile.
+  await page.goto('about:blank');
   await page.context().clearCookies();
 }
 
