@@ -31,6 +31,19 @@ export function safeReturnTo(value: unknown, fallback = '/account'): string {
   return value;
 }
 
+/**
+ * Where a person sent to sign in comes back to: the page they are on. An htmx request asks for a
+ * part of a page (HX-Current-URL names the page; the part alone would be a bare fragment), and a
+ * form post has no page of its own to come back to.
+ */
+export function returnToAfterSignIn(ctx: Context, fallback = '/account'): string {
+  if (ctx.get('HX-Request')) {
+    const page = URL.parse(ctx.get('HX-Current-URL'));
+    return page ? safeReturnTo(page.pathname, fallback) : fallback;
+  }
+  return ctx.method === 'GET' ? ctx.originalUrl : fallback;
+}
+
 type ProviderSession = Awaited<ReturnType<Provider['Session']['get']>>;
 
 /**
@@ -87,7 +100,7 @@ export function requireAccount(options: { maxAgeSeconds?: number; admin?: boolea
     const account = ctx.state.account as SignedInAccount | undefined;
     const fresh = account && (!options.maxAgeSeconds || Date.now() / 1000 - account.loginTs <= options.maxAgeSeconds);
     if (!account || !fresh) {
-      const params = new URLSearchParams({ return_to: ctx.method === 'GET' ? ctx.originalUrl : (ctx.get('HX-Current-URL') ? new URL(ctx.get('HX-Current-URL')).pathname : '/account') });
+      const params = new URLSearchParams({ return_to: returnToAfterSignIn(ctx) });
       if (options.maxAgeSeconds) params.set('max_age', String(options.maxAgeSeconds));
       const to = `/account/signin?${params}`;
       if (ctx.get('HX-Request')) {

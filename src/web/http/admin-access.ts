@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
 import { AppError } from '../../platform/errors.ts';
 import { acrMultiFactor, needsSecondFactor } from '../../identity/second-factor.ts';
-import type { SignedInAccount } from './account-session.ts';
+import { returnToAfterSignIn, type SignedInAccount } from './account-session.ts';
 
 /** Admins only, signed in within 15 minutes, with their second factor when they have one. */
 export const adminMaxAgeSeconds = 900;
@@ -21,7 +21,7 @@ export function requireSecondFactor(db: Knex) {
     if (Date.now() / 1000 - account.loginTs < 60) {
       throw new AppError('forbidden', 'The admin console needs a sign-in with your second factor (passkey or authenticator app).');
     }
-    const params = new URLSearchParams({ return_to: ctx.method === 'GET' ? ctx.originalUrl : '/admin', max_age: '0', acr_values: acrMultiFactor });
+    const params = new URLSearchParams({ return_to: returnToAfterSignIn(ctx, '/admin'), max_age: '0', acr_values: acrMultiFactor });
     const to = `/account/signin?${params}`;
     if (ctx.get('HX-Request')) {
       ctx.status = 401;
