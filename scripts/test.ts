@@ -1,7 +1,6 @@
 /**
  * `npm test`: the whole suite, on the embedded defaults (PGlite, in-process bus) and, when
- * TEST_DATABASE_URL / TEST_REDIS_URL are set, on the real servers too, both at once (each line
- * then marked [embedded] or [real]). Brings Debian's
+ * TEST_DATABASE_URL / TEST_REDIS_URL are set, again on the real servers. Brings Debian's
  * Chromium and Prometheus (promtool) when they are missing and it may (root with apt-get),
  * otherwise says what to install.
  * Ends with one line: "N passed, N failed", summed over the back ends.
@@ -51,35 +50,18 @@ interface RunResult {
   skipped: number;
 }
 
-/**
- * Runs ava on one back end. Alone, its output goes straight through; beside another back end,
- * each whole line is printed as it comes, marked with the back end's name.
- */
-function runAva(label: string, env: NodeJS.ProcessEnv, files: string[], mark: string | null): Promise<RunResult> {
+function runAva(label: string, env: NodeJS.ProcessEnv, files: string[]): Promise<RunResult> {
   console.log(`\n=== ${label} ===`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['node_modules/ava/entrypoints/cli.mjs', ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    const take = (stream: NodeJS.WriteStream) => {
-      let partial = '';
-      const write = (chunk: Buffer) => {
-        const text = chunk.toString();
-        output += text;
-        if (mark === null) return void stream.write(chunk);
-        const lines = (partial + text).split('\n');
-        partial = lines.pop()!;
-        if (lines.length) stream.write(lines.map((line) => `${mark} ${line}\n`).join(''));
-      };
-      const flush = () => partial && stream.write(`${mark} ${partial}\n`);
-      return { write, flush };
+    const take = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+      output += chunk.toString();
+      stream.write(chunk);
     };
-    const out = take(process.stdout);
-    const err = take(process.stderr);
-    child.stdout.on('data', out.write);
-    child.stderr.on('data', err.write);
+    child.stdout.on('data', take(process.stdout));
+    child.stderr.on('data', take(process.stderr));
     child.on('close', (code) => {
-      out.flush();
-      err.flush();
       const count = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0);
       // ava prints "N tests passed" only when nothing failed; count the ticks as well.
       const ticks = output.split('\n').filter((line) => /^\s*✔/.test(line)).length;
@@ -89,7 +71,6 @@ function runAva(label: string, env: NodeJS.ProcessEnv, files: string[], mark: st
       // A crash, timeout or uncaught exception fails the run even when no test is counted as failed.
       if (code !== 0 && failed === 0) failed = 1;
       if (passed === 0 && failed === 0) failed = 1;
-      console.log(`\n=== ${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} ===`);
       resolve({ passed, failed, skipped });
     });
   });
@@ -112,22 +93,21 @@ if (backend !== 'embedded' && !real.database) {
 
 ensureDebianPackages();
 
+const results: RunResult[] = [];
 const base: NodeJS.ProcessEnv = { ...process.env };
 delete base.TEST_DATABASE_URL;
 delete base.TEST_REDIS_URL;
 // Each test file is a process of its own that loads the hub's modules: V8's code cache on disk
-// spares every file after the first most of that compiling.
+// spares every file after the first some of that compiling (about 15% of the load here).
 base.NODE_COMPILE_CACHE ??= path.join(tmpdir(), 'uniqverse-test-compile-cache');
-const runs: Array<{ label: string; mark: string; env: NodeJS.ProcessEnv }> = [];
-if (backend !== 'real') runs.push({ label: 'embedded: PGlite + in-process bus', mark: '[embedded]', env: base });
+// One back end after the other: the two at once took longer (1,445 s against 1,370 s for the whole
+// of .ci/run on a 2-core machine), as one alone already keeps both cores busy.
+if (backend !== 'real') results.push(await runAva('embedded: PGlite + in-process bus', base, positionals));
 if (backend !== 'embedded') {
   const env: NodeJS.ProcessEnv = { ...base, TEST_DATABASE_URL: real.database };
   if (real.redis) env.TEST_REDIS_URL = real.redis;
-  runs.push({ label: `real: PostgreSQL${real.redis ? ' + Redis' : ''}`, mark: '[real]', env });
+  results.push(await runAva(`real: PostgreSQL${real.redis ? ' + Redis' : ''}`, env, positionals));
 }
-// Both back ends at once: alone, one uses about one and a half cores of two (its files wait on
-// browsers, child processes and timers), so together they keep the machine busy.
-const results: RunResult[] = await Promise.all(runs.map((run) => runAva(run.label, run.env, positionals, runs.length > 1 ? run.mark : null)));
 const total = results.reduce((sum, r) => ({ passed: sum.passed + r.passed, failed: sum.failed + r.failed, skipped: sum.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
 console.log(`\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
 process.exit(total.failed ? 1 : 0);
