@@ -1,14 +1,16 @@
 /**
- * The V8 settings a hub process runs with. A 2 MB semi-space (each half of the young generation;
+ * The V8 settings a hub process runs with. A 4 MB semi-space (each half of the young generation;
  * V8's default here is 16 MB) makes each young-generation collection a few milliseconds instead
- * of 10–20, and those pauses are what a live event meets at the tail of its delivery; the CPU per
- * request of the token endpoints and the sign-in did not move with it (docs/benchmarks.md).
+ * of 10–20, and those pauses are what a live event meets at the tail of its delivery. Not 2 MB:
+ * objects then lived long enough to be promoted twice as often, and the old generation's
+ * collections (12–30 ms pauses with 10,000 connections open) became the tail instead. The CPU per
+ * request of the token endpoints and the sign-in did not move with either (docs/benchmarks.md).
  *
  * V8 reads it only as the process starts, so every way the hub starts passes it: `npm start`, the
  * `uniqverse` command's first line, the Docker image, the processes of `--workers` (given them by
  * the primary) and the bench's hubs.
  */
-export const hubNodeFlags: readonly string[] = ['--max-semi-space-size=2'];
+export const hubNodeFlags: readonly string[] = ['--max-semi-space-size=4'];
 
 /** The flags of `hubNodeFlags` this process was started without, by name (a value of one's own counts as given). */
 export function missingHubNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
