@@ -6,8 +6,7 @@ import type { ProviderHolder } from '../../oidc/provider-holder.ts';
 import type { SignedInAccount } from './account-session.ts';
 import { sightingQueries } from '../../queries/session-sightings.ts';
 import { holdSighting } from '../../oidc/held-writes.ts';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { uuidPattern } from '../../identity/user-admin.ts';
 
 /** The portal notes the device and address of the session it serves (the provider keeps neither). */
 export function recordPortalSighting(db: Knex, logger: Logger) {
