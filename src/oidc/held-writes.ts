@@ -1,4 +1,5 @@
 import type Provider from 'oidc-provider';
+import type { SessionSighting } from '../queries/session-sightings.ts';
 
 interface Held {
   /** Sends the writes not sent yet. */
@@ -33,14 +34,6 @@ export function sendHeldWrites(request: object | undefined): void {
   const held = request && heldBy.get(request);
   if (!held) return;
   for (const send of held.waiting.splice(0)) send();
-}
-
-/** Where and on what a session was seen, by the request that sighted it. */
-export interface SessionSighting {
-  uid: string;
-  userId: string;
-  userAgent: string | null;
-  ip: string | null;
 }
 
 interface HeldSighting {

@@ -10,6 +10,14 @@ export interface SightingRow {
   last_seen_at: Date;
 }
 
+/** A sighting as a request makes it: this session, of this person, seen now on this user agent and address. */
+export interface SessionSighting {
+  uid: string;
+  userId: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
 export const sightingQueries = {
   /** The data export: where and with what each of the person's sessions was last seen. */
   exportRows: (db: Knex, userId: string): Promise<Array<Record<string, unknown>>> =>
@@ -21,7 +29,7 @@ export const sightingQueries = {
   },
 
   /** Records a sighting; writes at most once a minute per session, so reads stay cheap. */
-  record: (db: Knex, sighting: { uid: string; userId: string; userAgent: string | null; ip: string | null }) =>
+  record: (db: Knex, sighting: SessionSighting) =>
     db('session_sightings')
       .insert({ session_uid: sighting.uid, user_id: sighting.userId, user_agent: sighting.userAgent, ip: sighting.ip })
       .onConflict('session_uid')
