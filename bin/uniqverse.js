@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --experimental-async-context-frame
 // The `uniqverse` command. The CLI is TypeScript run by Node 22's type stripping. `npx uniqverse`
 // and `npm run` put node_modules/.bin first on PATH, where the pinned Node 22 lives, so `env node`
 // finds it; run any other way (./bin/uniqverse.js with an older node first on PATH), we re-run

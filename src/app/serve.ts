@@ -34,7 +34,7 @@ export async function serve(config: Config): Promise<void> {
   if (reason) config.warnings.push(reason);
   if (count > 1) return superviseWorkers(config, count, (url) => console.log(banner(url, count)));
   const missing = missingHubNodeFlags();
-  if (missing.length) config.warnings.push(`node was started without ${missing.join(' ')} (npm start and uniqverse start pass it): live events' slowest deliveries wait longer on the garbage collector`);
+  if (missing.length) config.warnings.push(`node was started without ${missing.join(' ')} (npm start and uniqverse start pass them): live events' slowest deliveries wait longer on the garbage collector, and each request costs more CPU (src/app/node-flags.ts)`);
   const hub = await startOrExit(config);
   stopOnSignals(hub);
   console.log(banner(hub.url, 1));

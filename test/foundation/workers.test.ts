@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { missingHubNodeFlags, withHubNodeFlags } from '../../src/app/node-flags.ts';
+import { hubNodeFlags, missingHubNodeFlags, withHubNodeFlags } from '../../src/app/node-flags.ts';
 import { processCount } from '../../src/app/serve.ts';
 import { projectRoot } from '../../src/platform/views.ts';
 import { realBackends, testRedisPrefix, testRedisUrl } from '../helpers/backend.ts';
@@ -76,12 +76,14 @@ const childPids = (pid: number) =>
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 test('the hub\'s V8 settings: which of them a process lacks, and a command line with them added', (t) => {
-  t.deepEqual(missingHubNodeFlags([], ''), ['--max-semi-space-size=4']);
-  t.deepEqual(missingHubNodeFlags(['--max-semi-space-size=4'], ''), []);
-  t.deepEqual(missingHubNodeFlags(['--max_semi_space_size=8'], ''), [], 'a value of one\'s own, in V8\'s other spelling');
-  t.deepEqual(missingHubNodeFlags(['--inspect'], '--max-old-space-size=512 --max-semi-space-size=8'), []);
-  t.deepEqual(withHubNodeFlags(['--inspect']), ['--max-semi-space-size=4', '--inspect']);
-  t.deepEqual(withHubNodeFlags(['--max-semi-space-size=8']), ['--max-semi-space-size=8']);
+  const contextFrame = '--experimental-async-context-frame';
+  t.deepEqual(missingHubNodeFlags([], ''), ['--max-semi-space-size=4', contextFrame]);
+  t.deepEqual(missingHubNodeFlags(['--max-semi-space-size=4', contextFrame], ''), []);
+  t.deepEqual(missingHubNodeFlags(['--max_semi_space_size=8', contextFrame], ''), [], 'a value of one\'s own, in V8\'s other spelling');
+  t.deepEqual(missingHubNodeFlags(['--inspect'], `--max-old-space-size=512 --max-semi-space-size=8 ${contextFrame}`), []);
+  t.deepEqual(missingHubNodeFlags(['--no-experimental-async-context-frame'], ''), ['--max-semi-space-size=4'], 'turned off on purpose');
+  t.deepEqual(withHubNodeFlags(['--inspect']), ['--max-semi-space-size=4', contextFrame, '--inspect']);
+  t.deepEqual(withHubNodeFlags(['--max-semi-space-size=8']), [contextFrame, '--max-semi-space-size=8']);
 });
 
 test('`uniqverse start` run as a command (its first line) starts node with the hub\'s V8 settings', async (t) => {
@@ -90,7 +92,7 @@ test('`uniqverse start` run as a command (its first line) starts node with the h
   const port = await freePort();
   const running = await startCommand(t, world, [], { PORT: String(port) }, [path.join(projectRoot, 'bin/uniqverse.js')]);
   t.notRegex(running.output(), /started without/);
-  t.true(commandLine(running.child.pid!).includes('--max-semi-space-size=4'));
+  for (const flag of hubNodeFlags) t.true(commandLine(running.child.pid!).includes(flag), flag);
   running.child.kill('SIGTERM');
   t.is(await running.exited, 0);
 });
@@ -101,7 +103,7 @@ test('with the embedded database, `start --workers 2` runs one process and says 
   const port = await freePort();
   const running = await startCommand(t, world, ['--workers', '2'], { PORT: String(port) });
   t.regex(running.output(), /WORKERS=2: the embedded database lives in one process, so the hub runs as one/);
-  t.regex(running.output(), /node was started without --max-semi-space-size=4 \(npm start and uniqverse start pass it\)/);
+  t.regex(running.output(), /node was started without --max-semi-space-size=4 --experimental-async-context-frame \(npm start and uniqverse start pass them\)/);
   t.notRegex(running.output(), /\(2 processes\)/);
   t.deepEqual(childPids(running.child.pid!), []);
   t.is((await fresh(`http://127.0.0.1:${port}/readyz`)).status, 200);
@@ -121,7 +123,7 @@ test('`start --workers 2` on PostgreSQL and Redis: two processes on one port tha
   t.regex(running.output(), /running at .* \(2 processes\)/);
   const workers = childPids(running.child.pid!);
   t.is(workers.length, 2);
-  for (const pid of workers) t.true(commandLine(pid).includes('--max-semi-space-size=4'), 'each hub process has the hub\'s V8 settings, though the primary was started without them');
+  for (const pid of workers) t.deepEqual(hubNodeFlags.filter((flag) => !commandLine(pid).includes(flag)), [], 'each hub process has the hub\'s V8 settings, though the primary was started without them');
 
   const basic = { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
   const issued = await fresh(`${url}/token`, { method: 'POST', headers: basic, body: 'grant_type=client_credentials' });
