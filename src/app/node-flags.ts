@@ -10,8 +10,8 @@
  * `--experimental-async-context-frame`: AsyncLocalStorage (the provider keeps each request in one)
  * carried by V8 itself instead of by promise hooks. With hooks, every promise the hub makes calls
  * into them; without, the token endpoints' CPU per request fell by 8–20% (1.33–1.51× the bare
- * provider's to 1.18–1.31× in alternating runs, docs/benchmarks.md). Node 24 does this by default; on Node 22 it is
- * still behind this flag, and the tests run with it too (ava.config.js).
+ * provider's to 1.18–1.31× in alternating runs, docs/benchmarks.md). Node 24 does this by
+ * default; on Node 22 it is still behind this flag, and the tests run with it too (ava.config.js).
  *
  * Node reads both only as the process starts, so every way the hub starts passes them: `npm
  * start`, the `uniqverse` command's first line, the Docker image, the processes of `--workers`
