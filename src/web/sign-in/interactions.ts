@@ -23,6 +23,7 @@ import { askForSecondFactor } from './second-factor-routes.ts';
 import { withheldFor, type Withheld } from '../../privacy/data-sharing.ts';
 import { t, type Locale } from '../../platform/i18n.ts';
 import { localeOf, rememberUiLocales } from '../http/locale.ts';
+import { saveInteractionResult } from './interaction-result.ts';
 
 export interface InteractionDeps {
   holder: ProviderHolder;
@@ -100,8 +101,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return { client, name: client?.clientName ?? (interaction.params.client_id as string) };
   }
 
-  const finish = async (ctx: RouterContext, provider: Provider, result: InteractionResults, options = { mergeWithLastSubmission: false }) => {
-    const to = await provider.interactionResult(ctx.req, ctx.res, result, options);
+  const finish = async (ctx: RouterContext, interaction: Interaction, result: InteractionResults, options = { mergeWithLastSubmission: false }) => {
+    const to = await saveInteractionResult(interaction, result, options);
     ctx.status = 303;
     ctx.redirect(to);
   };
@@ -111,7 +112,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
    * provider checks prompt=login and max_age against this result, and a consent result alone
    * would send the person back to the sign-in page after every sign-in.
    */
-  const finishConsent = (ctx: RouterContext, provider: Provider, result: InteractionResults) => finish(ctx, provider, result, { mergeWithLastSubmission: true });
+  const finishConsent = (ctx: RouterContext, interaction: Interaction, result: InteractionResults) => finish(ctx, interaction, result, { mergeWithLastSubmission: true });
 
   const renderLogin = async (ctx: RouterContext, provider: Provider, interaction: Interaction, extra: Record<string, unknown> = {}, status = 200) => {
     const { name } = await clientFor(provider, interaction);
@@ -137,7 +138,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (interaction.prompt.name === 'login') return renderLogin(ctx, provider, interaction);
     const { client, name } = await clientFor(provider, interaction);
     const withheld = await withheldFrom(db, interaction);
-    if (client?.['urn:uniqverse:first_party' as never] === true) return finishConsent(ctx, provider, await grantRequested(provider, interaction, withheld));
+    if (client?.['urn:uniqverse:first_party' as never] === true) return finishConsent(ctx, interaction, await grantRequested(provider, interaction, withheld));
     const user = interaction.session?.accountId ? await userQueries.byId(db, interaction.session.accountId) : undefined;
     ctx.state.savedLocale = user?.locale;
     render(ctx, views, 'interaction/consent.njk', { title: 'Allow access', uid: interaction.uid, clientName: name, email: user?.email, ...consentAsks(interaction, withheld, localeOf(ctx)) });
@@ -167,7 +168,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
             return 'second_factor_required';
           }
           await recordSignIn(signInRecord, ctx, result.user, ['pwd'], interaction);
-          await finish(ctx, provider, await withFirstPartyConsent(provider, db, interaction, loginResult(result.user.id, ['pwd'], acrPassword), holder.caches.accounts));
+          await finish(ctx, interaction, await withFirstPartyConsent(provider, db, interaction, loginResult(result.user.id, ['pwd'], acrPassword), holder.caches.accounts));
         }),
       (problem) => renderLogin(ctx, provider, interaction, { email, error: problem.message }),
     );
@@ -178,13 +179,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     rememberUiLocales(ctx, interaction);
     if (interaction.prompt.name !== 'consent') ctx.throw(400, 'There is nothing to allow in this step.');
-    await finishConsent(ctx, provider, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
+    await finishConsent(ctx, interaction, await grantRequested(provider, interaction, await withheldFrom(db, interaction)));
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {
-    const provider = holder.current;
-    await provider.interactionDetails(ctx.req, ctx.res);
-    await finish(ctx, provider, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' });
+    const interaction = await holder.current.interactionDetails(ctx.req, ctx.res);
+    await finish(ctx, interaction, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' });
   });
 
   return router;

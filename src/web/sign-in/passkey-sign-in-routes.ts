@@ -12,6 +12,7 @@ import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 import { rememberUiLocales } from '../http/locale.ts';
+import { saveInteractionResult } from './interaction-result.ts';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
@@ -42,7 +43,7 @@ export function passkeySignInRoutes({ holder, db, config, limits, mailer, mail, 
 
   const finishJson = async (ctx: RouterContext, provider: Provider, interaction: Interaction, accountId: string, amr: string[]) => {
     const result = await withFirstPartyConsent(provider, db, interaction, loginResult(accountId, amr, acrMultiFactor), holder.caches.accounts);
-    const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    const location = await saveInteractionResult(interaction, result, { mergeWithLastSubmission: false });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { location };
   };

@@ -14,6 +14,7 @@ import { normaliseTotpCode } from '../../identity/totp.ts';
 import type { PendingSecondFactorRow } from '../../queries/pending-second-factors.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 import { rememberUiLocales } from '../http/locale.ts';
+import { saveInteractionResult } from './interaction-result.ts';
 
 type Deps = Pick<AppContext, 'holder' | 'db' | 'views' | 'secrets' | 'limits' | 'config' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
@@ -90,7 +91,7 @@ export function secondFactorRoutes({ holder, db, views, secrets, limits, config,
             return 'account_disabled';
           }
           await recordSignIn(signInRecord, ctx, user, done.amr, interaction);
-          const location = await provider.interactionResult(ctx.req, ctx.res, await withFirstPartyConsent(provider, db, interaction, loginResult(done.userId, done.amr, done.acr), holder.caches.accounts), { mergeWithLastSubmission: false });
+          const location = await saveInteractionResult(interaction, await withFirstPartyConsent(provider, db, interaction, loginResult(done.userId, done.amr, done.acr), holder.caches.accounts), { mergeWithLastSubmission: false });
           if (done.recoveryCodesLeft !== undefined) {
             // Say how many are left before moving on: the person may need to make new ones.
             return render(ctx, views, 'interaction/second-factor-recovery-used.njk', { title: 'Recovery code used', remaining: done.recoveryCodesLeft, location });

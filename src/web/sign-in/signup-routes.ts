@@ -8,6 +8,7 @@ import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 import { rememberUiLocales } from '../http/locale.ts';
 import { withFirstPartyConsent } from './first-party-consent.ts';
+import { saveInteractionResult } from './interaction-result.ts';
 
 /** Set by /signup on its way through the portal's sign-in, so the sign-in page opens on the sign-up form. */
 export const signupIntentCookie = 'uq_signup';
@@ -72,7 +73,7 @@ export function signupRoutes(hub: Pick<AppContext, 'config' | 'db' | 'hasher' | 
         const user = await signUp({ db: hub.db, hasher: hub.hasher, limits: hub.limits, mailer: hub.mailer, mail: hub.mail, issuer: config.issuer }, body, origin);
         await recordSignIn({ db: hub.db, mailer: hub.mailer, mail: hub.mail, logger: hub.logger, secureCookies: config.secureCookies, holder }, ctx, user, ['pwd'], interaction);
         const login = { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:uniqverse:pwd', remember: true } };
-        const to = await holder.current.interactionResult(ctx.req, ctx.res, await withFirstPartyConsent(holder.current, hub.db, interaction, login, holder.caches.accounts), { mergeWithLastSubmission: false });
+        const to = await saveInteractionResult(interaction, await withFirstPartyConsent(holder.current, hub.db, interaction, login, holder.caches.accounts), { mergeWithLastSubmission: false });
         ctx.status = 303;
         ctx.redirect(to);
       },
