@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { callbackUrl } from '../helpers/fixtures.ts';
 import { authorize, scene } from '../helpers/oidc.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
+import { saveInteractionResult } from '../../src/web/sign-in/interaction-result.ts';
 
 // Serial: the first wraps the global fetch to tell which request each read belongs to.
 test.serial('each request of a sign-in reads its interaction once: the password step and the consent step save their result without reading it again', async (t) => {
@@ -51,4 +52,24 @@ test.serial('cancelling on the sign-in page sends the browser back to the servic
   t.is(`${back.origin}${back.pathname}`, callbackUrl);
   t.is(back.searchParams.get('error'), 'access_denied');
   t.is(back.searchParams.get('state'), state);
+});
+
+test('an interaction\'s result is saved for the time it has left, merged with the last step\'s when asked; one that ran out is not saved again', async (t) => {
+  const now = Math.floor(Date.now() / 1000);
+  const saved: number[] = [];
+  const interaction = (exp: number) =>
+    ({ exp, returnTo: 'http://hub.example/auth/uid', lastSubmission: { login: { accountId: 'person' } }, result: undefined, save: async (ttl: number) => (saved.push(ttl), 'uid') }) as unknown as Parameters<typeof saveInteractionResult>[0];
+
+  const consenting = interaction(now + 600);
+  t.is(await saveInteractionResult(consenting, { consent: { grantId: 'grant' } }, { mergeWithLastSubmission: true }), 'http://hub.example/auth/uid');
+  t.deepEqual(consenting.result, { login: { accountId: 'person' }, consent: { grantId: 'grant' } }, 'the sign-in just before it kept');
+  t.true(saved[0]! > 590 && saved[0]! <= 600, String(saved[0]));
+
+  const cancelled = interaction(now + 600);
+  await saveInteractionResult(cancelled, { error: 'access_denied' }, { mergeWithLastSubmission: true });
+  t.deepEqual(cancelled.result, { error: 'access_denied' }, 'an error is not merged');
+
+  const expired = interaction(now);
+  await t.throwsAsync(saveInteractionResult(expired, { login: { accountId: 'person' } }, { mergeWithLastSubmission: false }), { name: 'SessionNotFound' });
+  t.is(saved.length, 2, 'not saved again');
 });

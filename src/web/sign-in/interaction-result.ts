@@ -1,5 +1,5 @@
+import { errors, type InteractionResults } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -9,10 +9,13 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * short-lived store (Redis), a request context built again and, when the interaction has a
  * session, the session looked up again. Those checks are the ones the route's read made, and the
  * resume (/auth/:uid) makes them again before it acts on the result. Returns where the browser
- * goes next.
+ * goes next. An interaction that ran out while the request was served is not saved again: the
+ * provider's read would not have found it either.
  */
 export async function saveInteractionResult(interaction: Interaction, result: InteractionResults, { mergeWithLastSubmission }: { mergeWithLastSubmission: boolean }): Promise<string> {
+  const ttl = interaction.exp - Math.floor(Date.now() / 1000);
+  if (ttl <= 0) throw new errors.SessionNotFound('interaction session not found');
   interaction.result = mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
-  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  await interaction.save(ttl);
   return interaction.returnTo;
 }
