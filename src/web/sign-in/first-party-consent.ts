@@ -5,8 +5,7 @@ import { accountRow, sharingOf } from '../../oidc/account.ts';
 import type { CoherentCache } from '../../platform/cache.ts';
 import { withheldBy } from '../../privacy/data-sharing.ts';
 import type { AccountRow } from '../../queries/users.ts';
-
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+import type { Interaction } from './interaction-result.ts';
 
 /** The scopes that are the person's OpenID data, not a resource's; offline_access is left to the consent step. */
 const openIdScopes = new Set(['openid', 'email', 'profile']);

@@ -1,7 +1,8 @@
 import { errors, type InteractionResults } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+/** A sign-in's interaction as the provider gives it to the pages (`interactionDetails`). */
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /**
  * `provider.interactionResult`, for the interaction the route read in this same request with

@@ -23,7 +23,7 @@ import { askForSecondFactor } from './second-factor-routes.ts';
 import { withheldFor, type Withheld } from '../../privacy/data-sharing.ts';
 import { t, type Locale } from '../../platform/i18n.ts';
 import { localeOf, rememberUiLocales } from '../http/locale.ts';
-import { saveInteractionResult } from './interaction-result.ts';
+import { saveInteractionResult, type Interaction } from './interaction-result.ts';
 
 export interface InteractionDeps {
   holder: ProviderHolder;
@@ -37,8 +37,6 @@ export interface InteractionDeps {
   logger: SignInCookieDeps['logger'];
   hubMetrics: Pick<HubMetrics, 'signIns'>;
 }
-
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** What the person turned off for the service of the client asking (nothing before they sign in). */
 const withheldFrom = (db: Knex, interaction: Interaction) =>

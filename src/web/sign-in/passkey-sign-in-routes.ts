@@ -12,9 +12,8 @@ import { recordSignIn, type SignInCookieDeps } from './sign-in-cookie.ts';
 import { userQueries, type UserRow } from '../../queries/users.ts';
 import { loginResult } from '../../oidc/login-result.ts';
 import { rememberUiLocales } from '../http/locale.ts';
-import { saveInteractionResult } from './interaction-result.ts';
+import { saveInteractionResult, type Interaction } from './interaction-result.ts';
 
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Deps = Pick<AppContext, 'holder' | 'db' | 'config' | 'limits' | 'mailer' | 'mail' | 'logger' | 'hubMetrics'>;
 
 /** A passkey with user verification is two factors in one: something you have, and a PIN or biometric. */

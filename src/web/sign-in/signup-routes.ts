@@ -1,5 +1,4 @@
 import Router, { type RouterContext } from '@koa/router';
-import type Provider from 'oidc-provider';
 import type { AppContext } from '../http/app-context.ts';
 import { formBody } from '../http/body.ts';
 import { render } from '../http/render.ts';
@@ -8,12 +7,10 @@ import { recordSignIn } from './sign-in-cookie.ts';
 import { signUp } from '../../identity/signup.ts';
 import { rememberUiLocales } from '../http/locale.ts';
 import { withFirstPartyConsent } from './first-party-consent.ts';
-import { saveInteractionResult } from './interaction-result.ts';
+import { saveInteractionResult, type Interaction } from './interaction-result.ts';
 
 /** Set by /signup on its way through the portal's sign-in, so the sign-in page opens on the sign-up form. */
 export const signupIntentCookie = 'uq_signup';
-
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /**
  * Sign-up always happens inside an authorization request, so the new account ends up signed in
