@@ -33,16 +33,22 @@ export async function benchDatabase(given: string | null, adminUrl: string): Pro
   };
 }
 
-/** The Redis server's version, and a key prefix of this run's own that `forget` deletes afterwards. */
-export async function benchRedis(url: string): Promise<{ prefix: string; version: string; forget(): Promise<void> }> {
+/**
+ * The Redis server's version and process id (its CPU is read from /proc when it runs on this
+ * machine), and a key prefix of this run's own that `forget` deletes afterwards.
+ */
+export async function benchRedis(url: string): Promise<{ prefix: string; version: string; pid: number | null; forget(): Promise<void> }> {
   const prefix = `uqbench:${randomBytes(5).toString('hex')}:`;
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  const info = await redis.info('server');
+  const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || null;
   await redis.quit();
   return {
     prefix,
     version,
+    pid,
     async forget() {
       const client = new Redis(url, { maxRetriesPerRequest: 1 });
       try {

@@ -4,7 +4,7 @@
  * CPU milliseconds per request mostly do not. Linux only; elsewhere the columns stay empty.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 
 let ticksPerSecond: number | null = null;
@@ -73,4 +73,37 @@ export async function startCpuReading(pid: number, backends: DatabaseBackends | 
       databaseMs: database && databaseAfter ? cpuBetween(database, databaseAfter) : null,
     };
   };
+}
+
+/** A process's CPU so far by kind of thread, in ms: its main (JavaScript) thread, libuv's thread pool, and the rest (V8's helpers). */
+export interface ThreadCpu {
+  main: number;
+  pool: number;
+  other: number;
+}
+
+/** Linux names libuv's pool threads `libuv-worker`; the main thread's id is the process id. */
+export function threadCpuMs(pid: number): ThreadCpu | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  const out: ThreadCpu = { main: 0, pool: 0, other: 0 };
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+    if (Number(tid) === pid) out.main += ms;
+    else if (name.startsWith('libuv-worker')) out.pool += ms;
+    else out.other += ms;
+  }
+  return out;
 }

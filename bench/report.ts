@@ -7,6 +7,10 @@ import { createRequire } from 'node:module';
 import type { Measurement } from './load.ts';
 import type { HashingResult } from './password-hashing.ts';
 import type { StormResult } from './login-storm.ts';
+import type { SignInBudget } from './sign-in-budget.ts';
+
+/** Issue 17's target for whole password sign-ins a second on the 2-core machine. */
+const signInTarget = 80;
 
 export interface Machine {
   cores: number;
@@ -62,6 +66,7 @@ export function formatReport(input: {
   connections: number;
   signInConcurrency: number;
   rows: CaseRow[];
+  signInBudget?: SignInBudget | null;
   hashing?: { results: HashingResult[]; interoperable: boolean };
   storm?: { result: StormResult; calmP99: number | null };
   workers?: WorkersResult;
@@ -94,6 +99,7 @@ export function formatReport(input: {
       '',
     );
   }
+  if (input.signInBudget) out.push(...signInBudgetReport(input.signInBudget), '');
   if (input.hashing) {
     const [first, second] = input.hashing.results;
     out.push(
@@ -177,4 +183,24 @@ export function formatEventsReport(input: { machine: Machine; command: string; r
     );
   }
   return out.join('\n');
+}
+
+function signInBudgetReport(b: SignInBudget): string[] {
+  const cell = (n: number | null) => (n === null ? '–' : n.toFixed(1));
+  return [
+    table(
+      ['CPU of one full sign-in (ours), by process', 'ms'],
+      [
+        ['hub, main thread (JavaScript)', cell(b.hubMain)],
+        ['hub, thread pool (argon2id, WebCrypto signatures)', cell(b.hubPool)],
+        ["hub, other threads (V8's collector)", cell(b.hubOther)],
+        ['PostgreSQL backends', cell(b.postgres)],
+        ['Redis', cell(b.redis)],
+        ['load generator (this process: HTTP client, pages, PKCE)', cell(b.loadGenerator)],
+        ['all', cell(b.total)],
+      ],
+    ),
+    `With all ${b.cores} cores busy, at most ${b.cores} × 1,000 / ${b.total.toFixed(1)} = ${int(b.ceiling)} sign-ins/s at this cost; measured ${int(b.measured)}/s (${Math.round((100 * b.measured) / b.ceiling)}% of it). ` +
+      `${signInTarget}/s would need ${((b.cores * 1000) / signInTarget).toFixed(1)} ms in all.`,
+  ];
 }

@@ -14,6 +14,7 @@ import { compareHashing } from './password-hashing.ts';
 import { describeMachine, formatEventsReport, formatReport, type CaseRow } from './report.ts';
 import { startServer, type RunningServer } from './servers.ts';
 import { measureSignIns } from './sign-in-loop.ts';
+import { redisIdlePerSecond, withSignInBudget, type SignInBudget } from './sign-in-budget.ts';
 import { measureRelay, type RelayResult } from './relay.ts';
 import { measureFanout, type FanoutResult } from './live-fanout.ts';
 import type { Target } from './target.ts';
@@ -182,9 +183,15 @@ async function main() {
       rows.push({ label: c.label, target: c.target, ours: mine, bare: theirs, met: c.met(mine, theirs) });
     }
 
+    let signInBudget: SignInBudget | null = null;
     if (o.only.has('sign-in')) {
-      const mine = await withCpu(ours, backends, () => measureSignIns(ours.target, o.duration, o.signInConcurrency));
+      const idleCpu = { hubMain: idleOurs.server, redis: await redisIdlePerSecond(redis.pid) };
+      const { measurement: mine, budget } = await withSignInBudget(ours.pid, redis.pid, idleCpu, () =>
+        withCpu(ours, backends, () => measureSignIns(ours.target, o.duration, o.signInConcurrency)),
+      );
+      signInBudget = budget;
       log(`bench: sign-in ours ${show(mine)}`);
+      if (budget) log(`bench: sign-in CPU ms per sign-in: hub main ${budget.hubMain.toFixed(2)}, pool ${budget.hubPool.toFixed(2)}, other ${budget.hubOther.toFixed(2)}; Postgres ${budget.postgres?.toFixed(2) ?? '?'}; Redis ${budget.redis?.toFixed(2) ?? '?'}; load generator ${budget.loadGenerator.toFixed(2)}; ceiling ${budget.ceiling.toFixed(0)}/s`);
       if (o.showQueries) logStatements(mine);
       const theirs = await withCpu(bare, backends, () => measureSignIns(bare.target, o.duration, o.signInConcurrency));
       log(`bench: sign-in bare ${show(theirs)}`);
@@ -216,7 +223,7 @@ async function main() {
       log(`bench: workers 1 process ${show(workers.one)}; 2 processes ${show(workers.two)}; ${workers.ratio.toFixed(2)}×`);
     }
 
-    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, hashing, storm, workers }));
+    console.log(formatReport({ machine, command, idle: { hub: idleOurs.server, database: idleOurs.database, bare: idle.get(bare)!.server }, duration: o.duration, turns: o.turns, connections: o.connections, signInConcurrency: o.signInConcurrency, rows, signInBudget, hashing, storm, workers }));
   } finally {
     await stopAll();
     clearTimeout(watchdog);
