@@ -45,11 +45,14 @@ export interface CaseRow {
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(1)) : '–');
 const failures = (m: Measurement) => (m.failed ? ` (${m.failed} failed)` : '');
+/** Three significant digits down to 0.001 ms: a token request costs tenths of a millisecond, and a ratio of rounded tenths says little. */
+const cpuMs = (n: number) => n.toFixed(n >= 10 ? 0 : n >= 1 ? 2 : 3);
 const cpu = (m: Measurement) => {
   if (m.cpu?.server == null) return '–';
-  const digits = m.cpu.server >= 10 ? 0 : 2;
-  return m.cpu.database == null ? m.cpu.server.toFixed(digits) : `${m.cpu.server.toFixed(digits)} + ${m.cpu.database.toFixed(digits)}`;
+  return m.cpu.database == null ? cpuMs(m.cpu.server) : `${cpuMs(m.cpu.server)} + ${cpuMs(m.cpu.database)}`;
 };
+/** The hub process's CPU per request over the bare provider's (Postgres not counted: the bare provider has none). */
+const cpuRatio = (r: CaseRow) => (r.ours.cpu?.server != null && r.bare.cpu?.server ? `${(r.ours.cpu.server / r.bare.cpu.server).toFixed(2)}×` : '–');
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -82,7 +85,7 @@ export function formatReport(input: {
   if (input.rows.length) {
     out.push(
       table(
-        ['case', 'ours req/s', 'ours p99 ms', 'bare req/s', 'bare p99 ms', 'ours/bare', 'CPU ms/req ours (hub + Postgres)', 'CPU ms/req bare', 'target', 'met'],
+        ['case', 'ours req/s', 'ours p99 ms', 'bare req/s', 'bare p99 ms', 'ours/bare', 'CPU ms/req ours (hub + Postgres)', 'CPU ms/req bare', 'hub CPU / bare', 'target', 'met'],
         input.rows.map((r) => [
           r.label,
           int(r.ours.rps) + failures(r.ours),
@@ -92,6 +95,7 @@ export function formatReport(input: {
           `${(r.ours.rps / r.bare.rps).toFixed(2)}×`,
           cpu(r.ours),
           cpu(r.bare),
+          cpuRatio(r),
           r.target,
           r.met ? 'yes' : 'no',
         ]),

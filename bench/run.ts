@@ -96,8 +96,8 @@ async function measureCase(c: LoadCase, ours: RunningServer, bare: RunningServer
 }
 
 const show = (m: Measurement) =>
-  `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms, CPU/req ${m.cpu?.server?.toFixed(2) ?? '?'} ms` +
-  `${m.cpu?.database ? ` + db ${m.cpu.database.toFixed(2)} ms` : ''}${m.queries ? `, ${m.queries.toFixed(1)} SQL/req` : ''}${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
+  `${Math.round(m.rps)}/s p99 ${m.p99.toFixed(1)} ms, CPU/req ${m.cpu?.server?.toFixed(3) ?? '?'} ms` +
+  `${m.cpu?.database ? ` + db ${m.cpu.database.toFixed(3)} ms` : ''}${m.queries ? `, ${m.queries.toFixed(1)} SQL/req` : ''}${m.failed ? `, ${m.failed} failed` : ''}${m.note ? ` (${m.note})` : ''}`;
 
 function logStatements(m: Measurement) {
   for (const [sql, per] of Object.entries(m.statements ?? {}).sort((a, b) => b[1] - a[1])) log(`         ${per.toFixed(2)}× ${sql}`);
