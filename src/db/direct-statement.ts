@@ -6,7 +6,7 @@ interface RawConnection {
   query(text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
-interface PooledClient {
+interface PooledClient extends EventEmitter {
   acquireConnection(): Promise<RawConnection>;
   releaseConnection(connection: RawConnection): Promise<void>;
 }
@@ -20,9 +20,12 @@ const isPglite = (connection: RawConnection) => 'waitReady' in connection;
  * A fixed statement (`$1`… parameters) sent past knex's query builder and runner, on a connection
  * from knex's own pool: for the writes of every token request, where building and running a query
  * through knex cost the hub more CPU than Postgres spends on it (bench/query-cost.ts: 186 µs a
- * statement through the builder, 91 µs on the pg pool, 57 µs prepared). knex's `query` event
- * still fires (and `query-response` or `query-error` after it, with the same `__knexQueryUid`), so
- * whatever counts or watches statements (the change feed, the bench, tests, query spans) sees it.
+ * statement through the builder, 91 µs on the pg pool, 57 µs prepared). Given a transaction, it
+ * runs on the transaction's connection (knex's transaction client hands out only that one). knex's
+ * `query` event still fires, from the client as knex's runner fires it (and `query-response` or
+ * `query-error` after it, with the same `__knexQueryUid`), so whatever counts or watches
+ * statements (the change feed, the bench, tests, query spans) sees it, on a transaction and on
+ * the knex it was started from alike.
  *
  * `preparedAs`: on Postgres, a name to prepare it under, parsed and planned once per connection.
  * Only for a statement with one good plan whatever its values: Postgres may keep a plan made
@@ -30,10 +33,11 @@ const isPglite = (connection: RawConnection) => 'waitReady' in connection;
  */
 export function directStatement<Row>(db: Knex, text: string, preparedAs?: string): (values: unknown[]) => Promise<Row[]> {
   const client = db.client as unknown as PooledClient;
-  const events = db as unknown as EventEmitter;
+  const events: EventEmitter = client;
   return async (values) => {
     const connection = await client.acquireConnection();
-    const query = { sql: text, bindings: values, method: 'raw', __knexQueryUid: `direct-${++statementCount}` };
+    const { __knexUid, __knexTxId } = connection as RawConnection & { __knexUid?: string; __knexTxId?: string };
+    const query = { __knexUid, __knexTxId, sql: text, bindings: values, method: 'raw', __knexQueryUid: `direct-${++statementCount}` };
     try {
       events.emit('query', query);
       const result = preparedAs && !isPglite(connection) ? await connection.query({ name: preparedAs, text, values }) : await connection.query(text, values);
