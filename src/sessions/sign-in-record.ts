@@ -58,7 +58,7 @@ export async function recordSignIn(deps: SignInRecordDeps, source: SignInSource,
       const data = await sessionDetails(trx, origin, amr, interaction);
       writes.event = (await eventWrite(trx, { type: 'session.created', userId: user.id, data }, { new_device: knownBrowserQueries.newToAnAccountWithOthers(trx, user.id, browserHash) })).write;
     }
-    const seen = (await writeTogether(trx, writes)).browser![0] as { seen: boolean; before: number | string };
+    const seen = (await writeTogether(trx, writes, { prepared: true })).browser![0] as { seen: boolean; before: number | string };
     return { isNew: !seen.seen, firstEver: !seen.seen && Number(seen.before) === 0 };
   }));
   if (isNew && !firstEver) {

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { openDatabase } from '../../src/db/database.ts';
 import { directStatement } from '../../src/db/direct-statement.ts';
-import { testDatabase } from '../helpers/backend.ts';
+import { outboxQueries } from '../../src/queries/outbox.ts';
+import { userQueries } from '../../src/queries/users.ts';
+import { realBackends, testDatabase } from '../helpers/backend.ts';
 
 type Seen = { sql: string; __knexTxId?: string };
 
@@ -35,4 +37,20 @@ test('a direct statement given a transaction runs on its connection, and what li
   const inTransaction = direct(onDatabase).filter((query) => query.__knexTxId);
   t.is(inTransaction.length, 3, 'the database\'s listeners see the statements sent in its transaction, marked as such');
   t.true(inTransaction.every((query) => query.__knexTxId === onDatabase.find((q) => q.sql.startsWith('insert into "notes"'))?.__knexTxId));
+});
+
+const onPostgres = realBackends ? test : test.skip;
+
+onPostgres('on PostgreSQL the relay\'s claim and the password step\'s read are prepared, once per connection', async (t) => {
+  const database = await openDatabase(await testDatabase(t));
+  t.teardown(() => database.close());
+  const prepared = await database.db.transaction(async (trx) => {
+    for (const _ of [1, 2]) {
+      await outboxQueries.claimBatch(trx, 10);
+      await userQueries.signInFacts(trx, 'nobody@example.com', null);
+    }
+    const { rows } = (await trx.raw("select name from pg_prepared_statements where name like 'uniqverse\\_%' order by name")) as { rows: Array<{ name: string }> };
+    return rows.map((row) => row.name.replace(/_\d+$/, '_N'));
+  });
+  t.deepEqual(prepared, ['uniqverse_claim_batch_N', 'uniqverse_sign_in_facts']);
 });
