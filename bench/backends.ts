@@ -43,7 +43,9 @@ export async function benchRedis(url: string): Promise<{ prefix: string; version
   await redis.connect();
   const info = await redis.info('server');
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || null;
+  // Its pid names a process of this machine only when it runs here.
+  const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  const pid = local ? Number(/process_id:(\d+)/.exec(info)?.[1]) || null : null;
   await redis.quit();
   return {
     prefix,
