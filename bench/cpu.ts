@@ -19,16 +19,22 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU of one process so far, in ms; null when it cannot be read. */
-export function processCpuMs(pid: number): number | null {
+/** A process's or thread's name and user + system CPU so far, in ms, from a /proc `stat` file; null when it cannot be read. */
+function readStat(path: string): { name: string; cpuMs: number } | null {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+    stat = readFileSync(path, 'utf8');
   } catch {
     return null;
   }
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks() };
+}
+
+/** User + system CPU of one process so far, in ms; null when it cannot be read. */
+export function processCpuMs(pid: number): number | null {
+  return readStat(`/proc/${pid}/stat`)?.cpuMs ?? null;
 }
 
 /** The Postgres backends serving one database, to add their CPU to the hub's. */
@@ -92,18 +98,11 @@ export function threadCpuMs(pid: number): ThreadCpu | null {
   }
   const out: ThreadCpu = { main: 0, pool: 0, other: 0 };
   for (const tid of tids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended between the listing and the read
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
-    if (Number(tid) === pid) out.main += ms;
-    else if (name.startsWith('libuv-worker')) out.pool += ms;
-    else out.other += ms;
+    const thread = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!thread) continue; // it ended between the listing and the read
+    if (Number(tid) === pid) out.main += thread.cpuMs;
+    else if (thread.name.startsWith('libuv-worker')) out.pool += thread.cpuMs;
+    else out.other += thread.cpuMs;
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { compareWorkers, type WorkersResult } from './workers.ts';
 import { benchDatabase, benchRedis, postgresVersion } from './backends.ts';
 import { loadCases, type LoadCase } from './cases.ts';
-import { DatabaseBackends, startCpuReading } from './cpu.ts';
+import { DatabaseBackends, processCpuMs, startCpuReading } from './cpu.ts';
 import { combineTurns, measureLoad, type LoadOptions, type Measurement } from './load.ts';
 import { loginStorm, type StormResult } from './login-storm.ts';
 import { parseOptions, usage, type BenchOptions } from './options.ts';
@@ -14,7 +14,7 @@ import { compareHashing } from './password-hashing.ts';
 import { describeMachine, formatEventsReport, formatReport, type CaseRow } from './report.ts';
 import { startServer, type RunningServer } from './servers.ts';
 import { measureSignIns } from './sign-in-loop.ts';
-import { redisIdlePerSecond, withSignInBudget, type SignInBudget } from './sign-in-budget.ts';
+import { withSignInBudget, type SignInBudget } from './sign-in-budget.ts';
 import { measureRelay, type RelayResult } from './relay.ts';
 import { measureFanout, type FanoutResult } from './live-fanout.ts';
 import type { Target } from './target.ts';
@@ -29,18 +29,24 @@ async function probe(c: LoadCase, t: Target, options: Omit<LoadOptions, 'duratio
   if (response.status !== 200 || (c.expect && !c.expect(body))) throw new Error(`${c.id} on ${t.name}: answered ${response.status} ${body.slice(0, 200)}`);
 }
 
-/** CPU ms per second each server spends with no requests (the hub's outbox relay, webhook and task pollers). */
-const idle = new Map<RunningServer, { server: number; database: number }>();
+/**
+ * CPU ms per second each server spends with no requests (the hub's outbox relay, webhook and task
+ * pollers), and for ours the Redis server serving those pollers (when it runs on this machine).
+ */
+const idle = new Map<RunningServer, { server: number; database: number; redis: number }>();
 
-async function measureIdle(server: RunningServer, backends: DatabaseBackends): Promise<void> {
+async function measureIdle(server: RunningServer, backends: DatabaseBackends, redisPid: number | null = null): Promise<void> {
   // Let start-up work (JIT, the relay catching up with the fixtures' events) settle first.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const reading = await startCpuReading(server.pid, server.target.name === 'ours' ? backends : null);
+  const redisBefore = redisPid === null ? null : processCpuMs(redisPid);
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const { serverMs, databaseMs } = await reading();
+  const redisAfter = redisPid === null ? null : processCpuMs(redisPid);
   const seconds = (performance.now() - started) / 1000;
-  idle.set(server, { server: (serverMs ?? 0) / seconds, database: (databaseMs ?? 0) / seconds });
+  const redisMs = redisBefore !== null && redisAfter !== null ? redisAfter - redisBefore : 0;
+  idle.set(server, { server: (serverMs ?? 0) / seconds, database: (databaseMs ?? 0) / seconds, redis: redisMs / seconds });
 }
 
 /**
@@ -167,7 +173,7 @@ async function main() {
     servers.push(ours);
     const bare = await startServer('bare', {}, o.profileDir);
     servers.push(bare);
-    await Promise.all([measureIdle(ours, backends), measureIdle(bare, backends)]);
+    await Promise.all([measureIdle(ours, backends, redis.pid), measureIdle(bare, backends)]);
     const idleOurs = idle.get(ours)!;
     log(`bench: idle CPU: hub ${idleOurs.server.toFixed(0)} ms/s + Postgres ${idleOurs.database.toFixed(0)} ms/s, bare ${idle.get(bare)!.server.toFixed(0)} ms/s (subtracted below)`);
 
@@ -185,8 +191,7 @@ async function main() {
 
     let signInBudget: SignInBudget | null = null;
     if (o.only.has('sign-in')) {
-      const idleCpu = { hubMain: idleOurs.server, redis: await redisIdlePerSecond(redis.pid) };
-      const { measurement: mine, budget } = await withSignInBudget(ours.pid, redis.pid, idleCpu, () =>
+      const { measurement: mine, budget } = await withSignInBudget(ours.pid, redis.pid, { hubMain: idleOurs.server, redis: idleOurs.redis }, () =>
         withCpu(ours, backends, () => measureSignIns(ours.target, o.duration, o.signInConcurrency)),
       );
       signInBudget = budget;

@@ -30,15 +30,6 @@ export interface IdleCpu {
   redis: number;
 }
 
-/** Reads Redis's idle CPU over `ms`, with the hub idle too (the hub's pollers are what it serves then). */
-export async function redisIdlePerSecond(redisPid: number | null, ms = 2000): Promise<number> {
-  const before = redisPid === null ? null : processCpuMs(redisPid);
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = redisPid === null ? null : processCpuMs(redisPid);
-  return before === null || after === null ? 0 : ((after - before) * 1000) / (performance.now() - started);
-}
-
 /**
  * Runs the sign-in loop `work` and reads each process's CPU around it. PostgreSQL's share comes
  * from `work`'s own reading (`cpu.database`, already net of idle). Null when /proc cannot be read.
